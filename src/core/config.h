@@ -1,0 +1,77 @@
+// deskpipe's configuration: one typed struct, filled from a TOML file, then the seed's environment variables,
+// then command-line flags (flags win over env over file). One spec table (name, env var, type, doc, secret)
+// drives validation, help text and redaction. Unknown keys are an error naming the key.
+// Value type; not synchronized.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace deskpipe {
+
+struct Config {
+  std::string tenant_id = "demo";             // TENANT_ID
+  std::string platform = "freshdesk";         // DESKPIPE_PLATFORM
+  std::string freshdesk_domain;               // FRESHDESK_DOMAIN: "acme" or "acme.freshdesk.com"
+  std::string freshdesk_base_url;             // FRESHDESK_BASE_URL: helpdesk root, loopback or allowlisted
+  std::string freshdesk_api_key;              // FRESHDESK_API_KEY (secret)
+  std::vector<std::string> allowed_hosts;     // DESKPIPE_ALLOWED_HOSTS: hosts --base-url may name
+  std::string data_dir = "./deskpipe-data";   // DESKPIPE_DATA_DIR
+  std::string store_url;                      // DESKPIPE_STORE_URL; default sqlite:///{data_dir}/deskpipe.db
+  std::string embedder = "hashing";           // DESKPIPE_EMBEDDER
+  std::string start_date = "1970-01-01T00:00:00Z";  // DESKPIPE_START_DATE
+  bool full_streaming_mode = false;           // ENABLE_FULL_STREAMING_MODE (true = vector-only)
+  bool llm_summary = false;                   // ENABLE_LLM_SUMMARY_GENERATION
+  bool sql_progress_logs = false;             // ENABLE_SQL_PROGRESS_LOGS
+  bool vector_only_minimal_sql = true;        // VECTOR_ONLY_MODE_MINIMAL_SQL
+  std::string vector_db_content_field = "content";  // VECTOR_DB_CONTENT_FIELD
+  bool vector_db_store_original_text = true;  // VECTOR_DB_STORE_ORIGINAL_TEXT
+  bool vector_db_include_all_metadata = true; // VECTOR_DB_INCLUDE_ALL_METADATA
+  int collection_batch_size = 100;            // COLLECTION_BATCH_SIZE
+  double rate_limit_delay = 0;                // RATE_LIMIT_DELAY (seconds between requests)
+  int max_concurrent_requests = 4;            // MAX_CONCURRENT_REQUESTS
+  std::string log_format = "text";            // DESKPIPE_LOG_FORMAT: text | json
+  std::string log_level = "info";             // DESKPIPE_LOG_LEVEL
+
+  // The store URL in effect (store_url, or the SQLite default under data_dir).
+  std::string EffectiveStoreUrl() const;
+};
+
+enum class ConfigType { kString, kBool, kInt, kDouble, kStringList };
+
+// One configurable setting.
+struct ConfigField {
+  std::string key;       // TOML key and flag name with '_' → '-': "tenant_id" ⇔ --tenant-id
+  std::string env;       // environment variable
+  ConfigType type;
+  std::string doc;
+  bool secret = false;   // never printed: shown as "***"
+};
+
+const std::vector<ConfigField>& ConfigSpec();
+
+// Where settings come from. `flags` maps keys (as in ConfigSpec) to the raw text given on the command line.
+struct ConfigSources {
+  std::optional<std::string> file;                  // path of a TOML file
+  std::map<std::string, std::string> env;           // environment (only spec'd names are read)
+  std::map<std::string, std::string> flags;
+};
+
+// Builds a Config: defaults < file < env < flags. Errors name the key, the source and the bad value
+// (secret values are never echoed).
+Result<Config> LoadConfig(const ConfigSources& sources);
+
+// Reads the spec'd environment variables of this process.
+std::map<std::string, std::string> ReadEnvironment();
+
+// The effective config as key = value lines, secrets shown as "***".
+std::string DescribeConfig(const Config& config);
+
+// Replaces every occurrence of each non-empty secret of `config` in `text` with "***".
+std::string RedactSecrets(const Config& config, std::string text);
+
+}  // namespace deskpipe
