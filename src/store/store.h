@@ -19,6 +19,15 @@
 
 namespace deskpipe {
 
+// A record or attachment that failed for good, kept with its reason so nothing is lost silently.
+struct DeadLetter {
+  std::string stream;
+  std::string record_id;
+  std::string stage;        // "fetch", "map", "transform", "embed", …
+  std::string error_class;  // StatusCodeName of the failure
+  std::string message;
+};
+
 // Everything one batch changes, committed as one atomic step together with the cursor that produced it.
 struct BatchWrite {
   std::string tenant_id;
@@ -27,6 +36,7 @@ struct BatchWrite {
   std::vector<Record> records;      // upserted into their type's table (hybrid mode)
   std::vector<Document> documents;  // upserted; each replaces exactly its previous chunks and vectors
   std::vector<std::string> removed_ids;  // record / document ids to tombstone (rows, chunks and vectors go)
+  std::vector<DeadLetter> dead_letters;  // upserted by (tenant, stream, record_id); attempts counted
 };
 
 struct SearchQuery {

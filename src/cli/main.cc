@@ -1,0 +1,348 @@
+// deskpipe: the command-line front end. Each verb parses flags into the one Config (flags > env > file),
+// then calls the pipeline or the store. Exit codes: 0 success, 1 failure, 2 configuration or usage error.
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/emulator_process.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "embed/embedder_factory.h"
+#include "pipeline/runner.h"
+#include "store/store.h"
+
+namespace deskpipe::cli {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitConfig = 2;
+
+int ExitCodeFor(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kUnauthenticated:
+    case StatusCode::kPermissionDenied:
+      return kExitConfig;
+    default:
+      return kExitFailure;
+  }
+}
+
+// Settings gathered from the command line, keyed as in ConfigSpec().
+struct Flags {
+  std::optional<std::string> config_file;
+  std::map<std::string, std::string> values;
+};
+
+// Adds `--name` to `command`, storing its text under config key `key`.
+void AddConfigFlag(CLI::App* command, Flags& flags, const std::string& name, const std::string& key,
+                   const std::string& help) {
+  command->add_option_function<std::string>(
+      name, [&flags, key](const std::string& value) { flags.values[key] = value; }, help);
+}
+
+void AddStoreFlags(CLI::App* command, Flags& flags) {
+  AddConfigFlag(command, flags, "--tenant", "tenant_id", "Tenant id ([a-z0-9][a-z0-9-]{0,63}; TENANT_ID)");
+  AddConfigFlag(command, flags, "--data-dir", "data_dir", "Data directory (DESKPIPE_DATA_DIR)");
+  AddConfigFlag(command, flags, "--store", "store_url", "Store URL, sqlite://PATH (DESKPIPE_STORE_URL)");
+  AddConfigFlag(command, flags, "--embedder", "embedder", "Embedder: hashing (DESKPIPE_EMBEDDER)");
+}
+
+void AddSourceFlags(CLI::App* command, Flags& flags) {
+  AddConfigFlag(command, flags, "--domain", "freshdesk_domain", "Freshdesk domain, acme or acme.freshdesk.com");
+  AddConfigFlag(command, flags, "--base-url", "freshdesk_base_url",
+                "Helpdesk root URL (loopback or DESKPIPE_ALLOWED_HOSTS only)");
+  AddConfigFlag(command, flags, "--api-key", "freshdesk_api_key", "Freshdesk API key (prefer FRESHDESK_API_KEY)");
+  AddConfigFlag(command, flags, "--start-date", "start_date", "Sync history from this date (default: all)");
+  AddConfigFlag(command, flags, "--batch-size", "collection_batch_size", "Records per batch (COLLECTION_BATCH_SIZE)");
+}
+
+Result<Config> BuildConfig(const Flags& flags) {
+  ConfigSources sources;
+  sources.file = flags.config_file;
+  sources.env = ReadEnvironment();
+  sources.flags = flags.values;
+  ASSIGN_OR_RETURN(Config config, LoadConfig(sources));
+  RETURN_IF_ERROR(log::Configure(config.log_format, config.log_level));
+  if (!config.freshdesk_api_key.empty()) log::AddSecret(config.freshdesk_api_key);
+  return config;
+}
+
+int Fail(const Config* config, const Status& status) {
+  std::string message = status.ToString();
+  if (config) message = RedactSecrets(*config, message);
+  std::fprintf(stderr, "deskpipe: %s\n", message.c_str());
+  return ExitCodeFor(status);
+}
+
+// One progress line per committed batch; plain text so it reads well in a log and on a terminal.
+RunnerOptions ProgressOptions() {
+  RunnerOptions options;
+  options.on_batch = [](const std::string& stream, const StreamSummary& s) {
+    std::fprintf(stderr, "  %-14s %8lld records  %6lld batches%s\n", stream.c_str(),
+                 static_cast<long long>(s.records), static_cast<long long>(s.batches),
+                 s.rejected ? fmt::format("  {} rejected", s.rejected).c_str() : "");
+  };
+  return options;
+}
+
+void PrintSummary(const RunSummary& summary) {
+  std::printf("synced in %.1f s: %lld documents written, %lld unchanged, %lld chunks embedded, %lld from cache, "
+              "%lld dead letters\n",
+              summary.seconds, static_cast<long long>(summary.documents_written),
+              static_cast<long long>(summary.documents_unchanged), static_cast<long long>(summary.chunks_embedded),
+              static_cast<long long>(summary.chunks_cached), static_cast<long long>(summary.dead_letters));
+  for (const auto& [stream, s] : summary.streams) {
+    if (s.skipped) std::printf("  stream %s skipped: %s\n", stream.c_str(), s.skip_reason.c_str());
+  }
+}
+
+Result<std::vector<SearchHit>> RunSearch(const Config& config, const std::string& text, int top_k,
+                                         const std::vector<std::string>& types) {
+  ASSIGN_OR_RETURN(auto embedder, MakeEmbedder(config.embedder));
+  ASSIGN_OR_RETURN(auto store, OpenConfiguredStore(config, *embedder));
+  ASSIGN_OR_RETURN(auto vectors, embedder->Embed({text}));
+  SearchQuery query;
+  query.tenant_id = config.tenant_id;
+  query.text = text;
+  query.vector = std::move(vectors.at(0));
+  query.top_k = top_k;
+  query.types = types;
+  return store->Search(query);
+}
+
+std::string Snippet(const std::string& text, size_t max_bytes) {
+  std::string flat;
+  flat.reserve(std::min(text.size(), max_bytes + 4));
+  for (char c : text) {
+    if (flat.size() >= max_bytes) break;
+    flat.push_back(c == '\n' ? ' ' : c);
+  }
+  // Do not cut a UTF-8 sequence in half.
+  while (!flat.empty() && (static_cast<unsigned char>(flat.back()) & 0xC0) == 0x80) flat.pop_back();
+  if (!flat.empty() && static_cast<unsigned char>(flat.back()) >= 0xC0) flat.pop_back();
+  return flat.size() < text.size() ? flat + "…" : flat;
+}
+
+void PrintHits(const std::vector<SearchHit>& hits) {
+  int rank = 0;
+  for (const SearchHit& hit : hits) {
+    std::string url = hit.metadata.is_object() ? hit.metadata.value("url", "") : "";
+    std::printf("%2d. [%s] %s  (score %.4f, keyword #%d, vector #%d)\n    %s\n    %s\n", ++rank, hit.type.c_str(),
+                hit.title.c_str(), hit.score, hit.keyword_rank, hit.vector_rank,
+                url.empty() ? hit.document_id.c_str() : url.c_str(), Snippet(hit.text, 160).c_str());
+  }
+  if (hits.empty()) std::printf("no results\n");
+}
+
+nlohmann::json HitsToJson(const std::vector<SearchHit>& hits) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const SearchHit& hit : hits) {
+    out.push_back({{"chunk_id", hit.chunk_id},
+                   {"document_id", hit.document_id},
+                   {"type", hit.type},
+                   {"title", hit.title},
+                   {"text", hit.text},
+                   {"score", hit.score},
+                   {"keyword_rank", hit.keyword_rank},
+                   {"vector_rank", hit.vector_rank},
+                   {"metadata", hit.metadata}});
+  }
+  return out;
+}
+
+nlohmann::json StatsToJson(const std::string& tenant, const StoreStats& stats) {
+  nlohmann::json cursors = nlohmann::json::object();
+  for (const auto& [stream, cursor] : stats.cursors) cursors[stream] = cursor;
+  return {{"tenant", tenant},
+          {"records", stats.records_by_type},
+          {"documents", stats.documents_by_type},
+          {"chunks", stats.chunks},
+          {"vectors", stats.vectors},
+          {"cursors", cursors},
+          {"last_run", stats.last_run}};
+}
+
+void PrintStats(const std::string& tenant, const StoreStats& stats) {
+  std::printf("tenant %s\n", tenant.c_str());
+  std::printf("documents:");
+  for (const auto& [type, n] : stats.documents_by_type) std::printf(" %s %lld", type.c_str(), static_cast<long long>(n));
+  std::printf("\nrecords:  ");
+  for (const auto& [type, n] : stats.records_by_type) std::printf(" %s %lld", type.c_str(), static_cast<long long>(n));
+  std::printf("\nchunks %lld, vectors %lld\n", static_cast<long long>(stats.chunks),
+              static_cast<long long>(stats.vectors));
+  for (const auto& [stream, cursor] : stats.cursors) std::printf("cursor %s: %s\n", stream.c_str(), cursor.dump().c_str());
+  if (!stats.last_run.is_null()) std::printf("last run: %s\n", stats.last_run.dump().c_str());
+}
+
+int CommandSync(const Flags& flags, bool json) {
+  auto config = BuildConfig(flags);
+  if (!config) return Fail(nullptr, config.error());
+  auto summary = RunSync(*config, ProgressOptions());
+  if (!summary) return Fail(&*config, summary.error());
+  if (json) {
+    std::printf("%s\n", summary->ToJson().dump().c_str());
+  } else {
+    PrintSummary(*summary);
+  }
+  return kExitOk;
+}
+
+int CommandSearch(const Flags& flags, const std::string& text, int top_k, const std::vector<std::string>& types,
+                  bool json) {
+  auto config = BuildConfig(flags);
+  if (!config) return Fail(nullptr, config.error());
+  auto hits = RunSearch(*config, text, top_k, types);
+  if (!hits) return Fail(&*config, hits.error());
+  if (json) {
+    std::printf("%s\n", HitsToJson(*hits).dump().c_str());
+  } else {
+    PrintHits(*hits);
+  }
+  return kExitOk;
+}
+
+int CommandStatus(const Flags& flags, bool json) {
+  auto config = BuildConfig(flags);
+  if (!config) return Fail(nullptr, config.error());
+  auto embedder = MakeEmbedder(config->embedder);
+  if (!embedder) return Fail(&*config, embedder.error());
+  auto store = OpenConfiguredStore(*config, **embedder);
+  if (!store) return Fail(&*config, store.error());
+  auto stats = (*store)->Stats(config->tenant_id);
+  if (!stats) return Fail(&*config, stats.error());
+  if (json) {
+    std::printf("%s\n", StatsToJson(config->tenant_id, *stats).dump().c_str());
+  } else {
+    PrintStats(config->tenant_id, *stats);
+  }
+  return kExitOk;
+}
+
+int CommandDigest(const Flags& flags) {
+  auto config = BuildConfig(flags);
+  if (!config) return Fail(nullptr, config.error());
+  auto embedder = MakeEmbedder(config->embedder);
+  if (!embedder) return Fail(&*config, embedder.error());
+  auto store = OpenConfiguredStore(*config, **embedder);
+  if (!store) return Fail(&*config, store.error());
+  auto digest = (*store)->ComputeDigest(config->tenant_id);
+  if (!digest) return Fail(&*config, digest.error());
+  std::printf("digest %s documents %lld chunks %lld\n", digest->hex.c_str(), static_cast<long long>(digest->documents),
+              static_cast<long long>(digest->chunks));
+  return kExitOk;
+}
+
+int CommandDemo(Flags flags, int tickets, int seed, const std::vector<std::string>& queries) {
+  // The demo's helpdesk is the bundled emulator; credentials and URL are its own.
+  flags.values.emplace("tenant_id", "demo");
+  auto config = BuildConfig(flags);
+  if (!config) return Fail(nullptr, config.error());
+  std::printf("deskpipe demo: starting the Freshdesk emulator (%d synthetic tickets, seed %d)\n", tickets, seed);
+  const std::string api_key = "demo-key";
+  auto emulator = EmulatorProcess::Start(
+      FindEmulatorBinary(), {"--tickets", std::to_string(tickets), "--seed", std::to_string(seed), "--api-key", api_key});
+  if (!emulator) return Fail(&*config, emulator.error());
+  config->freshdesk_base_url = emulator->base_url();
+  config->freshdesk_domain.clear();
+  config->freshdesk_api_key = api_key;
+  std::printf("syncing %s into %s\n", emulator->base_url().c_str(), config->EffectiveStoreUrl().c_str());
+
+  auto summary = RunSync(*config, ProgressOptions());
+  if (!summary) return Fail(&*config, summary.error());
+  PrintSummary(*summary);
+
+  auto embedder = MakeEmbedder(config->embedder);
+  if (!embedder) return Fail(&*config, embedder.error());
+  {
+    auto store = OpenConfiguredStore(*config, **embedder);
+    if (!store) return Fail(&*config, store.error());
+    auto stats = (*store)->Stats(config->tenant_id);
+    if (!stats) return Fail(&*config, stats.error());
+    PrintStats(config->tenant_id, *stats);
+  }
+  for (const std::string& query : queries) {
+    std::printf("\nsearch: \"%s\"\n", query.c_str());
+    auto hits = RunSearch(*config, query, 3, {});
+    if (!hits) return Fail(&*config, hits.error());
+    PrintHits(*hits);
+  }
+  return kExitOk;
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{"deskpipe: syncs a helpdesk into SQL and a vector index, and searches it"};
+  app.require_subcommand(1);
+  Flags flags;
+  app.add_option_function<std::string>(
+      "--config", [&flags](const std::string& path) { flags.config_file = path; }, "TOML config file");
+  AddConfigFlag(&app, flags, "--log-format", "log_format", "Log format: text or json");
+  AddConfigFlag(&app, flags, "--log-level", "log_level", "Log level: trace, debug, info, warn, error");
+
+  int exit_code = kExitOk;
+
+  CLI::App* demo = app.add_subcommand("demo", "Start the bundled emulator, sync it, and search it");
+  int demo_tickets = 200;
+  int demo_seed = 42;
+  std::vector<std::string> demo_queries = {"I was charged twice for my subscription",
+                                           "how do I export a report to CSV"};
+  AddStoreFlags(demo, flags);
+  demo->add_option("--tickets", demo_tickets, "Synthetic tickets to generate")->capture_default_str();
+  demo->add_option("--seed", demo_seed, "Generator seed")->capture_default_str();
+  demo->add_option("--query", demo_queries, "Sample searches to run after the sync");
+  demo->callback([&] { exit_code = CommandDemo(flags, demo_tickets, demo_seed, demo_queries); });
+
+  CLI::App* sync = app.add_subcommand("sync", "Sync a Freshdesk helpdesk into the store");
+  AddStoreFlags(sync, flags);
+  AddSourceFlags(sync, flags);
+  bool sync_json = false;
+  sync->add_flag("--json", sync_json, "Print the run summary as JSON");
+  sync->callback([&] { exit_code = CommandSync(flags, sync_json); });
+
+  CLI::App* search = app.add_subcommand("search", "Search what was synced (BM25 + vector, fused by rank)");
+  std::string search_text;
+  int top_k = 5;
+  bool search_json = false;
+  std::vector<std::string> types;
+  AddStoreFlags(search, flags);
+  search->add_option("text", search_text, "What to look for")->required();
+  search->add_option("--top-k", top_k, "Number of hits")->capture_default_str()->check(CLI::Range(1, 1000));
+  search->add_option("--type", types, "Only documents of these types (ticket, article)");
+  search->add_flag("--json", search_json, "Print JSON");
+  search->callback([&] { exit_code = CommandSearch(flags, search_text, top_k, types, search_json); });
+
+  CLI::App* status = app.add_subcommand("status", "Counts per type, cursors and the last run");
+  bool status_json = false;
+  AddStoreFlags(status, flags);
+  status->add_flag("--json", status_json, "Print JSON");
+  status->callback([&] { exit_code = CommandStatus(flags, status_json); });
+
+  CLI::App* digest = app.add_subcommand("digest", "One line digest of a tenant's documents and chunks");
+  AddStoreFlags(digest, flags);
+  digest->callback([&] { exit_code = CommandDigest(flags); });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitConfig;
+  }
+  return exit_code;
+}
+
+}  // namespace
+}  // namespace deskpipe::cli
+
+int main(int argc, char** argv) { return deskpipe::cli::Main(argc, argv); }

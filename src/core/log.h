@@ -1,0 +1,32 @@
+// Structured logging over spdlog: human-readable text on a terminal, one JSON object per line with
+// --log-format json. Thread-safe (spdlog's multi-threaded sink). Configure once at start-up.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "core/status.h"
+
+namespace deskpipe::log {
+
+enum class Format { kText, kJson };
+
+// Sets format and level ("trace", "debug", "info", "warn", "error"); logs go to stderr.
+Result<void> Configure(std::string_view format, std::string_view level);
+
+// One event: a message plus key/value fields. In text form "message key=value …"; in JSON form
+// {"ts":…,"level":…,"msg":…, fields…}.
+void Info(std::string_view message, const nlohmann::json& fields = nlohmann::json::object());
+void Warn(std::string_view message, const nlohmann::json& fields = nlohmann::json::object());
+void Error(std::string_view message, const nlohmann::json& fields = nlohmann::json::object());
+void Debug(std::string_view message, const nlohmann::json& fields = nlohmann::json::object());
+
+// Strings registered here (API keys) are replaced by "***" in every line logged afterwards.
+void AddSecret(std::string secret);
+
+// Renders one event the way the current format would (for tests).
+std::string Render(Format format, std::string_view level, std::string_view message, const nlohmann::json& fields);
+
+}  // namespace deskpipe::log

@@ -1,0 +1,228 @@
+// End to end: the real freshdesk-emulator binary serves a synthetic helpdesk, the real deskpipe binary syncs
+// it into a temporary data directory, and the test checks what landed against what the emulator generated.
+#include <signal.h>
+#include <spawn.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+};
+
+std::string Quote(const std::string& arg) {
+  std::string quoted = "'";
+  for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+// Runs a command with a clean deskpipe environment; captures stdout, and stderr too when `with_stderr`
+// (otherwise stderr passes through to the test log).
+CommandResult Run(const std::vector<std::string>& args, bool with_stderr = false) {
+  std::string command = "env -u TENANT_ID -u FRESHDESK_API_KEY -u FRESHDESK_DOMAIN -u FRESHDESK_BASE_URL";
+  for (const auto& arg : args) command += " " + Quote(arg);
+  if (with_stderr) command += " 2>&1";
+  CommandResult result;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return result;
+  std::array<char, 4096> buffer;
+  size_t n;
+  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.out.append(buffer.data(), n);
+  int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+// A running emulator; stopped on destruction.
+class Emulator {
+ public:
+  explicit Emulator(const std::vector<std::string>& args) {
+    int fds[2];
+    if (pipe(fds) != 0) return;
+    std::vector<std::string> storage = {EMULATOR_BIN, "--port", "0"};
+    storage.insert(storage.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : storage) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addclose(&actions, fds[0]);
+    posix_spawn(&pid_, EMULATOR_BIN, &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    close(fds[1]);
+    std::string line;
+    char c;
+    while (read(fds[0], &c, 1) == 1 && c != '\n') line.push_back(c);
+    close(fds[0]);
+    if (line.rfind("listening on ", 0) == 0) url_ = line.substr(13);
+  }
+  ~Emulator() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  const std::string& url() const { return url_; }
+
+ private:
+  pid_t pid_ = -1;
+  std::string url_;
+};
+
+std::string CollapseSpaces(const std::string& text) {
+  std::string out;
+  bool space = false;
+  for (char c : text) {
+    if (c == ' ' || c == '\n' || c == '\t' || c == '\r') {
+      space = !out.empty();
+    } else {
+      if (space) out.push_back(' ');
+      out.push_back(c);
+      space = false;
+    }
+  }
+  return out;
+}
+
+// The ticket document's chunks, concatenated in order, read straight from the SQLite store.
+std::string ThreadText(const fs::path& db_path, const std::string& document_id) {
+  sqlite3* db = nullptr;
+  std::string text;
+  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) return text;
+  sqlite3_stmt* stmt = nullptr;
+  sqlite3_prepare_v2(db, "SELECT text FROM chunks WHERE document_id = ? ORDER BY chunk_index", -1, &stmt, nullptr);
+  sqlite3_bind_text(stmt, 1, document_id.c_str(), -1, SQLITE_TRANSIENT);
+  while (sqlite3_step(stmt) == SQLITE_ROW) {
+    text += reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    text += "\n";
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return text;
+}
+
+class SyncE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("deskpipe-e2e-" + std::to_string(getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::vector<std::string> Deskpipe(const std::string& verb, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = {DESKPIPE_BIN, verb, "--tenant", "e2e", "--data-dir", dir_.string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(SyncE2eTest, SyncFindsEverythingAndResyncChangesNothing) {
+  const std::vector<std::string> data_args = {"--seed", "7", "--tickets", "120", "--now", "2026-11-01T00:00:00Z"};
+  std::vector<std::string> describe_args = {EMULATOR_BIN, "--describe"};
+  describe_args.insert(describe_args.end(), data_args.begin(), data_args.end());
+  CommandResult described = Run(describe_args);
+  ASSERT_EQ(described.exit_code, 0);
+  const nlohmann::json expected = nlohmann::json::parse(described.out);
+  ASSERT_EQ(expected["tickets"], 120);
+
+  std::vector<std::string> serve_args = data_args;
+  serve_args.insert(serve_args.end(), {"--api-key", "e2e-secret-key"});
+  Emulator emulator(serve_args);
+  ASSERT_FALSE(emulator.url().empty()) << "emulator did not start";
+
+  // A wrong key is a configuration error (exit 2) whose message names the setting, never the key.
+  CommandResult refused =
+      Run(Deskpipe("sync", {"--base-url", emulator.url(), "--api-key", "wrong-key-1234", "--json"}), true);
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_NE(refused.out.find("FRESHDESK_API_KEY"), std::string::npos) << refused.out;
+  EXPECT_EQ(refused.out.find("wrong-key-1234"), std::string::npos) << refused.out;
+
+  CommandResult first = Run(Deskpipe("sync", {"--base-url", emulator.url(), "--api-key", "e2e-secret-key", "--json"}));
+  ASSERT_EQ(first.exit_code, 0) << first.out;
+  const nlohmann::json first_summary = nlohmann::json::parse(first.out);
+  EXPECT_GT(first_summary["chunks_embedded"].get<int>(), 0);
+  EXPECT_EQ(first_summary["dead_letters"], 0);
+
+  CommandResult status = Run(Deskpipe("status", {"--json"}));
+  ASSERT_EQ(status.exit_code, 0);
+  const nlohmann::json stats = nlohmann::json::parse(status.out);
+  EXPECT_EQ(stats["documents"]["ticket"], expected["tickets"]);
+  EXPECT_EQ(stats["documents"]["article"], expected["articles"]);
+  EXPECT_EQ(stats["records"]["ticket"], expected["tickets"]);
+  EXPECT_EQ(stats["records"]["conversation"], expected["conversations"]);
+  EXPECT_EQ(stats["records"]["article"], expected["articles"]);
+  EXPECT_EQ(stats["chunks"], stats["vectors"]);
+  EXPECT_NE(status.out.find("\"tickets\""), std::string::npos) << "tickets cursor saved";
+  EXPECT_EQ(status.out.find("e2e-secret-key"), std::string::npos) << "the API key leaked into status";
+
+  // One known ticket's thread: its description and every message, in order, labelled by speaker.
+  const nlohmann::json& sample = expected["sample_ticket"];
+  const std::string document_id = "e2e_freshdesk_" + std::to_string(sample["id"].get<long long>());
+  const std::string thread = CollapseSpaces(ThreadText(dir_ / "deskpipe.db", document_id));
+  ASSERT_FALSE(thread.empty());
+  EXPECT_NE(thread.find(sample["subject"].get<std::string>()), std::string::npos) << thread;
+  EXPECT_NE(thread.find(CollapseSpaces(sample["description_text"].get<std::string>()).substr(0, 40)),
+            std::string::npos)
+      << thread;
+  size_t previous = 0;
+  for (const auto& conversation : sample["conversations"]) {
+    std::string opening = CollapseSpaces(conversation["body_text"].get<std::string>()).substr(0, 30);
+    size_t at = thread.find(opening, previous);
+    EXPECT_NE(at, std::string::npos) << "missing or out of order: " << opening;
+    if (at != std::string::npos) previous = at;
+  }
+  EXPECT_NE(thread.find("[agent]"), std::string::npos);
+  EXPECT_NE(thread.find("[customer]"), std::string::npos);
+
+  // A phrase of that ticket finds it.
+  CommandResult search = Run(Deskpipe("search", {sample["subject"].get<std::string>(), "--json", "--top-k", "5"}));
+  ASSERT_EQ(search.exit_code, 0);
+  bool found = false;
+  for (const auto& hit : nlohmann::json::parse(search.out)) found = found || hit["document_id"] == document_id;
+  EXPECT_TRUE(found) << search.out;
+
+  CommandResult digest_before = Run(Deskpipe("digest"));
+  ASSERT_EQ(digest_before.exit_code, 0);
+  EXPECT_EQ(digest_before.out.rfind("digest ", 0), 0u);
+
+  // A second sync with nothing changed: same digest, nothing embedded.
+  CommandResult second = Run(Deskpipe("sync", {"--base-url", emulator.url(), "--api-key", "e2e-secret-key", "--json"}));
+  ASSERT_EQ(second.exit_code, 0) << second.out;
+  const nlohmann::json second_summary = nlohmann::json::parse(second.out);
+  EXPECT_EQ(second_summary["chunks_embedded"], 0);
+  EXPECT_EQ(second_summary["documents_written"], 0);
+  CommandResult digest_after = Run(Deskpipe("digest"));
+  EXPECT_EQ(digest_after.out, digest_before.out);
+}
+
+TEST_F(SyncE2eTest, BadConfigurationIsAClearError) {
+  CommandResult bad_tenant = Run({DESKPIPE_BIN, "status", "--tenant", "Bad_Tenant", "--data-dir", dir_.string()});
+  EXPECT_EQ(bad_tenant.exit_code, 2);
+  CommandResult public_host =
+      Run(Deskpipe("sync", {"--base-url", "http://example.com", "--api-key", "k"}));
+  EXPECT_EQ(public_host.exit_code, 2);
+  CommandResult no_key = Run(Deskpipe("sync", {"--domain", "acme"}));
+  EXPECT_EQ(no_key.exit_code, 2);
+}
+
+}  // namespace
