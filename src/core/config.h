@@ -21,7 +21,7 @@ struct Config {
   std::string freshdesk_api_key;              // FRESHDESK_API_KEY (secret)
   std::vector<std::string> allowed_hosts;     // DESKPIPE_ALLOWED_HOSTS: hosts --base-url may name
   std::string data_dir = "./deskpipe-data";   // DESKPIPE_DATA_DIR
-  std::string store_url;                      // DESKPIPE_STORE_URL; default sqlite:///{data_dir}/deskpipe.db
+  std::string store_url;                      // DESKPIPE_STORE_URL; default sqlite://{data_dir}/deskpipe.db
   std::string embedder = "hashing";           // DESKPIPE_EMBEDDER
   std::string start_date = "1970-01-01T00:00:00Z";  // DESKPIPE_START_DATE
   bool full_streaming_mode = false;           // ENABLE_FULL_STREAMING_MODE (true = vector-only)
@@ -37,7 +37,9 @@ struct Config {
   std::string log_format = "text";            // DESKPIPE_LOG_FORMAT: text | json
   std::string log_level = "info";             // DESKPIPE_LOG_LEVEL
 
-  // The store URL in effect (store_url, or the SQLite default under data_dir).
+  // The store URL in effect: store_url, or the SQLite default "sqlite://" + data_dir + "/deskpipe.db".
+  // URL form: sqlite://<path>, the path taken as written: sqlite://./deskpipe-data/deskpipe.db is relative,
+  // sqlite:///abs/path/deskpipe.db is absolute.
   std::string EffectiveStoreUrl() const;
 };
 
@@ -57,12 +59,14 @@ const std::vector<ConfigField>& ConfigSpec();
 // Where settings come from. `flags` maps keys (as in ConfigSpec) to the raw text given on the command line.
 struct ConfigSources {
   std::optional<std::string> file;                  // path of a TOML file
-  std::map<std::string, std::string> env;           // environment (only spec'd names are read)
-  std::map<std::string, std::string> flags;
+  std::map<std::string, std::string> env;           // environment (only spec'd names are read; "" = unset)
+  std::map<std::string, std::string> flags;         // "tenant_id" (or "tenant-id") → "acme"
 };
 
-// Builds a Config: defaults < file < env < flags. Errors name the key, the source and the bad value
-// (secret values are never echoed).
+// Builds a Config: defaults < file < env < flags, then validates it (start_date is normalized to UTC "…Z").
+// Text values (env, flags): bools true/false/1/0/yes/no/on/off (any case), ints and doubles must be the whole
+// string, lists are comma-separated. InvalidArgument naming the key, the source and the bad value (secret
+// values are never echoed) for an unreadable file, an unknown key or flag, a bad value or a failed check.
 Result<Config> LoadConfig(const ConfigSources& sources);
 
 // Reads the spec'd environment variables of this process.

@@ -80,8 +80,12 @@ Result<int64_t> ParseTimestamp(std::string_view text) {
         ++pos;
         int oh, om = 0;
         if (!ReadDigits(text, pos, 2, oh)) return Error(Bad(text, "expected offset hours"));
-        if (pos < text.size() && text[pos] == ':') ++pos;
-        if (pos < text.size() && !ReadDigits(text, pos, 2, om)) return Error(Bad(text, "expected offset minutes"));
+        // Minutes are optional ("+05"), but a ':' must be followed by them ("+05:" is an error).
+        const bool colon = pos < text.size() && text[pos] == ':';
+        if (colon) ++pos;
+        if ((colon || pos < text.size()) && !ReadDigits(text, pos, 2, om)) {
+          return Error(Bad(text, "expected offset minutes"));
+        }
         if (oh > 23 || om > 59) return Error(Bad(text, "offset out of range"));
         offset_seconds = (zone == '+' ? 1 : -1) * (oh * 3600 + om * 60);
       } else {
@@ -108,7 +112,7 @@ std::string FormatTimestamp(int64_t unix_seconds) {
   const unsigned d = doy - (153 * mp + 2) / 5 + 1;
   const unsigned m = mp < 10 ? mp + 3 : mp - 9;
   y += m <= 2;
-  char buf[32];
+  char buf[64];  // room for any int64 year, so -Wformat-truncation stays quiet
   std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ", static_cast<long long>(y), m, d,
                 static_cast<long long>(rem / 3600), static_cast<long long>(rem % 3600 / 60),
                 static_cast<long long>(rem % 60));

@@ -1,1 +1,137 @@
-// placeholder
+#include "net/http_client.h"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cctype>
+#include <mutex>
+#include <string>
+
+namespace deskpipe::net {
+namespace {
+
+std::string ToLower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+std::string Trim(const std::string& s) {
+  size_t begin = 0;
+  size_t end = s.size();
+  while (begin < end && std::isspace(static_cast<unsigned char>(s[begin]))) ++begin;
+  while (end > begin && std::isspace(static_cast<unsigned char>(s[end - 1]))) --end;
+  return s.substr(begin, end - begin);
+}
+
+size_t WriteBody(char* data, size_t size, size_t count, void* user) {
+  static_cast<std::string*>(user)->append(data, size * count);
+  return size * count;
+}
+
+// Called once per header line, including the status line and the blank line ending the block. Headers of an
+// intermediate response (100-continue) are discarded when a new status line arrives.
+size_t WriteHeader(char* data, size_t size, size_t count, void* user) {
+  auto* headers = static_cast<std::map<std::string, std::string>*>(user);
+  std::string line(data, size * count);
+  if (line.rfind("HTTP/", 0) == 0) {
+    headers->clear();
+    return size * count;
+  }
+  size_t colon = line.find(':');
+  if (colon != std::string::npos) {
+    std::string name = ToLower(Trim(line.substr(0, colon)));
+    std::string value = Trim(line.substr(colon + 1));
+    auto [it, inserted] = headers->emplace(name, value);
+    if (!inserted) it->second += ", " + value;  // repeated header: join as HTTP allows
+  }
+  return size * count;
+}
+
+// One easy handle reused across requests so connections stay alive.
+class CurlHttpClient : public HttpClient {
+ public:
+  CurlHttpClient() {
+    static std::once_flag once;
+    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+    handle_ = curl_easy_init();
+  }
+  ~CurlHttpClient() override {
+    if (handle_ != nullptr) curl_easy_cleanup(handle_);
+  }
+  CurlHttpClient(const CurlHttpClient&) = delete;
+  CurlHttpClient& operator=(const CurlHttpClient&) = delete;
+
+  Result<HttpResponse> Send(const HttpRequest& request) override {
+    if (handle_ == nullptr) return Error(Internal("curl_easy_init failed"));
+    CURL* h = handle_;
+    curl_easy_reset(h);  // keeps the connection cache; clears per-request options
+
+    HttpResponse response;
+    char error_buffer[CURL_ERROR_SIZE] = {0};
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_buffer);
+    curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &WriteBody);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &response.body);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &WriteHeader);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &response.headers);
+
+    if (request.method == "GET") {
+      curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    } else if (request.method == "HEAD") {
+      curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    } else {
+      curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    }
+    if (!request.body.empty() || request.method == "POST" || request.method == "PUT") {
+      curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
+      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+    }
+    if (!request.basic_auth.empty()) {
+      curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+      curl_easy_setopt(h, CURLOPT_USERPWD, request.basic_auth.c_str());
+    }
+
+    struct curl_slist* header_list = nullptr;
+    for (const auto& [name, value] : request.headers) {
+      std::string line = name + ": " + value;
+      header_list = curl_slist_append(header_list, line.c_str());
+    }
+    if (header_list != nullptr) curl_easy_setopt(h, CURLOPT_HTTPHEADER, header_list);
+
+    CURLcode code = curl_easy_perform(h);
+    curl_slist_free_all(header_list);
+    // Do not leave the credentials in the handle between requests.
+    curl_easy_setopt(h, CURLOPT_USERPWD, nullptr);
+
+    if (code != CURLE_OK) {
+      std::string text = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
+      return Error(Unavailable(request.method + " " + request.url + " failed: " + text));
+    }
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
+    return response;
+  }
+
+ private:
+  CURL* handle_ = nullptr;
+};
+
+}  // namespace
+
+std::string HttpResponse::Header(const std::string& name) const {
+  std::string lower = ToLower(name);
+  auto it = headers.find(lower);
+  if (it != headers.end()) return it->second;
+  for (const auto& [key, value] : headers) {  // tolerate maps filled by hand with mixed-case names
+    if (ToLower(key) == lower) return value;
+  }
+  return std::string();
+}
+
+std::unique_ptr<HttpClient> MakeCurlHttpClient() { return std::make_unique<CurlHttpClient>(); }
+
+}  // namespace deskpipe::net

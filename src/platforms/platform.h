@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -21,6 +22,9 @@ struct Batch {
   std::vector<std::string> removed_ids;  // record ids the platform no longer has (tombstones)
   nlohmann::json cursor;                 // the stream's state after this batch
   bool done = false;                     // the stream has nothing more for this run
+  // Objects skipped because they could not be mapped (record id or "<type> <platform id>", and why, usually
+  // kInvalidRecord); the runner dead-letters them. The batch's other records are unaffected.
+  std::vector<std::pair<std::string, Status>> rejected;
 };
 
 // Reads one platform account. Not thread-safe: the runner drives an instance from one task at a time.

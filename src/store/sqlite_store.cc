@@ -1,1 +1,856 @@
-// placeholder
+#include "store/sqlite_store.h"
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <unordered_set>
+#include <utility>
+
+#include "core/hash.h"
+#include "core/ids.h"
+#include "core/time.h"
+
+namespace deskpipe {
+namespace {
+
+using sqlite::Statement;
+
+constexpr int kCandidateCount = 50;  // per list, before fusion
+constexpr int kRrfK = 60;            // reciprocal-rank fusion constant
+constexpr size_t kMaxQueryTerms = 32;
+
+// Migrations in order; each runs once, in a transaction, and is recorded in schema_migrations. Never edit
+// a shipped migration: append a new one.
+struct Migration {
+  int version;
+  const char* sql;
+};
+
+constexpr char kRecordColumns[] =
+    "tenant_id TEXT NOT NULL, id TEXT NOT NULL, original_id TEXT NOT NULL, platform TEXT NOT NULL DEFAULT "
+    "'', "
+    "parent_id TEXT NOT NULL DEFAULT '', title TEXT NOT NULL DEFAULT '', content TEXT NOT NULL DEFAULT '', "
+    "status TEXT NOT NULL DEFAULT '', priority TEXT NOT NULL DEFAULT '', created_at TEXT NOT NULL DEFAULT "
+    "'', "
+    "updated_at TEXT NOT NULL DEFAULT '', metadata TEXT NOT NULL DEFAULT '{}', raw TEXT";
+
+std::string MigrationOneSql() {
+  std::string sql;
+  for (const char* table : {"tickets", "conversations", "articles"}) {
+    sql += std::string("CREATE TABLE ") + table + " (" + kRecordColumns + ", PRIMARY KEY (tenant_id, id));\n";
+  }
+  sql += std::string("CREATE TABLE records (type TEXT NOT NULL, ") + kRecordColumns +
+         ", PRIMARY KEY (tenant_id, id));\n"
+         "CREATE INDEX records_type ON records (tenant_id, type);\n";
+  sql += R"sql(
+CREATE TABLE documents (
+  tenant_id TEXT NOT NULL, id TEXT NOT NULL, platform TEXT NOT NULL DEFAULT '', type TEXT NOT NULL,
+  title TEXT NOT NULL DEFAULT '', state TEXT NOT NULL DEFAULT 'active', updated_at TEXT NOT NULL DEFAULT '',
+  content_hash TEXT NOT NULL, metadata TEXT NOT NULL DEFAULT '{}',
+  PRIMARY KEY (tenant_id, id));
+CREATE INDEX documents_type ON documents (tenant_id, type, state);
+CREATE TABLE chunks (
+  rowid INTEGER PRIMARY KEY AUTOINCREMENT, tenant_id TEXT NOT NULL, id TEXT NOT NULL,
+  document_id TEXT NOT NULL, chunk_index INTEGER NOT NULL, title TEXT NOT NULL DEFAULT '',
+  text TEXT NOT NULL, content_hash TEXT NOT NULL, model_id TEXT NOT NULL,
+  UNIQUE (tenant_id, id));
+CREATE INDEX chunks_document ON chunks (tenant_id, document_id);
+CREATE VIRTUAL TABLE chunks_fts USING fts5(
+  text, title, content='chunks', content_rowid='rowid', tokenize='porter unicode61 remove_diacritics 2');
+CREATE TRIGGER chunks_fts_insert AFTER INSERT ON chunks BEGIN
+  INSERT INTO chunks_fts (rowid, text, title) VALUES (new.rowid, new.text, new.title);
+END;
+CREATE TRIGGER chunks_fts_delete AFTER DELETE ON chunks BEGIN
+  INSERT INTO chunks_fts (chunks_fts, rowid, text, title) VALUES ('delete', old.rowid, old.text, old.title);
+END;
+CREATE TRIGGER chunks_fts_update AFTER UPDATE ON chunks BEGIN
+  INSERT INTO chunks_fts (chunks_fts, rowid, text, title) VALUES ('delete', old.rowid, old.text, old.title);
+  INSERT INTO chunks_fts (rowid, text, title) VALUES (new.rowid, new.text, new.title);
+END;
+CREATE TABLE embeddings (
+  model_id TEXT NOT NULL, content_hash TEXT NOT NULL, dim INTEGER NOT NULL, vector BLOB NOT NULL,
+  PRIMARY KEY (model_id, content_hash));
+CREATE TABLE cursors (
+  tenant_id TEXT NOT NULL, stream TEXT NOT NULL, cursor TEXT NOT NULL, updated_at TEXT NOT NULL,
+  PRIMARY KEY (tenant_id, stream));
+CREATE TABLE runs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, tenant_id TEXT NOT NULL, started_at TEXT NOT NULL,
+  finished_at TEXT NOT NULL DEFAULT '', state TEXT NOT NULL, summary TEXT NOT NULL DEFAULT '{}');
+CREATE INDEX runs_tenant ON runs (tenant_id, id);
+CREATE TABLE dead_letters (
+  tenant_id TEXT NOT NULL, stream TEXT NOT NULL, record_id TEXT NOT NULL, stage TEXT NOT NULL,
+  error_class TEXT NOT NULL, message TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 1,
+  first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,
+  PRIMARY KEY (tenant_id, stream, record_id));
+CREATE TABLE meta (
+  tenant_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+  PRIMARY KEY (tenant_id, key));
+)sql";
+  return sql;
+}
+
+std::vector<std::pair<int, std::string>> Migrations() { return {{1, MigrationOneSql()}}; }
+
+// Which table holds records of `type` in hybrid mode.
+const char* RecordTable(const std::string& type) {
+  if (type == "ticket") return "tickets";
+  if (type == "conversation") return "conversations";
+  if (type == "article") return "articles";
+  return "records";
+}
+
+// The upsert statement for one record table (built once per table; the text is the statement cache key).
+const std::string& RecordUpsertSql(const std::string& table) {
+  static const std::map<std::string, std::string> kSql = [] {
+    std::map<std::string, std::string> sql;
+    for (const std::string name : {"tickets", "conversations", "articles", "records"}) {
+      const bool generic = name == "records";
+      sql[name] = "INSERT INTO " + name + " (" + (generic ? "type, " : "") +
+                  "tenant_id, id, original_id, platform, parent_id, title, content, status, priority, "
+                  "created_at, updated_at, metadata, raw) VALUES (" +
+                  (generic ? "?14, " : "") +
+                  "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
+                  "ON CONFLICT (tenant_id, id) DO UPDATE SET original_id = excluded.original_id, "
+                  "platform = excluded.platform, parent_id = excluded.parent_id, title = excluded.title, "
+                  "content = excluded.content, status = excluded.status, priority = excluded.priority, "
+                  "created_at = excluded.created_at, updated_at = excluded.updated_at, "
+                  "metadata = excluded.metadata, raw = excluded.raw" +
+                  (generic ? ", type = excluded.type" : "");
+    }
+    return sql;
+  }();
+  return kSql.at(table);
+}
+
+std::string Dump(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+nlohmann::json ParseJson(const std::string& text) {
+  if (text.empty()) return nullptr;
+  nlohmann::json value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  return value.is_discarded() ? nlohmann::json(text) : value;
+}
+
+std::string Now() { return FormatTimestamp(NowUnixSeconds()); }
+
+std::vector<float> BlobToVector(const Statement& stmt, int column) {
+  const int bytes = stmt.ColumnBytes(column);
+  std::vector<float> vector(static_cast<size_t>(bytes) / sizeof(float));
+  if (!vector.empty()) std::memcpy(vector.data(), stmt.ColumnBlob(column), vector.size() * sizeof(float));
+  return vector;
+}
+
+bool IsQueryWordByte(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80;
+}
+
+// "(?, ?, ?)" for an IN list of n values.
+std::string Placeholders(size_t n) {
+  std::string out = "(";
+  for (size_t i = 0; i < n; ++i) out += i ? ", ?" : "?";
+  return out + ")";
+}
+
+Result<void> WriteFileAtomically(const std::string& path, const std::string& contents) {
+  const std::string temp = path + ".tmp";
+  {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    out << contents;
+    out.flush();
+    if (!out) return Error(Internal("cannot write " + temp));
+  }
+  std::error_code ec;
+  std::filesystem::rename(temp, path, ec);
+  if (ec) return Error(Internal("cannot rename " + temp + " to " + path + ": " + ec.message()));
+  return {};
+}
+
+}  // namespace
+
+SqliteStore::SqliteStore(std::unique_ptr<sqlite::SqliteDb> db, const StoreOptions& options,
+                         std::string vectors_dir)
+    : db_(std::move(db)), options_(options), vectors_dir_(std::move(vectors_dir)) {}
+
+SqliteStore::~SqliteStore() { (void)Flush(); }
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& db_path,
+                                                       const StoreOptions& options) {
+  if (db_path.empty()) return Error(InvalidArgument("store database path is empty"));
+  if (options.dimension < 0) return Error(InvalidArgument("store vector dimension must not be negative"));
+  std::filesystem::path path(db_path);
+  std::error_code ec;
+  if (path.has_parent_path()) {
+    std::filesystem::create_directories(path.parent_path(), ec);
+    if (ec) {
+      return Error(InvalidArgument("cannot create directory " + path.parent_path().string() +
+                                   " for the store: " + ec.message()));
+    }
+  }
+  std::filesystem::path data_dir =
+      options.data_dir.empty() ? (path.has_parent_path() ? path.parent_path() : std::filesystem::path("."))
+                               : std::filesystem::path(options.data_dir);
+  ASSIGN_OR_RETURN(auto db, sqlite::SqliteDb::Open(db_path));
+  RETURN_IF_ERROR(
+      db->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+               "PRAGMA busy_timeout=5000;"));
+  std::unique_ptr<SqliteStore> store(
+      new SqliteStore(std::move(db), options, (data_dir / "vectors").string()));
+  RETURN_IF_ERROR(store->Migrate());
+  return store;
+}
+
+Result<void> SqliteStore::Migrate() {
+  RETURN_IF_ERROR(
+      db_->Exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT "
+                "NOT NULL)"));
+  sqlite::Transaction txn(*db_);
+  RETURN_IF_ERROR(txn.status());
+  ASSIGN_OR_RETURN(int current, SchemaVersion());
+  for (const auto& [version, sql] : Migrations()) {
+    if (version <= current) continue;
+    auto applied = db_->Exec(sql);
+    if (!applied) return Error(applied.error().WithContext("schema migration " + std::to_string(version)));
+    ASSIGN_OR_RETURN(Statement * record,
+                     db_->Prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)"));
+    record->Bind(1, static_cast<int64_t>(version)).Bind(2, Now());
+    RETURN_IF_ERROR(record->Run());
+  }
+  return txn.Commit();
+}
+
+Result<int> SqliteStore::SchemaVersion() {
+  ASSIGN_OR_RETURN(Statement * stmt, db_->Prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+  ASSIGN_OR_RETURN(bool row, stmt->Step());
+  return row ? static_cast<int>(stmt->ColumnInt(0)) : 0;
+}
+
+std::string SqliteStore::VectorIndexPath(const std::string& tenant_id) const {
+  return (std::filesystem::path(vectors_dir_) / (tenant_id + ".usearch")).string();
+}
+
+// ---- cursors, cache lookups ----
+
+Result<nlohmann::json> SqliteStore::LoadCursor(const std::string& tenant_id, const std::string& stream) {
+  RETURN_IF_ERROR(ValidateTenantId(tenant_id));
+  ASSIGN_OR_RETURN(Statement * stmt,
+                   db_->Prepare("SELECT cursor FROM cursors WHERE tenant_id = ? AND stream = ?"));
+  stmt->Bind(1, tenant_id).Bind(2, stream);
+  ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) return nlohmann::json(nullptr);
+  return ParseJson(stmt->ColumnText(0));
+}
+
+Result<std::unordered_map<std::string, std::vector<float>>> SqliteStore::CachedEmbeddings(
+    const std::string& model_id, const std::vector<std::string>& content_hashes) {
+  std::unordered_map<std::string, std::vector<float>> found;
+  ASSIGN_OR_RETURN(
+      Statement * stmt,
+      db_->Prepare("SELECT dim, vector FROM embeddings WHERE model_id = ? AND content_hash = ?"));
+  for (const std::string& hash : content_hashes) {
+    if (found.count(hash)) continue;
+    stmt->Reset();
+    stmt->Bind(1, model_id).Bind(2, hash);
+    ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) continue;
+    std::vector<float> vector = BlobToVector(*stmt, 1);
+    if (static_cast<int64_t>(vector.size()) != stmt->ColumnInt(0)) continue;  // damaged row: re-embed
+    found.emplace(hash, std::move(vector));
+  }
+  return found;
+}
+
+Result<std::unordered_map<std::string, std::string>> SqliteStore::DocumentHashes(
+    const std::string& tenant_id, const std::vector<std::string>& ids) {
+  RETURN_IF_ERROR(ValidateTenantId(tenant_id));
+  std::unordered_map<std::string, std::string> found;
+  ASSIGN_OR_RETURN(Statement * stmt,
+                   db_->Prepare("SELECT content_hash FROM documents WHERE tenant_id = ? AND id = ?"));
+  for (const std::string& id : ids) {
+    stmt->Reset();
+    stmt->Bind(1, tenant_id).Bind(2, id);
+    ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (row) found[id] = stmt->ColumnText(0);
+  }
+  return found;
+}
+
+// ---- commit ----
+
+Result<void> SqliteStore::Commit(const BatchWrite& batch, const std::string& model_id) {
+  const std::string& tenant = batch.tenant_id;
+  RETURN_IF_ERROR(ValidateTenantId(tenant));
+  if (batch.stream.empty())
+    return Error(InvalidArgument("batch for tenant " + tenant + " has no stream name"));
+
+  // Validate before touching anything, so a bad batch changes nothing.
+  for (const Record& record : batch.records) {
+    if (!record.tenant_id.empty() && record.tenant_id != tenant) {
+      return Error(InvalidArgument("record " + record.id + " belongs to tenant '" + record.tenant_id +
+                                   "', batch is for '" + tenant + "'"));
+    }
+    if (record.id.empty())
+      return Error(InvalidArgument("record without id in batch of stream " + batch.stream));
+  }
+  bool has_vectors = false;
+  for (const Document& doc : batch.documents) {
+    if (!doc.tenant_id.empty() && doc.tenant_id != tenant) {
+      return Error(InvalidArgument("document " + doc.id + " belongs to tenant '" + doc.tenant_id +
+                                   "', batch is for '" + tenant + "'"));
+    }
+    if (doc.id.empty())
+      return Error(InvalidArgument("document without id in batch of stream " + batch.stream));
+    has_vectors = has_vectors || !doc.chunks.empty();
+  }
+  if (has_vectors && model_id.empty()) return Error(InvalidArgument("commit with chunks needs a model id"));
+
+  // Open (or rebuild) the index before the transaction, so a rebuild sees the pre-commit state and the
+  // changes below apply on top of it exactly once.
+  VectorIndex* index = nullptr;
+  if (options_.dimension > 0) {
+    ASSIGN_OR_RETURN(index, TenantIndex(tenant));
+  }
+
+  std::vector<int64_t> removed_keys;
+  std::vector<std::pair<int64_t, const std::vector<float>*>> added;
+  const std::string now = Now();
+
+  sqlite::Transaction txn(*db_);
+  RETURN_IF_ERROR(txn.status());
+
+  if (options_.hybrid) {
+    for (const Record& r : batch.records) {
+      const std::string table = RecordTable(r.type);
+      const bool generic = table == "records";
+      const std::string& sql = RecordUpsertSql(table);
+      ASSIGN_OR_RETURN(Statement * stmt, db_->Prepare(sql));
+      stmt->Bind(1, tenant).Bind(2, r.id).Bind(3, r.original_id).Bind(4, r.platform).Bind(5, r.parent_id);
+      stmt->Bind(6, r.title).Bind(7, r.content).Bind(8, r.status).Bind(9, r.priority).Bind(10, r.created_at);
+      stmt->Bind(11, r.updated_at).Bind(12, Dump(r.metadata));
+      if (r.raw.is_null()) {
+        stmt->BindNull(13);
+      } else {
+        stmt->Bind(13, Dump(r.raw));
+      }
+      if (generic) stmt->Bind(14, r.type);
+      RETURN_IF_ERROR(stmt->Run());
+    }
+  }
+
+  for (const Document& doc : batch.documents) {
+    ASSIGN_OR_RETURN(
+        Statement * upsert,
+        db_->Prepare("INSERT INTO documents (tenant_id, id, platform, type, title, state, updated_at, "
+                     "content_hash, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                     "ON CONFLICT (tenant_id, id) DO UPDATE SET platform = excluded.platform, "
+                     "type = excluded.type, title = excluded.title, state = excluded.state, "
+                     "updated_at = excluded.updated_at, content_hash = excluded.content_hash, "
+                     "metadata = excluded.metadata"));
+    upsert->Bind(1, tenant).Bind(2, doc.id).Bind(3, doc.platform).Bind(4, doc.type).Bind(5, doc.title);
+    upsert->Bind(6, doc.state).Bind(7, doc.updated_at).Bind(8, doc.content_hash).Bind(9, Dump(doc.metadata));
+    RETURN_IF_ERROR(upsert->Run());
+
+    // The document's current chunks: keep those whose id, text hash and model are unchanged (same rowid, so
+    // the same vector key: no churn), delete the rest.
+    struct Existing {
+      int64_t rowid;
+      std::string content_hash;
+      std::string model_id;
+      std::string title;
+    };
+    std::unordered_map<std::string, Existing> existing;
+    {
+      ASSIGN_OR_RETURN(Statement * select_chunks,
+                       db_->Prepare("SELECT rowid, id, content_hash, model_id, title FROM chunks "
+                                    "WHERE tenant_id = ? AND document_id = ?"));
+      select_chunks->Bind(1, tenant).Bind(2, doc.id);
+      while (true) {
+        ASSIGN_OR_RETURN(bool row, select_chunks->Step());
+        if (!row) break;
+        existing.emplace(select_chunks->ColumnText(1),
+                         Existing{select_chunks->ColumnInt(0), select_chunks->ColumnText(2),
+                                  select_chunks->ColumnText(3), select_chunks->ColumnText(4)});
+      }
+    }
+    std::unordered_set<std::string> kept;
+    for (const Chunk& chunk : doc.chunks) {
+      auto it = existing.find(chunk.id);
+      if (it != existing.end() && it->second.content_hash == chunk.content_hash &&
+          it->second.model_id == model_id) {
+        kept.insert(chunk.id);
+      }
+    }
+    for (const auto& [id, old] : existing) {
+      if (kept.count(id)) continue;
+      ASSIGN_OR_RETURN(Statement * del, db_->Prepare("DELETE FROM chunks WHERE rowid = ?"));
+      del->Bind(1, old.rowid);
+      RETURN_IF_ERROR(del->Run());
+      removed_keys.push_back(old.rowid);
+    }
+    std::unordered_set<std::string> seen;
+    for (const Chunk& chunk : doc.chunks) {
+      if (!seen.insert(chunk.id).second) {
+        return Error(InvalidArgument("document " + doc.id + " has chunk id " + chunk.id + " twice"));
+      }
+      if (kept.count(chunk.id)) {
+        const Existing& old = existing.at(chunk.id);
+        if (old.title != doc.title) {
+          ASSIGN_OR_RETURN(Statement * retitle, db_->Prepare("UPDATE chunks SET title = ? WHERE rowid = ?"));
+          retitle->Bind(1, doc.title).Bind(2, old.rowid);
+          RETURN_IF_ERROR(retitle->Run());
+        }
+        continue;
+      }
+      if (chunk.vector.empty()) {
+        return Error(Internal("chunk " + chunk.id +
+                              " reached the store without a vector (the embed stage "
+                              "must fill it)"));
+      }
+      if (options_.dimension > 0 && chunk.vector.size() != static_cast<size_t>(options_.dimension)) {
+        return Error(Internal("chunk " + chunk.id + " has a " + std::to_string(chunk.vector.size()) +
+                              "-d vector; the store expects " + std::to_string(options_.dimension)));
+      }
+      ASSIGN_OR_RETURN(
+          Statement * insert,
+          db_->Prepare("INSERT INTO chunks (tenant_id, id, document_id, chunk_index, title, text, "
+                       "content_hash, model_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+      insert->Bind(1, tenant).Bind(2, chunk.id).Bind(3, doc.id).Bind(4, static_cast<int64_t>(chunk.index));
+      insert->Bind(5, doc.title).Bind(6, chunk.text).Bind(7, chunk.content_hash).Bind(8, model_id);
+      RETURN_IF_ERROR(insert->Run());
+      added.emplace_back(db_->LastInsertRowid(), &chunk.vector);
+
+      ASSIGN_OR_RETURN(Statement * cache,
+                       db_->Prepare("INSERT INTO embeddings (model_id, content_hash, dim, vector) "
+                                    "VALUES (?, ?, ?, ?) ON CONFLICT (model_id, content_hash) DO NOTHING"));
+      cache->Bind(1, model_id).Bind(2, chunk.content_hash).Bind(3, static_cast<int64_t>(chunk.vector.size()));
+      cache->BindBlob(4, chunk.vector.data(), chunk.vector.size() * sizeof(float));
+      RETURN_IF_ERROR(cache->Run());
+    }
+  }
+
+  for (const std::string& id : batch.removed_ids) {
+    for (const char* table : {"tickets", "conversations", "articles", "records", "documents"}) {
+      ASSIGN_OR_RETURN(Statement * del,
+                       db_->Prepare(std::string("DELETE FROM ") + table + " WHERE tenant_id = ? AND id = ?"));
+      del->Bind(1, tenant).Bind(2, id);
+      RETURN_IF_ERROR(del->Run());
+    }
+    ASSIGN_OR_RETURN(Statement * select_chunks,
+                     db_->Prepare("SELECT rowid FROM chunks WHERE tenant_id = ? AND document_id = ?"));
+    select_chunks->Bind(1, tenant).Bind(2, id);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, select_chunks->Step());
+      if (!row) break;
+      removed_keys.push_back(select_chunks->ColumnInt(0));
+    }
+    ASSIGN_OR_RETURN(Statement * del,
+                     db_->Prepare("DELETE FROM chunks WHERE tenant_id = ? AND document_id = ?"));
+    del->Bind(1, tenant).Bind(2, id);
+    RETURN_IF_ERROR(del->Run());
+  }
+
+  for (const DeadLetter& letter : batch.dead_letters) {
+    ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_->Prepare("INSERT INTO dead_letters (tenant_id, stream, record_id, stage, error_class, "
+                     "message, attempts, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) "
+                     "ON CONFLICT (tenant_id, stream, record_id) DO UPDATE SET stage = excluded.stage, "
+                     "error_class = excluded.error_class, message = excluded.message, "
+                     "attempts = attempts + 1, last_seen = excluded.last_seen"));
+    stmt->Bind(1, tenant)
+        .Bind(2, letter.stream.empty() ? batch.stream : letter.stream)
+        .Bind(3, letter.record_id);
+    stmt->Bind(4, letter.stage).Bind(5, letter.error_class).Bind(6, letter.message).Bind(7, now).Bind(8, now);
+    RETURN_IF_ERROR(stmt->Run());
+  }
+
+  {
+    ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_->Prepare("INSERT INTO cursors (tenant_id, stream, cursor, updated_at) VALUES (?, ?, ?, ?) "
+                     "ON CONFLICT (tenant_id, stream) DO UPDATE SET cursor = excluded.cursor, "
+                     "updated_at = excluded.updated_at"));
+    stmt->Bind(1, tenant).Bind(2, batch.stream).Bind(3, Dump(batch.cursor)).Bind(4, now);
+    RETURN_IF_ERROR(stmt->Run());
+  }
+
+  const bool vectors_changed = !removed_keys.empty() || !added.empty();
+  if (vectors_changed) {
+    ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_->Prepare("INSERT INTO meta (tenant_id, key, value) VALUES (?, 'vector_generation', '1') "
+                     "ON CONFLICT (tenant_id, key) DO UPDATE SET "
+                     "value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)"));
+    stmt->Bind(1, tenant);
+    RETURN_IF_ERROR(stmt->Run());
+  }
+
+  RETURN_IF_ERROR(txn.Commit());
+
+  if (index == nullptr || !vectors_changed) return {};
+  // SQL is committed; the index follows. Should it fail now, forget it: the next open rebuilds it from SQL.
+  for (int64_t key : removed_keys) {
+    if (auto removed = index->Remove(key); !removed) {
+      DropIndex(tenant);
+      return Error(removed.error().WithContext("vector index of tenant " + tenant + " (will be rebuilt)"));
+    }
+  }
+  for (const auto& [key, vector] : added) {
+    if (auto ok = index->Add(key, *vector); !ok) {
+      DropIndex(tenant);
+      return Error(ok.error().WithContext("vector index of tenant " + tenant + " (will be rebuilt)"));
+    }
+  }
+  return {};
+}
+
+// ---- vector index lifecycle ----
+
+Result<int64_t> SqliteStore::VectorGeneration(const std::string& tenant_id) {
+  ASSIGN_OR_RETURN(Statement * stmt,
+                   db_->Prepare("SELECT CAST(value AS INTEGER) FROM meta WHERE tenant_id = ? AND key = "
+                                "'vector_generation'"));
+  stmt->Bind(1, tenant_id);
+  ASSIGN_OR_RETURN(bool row, stmt->Step());
+  return row ? stmt->ColumnInt(0) : 0;
+}
+
+Result<VectorIndex*> SqliteStore::TenantIndex(const std::string& tenant_id) {
+  if (options_.dimension <= 0) {
+    return Error(
+        InvalidArgument("the store was opened without a vector dimension; vector operations need one"));
+  }
+  auto it = indexes_.find(tenant_id);
+  if (it != indexes_.end()) return it->second.get();
+
+  ASSIGN_OR_RETURN(int64_t generation, VectorGeneration(tenant_id));
+  const std::string path = VectorIndexPath(tenant_id);
+  std::error_code ec;
+  std::filesystem::create_directories(vectors_dir_, ec);
+  if (ec) return Error(Internal("cannot create " + vectors_dir_ + ": " + ec.message()));
+
+  std::unique_ptr<VectorIndex> index;
+  {
+    std::ifstream sidecar(path + ".gen");
+    int64_t saved = -1;
+    if (sidecar >> saved && saved == generation && std::filesystem::exists(path, ec)) {
+      auto loaded = VectorIndex::Open(path, options_.dimension);
+      if (loaded) index = std::move(*loaded);  // else: unreadable or another dimension → rebuild below
+    }
+  }
+  if (!index) {
+    ASSIGN_OR_RETURN(index, RebuildIndex(tenant_id));
+  }
+  VectorIndex* raw = index.get();
+  indexes_[tenant_id] = std::move(index);
+  return raw;
+}
+
+Result<std::unique_ptr<VectorIndex>> SqliteStore::RebuildIndex(const std::string& tenant_id) {
+  const std::string path = VectorIndexPath(tenant_id);
+  std::error_code ec;
+  std::filesystem::remove(path + ".gen", ec);
+  std::filesystem::remove(path, ec);
+  ASSIGN_OR_RETURN(auto index, VectorIndex::Open(path, options_.dimension));
+  ASSIGN_OR_RETURN(Statement * stmt,
+                   db_->Prepare("SELECT c.rowid, e.vector FROM chunks c JOIN embeddings e "
+                                "ON e.model_id = c.model_id AND e.content_hash = c.content_hash "
+                                "WHERE c.tenant_id = ? AND e.dim = ?"));
+  stmt->Bind(1, tenant_id).Bind(2, static_cast<int64_t>(options_.dimension));
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    std::vector<float> vector = BlobToVector(*stmt, 1);
+    if (vector.size() != static_cast<size_t>(options_.dimension)) continue;
+    RETURN_IF_ERROR(index->Add(stmt->ColumnInt(0), vector));
+  }
+  RETURN_IF_ERROR(SaveIndex(tenant_id, *index));
+  return index;
+}
+
+Result<void> SqliteStore::SaveIndex(const std::string& tenant_id, VectorIndex& index) {
+  ASSIGN_OR_RETURN(int64_t generation, VectorGeneration(tenant_id));
+  // Index first, then the sidecar: a crash in between leaves a mismatch, hence a rebuild, never a stale index
+  // that claims to be current.
+  RETURN_IF_ERROR(index.Save());
+  return WriteFileAtomically(index.path() + ".gen", std::to_string(generation) + "\n");
+}
+
+void SqliteStore::DropIndex(const std::string& tenant_id) {
+  indexes_.erase(tenant_id);
+  std::error_code ec;
+  std::filesystem::remove(VectorIndexPath(tenant_id) + ".gen", ec);
+}
+
+Result<void> SqliteStore::Flush() {
+  Status first;
+  for (auto& [tenant, index] : indexes_) {
+    auto saved = SaveIndex(tenant, *index);
+    if (!saved && first.ok()) first = saved.error();
+  }
+  return ToResult(first);
+}
+
+// ---- search ----
+
+std::string SqliteStore::FtsMatchExpression(const std::string& text) {
+  std::vector<std::string> terms;
+  std::set<std::string> seen;
+  std::string current;
+  auto flush = [&]() {
+    if (current.empty()) return;
+    std::string lower = current;
+    for (char& c : lower) {
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+    if (terms.size() < kMaxQueryTerms && seen.insert(lower).second) terms.push_back(lower);
+    current.clear();
+  };
+  for (char ch : text) {
+    if (IsQueryWordByte(static_cast<unsigned char>(ch))) {
+      current.push_back(ch);
+    } else {
+      flush();
+    }
+  }
+  flush();
+  std::string expression;
+  for (const std::string& term : terms) {
+    if (!expression.empty()) expression += " OR ";
+    // Terms hold only letters, digits and non-ASCII bytes, so they cannot contain '"'; quoting makes even
+    // "AND", "NEAR" or "title" plain words rather than FTS5 syntax.
+    expression += '"' + term + '"';
+  }
+  return expression;
+}
+
+Result<std::vector<SearchHit>> SqliteStore::Search(const SearchQuery& query) {
+  const std::string& tenant = query.tenant_id;
+  RETURN_IF_ERROR(ValidateTenantId(tenant));
+  if (query.top_k <= 0) return std::vector<SearchHit>{};
+
+  struct Ranks {
+    int keyword = 0;
+    int vector = 0;
+  };
+  std::unordered_map<int64_t, Ranks> ranks;
+
+  const std::string match = FtsMatchExpression(query.text);
+  if (!match.empty()) {
+    std::string sql =
+        "SELECT c.rowid FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid "
+        "JOIN documents d ON d.tenant_id = c.tenant_id AND d.id = c.document_id "
+        "WHERE chunks_fts MATCH ? AND c.tenant_id = ?";
+    if (!query.types.empty()) sql += " AND d.type IN " + Placeholders(query.types.size());
+    sql += " ORDER BY bm25(chunks_fts) LIMIT " + std::to_string(kCandidateCount);
+    ASSIGN_OR_RETURN(Statement * stmt, db_->Prepare(sql));
+    stmt->Bind(1, match).Bind(2, tenant);
+    for (size_t i = 0; i < query.types.size(); ++i) stmt->Bind(static_cast<int>(3 + i), query.types[i]);
+    int rank = 0;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, stmt->Step());
+      if (!row) break;
+      ranks[stmt->ColumnInt(0)].keyword = ++rank;
+    }
+  }
+
+  if (!query.vector.empty()) {
+    ASSIGN_OR_RETURN(VectorIndex * index, TenantIndex(tenant));
+    std::function<bool(int64_t)> filter;
+    std::unordered_set<int64_t> allowed;
+    if (!query.types.empty()) {
+      std::string sql =
+          "SELECT c.rowid FROM chunks c JOIN documents d ON d.tenant_id = c.tenant_id AND "
+          "d.id = c.document_id WHERE c.tenant_id = ? AND d.type IN " +
+          Placeholders(query.types.size());
+      ASSIGN_OR_RETURN(Statement * stmt, db_->Prepare(sql));
+      stmt->Bind(1, tenant);
+      for (size_t i = 0; i < query.types.size(); ++i) stmt->Bind(static_cast<int>(2 + i), query.types[i]);
+      while (true) {
+        ASSIGN_OR_RETURN(bool row, stmt->Step());
+        if (!row) break;
+        allowed.insert(stmt->ColumnInt(0));
+      }
+      filter = [&allowed](int64_t key) { return allowed.count(key) > 0; };
+    }
+    if (query.types.empty() || !allowed.empty()) {
+      ASSIGN_OR_RETURN(auto hits, index->Search(query.vector, kCandidateCount, filter));
+      int rank = 0;
+      for (const auto& hit : hits) ranks[hit.first].vector = ++rank;
+    }
+  }
+
+  struct Scored {
+    int64_t rowid;
+    double score;
+    Ranks ranks;
+  };
+  std::vector<Scored> scored;
+  scored.reserve(ranks.size());
+  for (const auto& [rowid, r] : ranks) {
+    double score = 0;
+    if (r.keyword) score += 1.0 / (kRrfK + r.keyword);
+    if (r.vector) score += 1.0 / (kRrfK + r.vector);
+    scored.push_back({rowid, score, r});
+  }
+  std::sort(scored.begin(), scored.end(), [](const Scored& a, const Scored& b) {
+    if (a.score != b.score) return a.score > b.score;
+    return a.rowid < b.rowid;
+  });
+
+  std::vector<SearchHit> hits;
+  ASSIGN_OR_RETURN(
+      Statement * detail,
+      db_->Prepare("SELECT c.id, c.document_id, c.text, d.type, d.title, d.metadata FROM chunks c "
+                   "JOIN documents d ON d.tenant_id = c.tenant_id AND d.id = c.document_id "
+                   "WHERE c.rowid = ? AND c.tenant_id = ?"));
+  for (const Scored& s : scored) {
+    if (hits.size() >= static_cast<size_t>(query.top_k)) break;
+    detail->Reset();
+    detail->Bind(1, s.rowid).Bind(2, tenant);
+    ASSIGN_OR_RETURN(bool row, detail->Step());
+    if (!row) continue;  // a vector whose chunk is gone (index ahead of SQL): skip it
+    SearchHit hit;
+    hit.chunk_id = detail->ColumnText(0);
+    hit.document_id = detail->ColumnText(1);
+    hit.text = detail->ColumnText(2);
+    hit.type = detail->ColumnText(3);
+    hit.title = detail->ColumnText(4);
+    hit.metadata = ParseJson(detail->ColumnText(5));
+    hit.score = s.score;
+    hit.keyword_rank = s.ranks.keyword;
+    hit.vector_rank = s.ranks.vector;
+    hits.push_back(std::move(hit));
+  }
+  return hits;
+}
+
+// ---- stats, digest, runs ----
+
+Result<StoreStats> SqliteStore::Stats(const std::string& tenant_id) {
+  RETURN_IF_ERROR(ValidateTenantId(tenant_id));
+  StoreStats stats;
+  const std::pair<const char*, const char*> typed[] = {
+      {"ticket", "tickets"}, {"conversation", "conversations"}, {"article", "articles"}};
+  for (const auto& [type, table] : typed) {
+    ASSIGN_OR_RETURN(Statement * stmt,
+                     db_->Prepare(std::string("SELECT COUNT(*) FROM ") + table + " WHERE tenant_id = ?"));
+    stmt->Bind(1, tenant_id);
+    ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (row && stmt->ColumnInt(0) > 0) stats.records_by_type[type] = stmt->ColumnInt(0);
+  }
+  {
+    ASSIGN_OR_RETURN(Statement * stmt,
+                     db_->Prepare("SELECT type, COUNT(*) FROM records WHERE tenant_id = ? GROUP BY type"));
+    stmt->Bind(1, tenant_id);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, stmt->Step());
+      if (!row) break;
+      stats.records_by_type[stmt->ColumnText(0)] += stmt->ColumnInt(1);
+    }
+  }
+  {
+    ASSIGN_OR_RETURN(Statement * stmt,
+                     db_->Prepare("SELECT type, COUNT(*) FROM documents WHERE tenant_id = ? "
+                                  "AND state = 'active' GROUP BY type"));
+    stmt->Bind(1, tenant_id);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, stmt->Step());
+      if (!row) break;
+      stats.documents_by_type[stmt->ColumnText(0)] = stmt->ColumnInt(1);
+    }
+  }
+  {
+    ASSIGN_OR_RETURN(Statement * stmt, db_->Prepare("SELECT COUNT(*) FROM chunks WHERE tenant_id = ?"));
+    stmt->Bind(1, tenant_id);
+    ASSIGN_OR_RETURN(bool row, stmt->Step());
+    stats.chunks = row ? stmt->ColumnInt(0) : 0;
+  }
+  if (options_.dimension > 0) {
+    ASSIGN_OR_RETURN(VectorIndex * index, TenantIndex(tenant_id));
+    stats.vectors = static_cast<int64_t>(index->size());
+  }
+  {
+    ASSIGN_OR_RETURN(Statement * stmt,
+                     db_->Prepare("SELECT stream, cursor FROM cursors WHERE tenant_id = ? ORDER BY stream"));
+    stmt->Bind(1, tenant_id);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, stmt->Step());
+      if (!row) break;
+      stats.cursors[stmt->ColumnText(0)] = ParseJson(stmt->ColumnText(1));
+    }
+  }
+  {
+    ASSIGN_OR_RETURN(Statement * stmt,
+                     db_->Prepare("SELECT id, started_at, finished_at, state, summary FROM runs "
+                                  "WHERE tenant_id = ? ORDER BY id DESC LIMIT 1"));
+    stmt->Bind(1, tenant_id);
+    ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (row) {
+      stats.last_run = {{"id", stmt->ColumnInt(0)},
+                        {"started_at", stmt->ColumnText(1)},
+                        {"finished_at", stmt->ColumnText(2)},
+                        {"state", stmt->ColumnText(3)},
+                        {"summary", ParseJson(stmt->ColumnText(4))}};
+    }
+  }
+  return stats;
+}
+
+Result<Store::Digest> SqliteStore::ComputeDigest(const std::string& tenant_id) {
+  RETURN_IF_ERROR(ValidateTenantId(tenant_id));
+  Digest digest;
+  HashBuilder hash;
+  {
+    ASSIGN_OR_RETURN(Statement * stmt, db_->Prepare("SELECT id, content_hash, state FROM documents "
+                                                    "WHERE tenant_id = ? ORDER BY id"));
+    stmt->Bind(1, tenant_id);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, stmt->Step());
+      if (!row) break;
+      hash.Add(stmt->ColumnText(0)).Add(stmt->ColumnText(1)).Add(stmt->ColumnText(2));
+      ++digest.documents;
+    }
+  }
+  {
+    ASSIGN_OR_RETURN(Statement * stmt,
+                     db_->Prepare("SELECT id, content_hash FROM chunks WHERE tenant_id = ? ORDER BY id"));
+    stmt->Bind(1, tenant_id);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, stmt->Step());
+      if (!row) break;
+      hash.Add(stmt->ColumnText(0)).Add(stmt->ColumnText(1));
+      ++digest.chunks;
+    }
+  }
+  digest.hex = hash.Hex();
+  return digest;
+}
+
+Result<int64_t> SqliteStore::BeginRun(const std::string& tenant_id) {
+  RETURN_IF_ERROR(ValidateTenantId(tenant_id));
+  ASSIGN_OR_RETURN(Statement * stmt, db_->Prepare("INSERT INTO runs (tenant_id, started_at, state, summary) "
+                                                  "VALUES (?, ?, 'running', '{}')"));
+  stmt->Bind(1, tenant_id).Bind(2, Now());
+  RETURN_IF_ERROR(stmt->Run());
+  return db_->LastInsertRowid();
+}
+
+Result<void> SqliteStore::FinishRun(const std::string& tenant_id, int64_t run_id, const std::string& state,
+                                    const nlohmann::json& summary) {
+  RETURN_IF_ERROR(ValidateTenantId(tenant_id));
+  ASSIGN_OR_RETURN(Statement * stmt, db_->Prepare("UPDATE runs SET finished_at = ?, state = ?, summary = ? "
+                                                  "WHERE id = ? AND tenant_id = ?"));
+  stmt->Bind(1, Now()).Bind(2, state).Bind(3, Dump(summary.is_null() ? nlohmann::json::object() : summary));
+  stmt->Bind(4, run_id).Bind(5, tenant_id);
+  RETURN_IF_ERROR(stmt->Run());
+  if (db_->Changes() == 0) {
+    return Error(NotFound("run " + std::to_string(run_id) + " of tenant " + tenant_id + " does not exist"));
+  }
+  return {};
+}
+
+}  // namespace deskpipe

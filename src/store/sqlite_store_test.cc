@@ -1,1 +1,526 @@
-// placeholder
+#include "store/sqlite_store.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/hash.h"
+#include "embed/hashing_embedder.h"
+
+namespace deskpipe {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int kDim = 64;
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / (std::string("deskpipe_sqlite_store_test_") +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  StoreOptions Options(bool hybrid = true) {
+    StoreOptions options;
+    options.url = "sqlite://" + (dir_ / "db" / "deskpipe.db").string();
+    options.data_dir = (dir_ / "data").string();
+    options.dimension = kDim;
+    options.hybrid = hybrid;
+    return options;
+  }
+
+  std::unique_ptr<SqliteStore> Open(bool hybrid = true) {
+    auto store = SqliteStore::Open((dir_ / "db" / "deskpipe.db").string(), Options(hybrid));
+    EXPECT_TRUE(store.has_value()) << store.error().ToString();
+    return store ? std::move(*store) : nullptr;
+  }
+
+  // A document whose chunks are `texts`, embedded with the hashing embedder.
+  Document Doc(const std::string& tenant, const std::string& id, const std::string& type,
+               const std::string& title, const std::vector<std::string>& texts) {
+    Document doc;
+    doc.id = id;
+    doc.tenant_id = tenant;
+    doc.platform = "freshdesk";
+    doc.type = type;
+    doc.title = title;
+    doc.updated_at = "2025-03-11T09:42:17Z";
+    doc.metadata = {{"status", "open"}};
+    std::string all = title;
+    for (size_t i = 0; i < texts.size(); ++i) {
+      Chunk chunk;
+      chunk.id = id + "#" + std::to_string(i);
+      chunk.index = static_cast<int>(i);
+      chunk.text = texts[i];
+      chunk.content_hash = HashHex(texts[i]);
+      chunk.vector = embedder_.EmbedOne(texts[i]);
+      doc.chunks.push_back(std::move(chunk));
+      all += texts[i];
+    }
+    doc.content_hash = HashHex(all);
+    return doc;
+  }
+
+  Record Rec(const std::string& tenant, const std::string& id, const std::string& type) {
+    Record r;
+    r.id = id;
+    r.original_id = id.substr(id.rfind('_') + 1);
+    r.tenant_id = tenant;
+    r.platform = "freshdesk";
+    r.type = type;
+    r.title = "title of " + id;
+    r.content = "content of " + id;
+    r.status = "open";
+    r.raw = {{"id", 1}};
+    return r;
+  }
+
+  BatchWrite Batch(const std::string& tenant = "acme") {
+    BatchWrite batch;
+    batch.tenant_id = tenant;
+    batch.stream = "tickets";
+    batch.cursor = {{"updated_since", "2025-03-11T09:42:17Z"}, {"page", 2}};
+    batch.records = {Rec(tenant, tenant + "_freshdesk_1", "ticket"),
+                     Rec(tenant, tenant + "_freshdesk_2", "ticket"),
+                     Rec(tenant, tenant + "_freshdesk_agent-7", "agent")};
+    batch.documents = {
+        Doc(tenant, tenant + "_freshdesk_1", "ticket", "Printer jammed",
+            {"Printer jammed: the office printer on floor three jams on every print job",
+             "Agent: please remove the paper tray and clear the rollers"}),
+        Doc(tenant, tenant + "_freshdesk_2", "ticket", "Password reset",
+            {"Password reset email never arrives and I cannot log in to the portal"}),
+        Doc(tenant, tenant + "_freshdesk_article-9", "article", "Refund policy",
+            {"Refund policy: refunds are issued within fourteen days of purchase"}),
+    };
+    return batch;
+  }
+
+  int64_t Count(SqliteStore& store, const std::string& sql) {
+    auto stmt = store.db().Prepare(sql);
+    EXPECT_TRUE(stmt.has_value());
+    auto row = (*stmt)->Step();
+    EXPECT_TRUE(row.has_value() && *row) << sql;
+    return (*stmt)->ColumnInt(0);
+  }
+
+  std::map<std::string, int64_t> Rowids(SqliteStore& store, const std::string& tenant) {
+    std::map<std::string, int64_t> out;
+    auto stmt = store.db().Prepare("SELECT id, rowid FROM chunks WHERE tenant_id = ?");
+    EXPECT_TRUE(stmt.has_value());
+    (*stmt)->Bind(1, tenant);
+    while (true) {
+      auto row = (*stmt)->Step();
+      EXPECT_TRUE(row.has_value());
+      if (!row || !*row) break;
+      out[(*stmt)->ColumnText(0)] = (*stmt)->ColumnInt(1);
+    }
+    return out;
+  }
+
+  SearchQuery Query(const std::string& tenant, const std::string& text, bool with_vector = true) {
+    SearchQuery query;
+    query.tenant_id = tenant;
+    query.text = text;
+    if (with_vector) query.vector = embedder_.EmbedOne(text);
+    query.top_k = 5;
+    return query;
+  }
+
+  fs::path dir_;
+  HashingEmbedder embedder_{kDim};
+};
+
+TEST_F(SqliteStoreTest, OpeningTwiceMigratesOnce) {
+  {
+    auto store = Open();
+    ASSERT_TRUE(store);
+    EXPECT_EQ(*store->SchemaVersion(), 1);
+  }
+  auto store = Open();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(*store->SchemaVersion(), 1);
+  EXPECT_EQ(Count(*store, "SELECT COUNT(*) FROM schema_migrations"), 1);
+  EXPECT_EQ(Count(*store, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'chunks_fts'"), 1);
+  auto mode = store->db().Prepare("PRAGMA journal_mode");
+  ASSERT_TRUE(mode.has_value());
+  ASSERT_TRUE(*(*mode)->Step());
+  EXPECT_EQ((*mode)->ColumnText(0), "wal");
+}
+
+TEST_F(SqliteStoreTest, OpenStoreParsesUrls) {
+  auto store = OpenStore(Options());
+  ASSERT_TRUE(store.has_value()) << store.error().ToString();
+  EXPECT_TRUE(fs::exists(dir_ / "db" / "deskpipe.db"));
+
+  // Relative: sqlite://rel/path.db resolves against the working directory.
+  const fs::path old_cwd = fs::current_path();
+  fs::current_path(dir_);
+  StoreOptions relative = Options();
+  relative.url = "sqlite://rel/dir/x.db";
+  auto rel = OpenStore(relative);
+  fs::current_path(old_cwd);
+  ASSERT_TRUE(rel.has_value()) << rel.error().ToString();
+  EXPECT_TRUE(fs::exists(dir_ / "rel" / "dir" / "x.db"));
+
+  StoreOptions pg = Options();
+  pg.url = "postgresql://user:secret@host/db";
+  auto bad = OpenStore(pg);
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.error().message().find("postgresql comes later"), std::string::npos);
+  EXPECT_EQ(bad.error().message().find("secret"), std::string::npos);
+
+  StoreOptions none = Options();
+  none.url = "/just/a/path.db";
+  EXPECT_EQ(OpenStore(none).error().code(), StatusCode::kInvalidArgument);
+  none.url = "sqlite://";
+  EXPECT_EQ(OpenStore(none).error().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(SqliteStoreTest, CommitThenSearchByKeywordAndByVector) {
+  auto store = Open();
+  ASSERT_TRUE(store->Commit(Batch(), embedder_.model_id()).has_value());
+
+  // Keyword only.
+  auto keyword = store->Search(Query("acme", "rollers", /*with_vector=*/false));
+  ASSERT_TRUE(keyword.has_value()) << keyword.error().ToString();
+  ASSERT_EQ(keyword->size(), 1u);
+  EXPECT_EQ((*keyword)[0].chunk_id, "acme_freshdesk_1#1");
+  EXPECT_EQ((*keyword)[0].document_id, "acme_freshdesk_1");
+  EXPECT_EQ((*keyword)[0].type, "ticket");
+  EXPECT_EQ((*keyword)[0].title, "Printer jammed");
+  EXPECT_EQ((*keyword)[0].keyword_rank, 1);
+  EXPECT_EQ((*keyword)[0].vector_rank, 0);
+  EXPECT_EQ((*keyword)[0].metadata["status"], "open");
+  EXPECT_NEAR((*keyword)[0].score, 1.0 / 61, 1e-12);
+
+  // Vector only (no shared word with the stored text would be needed, but the hashing embedder needs some).
+  SearchQuery vector_only = Query("acme", "password reset email");
+  vector_only.text.clear();
+  auto by_vector = store->Search(vector_only);
+  ASSERT_TRUE(by_vector.has_value());
+  ASSERT_FALSE(by_vector->empty());
+  EXPECT_EQ((*by_vector)[0].chunk_id, "acme_freshdesk_2#0");
+  EXPECT_EQ((*by_vector)[0].vector_rank, 1);
+  EXPECT_EQ((*by_vector)[0].keyword_rank, 0);
+
+  // Both: the chunk first in both lists is first with the sum of both reciprocal ranks.
+  auto fused = store->Search(Query("acme", "printer jams on floor three"));
+  ASSERT_TRUE(fused.has_value());
+  ASSERT_GE(fused->size(), 2u);
+  EXPECT_EQ((*fused)[0].chunk_id, "acme_freshdesk_1#0");
+  EXPECT_EQ((*fused)[0].keyword_rank, 1);
+  EXPECT_EQ((*fused)[0].vector_rank, 1);
+  EXPECT_NEAR((*fused)[0].score, 2.0 / 61, 1e-12);
+  for (size_t i = 1; i < fused->size(); ++i) EXPECT_LE((*fused)[i].score, (*fused)[i - 1].score);
+  EXPECT_LE(fused->size(), 5u);
+
+  // Type filter applies to both lists.
+  SearchQuery articles = Query("acme", "printer refund");
+  articles.types = {"article"};
+  auto filtered = store->Search(articles);
+  ASSERT_TRUE(filtered.has_value());
+  ASSERT_FALSE(filtered->empty());
+  for (const auto& hit : *filtered) EXPECT_EQ(hit.type, "article");
+}
+
+TEST_F(SqliteStoreTest, FusedOrderRanksAgreementAboveSingleListHits) {
+  auto store = Open();
+  ASSERT_TRUE(store->Commit(Batch(), embedder_.model_id()).has_value());
+  auto hits = store->Search(Query("acme", "refund policy purchase"));
+  ASSERT_TRUE(hits.has_value());
+  ASSERT_FALSE(hits->empty());
+  EXPECT_EQ((*hits)[0].document_id, "acme_freshdesk_article-9");
+  EXPECT_GT((*hits)[0].keyword_rank, 0);
+  EXPECT_GT((*hits)[0].vector_rank, 0);
+  for (const auto& hit : *hits) {
+    double expected = (hit.keyword_rank ? 1.0 / (60 + hit.keyword_rank) : 0) +
+                      (hit.vector_rank ? 1.0 / (60 + hit.vector_rank) : 0);
+    EXPECT_NEAR(hit.score, expected, 1e-12);
+  }
+}
+
+TEST_F(SqliteStoreTest, ReplayingABatchChangesNothing) {
+  auto store = Open();
+  ASSERT_TRUE(store->Commit(Batch(), embedder_.model_id()).has_value());
+  auto digest = store->ComputeDigest("acme");
+  auto stats = store->Stats("acme");
+  auto rowids = Rowids(*store, "acme");
+  ASSERT_TRUE(digest.has_value() && stats.has_value());
+  EXPECT_EQ(digest->documents, 3);
+  EXPECT_EQ(digest->chunks, 4);
+  EXPECT_EQ(digest->hex.size(), 16u);
+
+  ASSERT_TRUE(store->Commit(Batch(), embedder_.model_id()).has_value());
+  auto digest2 = store->ComputeDigest("acme");
+  auto stats2 = store->Stats("acme");
+  EXPECT_EQ(digest2->hex, digest->hex);
+  EXPECT_EQ(stats2->chunks, 4);
+  EXPECT_EQ(stats2->vectors, 4);
+  EXPECT_EQ(stats2->records_by_type, stats->records_by_type);
+  EXPECT_EQ(stats2->documents_by_type, stats->documents_by_type);
+  EXPECT_EQ(Rowids(*store, "acme"), rowids);  // no vector churn
+  EXPECT_EQ(Count(*store, "SELECT COUNT(*) FROM embeddings"), 4);
+  EXPECT_EQ(Count(*store, "SELECT COUNT(*) FROM chunks_fts"), 4);
+}
+
+TEST_F(SqliteStoreTest, ChangingOneDocumentReplacesExactlyItsChunks) {
+  auto store = Open();
+  ASSERT_TRUE(store->Commit(Batch(), embedder_.model_id()).has_value());
+  auto before = Rowids(*store, "acme");
+
+  BatchWrite change;
+  change.tenant_id = "acme";
+  change.stream = "tickets";
+  change.cursor = {{"page", 3}};
+  // Ticket 1: chunk 0 unchanged, chunk 1 rewritten, and chunk 1 of the old version had two chunks → now one
+  // new text at index 1 and no index 2.
+  change.documents = {Doc("acme", "acme_freshdesk_1", "ticket", "Printer jammed",
+                          {"Printer jammed: the office printer on floor three jams on every print job",
+                           "Agent: we replaced the fuser unit yesterday"})};
+  ASSERT_TRUE(store->Commit(change, embedder_.model_id()).has_value());
+
+  auto after = Rowids(*store, "acme");
+  ASSERT_EQ(after.size(), 4u);
+  EXPECT_EQ(after["acme_freshdesk_1#0"], before["acme_freshdesk_1#0"]);  // unchanged chunk keeps its key
+  EXPECT_NE(after["acme_freshdesk_1#1"], before["acme_freshdesk_1#1"]);
+  EXPECT_EQ(after["acme_freshdesk_2#0"], before["acme_freshdesk_2#0"]);
+
+  auto stats = store->Stats("acme");
+  EXPECT_EQ(stats->chunks, 4);
+  EXPECT_EQ(stats->vectors, 4);  // the old vector went with its chunk
+  auto old_text = store->Search(Query("acme", "rollers", false));
+  EXPECT_TRUE(old_text->empty());
+  auto new_text = store->Search(Query("acme", "fuser"));
+  ASSERT_FALSE(new_text->empty());
+  EXPECT_EQ((*new_text)[0].chunk_id, "acme_freshdesk_1#1");
+  EXPECT_EQ((*new_text)[0].vector_rank, 1);
+
+  // Shrinking a document drops its trailing chunks.
+  change.documents = {Doc("acme", "acme_freshdesk_1", "ticket", "Printer jammed", {"just one chunk now"})};
+  ASSERT_TRUE(store->Commit(change, embedder_.model_id()).has_value());
+  EXPECT_EQ(store->Stats("acme")->chunks, 3);
+  EXPECT_EQ(store->Stats("acme")->vectors, 3);
+  EXPECT_EQ(Count(*store, "SELECT COUNT(*) FROM chunks_fts"), 3);
+}
+
+TEST_F(SqliteStoreTest, TombstoneRemovesRowsChunksAndVectors) {
+  auto store = Open();
+  ASSERT_TRUE(store->Commit(Batch(), embedder_.model_id()).has_value());
+  BatchWrite tomb;
+  tomb.tenant_id = "acme";
+  tomb.stream = "deleted_tickets";
+  tomb.cursor = {{"page", 1}};
+  tomb.removed_ids = {"acme_freshdesk_1", "acme_freshdesk_unknown"};
+  ASSERT_TRUE(store->Commit(tomb, embedder_.model_id()).has_value());
+
+  auto stats = store->Stats("acme");
+  EXPECT_EQ(stats->records_by_type["ticket"], 1);
+  EXPECT_EQ(stats->documents_by_type["ticket"], 1);
+  EXPECT_EQ(stats->chunks, 2);
+  EXPECT_EQ(stats->vectors, 2);
+  auto hits = store->Search(Query("acme", "printer jammed rollers"));
+  ASSERT_TRUE(hits.has_value());
+  for (const auto& hit : *hits) EXPECT_NE(hit.document_id, "acme_freshdesk_1");
+  EXPECT_EQ(Count(*store, "SELECT COUNT(*) FROM tickets WHERE id = 'acme_freshdesk_1'"), 0);
+}
+
+TEST_F(SqliteStoreTest, TenantsAreIsolated) {
+  auto store = Open();
+  ASSERT_TRUE(store->Commit(Batch("acme"), embedder_.model_id()).has_value());
+  ASSERT_TRUE(store->BeginRun("acme").has_value());
+
+  auto hits = store->Search(Query("globex", "printer jammed"));
+  ASSERT_TRUE(hits.has_value());
+  EXPECT_TRUE(hits->empty());
+  auto stats = store->Stats("globex");
+  EXPECT_TRUE(stats->records_by_type.empty());
+  EXPECT_TRUE(stats->documents_by_type.empty());
+  EXPECT_EQ(stats->chunks, 0);
+  EXPECT_EQ(stats->vectors, 0);
+  EXPECT_TRUE(stats->cursors.empty());
+  EXPECT_TRUE(stats->last_run.is_null());
+  EXPECT_EQ(store->ComputeDigest("globex")->documents, 0);
+  EXPECT_NE(store->ComputeDigest("globex")->hex, store->ComputeDigest("acme")->hex);
+  EXPECT_TRUE(store->LoadCursor("globex", "tickets")->is_null());
+  EXPECT_TRUE(store->DocumentHashes("globex", {"acme_freshdesk_1"})->empty());
+
+  // Same ids in another tenant do not collide.
+  BatchWrite other = Batch("acme");
+  other.tenant_id = "globex";
+  for (auto& r : other.records) r.tenant_id = "globex";
+  for (auto& d : other.documents) d.tenant_id = "globex";
+  ASSERT_TRUE(store->Commit(other, embedder_.model_id()).has_value());
+  EXPECT_EQ(store->Stats("globex")->chunks, 4);
+  EXPECT_EQ(store->Stats("acme")->chunks, 4);
+
+  EXPECT_EQ(store->Search(Query("Bad Tenant!", "x")).error().code(), StatusCode::kInvalidArgument);
+  BatchWrite mixed = Batch("acme");
+  mixed.documents[0].tenant_id = "globex";
+  EXPECT_EQ(store->Commit(mixed, embedder_.model_id()).error().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(SqliteStoreTest, CursorIsSavedWithTheBatch) {
+  auto store = Open();
+  EXPECT_TRUE(store->LoadCursor("acme", "tickets")->is_null());
+  ASSERT_TRUE(store->Commit(Batch(), embedder_.model_id()).has_value());
+  auto cursor = store->LoadCursor("acme", "tickets");
+  ASSERT_TRUE(cursor.has_value());
+  EXPECT_EQ(*cursor, Batch().cursor);
+  EXPECT_EQ(store->Stats("acme")->cursors["tickets"], Batch().cursor);
+
+  // A failed batch saves neither its rows nor its cursor.
+  BatchWrite broken = Batch();
+  broken.cursor = {{"page", 99}};
+  broken.documents[1].chunks[0].vector.clear();
+  broken.documents[1].chunks[0].content_hash = "changed";
+  auto result = store->Commit(broken, embedder_.model_id());
+  ASSERT_FALSE(result.has_value());
+  EXPECT_EQ(result.error().code(), StatusCode::kInternal);
+  EXPECT_EQ(*store->LoadCursor("acme", "tickets"), Batch().cursor);
+  EXPECT_EQ(store->Stats("acme")->chunks, 4);
+}
+
+TEST_F(SqliteStoreTest, EmbeddingCacheReturnsStoredVectorsAndDocumentHashes) {
+  auto store = Open();
+  BatchWrite batch = Batch();
+  ASSERT_TRUE(store->Commit(batch, embedder_.model_id()).has_value());
+  const Chunk& chunk = batch.documents[0].chunks[0];
+  auto cached = store->CachedEmbeddings(embedder_.model_id(), {chunk.content_hash, "0000000000000000"});
+  ASSERT_TRUE(cached.has_value());
+  ASSERT_EQ(cached->size(), 1u);
+  EXPECT_EQ(cached->at(chunk.content_hash), chunk.vector);
+  EXPECT_TRUE(store->CachedEmbeddings("other-model", {chunk.content_hash})->empty());
+
+  auto hashes = store->DocumentHashes("acme", {"acme_freshdesk_2", "acme_freshdesk_404"});
+  ASSERT_TRUE(hashes.has_value());
+  ASSERT_EQ(hashes->size(), 1u);
+  EXPECT_EQ(hashes->at("acme_freshdesk_2"), batch.documents[1].content_hash);
+}
+
+TEST_F(SqliteStoreTest, FtsSyntaxInQueriesIsTreatedAsText) {
+  auto store = Open();
+  ASSERT_TRUE(store->Commit(Batch(), embedder_.model_id()).has_value());
+  for (const char* text :
+       {"\"unbalanced quote", "printer AND OR NOT", "NEAR(printer jammed)", "title:refund", "col*umn ^start",
+        "-minus +plus", "a\"b'c(d)e{f}g[h]", "", "   ", "ünïcödé 東京", "'; DROP TABLE chunks; --"}) {
+    auto hits = store->Search(Query("acme", text, false));
+    EXPECT_TRUE(hits.has_value()) << text << ": " << hits.error().ToString();
+  }
+  EXPECT_EQ(SqliteStore::FtsMatchExpression("Printer \"jammed\" AND printer"),
+            "\"printer\" OR \"jammed\" OR \"and\"");
+  EXPECT_EQ(SqliteStore::FtsMatchExpression("?!"), "");
+  auto hits = store->Search(Query("acme", "title:refund", false));
+  ASSERT_FALSE(hits->empty());
+  EXPECT_EQ((*hits)[0].document_id, "acme_freshdesk_article-9");
+  EXPECT_EQ(Count(*store, "SELECT COUNT(*) FROM chunks"), 4);
+}
+
+TEST_F(SqliteStoreTest, VectorIndexIsRebuiltFromSqlAfterACrash) {
+  const std::string index_path = (dir_ / "data" / "vectors" / "acme.usearch").string();
+  {
+    auto store = Open();
+    ASSERT_TRUE(store->Commit(Batch(), embedder_.model_id()).has_value());
+    ASSERT_TRUE(store->Flush().has_value());
+    ASSERT_TRUE(fs::exists(index_path));
+    ASSERT_TRUE(fs::exists(index_path + ".gen"));
+    // Snapshot the flushed index, then commit more: SQL moves ahead of the snapshot.
+    fs::copy_file(index_path, index_path + ".snap");
+    fs::copy_file(index_path + ".gen", index_path + ".gen.snap");
+    BatchWrite more;
+    more.tenant_id = "acme";
+    more.stream = "tickets";
+    more.documents = {
+        Doc("acme", "acme_freshdesk_3", "ticket", "VPN", {"VPN client disconnects every hour"})};
+    ASSERT_TRUE(store->Commit(more, embedder_.model_id()).has_value());
+  }
+  // "Crash": the files on disk are the ones from before the last commit.
+  fs::copy_file(index_path + ".snap", index_path, fs::copy_options::overwrite_existing);
+  fs::copy_file(index_path + ".gen.snap", index_path + ".gen", fs::copy_options::overwrite_existing);
+  {
+    auto store = Open();
+    SearchQuery query = Query("acme", "VPN client disconnects");
+    query.text.clear();
+    auto hits = store->Search(query);
+    ASSERT_TRUE(hits.has_value());
+    ASSERT_FALSE(hits->empty());
+    EXPECT_EQ((*hits)[0].document_id, "acme_freshdesk_3");
+    EXPECT_EQ(store->Stats("acme")->vectors, 5);
+  }
+  // Index file lost entirely.
+  fs::remove(index_path);
+  {
+    auto store = Open();
+    EXPECT_EQ(store->Stats("acme")->vectors, 5);
+  }
+  // Sidecar altered / corrupt index file.
+  std::ofstream(index_path + ".gen") << "12345\n";
+  {
+    auto store = Open();
+    EXPECT_EQ(store->Stats("acme")->vectors, 5);
+  }
+  std::ofstream(index_path, std::ios::trunc) << "garbage";
+  {
+    auto store = Open();
+    EXPECT_EQ(store->Stats("acme")->vectors, 5);
+    auto hits = store->Search(Query("acme", "password reset email"));
+    ASSERT_FALSE(hits->empty());
+    EXPECT_EQ((*hits)[0].document_id, "acme_freshdesk_2");
+  }
+}
+
+TEST_F(SqliteStoreTest, VectorOnlyModeWritesNoRecordRows) {
+  auto store = Open(/*hybrid=*/false);
+  ASSERT_TRUE(store->Commit(Batch(), embedder_.model_id()).has_value());
+  auto stats = store->Stats("acme");
+  EXPECT_TRUE(stats->records_by_type.empty());
+  EXPECT_EQ(Count(*store, "SELECT COUNT(*) FROM tickets"), 0);
+  EXPECT_EQ(Count(*store, "SELECT COUNT(*) FROM records"), 0);
+  EXPECT_EQ(stats->chunks, 4);
+  EXPECT_EQ(stats->vectors, 4);
+  EXPECT_EQ(stats->documents_by_type["ticket"], 2);
+  EXPECT_FALSE(store->Search(Query("acme", "printer"))->empty());
+}
+
+TEST_F(SqliteStoreTest, HybridModeWritesRecordsIntoTheirTypeTables) {
+  auto store = Open();
+  ASSERT_TRUE(store->Commit(Batch(), embedder_.model_id()).has_value());
+  auto stats = store->Stats("acme");
+  EXPECT_EQ(stats->records_by_type["ticket"], 2);
+  EXPECT_EQ(stats->records_by_type["agent"], 1);
+  EXPECT_EQ(Count(*store, "SELECT COUNT(*) FROM tickets WHERE tenant_id = 'acme'"), 2);
+  EXPECT_EQ(Count(*store, "SELECT COUNT(*) FROM records WHERE type = 'agent'"), 1);
+}
+
+TEST_F(SqliteStoreTest, RunsAreRecorded) {
+  auto store = Open();
+  auto run = store->BeginRun("acme");
+  ASSERT_TRUE(run.has_value());
+  EXPECT_EQ(store->Stats("acme")->last_run["state"], "running");
+  ASSERT_TRUE(store->FinishRun("acme", *run, "succeeded", {{"records", 3}}).has_value());
+  auto last = store->Stats("acme")->last_run;
+  EXPECT_EQ(last["id"], *run);
+  EXPECT_EQ(last["state"], "succeeded");
+  EXPECT_EQ(last["summary"]["records"], 3);
+  EXPECT_FALSE(last["finished_at"].get<std::string>().empty());
+  EXPECT_EQ(store->FinishRun("globex", *run, "failed", {}).error().code(), StatusCode::kNotFound);
+}
+
+TEST_F(SqliteStoreTest, DeadLettersCountAttempts) {
+  auto store = Open();
+  BatchWrite batch;
+  batch.tenant_id = "acme";
+  batch.stream = "tickets";
+  batch.dead_letters = {{"tickets", "acme_freshdesk_5", "map", "InvalidRecord", "missing subject"}};
+  ASSERT_TRUE(store->Commit(batch, embedder_.model_id()).has_value());
+  ASSERT_TRUE(store->Commit(batch, embedder_.model_id()).has_value());
+  EXPECT_EQ(Count(*store, "SELECT attempts FROM dead_letters WHERE record_id = 'acme_freshdesk_5'"), 2);
+}
+
+}  // namespace
+}  // namespace deskpipe

