@@ -13,77 +13,17 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/cli_common.h"
 #include "cli/emulator_process.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "embed/embedder_factory.h"
+#include "embed/use_lite/blas_runtime.h"
 #include "pipeline/runner.h"
 #include "store/store.h"
 
 namespace deskpipe::cli {
 namespace {
-
-constexpr int kExitOk = 0;
-constexpr int kExitFailure = 1;
-constexpr int kExitConfig = 2;
-
-int ExitCodeFor(const Status& status) {
-  switch (status.code()) {
-    case StatusCode::kInvalidArgument:
-    case StatusCode::kUnauthenticated:
-    case StatusCode::kPermissionDenied:
-      return kExitConfig;
-    default:
-      return kExitFailure;
-  }
-}
-
-// Settings gathered from the command line, keyed as in ConfigSpec().
-struct Flags {
-  std::optional<std::string> config_file;
-  std::map<std::string, std::string> values;
-};
-
-// Adds `--name` to `command`, storing its text under config key `key`.
-void AddConfigFlag(CLI::App* command, Flags& flags, const std::string& name, const std::string& key,
-                   const std::string& help) {
-  command->add_option_function<std::string>(
-      name, [&flags, key](const std::string& value) { flags.values[key] = value; }, help);
-}
-
-void AddStoreFlags(CLI::App* command, Flags& flags) {
-  AddConfigFlag(command, flags, "--tenant", "tenant_id", "Tenant id ([a-z0-9][a-z0-9-]{0,63}; TENANT_ID)");
-  AddConfigFlag(command, flags, "--data-dir", "data_dir", "Data directory (DESKPIPE_DATA_DIR)");
-  AddConfigFlag(command, flags, "--store", "store_url", "Store URL, sqlite://PATH (DESKPIPE_STORE_URL)");
-  AddConfigFlag(command, flags, "--embedder", "embedder", "Embedder: hashing (DESKPIPE_EMBEDDER)");
-}
-
-void AddSourceFlags(CLI::App* command, Flags& flags) {
-  AddConfigFlag(command, flags, "--domain", "freshdesk_domain", "Freshdesk domain, acme or acme.freshdesk.com");
-  AddConfigFlag(command, flags, "--base-url", "freshdesk_base_url",
-                "Helpdesk root URL (loopback or DESKPIPE_ALLOWED_HOSTS only)");
-  AddConfigFlag(command, flags, "--api-key", "freshdesk_api_key", "Freshdesk API key (prefer FRESHDESK_API_KEY)");
-  AddConfigFlag(command, flags, "--start-date", "start_date", "Sync history from this date (default: all)");
-  AddConfigFlag(command, flags, "--batch-size", "collection_batch_size", "Records per batch (COLLECTION_BATCH_SIZE)");
-}
-
-Result<Config> BuildConfig(const Flags& flags) {
-  ConfigSources sources;
-  sources.file = flags.config_file;
-  sources.env = ReadEnvironment();
-  sources.flags = flags.values;
-  ASSIGN_OR_RETURN(Config config, LoadConfig(sources));
-  RETURN_IF_ERROR(log::Configure(config.log_format, config.log_level));
-  if (!config.freshdesk_api_key.empty()) log::AddSecret(config.freshdesk_api_key);
-  return config;
-}
-
-int Fail(const Config* config, const Status& status) {
-  std::string message = status.ToString();
-  if (config) message = RedactSecrets(*config, message);
-  std::fprintf(stderr, "deskpipe: %s\n", message.c_str());
-  return ExitCodeFor(status);
-}
 
 // One progress line per committed batch; plain text so it reads well in a log and on a terminal.
 RunnerOptions ProgressOptions() {
@@ -345,4 +285,8 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace deskpipe::cli
 
-int main(int argc, char** argv) { return deskpipe::cli::Main(argc, argv); }
+int main(int argc, char** argv) {
+  // Before anything else: OpenBLAS picks its kernels when it loads, so a better core type needs a re-exec.
+  deskpipe::embed::ReexecWithBetterBlasCoreIfNeeded(argv);
+  return deskpipe::cli::Main(argc, argv);
+}

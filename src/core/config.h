@@ -22,7 +22,7 @@ struct Config {
   std::vector<std::string> allowed_hosts;     // DESKPIPE_ALLOWED_HOSTS: hosts --base-url may name
   std::string data_dir = "./deskpipe-data";   // DESKPIPE_DATA_DIR
   std::string store_url;                      // DESKPIPE_STORE_URL; default sqlite://{data_dir}/deskpipe.db
-  std::string embedder = "hashing";           // DESKPIPE_EMBEDDER
+  std::string embedder = "use-lite";          // DESKPIPE_EMBEDDER
   std::string start_date = "1970-01-01T00:00:00Z";  // DESKPIPE_START_DATE
   bool full_streaming_mode = false;           // ENABLE_FULL_STREAMING_MODE (true = vector-only)
   bool llm_summary = false;                   // ENABLE_LLM_SUMMARY_GENERATION

@@ -1,18 +1,31 @@
 #include "embed/embedder_factory.h"
 
+#include <filesystem>
 #include <string>
 
+#include "core/log.h"
 #include "embed/hashing_embedder.h"
+#include "embed/use_lite/use_lite_embedder.h"
 
 namespace deskpipe {
 
 Result<std::unique_ptr<Embedder>> MakeEmbedder(std::string_view name) {
   if (name == "hashing") return std::unique_ptr<Embedder>(std::make_unique<HashingEmbedder>());
-  if (name == "use-lite" || name == "openai") {
-    return Error(InvalidArgument("embedder '" + std::string(name) + "' is not available yet; use 'hashing'"));
+  if (name == "use-lite") {
+    const std::string model_dir = embed::UseLiteEmbedder::DefaultModelDir();
+    if (!std::filesystem::exists(std::filesystem::path(model_dir) / "model.json")) {
+      log::Warn("USE-lite weights not found; falling back to the hashing embedder",
+                {{"model_dir", model_dir}, {"fix", "run scripts/setup"}});
+      return std::unique_ptr<Embedder>(std::make_unique<HashingEmbedder>());
+    }
+    ASSIGN_OR_RETURN(auto model, embed::UseLiteEmbedder::Load(model_dir));
+    return std::unique_ptr<Embedder>(std::move(model));
+  }
+  if (name == "openai") {
+    return Error(InvalidArgument("embedder 'openai' is not available yet; use 'use-lite' or 'hashing'"));
   }
   return Error(InvalidArgument("unknown embedder '" + std::string(name) +
-                               "'; valid names: hashing, use-lite, openai"));
+                               "'; valid names: use-lite, hashing, openai"));
 }
 
 }  // namespace deskpipe

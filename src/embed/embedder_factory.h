@@ -1,5 +1,5 @@
-// Builds the embedder named in config ("hashing", later "use-lite", "openai"). An explicit list, no static
-// self-registration. Thread-safe (no shared state).
+// Builds the embedder named in config: "use-lite" (the default; USE-lite on OpenBLAS), "hashing" (weight-free,
+// for tests and as the fallback). An explicit list, no static self-registration. Thread-safe (no shared state).
 #pragma once
 
 #include <memory>
@@ -10,7 +10,10 @@
 
 namespace deskpipe {
 
-// "hashing" → HashingEmbedder(384). "use-lite" / "openai" → InvalidArgument (not built yet). Anything else →
+// "use-lite" → UseLiteEmbedder from UseLiteEmbedder::DefaultModelDir(); when its weights are absent it logs a
+// warning and falls back to HashingEmbedder, so a machine without the npm assets still syncs. Weights that are
+// present but broken are an error (the index would otherwise silently change model).
+// "hashing" → HashingEmbedder(384). "openai" → InvalidArgument (not built yet). Anything else →
 // InvalidArgument listing the valid names.
 Result<std::unique_ptr<Embedder>> MakeEmbedder(std::string_view name);
 

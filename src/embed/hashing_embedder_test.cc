@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 
 #include "embed/embedder_factory.h"
 
@@ -76,15 +77,16 @@ TEST(HashingEmbedderTest, CountsWordTokens) {
   EXPECT_EQ(embedder.CountTokens("  café  crème "), 2);
 }
 
-TEST(EmbedderFactoryTest, MakesHashingAndRejectsOthersClearly) {
+TEST(EmbedderFactoryTest, MakesEachNamedEmbedderAndRejectsOthersClearly) {
   auto hashing = MakeEmbedder("hashing");
   ASSERT_TRUE(hashing.has_value());
   EXPECT_EQ((*hashing)->model_id(), "hashing-v1-384");
 
+  // scripts/setup fetched the weights, so "use-lite" is the real model, not the hashing fallback.
   auto lite = MakeEmbedder("use-lite");
-  ASSERT_FALSE(lite.has_value());
-  EXPECT_EQ(lite.error().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(lite.error().message().find("not available yet"), std::string::npos);
+  ASSERT_TRUE(lite.has_value()) << lite.error().ToString();
+  EXPECT_EQ((*lite)->model_id(), "use-lite-v1-512");
+  EXPECT_EQ((*lite)->dimension(), 512);
 
   auto openai = MakeEmbedder("openai");
   ASSERT_FALSE(openai.has_value());
@@ -94,6 +96,20 @@ TEST(EmbedderFactoryTest, MakesHashingAndRejectsOthersClearly) {
   ASSERT_FALSE(bogus.has_value());
   EXPECT_EQ(bogus.error().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(bogus.error().message().find("hashing"), std::string::npos);
+}
+
+TEST(EmbedderFactoryTest, UseLiteFallsBackToHashingWithoutWeights) {
+  const char* saved = std::getenv("DESKPIPE_ASSET_DIR");
+  const std::string previous = saved ? saved : "";
+  ::setenv("DESKPIPE_ASSET_DIR", "/nonexistent-deskpipe-assets", 1);
+  auto embedder = MakeEmbedder("use-lite");
+  if (saved) {
+    ::setenv("DESKPIPE_ASSET_DIR", previous.c_str(), 1);
+  } else {
+    ::unsetenv("DESKPIPE_ASSET_DIR");
+  }
+  ASSERT_TRUE(embedder.has_value()) << embedder.error().ToString();
+  EXPECT_EQ((*embedder)->model_id(), "hashing-v1-384");
 }
 
 }  // namespace

@@ -1,0 +1,45 @@
+// Shared plumbing for the CLI's verbs: flags that feed the one Config (flags > env > file), exit codes, and
+// error reporting with secrets redacted. Each verb lives in its own <verb>_command.cc and adds itself to the app
+// through a Register…Command(app, flags, exit_code) function called from main.cc.
+// Thread-safety: single-threaded start-up code. Lifetime: Flags outlives the CLI::App that writes into it.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "core/config.h"
+#include "core/status.h"
+
+namespace deskpipe::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitConfig = 2;  // configuration or usage error
+
+// Settings gathered from the command line, keyed as in ConfigSpec().
+struct Flags {
+  std::optional<std::string> config_file;
+  std::map<std::string, std::string> values;
+};
+
+// 2 for configuration, credential and permission errors, 1 for everything else.
+int ExitCodeFor(const Status& status);
+
+// Adds `--name` to `command`, storing its text under config key `key`.
+void AddConfigFlag(CLI::App* command, Flags& flags, const std::string& name, const std::string& key,
+                   const std::string& help);
+// --tenant, --data-dir, --store, --embedder.
+void AddStoreFlags(CLI::App* command, Flags& flags);
+// --domain, --base-url, --api-key, --start-date, --batch-size.
+void AddSourceFlags(CLI::App* command, Flags& flags);
+
+// Loads the Config from file, environment and flags, configures logging and registers the API key as a secret.
+Result<Config> BuildConfig(const Flags& flags);
+
+// Prints "deskpipe: <status>" to stderr with secrets redacted and returns the exit code for it.
+int Fail(const Config* config, const Status& status);
+
+}  // namespace deskpipe::cli
