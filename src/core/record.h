@@ -11,6 +11,21 @@
 
 namespace deskpipe {
 
+// A file attached to a ticket, conversation or article. The source downloads the bytes; the extract stage
+// fills the text (or the reason it could not) before threads are assembled.
+struct Attachment {
+  std::string id;             // the platform's attachment id
+  std::string name;           // file name as uploaded (untrusted)
+  std::string declared_type;  // content type the platform claims (untrusted: extraction sniffs the bytes)
+  int64_t size = 0;           // as the platform reports it, checked against limits before download
+  std::string content_hash;   // hex xxh3-64 of bytes; equal bytes are stored and extracted once
+  std::string bytes;          // downloaded content; empty if not downloaded (then download_error says why)
+  std::string download_error;
+  std::string detected_type;   // filled by extraction: MIME type sniffed from the bytes
+  std::string extracted_text;  // filled by extraction
+  std::string extract_error;   // filled by extraction when the file was refused or failed
+};
+
 // One normalized object read from a platform (DESIGN §2).
 struct Record {
   std::string id;           // {tenant_id}_{platform}_{original_id}
@@ -28,6 +43,7 @@ struct Record {
   std::string parent_id;   // a conversation's ticket document id; empty otherwise
   nlohmann::json metadata = nlohmann::json::object();  // role, private, visibility, tags, names, url, …
   nlohmann::json raw;      // the payload as the platform sent it (kept in SQL in hybrid mode)
+  std::vector<Attachment> attachments;
 };
 
 // A block of a document's text that chunking keeps together where it can: one message of a thread, or one
