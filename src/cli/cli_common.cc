@@ -26,8 +26,8 @@ void AddConfigFlag(CLI::App* command, Flags& flags, const std::string& name, con
 void AddStoreFlags(CLI::App* command, Flags& flags) {
   AddConfigFlag(command, flags, "--tenant", "tenant_id", "Tenant id ([a-z0-9][a-z0-9-]{0,63}; TENANT_ID)");
   AddConfigFlag(command, flags, "--data-dir", "data_dir", "Data directory (DESKPIPE_DATA_DIR)");
-  AddConfigFlag(command, flags, "--store", "store_url", "Store URL, sqlite://PATH (DESKPIPE_STORE_URL)");
-  AddConfigFlag(command, flags, "--embedder", "embedder", "Embedder: use-lite (default) or hashing (DESKPIPE_EMBEDDER)");
+  AddConfigFlag(command, flags, "--store", "store_url", "Store URL: sqlite://PATH or postgresql://… (DESKPIPE_STORE_URL)");
+  AddConfigFlag(command, flags, "--embedder", "embedder", "Embedder: use-lite (default), hashing or openai (DESKPIPE_EMBEDDER)");
 }
 
 void AddSourceFlags(CLI::App* command, Flags& flags) {
@@ -37,6 +37,8 @@ void AddSourceFlags(CLI::App* command, Flags& flags) {
   AddConfigFlag(command, flags, "--api-key", "freshdesk_api_key", "Freshdesk API key (prefer FRESHDESK_API_KEY)");
   AddConfigFlag(command, flags, "--start-date", "start_date", "Sync history from this date (default: all)");
   AddConfigFlag(command, flags, "--batch-size", "collection_batch_size", "Records per batch (COLLECTION_BATCH_SIZE)");
+  AddConfigFlag(command, flags, "--api-budget-share", "api_budget_share",
+                "Fraction of the account's API budget to use, (0, 1] (default 1.0; DESKPIPE_API_BUDGET_SHARE)");
 }
 
 Result<Config> BuildConfig(const Flags& flags) {

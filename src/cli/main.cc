@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -14,42 +15,59 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_common.h"
+#include "cli/embed_command.h"
 #include "cli/emulator_process.h"
+#include "cli/extract_command.h"
+#include "cli/reset_command.h"
+#include "cli/retry_failed_command.h"
+#include "cli/serve_embeddings_command.h"
+#include "cli/verify_command.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "embed/embedder_factory.h"
 #include "embed/use_lite/blas_runtime.h"
+#include "pipeline/progress.h"
 #include "pipeline/runner.h"
+#include "pipeline/stop_signal.h"
 #include "store/store.h"
 
 namespace deskpipe::cli {
 namespace {
 
-// One progress line per committed batch; plain text so it reads well in a log and on a terminal.
-RunnerOptions ProgressOptions() {
+// Live progress per stream and stage: bars redrawn in place on a terminal, a plain line per stream every 10 s
+// otherwise (logs, CI). SIGINT/SIGTERM stop the run gracefully (see pipeline/stop_signal.h).
+RunnerOptions ProgressOptions(bool quiet = false) {
   RunnerOptions options;
-  options.on_batch = [](const std::string& stream, const StreamSummary& s) {
-    std::fprintf(stderr, "  %-14s %8lld records  %6lld batches%s\n", stream.c_str(),
-                 static_cast<long long>(s.records), static_cast<long long>(s.batches),
-                 s.rejected ? fmt::format("  {} rejected", s.rejected).c_str() : "");
-  };
+  options.display.mode = quiet ? ProgressDisplay::Mode::kNone : ProgressDisplay::Mode::kAuto;
+  InstallStopSignalHandlers();
+  options.stop = &ProcessStopFlag();
   return options;
 }
 
 void PrintSummary(const RunSummary& summary) {
-  std::printf("synced in %.1f s: %lld documents written, %lld unchanged, %lld chunks embedded, %lld from cache, "
+  std::printf("%s in %.1f s: %lld documents written, %lld unchanged, %lld chunks embedded, %lld from cache, "
               "%lld dead letters\n",
-              summary.seconds, static_cast<long long>(summary.documents_written),
-              static_cast<long long>(summary.documents_unchanged), static_cast<long long>(summary.chunks_embedded),
-              static_cast<long long>(summary.chunks_cached), static_cast<long long>(summary.dead_letters));
+              summary.stopped ? "stopped (cursors saved; run sync again to resume)" : "synced", summary.seconds,
+              static_cast<long long>(summary.documents_written), static_cast<long long>(summary.documents_unchanged),
+              static_cast<long long>(summary.chunks_embedded), static_cast<long long>(summary.chunks_cached),
+              static_cast<long long>(summary.dead_letters));
   for (const auto& [stream, s] : summary.streams) {
     if (s.skipped) std::printf("  stream %s skipped: %s\n", stream.c_str(), s.skip_reason.c_str());
   }
+  if (summary.dead_letters > 0) std::printf("  dead letters can be retried with: deskpipe retry-failed\n");
+}
+
+// After a stop that left the fetch thread in the network, return without running static destructors under it.
+int ExitAfterStop(const RunSummary& summary, int code) {
+  if (!summary.fetch_abandoned) return code;
+  std::fflush(stdout);
+  std::fflush(stderr);
+  std::_Exit(code);
 }
 
 Result<std::vector<SearchHit>> RunSearch(const Config& config, const std::string& text, int top_k,
                                          const std::vector<std::string>& types) {
-  ASSIGN_OR_RETURN(auto embedder, MakeEmbedder(config.embedder));
+  ASSIGN_OR_RETURN(auto embedder, MakeEmbedder(config));
   ASSIGN_OR_RETURN(auto store, OpenConfiguredStore(config, *embedder));
   ASSIGN_OR_RETURN(auto vectors, embedder->Embed({text}));
   SearchQuery query;
@@ -135,7 +153,7 @@ int CommandSync(const Flags& flags, bool json) {
   } else {
     PrintSummary(*summary);
   }
-  return kExitOk;
+  return ExitAfterStop(*summary, kExitOk);
 }
 
 int CommandSearch(const Flags& flags, const std::string& text, int top_k, const std::vector<std::string>& types,
@@ -155,7 +173,7 @@ int CommandSearch(const Flags& flags, const std::string& text, int top_k, const 
 int CommandStatus(const Flags& flags, bool json) {
   auto config = BuildConfig(flags);
   if (!config) return Fail(nullptr, config.error());
-  auto embedder = MakeEmbedder(config->embedder);
+  auto embedder = MakeEmbedder(*config);
   if (!embedder) return Fail(&*config, embedder.error());
   auto store = OpenConfiguredStore(*config, **embedder);
   if (!store) return Fail(&*config, store.error());
@@ -172,7 +190,7 @@ int CommandStatus(const Flags& flags, bool json) {
 int CommandDigest(const Flags& flags) {
   auto config = BuildConfig(flags);
   if (!config) return Fail(nullptr, config.error());
-  auto embedder = MakeEmbedder(config->embedder);
+  auto embedder = MakeEmbedder(*config);
   if (!embedder) return Fail(&*config, embedder.error());
   auto store = OpenConfiguredStore(*config, **embedder);
   if (!store) return Fail(&*config, store.error());
@@ -201,8 +219,9 @@ int CommandDemo(Flags flags, int tickets, int seed, const std::vector<std::strin
   auto summary = RunSync(*config, ProgressOptions());
   if (!summary) return Fail(&*config, summary.error());
   PrintSummary(*summary);
+  if (summary->stopped) return ExitAfterStop(*summary, kExitOk);
 
-  auto embedder = MakeEmbedder(config->embedder);
+  auto embedder = MakeEmbedder(*config);
   if (!embedder) return Fail(&*config, embedder.error());
   {
     auto store = OpenConfiguredStore(*config, **embedder);
@@ -270,6 +289,13 @@ int Main(int argc, char** argv) {
   CLI::App* digest = app.add_subcommand("digest", "One line digest of a tenant's documents and chunks");
   AddStoreFlags(digest, flags);
   digest->callback([&] { exit_code = CommandDigest(flags); });
+
+  RegisterEmbedCommand(app, flags, exit_code);
+  RegisterServeEmbeddingsCommand(app, flags, exit_code);
+  RegisterRetryFailedCommand(app, flags, exit_code);
+  RegisterExtractCommand(app, flags, exit_code);
+  RegisterResetCommand(app, flags, exit_code);
+  RegisterVerifyCommand(app, flags, exit_code);
 
   try {
     app.parse(argc, argv);

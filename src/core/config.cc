@@ -94,9 +94,19 @@ const std::vector<FieldDef>& Defs() {
           "Seconds to wait between API requests (>= 0)"),
       Def("max_concurrent_requests", "MAX_CONCURRENT_REQUESTS", &Config::max_concurrent_requests,
           "Concurrent API requests per account (1..64)"),
+      Def("api_budget_share", "DESKPIPE_API_BUDGET_SHARE", &Config::api_budget_share,
+          "Fraction of the account's API budget deskpipe may use, (0, 1]; the rest is left to other apps"),
       Def("log_format", "DESKPIPE_LOG_FORMAT", &Config::log_format, "Log format: text or json"),
       Def("log_level", "DESKPIPE_LOG_LEVEL", &Config::log_level,
           "Log level: trace, debug, info, warn or error"),
+      Def("openai_base_url", "OPENAI_BASE_URL", &Config::openai_base_url,
+          "OpenAI-compatible API root for embedder openai (https, or http to loopback)"),
+      Def("openai_api_key", "OPENAI_API_KEY", &Config::openai_api_key,
+          "API key for openai_base_url (secret: never printed or logged)", /*secret=*/true),
+      Def("openai_embedding_model", "OPENAI_EMBEDDING_MODEL", &Config::openai_embedding_model,
+          "Embedding model name sent to openai_base_url"),
+      Def("openai_embedding_dimension", "OPENAI_EMBEDDING_DIMENSION", &Config::openai_embedding_dimension,
+          "Vector width for embedder openai; 0 = the model's own (asked of the server when unknown)"),
   };
   return defs;
 }
@@ -376,6 +386,9 @@ Result<void> Validate(Config& config, const std::map<std::string, std::string>& 
   if (config.max_concurrent_requests < 1 || config.max_concurrent_requests > 64) {
     return fail("max_concurrent_requests",
                 std::to_string(config.max_concurrent_requests) + " is not in 1..64");
+  }
+  if (!(config.api_budget_share > 0 && config.api_budget_share <= 1)) {
+    return fail("api_budget_share", fmt::format("{} is not in (0, 1]", config.api_budget_share));
   }
   if (!(config.rate_limit_delay >= 0)) {
     return fail("rate_limit_delay", fmt::format("{} is negative", config.rate_limit_delay));

@@ -34,8 +34,14 @@ struct Config {
   int collection_batch_size = 100;            // COLLECTION_BATCH_SIZE
   double rate_limit_delay = 0;                // RATE_LIMIT_DELAY (seconds between requests)
   int max_concurrent_requests = 4;            // MAX_CONCURRENT_REQUESTS
+  double api_budget_share = 1.0;              // DESKPIPE_API_BUDGET_SHARE: fraction of the API budget, (0, 1]
   std::string log_format = "text";            // DESKPIPE_LOG_FORMAT: text | json
   std::string log_level = "info";             // DESKPIPE_LOG_LEVEL
+  // The OpenAI-compatible embeddings endpoint (embedder = "openai").
+  std::string openai_base_url = "https://api.openai.com/v1";  // OPENAI_BASE_URL
+  std::string openai_api_key;                                 // OPENAI_API_KEY (secret)
+  std::string openai_embedding_model = "text-embedding-3-small";  // OPENAI_EMBEDDING_MODEL
+  int openai_embedding_dimension = 0;         // OPENAI_EMBEDDING_DIMENSION; 0 = the model's own width
 
   // The store URL in effect: store_url, or the SQLite default "sqlite://" + data_dir + "/deskpipe.db".
   // URL form: sqlite://<path>, the path taken as written: sqlite://./deskpipe-data/deskpipe.db is relative,

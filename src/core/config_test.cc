@@ -46,13 +46,13 @@ class ConfigTest : public ::testing::Test {
 
 TEST_F(ConfigTest, SpecCoversEveryFieldWithSeedEnvNames) {
   const auto& spec = ConfigSpec();
-  EXPECT_EQ(spec.size(), 22u);
+  EXPECT_EQ(spec.size(), 27u);
   std::set<std::string> keys, envs;
   for (const ConfigField& f : spec) {
     EXPECT_FALSE(f.doc.empty()) << f.key;
     EXPECT_TRUE(keys.insert(f.key).second) << "duplicate key " << f.key;
     EXPECT_TRUE(envs.insert(f.env).second) << "duplicate env " << f.env;
-    EXPECT_EQ(f.secret, f.key == "freshdesk_api_key") << f.key;
+    EXPECT_EQ(f.secret, f.key == "freshdesk_api_key" || f.key == "openai_api_key") << f.key;
   }
   auto env_of = [&](const std::string& key) {
     for (const ConfigField& f : spec) {
@@ -73,6 +73,7 @@ TEST_F(ConfigTest, SpecCoversEveryFieldWithSeedEnvNames) {
   EXPECT_EQ(env_of("collection_batch_size"), "COLLECTION_BATCH_SIZE");
   EXPECT_EQ(env_of("rate_limit_delay"), "RATE_LIMIT_DELAY");
   EXPECT_EQ(env_of("max_concurrent_requests"), "MAX_CONCURRENT_REQUESTS");
+  EXPECT_EQ(env_of("api_budget_share"), "DESKPIPE_API_BUDGET_SHARE");
   EXPECT_EQ(env_of("data_dir"), "DESKPIPE_DATA_DIR");
   EXPECT_EQ(env_of("allowed_hosts"), "DESKPIPE_ALLOWED_HOSTS");
 }
@@ -246,6 +247,8 @@ TEST_F(ConfigTest, ValidationErrors) {
       {"max_concurrent_requests", "0"},
       {"max_concurrent_requests", "65"},
       {"rate_limit_delay", "-1"},
+      {"api_budget_share", "0"},
+      {"api_budget_share", "1.5"},
       {"start_date", "2025-02-30"},
       {"start_date", "soon"},
   };

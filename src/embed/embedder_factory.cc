@@ -5,6 +5,7 @@
 
 #include "core/log.h"
 #include "embed/hashing_embedder.h"
+#include "embed/openai_embedder.h"
 #include "embed/use_lite/use_lite_embedder.h"
 
 namespace deskpipe {
@@ -22,10 +23,23 @@ Result<std::unique_ptr<Embedder>> MakeEmbedder(std::string_view name) {
     return std::unique_ptr<Embedder>(std::move(model));
   }
   if (name == "openai") {
-    return Error(InvalidArgument("embedder 'openai' is not available yet; use 'use-lite' or 'hashing'"));
+    return Error(Internal("embedder 'openai' needs the configuration: call MakeEmbedder(const Config&)"));
   }
   return Error(InvalidArgument("unknown embedder '" + std::string(name) +
                                "'; valid names: use-lite, hashing, openai"));
+}
+
+Result<std::unique_ptr<Embedder>> MakeEmbedder(const Config& config) {
+  if (config.embedder != "openai") return MakeEmbedder(config.embedder);
+  if (!config.openai_api_key.empty()) log::AddSecret(config.openai_api_key);
+  OpenAiEmbedderOptions options;
+  options.base_url = config.openai_base_url;
+  options.api_key = config.openai_api_key;
+  options.model = config.openai_embedding_model;
+  options.dimension = config.openai_embedding_dimension;
+  options.concurrency = config.max_concurrent_requests;
+  ASSIGN_OR_RETURN(auto embedder, OpenAiEmbedder::Create(std::move(options)));
+  return std::unique_ptr<Embedder>(std::move(embedder));
 }
 
 }  // namespace deskpipe

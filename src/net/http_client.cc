@@ -6,6 +6,7 @@
 #include <cctype>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace deskpipe::net {
 namespace {
@@ -47,23 +48,48 @@ size_t WriteHeader(char* data, size_t size, size_t count, void* user) {
   return size * count;
 }
 
-// One easy handle reused across requests so connections stay alive.
+// A pool of easy handles: each Send borrows one (or makes one) and returns it, so a handle — and the
+// connection it keeps alive — is reused by later requests, and concurrent requests each have their own.
 class CurlHttpClient : public HttpClient {
  public:
   CurlHttpClient() {
     static std::once_flag once;
     std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-    handle_ = curl_easy_init();
   }
   ~CurlHttpClient() override {
-    if (handle_ != nullptr) curl_easy_cleanup(handle_);
+    for (CURL* h : idle_) curl_easy_cleanup(h);
   }
   CurlHttpClient(const CurlHttpClient&) = delete;
   CurlHttpClient& operator=(const CurlHttpClient&) = delete;
 
+  bool IsThreadSafe() const override { return true; }
+
   Result<HttpResponse> Send(const HttpRequest& request) override {
-    if (handle_ == nullptr) return Error(Internal("curl_easy_init failed"));
-    CURL* h = handle_;
+    CURL* h = Borrow();
+    if (h == nullptr) return Error(Internal("curl_easy_init failed"));
+    auto result = Perform(h, request);
+    Return(h);
+    return result;
+  }
+
+ private:
+  CURL* Borrow() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!idle_.empty()) {
+        CURL* h = idle_.back();
+        idle_.pop_back();
+        return h;
+      }
+    }
+    return curl_easy_init();
+  }
+  void Return(CURL* h) {
+    std::lock_guard<std::mutex> lock(mu_);
+    idle_.push_back(h);
+  }
+
+  static Result<HttpResponse> Perform(CURL* h, const HttpRequest& request) {
     curl_easy_reset(h);  // keeps the connection cache; clears per-request options
 
     HttpResponse response;
@@ -107,17 +133,18 @@ class CurlHttpClient : public HttpClient {
     curl_slist_free_all(header_list);
     // Do not leave the credentials in the handle between requests.
     curl_easy_setopt(h, CURLOPT_USERPWD, nullptr);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);  // the buffer dies with this frame
 
     if (code != CURLE_OK) {
-      std::string text = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
+      std::string text = error_buffer[0] != '\0' ? std::string(error_buffer) : curl_easy_strerror(code);
       return Error(Unavailable(request.method + " " + request.url + " failed: " + text));
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
     return response;
   }
 
- private:
-  CURL* handle_ = nullptr;
+  std::mutex mu_;
+  std::vector<CURL*> idle_;
 };
 
 }  // namespace

@@ -1,6 +1,8 @@
-// A blocking HTTP client over libcurl: keep-alive (one connection reused per host), gzip, timeouts.
-// Not thread-safe: use one instance per thread. The rate governor and multi-interface concurrency of later
-// issues wrap this interface.
+// A blocking HTTP client interface, and its libcurl implementation: keep-alive, gzip, timeouts.
+// Implementations say whether Send may be called from several threads at once (IsThreadSafe); callers that
+// want parallel requests (FreshdeskClient::GetMany) check it and fall back to one at a time. The curl client
+// is thread-safe: it keeps a pool of easy handles, one per concurrent request, each keeping its connection
+// alive between requests. Lifetime: the caller owns the client and keeps it alive while requests run.
 #pragma once
 
 #include <chrono>
@@ -37,6 +39,8 @@ class HttpClient {
   virtual ~HttpClient() = default;
   // Transport failures (DNS, refused, reset, timeout) → kUnavailable; any HTTP status is a response.
   virtual Result<HttpResponse> Send(const HttpRequest& request) = 0;
+  // True when Send may run on several threads at once.
+  virtual bool IsThreadSafe() const { return false; }
 };
 
 std::unique_ptr<HttpClient> MakeCurlHttpClient();

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 namespace deskpipe::net {
 namespace {
@@ -29,6 +30,8 @@ class LoopbackServer {
                 [](const httplib::Request&, httplib::Response& res) { res.set_redirect("/echo"); });
     server_.Get("/slow", [this](const httplib::Request&, httplib::Response& res) {
       std::unique_lock<std::mutex> lock(mutex_);
+      ++waiting_;
+      released_cv_.notify_all();
       released_cv_.wait(lock, [this] { return released_; });  // answers only once the test lets it
       res.set_content("late", "text/plain");
     });
@@ -45,6 +48,18 @@ class LoopbackServer {
     server_.stop();
     thread_.join();
   }
+  // True once `n` requests to /slow are being handled at the same time (gives up after 20 s).
+  bool WaitForSlowRequests(int n) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return released_cv_.wait_for(lock, std::chrono::seconds(20), [&] { return waiting_ >= n; });
+  }
+  void ReleaseSlowRequests() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      released_ = true;
+    }
+    released_cv_.notify_all();
+  }
   std::string Url(const std::string& path) const {
     return "http://127.0.0.1:" + std::to_string(port_) + path;
   }
@@ -56,6 +71,7 @@ class LoopbackServer {
   std::mutex mutex_;
   std::condition_variable released_cv_;
   bool released_ = false;
+  int waiting_ = 0;
 };
 
 TEST(CurlHttpClientTest, SendsHeadersAuthAndCollectsLowerCasedHeaders) {
@@ -123,6 +139,28 @@ TEST(CurlHttpClientTest, TransportErrorsAreUnavailableWithUrl) {
   auto timed_out = client->Send(request);
   ASSERT_FALSE(timed_out);
   EXPECT_EQ(timed_out.error().code(), StatusCode::kUnavailable);
+}
+
+TEST(CurlHttpClientTest, ConcurrentSendsRunSideBySide) {
+  LoopbackServer server;
+  auto client = MakeCurlHttpClient();
+  ASSERT_TRUE(client->IsThreadSafe());
+  std::vector<std::thread> threads;
+  std::vector<long> statuses(3, 0);
+  for (int i = 0; i < 3; ++i) {
+    threads.emplace_back([&, i] {
+      HttpRequest request;
+      request.url = server.Url("/slow");
+      auto response = client->Send(request);
+      statuses[i] = response ? response->status : -1;
+    });
+  }
+  // All three must be inside the server at once: a client that serialized Send would leave two queued.
+  const bool side_by_side = server.WaitForSlowRequests(3);
+  server.ReleaseSlowRequests();
+  for (auto& t : threads) t.join();
+  EXPECT_TRUE(side_by_side);
+  for (long status : statuses) EXPECT_EQ(status, 200);
 }
 
 }  // namespace

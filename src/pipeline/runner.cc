@@ -1,30 +1,95 @@
 #include "pipeline/runner.h"
 
+#include <algorithm>
+#include <climits>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 
+#include "core/bounded_queue.h"
 #include "core/hash.h"
 #include "core/log.h"
+#include "core/time.h"
 #include "embed/embedder_factory.h"
+#include "embed/use_lite/blas_runtime.h"
+#include "extract/extract.h"
 #include "net/http_client.h"
 #include "platforms/registry.h"
 #include "transforms/chunker.h"
 #include "transforms/thread.h"
 
 namespace deskpipe {
+
+// One fetched batch on its way to the store, with what the CPU stages made of it.
+struct Runner::WorkItem {
+  int64_t seq = 0;  // fetch order; commits follow it
+  Batch batch;
+  BatchWrite write;
+  int64_t records = 0;
+  int64_t documents_written = 0;
+  int64_t documents_unchanged = 0;
+  int64_t chunks_written = 0;
+  int64_t chunks_embedded = 0;
+  int64_t chunks_cached = 0;
+  int64_t attachments_extracted = 0;
+  Status error;          // a failure that stops the run
+  bool skipped = false;  // not processed: the run was stopping
+};
+
+// State shared by the runner's threads. Held by shared_ptr so a fetch thread left in the network after the
+// run returned still has a valid queue and flags to find.
+struct Runner::Shared {
+  explicit Shared(size_t capacity) : fetched(capacity) {}
+
+  BoundedQueue<WorkItem> fetched;
+  std::atomic<bool> cancel{false};    // stop fetching (stop requested, failure, or the run is winding down)
+  std::atomic<bool> stopping{false};  // also skip batches not yet started (stop requested or winding down)
+  // The earliest batch that failed: later ones are skipped (they could never commit), earlier ones go on.
+  std::atomic<int64_t> failed_seq{INT64_MAX};
+
+  std::mutex mutex;  // guards everything below
+  std::condition_variable changed;
+  std::map<int64_t, WorkItem> finished;  // processed batches waiting for their turn to commit
+  int64_t pushed = 0;                    // batches handed to the CPU stage
+  bool fetch_done = false;
+  Status fetch_error;
+  std::map<std::string, std::string> skipped_streams;  // stream → reason (403)
+
+  std::mutex store_mutex;   // serializes every Store call
+  Store* store = nullptr;   // null once the run returned (a late fetch thread must not touch it)
+  std::mutex embed_mutex;   // serializes Embed() when the embedder is not thread-safe
+  // The attachment extractor, found on first use; its error (worker binary missing) dead-letters attachments.
+  std::once_flag extractor_once;
+  std::optional<extract::Extractor> extractor;
+  Status extractor_error;
+  std::vector<std::thread> workers;
+  std::thread fetcher;
+};
+
 namespace {
 
-bool StopsTheRun(const Status& status) {
-  switch (status.code()) {
-    case StatusCode::kInvalidArgument:
-    case StatusCode::kUnauthenticated:
-    case StatusCode::kInternal:
-    case StatusCode::kCancelled:
-      return true;
-    default:
-      return false;
+int64_t Count(size_t n) { return static_cast<int64_t>(n); }
+
+// The updated_at range of a batch's records (Unix seconds), for the progress ETA; nullopt when none parse.
+std::optional<std::pair<int64_t, int64_t>> UpdatedAtRange(const Batch& batch) {
+  std::optional<std::pair<int64_t, int64_t>> range;
+  for (const Record& record : batch.records) {
+    if (record.type == "conversation") continue;  // a thread's messages are older than their ticket
+    auto at = ParseTimestamp(record.updated_at);
+    if (!at) continue;
+    if (!range) {
+      range = std::make_pair(*at, *at);
+    } else {
+      range->first = std::min(range->first, *at);
+      range->second = std::max(range->second, *at);
+    }
   }
+  return range;
 }
 
 }  // namespace
@@ -42,13 +107,32 @@ nlohmann::json RunSummary::ToJson() const {
           {"chunks_written", chunks_written},
           {"chunks_embedded", chunks_embedded},
           {"chunks_cached", chunks_cached},
+          {"attachments_extracted", attachments_extracted},
           {"dead_letters", dead_letters},
+          {"stopped", stopped},
           {"seconds", seconds}};
 }
 
 Runner::Runner(const Config& config, Source& source, Embedder& embedder, Store& store, RunnerOptions options)
-    : config_(config), source_(source), embedder_(embedder), store_(store), options_(std::move(options)) {
+    : config_(config),
+      source_(source),
+      embedder_(embedder),
+      store_(store),
+      options_(std::move(options)),
+      progress_(std::make_shared<ProgressTracker>()) {
   if (options_.chunk_max_tokens <= 0) options_.chunk_max_tokens = embedder_.max_tokens();
+  if (options_.cpu_workers <= 0) {
+    options_.cpu_workers = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  }
+  if (options_.queue_capacity <= 0) options_.queue_capacity = options_.cpu_workers;
+}
+
+Runner::~Runner() {
+  if (!shared_) return;
+  for (std::thread& worker : shared_->workers) {
+    if (worker.joinable()) worker.join();
+  }
+  if (shared_->fetcher.joinable()) shared_->fetcher.detach();
 }
 
 Result<RunSummary> Runner::Run() {
@@ -56,59 +140,253 @@ Result<RunSummary> Runner::Run() {
   RunSummary summary;
   ASSIGN_OR_RETURN(int64_t run_id, store_.BeginRun(config_.tenant_id));
 
-  std::vector<std::string> streams = options_.streams.empty() ? source_.Streams() : options_.streams;
+  shared_ = std::make_shared<Shared>(static_cast<size_t>(options_.queue_capacity));
+  shared_->store = &store_;
+  std::shared_ptr<Shared> shared = shared_;
+
+  ProgressDisplay display(*progress_, options_.display);
+  display.Start();
+
+  shared->fetcher = std::thread([this, shared] { FetchLoop(shared); });
+  for (int i = 0; i < options_.cpu_workers; ++i) shared->workers.emplace_back([this] { CpuWorker(); });
+
+  // The store stage: commit finished batches in fetch order.
   Status failure;
-  for (const std::string& stream : streams) {
-    auto synced = SyncStream(stream, summary);
-    if (!synced) {
-      failure = synced.error().WithContext("stream " + stream);
+  int64_t next_seq = 0;
+  auto next_progress_save = std::chrono::steady_clock::now();
+  for (;;) {
+    std::optional<WorkItem> item;
+    {
+      std::unique_lock lock(shared->mutex);
+      for (;;) {
+        if (options_.stop != nullptr && options_.stop->load() && !shared->stopping.load()) {
+          shared->stopping = true;
+          shared->cancel = true;
+          summary.stopped = true;
+          log::Info("stop requested: finishing the batches in hand");
+        }
+        if (auto it = shared->finished.find(next_seq); it != shared->finished.end()) {
+          item = std::move(it->second);
+          shared->finished.erase(it);
+          break;
+        }
+        // Everything handed over is committed: done when the fetch is, or when stopping (a fetch still in
+        // the network is not waited for; its batch's cursor was never saved).
+        if (next_seq == shared->pushed && (shared->fetch_done || shared->cancel.load())) break;
+        // Polls: a signal handler cannot notify a condition variable.
+        shared->changed.wait_for(lock, std::chrono::milliseconds(100));
+      }
+    }
+    if (!item) break;
+    if (item->skipped) {
+      summary.stopped = true;
       break;
     }
+    if (!item->error.ok()) {
+      failure = item->error.WithContext("stream " + item->batch.stream);
+      break;
+    }
+    if (auto committed = CommitItem(*item, summary); !committed) {
+      failure = committed.error().WithContext("stream " + item->batch.stream);
+      break;
+    }
+    if (config_.sql_progress_logs && std::chrono::steady_clock::now() >= next_progress_save) {
+      // On the run record, so `deskpipe status` shows a run in flight. A failure here costs only the display.
+      std::lock_guard lock(shared->store_mutex);
+      if (auto saved = store_.UpdateRunProgress(config_.tenant_id, run_id, progress_->Snapshot()); !saved) {
+        log::Warn("progress not saved", {{"error", saved.error().ToString()}});
+      }
+      next_progress_save = std::chrono::steady_clock::now() + options_.progress_save_interval;
+    }
+    ++next_seq;
   }
+
+  // Wind down: no more batches start; workers finish (or skip) what they hold.
+  shared->stopping = true;
+  shared->cancel = true;
+  shared->fetched.Close();
+  for (std::thread& worker : shared->workers) worker.join();
+  shared->workers.clear();
+  {
+    std::unique_lock lock(shared->mutex);
+    shared->changed.wait_for(lock, options_.fetch_grace, [&] { return shared->fetch_done; });
+    if (shared->fetch_done) {
+      if (failure.ok() && !shared->fetch_error.ok()) failure = shared->fetch_error;
+    } else {
+      summary.fetch_abandoned = true;
+      log::Warn("fetch still waiting on the network; its batch is dropped (its cursor was not saved)");
+    }
+    for (const auto& [stream, reason] : shared->skipped_streams) {
+      summary.streams[stream].skipped = true;
+      summary.streams[stream].skip_reason = reason;
+    }
+  }
+  if (summary.fetch_abandoned) {
+    shared->fetcher.detach();
+  } else {
+    shared->fetcher.join();
+  }
+  {
+    std::lock_guard lock(shared->store_mutex);
+    shared->store = nullptr;
+  }
+  display.Stop();
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
   auto flushed = store_.Flush();
   if (failure.ok() && !flushed) failure = flushed.error();
-  RETURN_IF_ERROR(store_.FinishRun(config_.tenant_id, run_id, failure.ok() ? "succeeded" : "failed",
-                                   summary.ToJson()));
+  const std::string state = !failure.ok() ? "failed" : summary.stopped ? "stopped" : "succeeded";
+  nlohmann::json summary_json = summary.ToJson();
+  summary_json["progress"] = progress_->Snapshot();
+  RETURN_IF_ERROR(store_.FinishRun(config_.tenant_id, run_id, state, summary_json));
   if (!failure.ok()) return Error(failure);
   return summary;
 }
 
-Result<void> Runner::SyncStream(const std::string& stream, RunSummary& summary) {
-  StreamSummary& stream_summary = summary.streams[stream];
-  ASSIGN_OR_RETURN(nlohmann::json cursor, store_.LoadCursor(config_.tenant_id, stream));
-  for (;;) {
-    auto next = source_.Next(stream, cursor);
-    if (!next) {
-      const Status& error = next.error();
-      if (error.code() == StatusCode::kPermissionDenied) {
-        // A feature the account's plan lacks: the rest of the helpdesk still syncs.
-        stream_summary.skipped = true;
-        stream_summary.skip_reason = error.message();
-        log::Warn("stream skipped: not available to this account", {{"stream", stream}, {"reason", error.message()}});
-        return {};
+void Runner::FetchLoop(std::shared_ptr<Shared> shared) {
+  // Touches only `shared`, the source and the progress tracker (both outlive an abandoned fetch: see the
+  // header), never the runner's other members once the run may have returned.
+  Source& source = source_;
+  const std::string tenant = config_.tenant_id;
+  const std::vector<std::string> streams = options_.streams.empty() ? source.Streams() : options_.streams;
+  std::shared_ptr<ProgressTracker> progress = progress_;
+  const std::atomic<bool>* stop = options_.stop;  // the caller keeps it alive (process-wide for the CLI)
+  auto cancelled = [&] { return shared->cancel.load() || (stop != nullptr && stop->load()); };
+  Status error;
+  int64_t seq = 0;
+  for (const std::string& stream : streams) {
+    if (cancelled()) break;
+    nlohmann::json cursor;
+    {
+      std::lock_guard lock(shared->store_mutex);
+      if (shared->store == nullptr) break;
+      auto loaded = shared->store->LoadCursor(tenant, stream);
+      if (!loaded) {
+        error = loaded.error().WithContext("stream " + stream);
+        break;
       }
-      return Error(error);
+      cursor = std::move(*loaded);
     }
-    Batch& batch = *next;
-    RETURN_IF_ERROR(ProcessBatch(batch, summary, stream_summary));
-    cursor = std::move(batch.cursor);
-    if (options_.on_batch) options_.on_batch(stream, stream_summary);
-    if (batch.done) return {};
+    progress->StreamStarted(stream);
+    bool stream_over = false;
+    while (!stream_over) {
+      if (cancelled()) {
+        progress->StreamFinished(stream, "stopped");
+        break;
+      }
+      auto next = source.Next(stream, cursor);
+      if (!next) {
+        if (next.error().code() == StatusCode::kPermissionDenied) {
+          // A feature the account's plan lacks: the rest of the helpdesk still syncs.
+          log::Warn("stream skipped: not available to this account",
+                    {{"stream", stream}, {"reason", next.error().message()}});
+          std::lock_guard lock(shared->mutex);
+          shared->skipped_streams[stream] = next.error().message();
+          progress->StreamFinished(stream, "skipped");
+          break;
+        }
+        error = next.error().WithContext("stream " + stream);
+        progress->StreamFinished(stream, "failed");
+        break;
+      }
+      progress->Add(stream, Stage::kFetch, Count(next->records.size()));
+      if (auto range = UpdatedAtRange(*next)) progress->ObserveUpdatedAt(stream, range->first, range->second);
+      next->stream = stream;
+      cursor = next->cursor;
+      stream_over = next->done;
+      WorkItem item;
+      item.seq = seq;
+      item.batch = std::move(*next);
+      if (!shared->fetched.Push(std::move(item))) break;  // closed: the run is winding down
+      {
+        std::lock_guard lock(shared->mutex);
+        shared->pushed = ++seq;
+      }
+      shared->changed.notify_all();
+    }
+    if (!error.ok() || cancelled()) break;
+  }
+  {
+    std::lock_guard lock(shared->mutex);
+    shared->fetch_error = error;
+    shared->fetch_done = true;
+  }
+  shared->changed.notify_all();
+}
+
+void Runner::CpuWorker() {
+  std::shared_ptr<Shared> shared = shared_;
+  while (std::optional<WorkItem> item = shared->fetched.Pop()) {
+    const bool stop_requested = options_.stop != nullptr && options_.stop->load();
+    if (shared->stopping.load() || stop_requested || item->seq > shared->failed_seq.load()) {
+      item->skipped = true;
+    } else if (auto processed = ProcessBatch(*item); !processed) {
+      item->error = processed.error();
+      // Nothing after a failed batch may commit; the batches before it still do.
+      int64_t failed = shared->failed_seq.load();
+      while (item->seq < failed && !shared->failed_seq.compare_exchange_weak(failed, item->seq)) {
+      }
+      shared->cancel = true;
+    }
+    {
+      std::lock_guard lock(shared->mutex);
+      shared->finished.emplace(item->seq, std::move(*item));
+    }
+    shared->changed.notify_all();
   }
 }
 
-Result<void> Runner::ProcessBatch(Batch& batch, RunSummary& summary, StreamSummary& stream_summary) {
-  BatchWrite write;
+void Runner::ExtractAttachmentText(std::vector<Record>& records, WorkItem& item) {
+  const std::string& stream = item.batch.stream;
+  bool any = false;
+  for (const Record& record : records) any = any || !record.attachments.empty();
+  if (!any) return;
+  std::call_once(shared_->extractor_once, [this] {
+    auto extractor = extract::Extractor::Create();
+    if (extractor) {
+      shared_->extractor.emplace(std::move(*extractor));
+    } else {
+      shared_->extractor_error = extractor.error();
+      log::Error("attachment text cannot be extracted", {{"reason", extractor.error().ToString()}});
+    }
+  });
+  if (shared_->extractor) extract::ExtractAttachments(records, *shared_->extractor);
+  int64_t extracted = 0;
+  for (const Record& record : records) {
+    for (const Attachment& attachment : record.attachments) {
+      const std::string id = record.id + "/attachment-" + attachment.id;
+      if (!attachment.download_error.empty()) {
+        item.write.dead_letters.push_back({stream, id, "download", "Unavailable", attachment.download_error});
+      } else if (!shared_->extractor) {
+        item.write.dead_letters.push_back({stream, id, "extract", std::string(StatusCodeName(
+                                                                       shared_->extractor_error.code())),
+                                           shared_->extractor_error.message()});
+      } else if (!attachment.extract_error.empty()) {
+        item.write.dead_letters.push_back(
+            {stream, id, "extract", "InvalidRecord", attachment.name + ": " + attachment.extract_error});
+      } else {
+        ++extracted;
+      }
+    }
+  }
+  item.attachments_extracted += extracted;
+  progress_->Add(stream, Stage::kExtract, extracted);
+}
+
+Result<void> Runner::ProcessBatch(WorkItem& item) {
+  Batch& batch = item.batch;
+  const std::string& stream = batch.stream;
+  BatchWrite& write = item.write;
   write.tenant_id = config_.tenant_id;
-  write.stream = batch.stream;
+  write.stream = stream;
   write.cursor = batch.cursor;
   write.removed_ids = std::move(batch.removed_ids);
 
   for (auto& [record_id, status] : batch.rejected) {
-    write.dead_letters.push_back(
-        {batch.stream, record_id, "map", std::string(StatusCodeName(status.code())), status.message()});
+    // A record the source could not read after its retries failed at fetch; any other, at mapping.
+    const bool transient = status.code() == StatusCode::kUnavailable || status.code() == StatusCode::kRateLimited;
+    write.dead_letters.push_back({stream, record_id, transient ? "fetch" : "map",
+                                  std::string(StatusCodeName(status.code())), status.message()});
   }
 
   // Transform: HTML → text. A record that cannot be converted is dead-lettered, with the conversations of a
@@ -118,13 +396,19 @@ Result<void> Runner::ProcessBatch(Batch& batch, RunSummary& summary, StreamSumma
   for (Record& record : batch.records) {
     auto converted = transforms::ConvertRecordContent(record);
     if (!converted) {
-      write.dead_letters.push_back({batch.stream, record.id, "transform",
+      write.dead_letters.push_back({stream, record.id, "transform",
                                     std::string(StatusCodeName(converted.error().code())),
                                     converted.error().message()});
       continue;
     }
     records.push_back(std::move(record));
   }
+  batch.records.clear();
+  progress_->Add(stream, Stage::kTransform, Count(records.size()));
+
+  // Extract: attachment text, each file parsed in a sandboxed child. A file that failed to download or to
+  // parse costs a dead letter; its record goes on without that text.
+  if (options_.extract_attachments) ExtractAttachmentText(records, item);
 
   std::vector<Document> documents = transforms::BuildDocuments(records);
   for (Document& document : documents) {
@@ -136,13 +420,17 @@ Result<void> Runner::ProcessBatch(Batch& batch, RunSummary& summary, StreamSumma
   std::vector<std::string> ids;
   ids.reserve(documents.size());
   for (const Document& document : documents) ids.push_back(document.id);
-  ASSIGN_OR_RETURN(auto stored_hashes, store_.DocumentHashes(config_.tenant_id, ids));
+  std::unordered_map<std::string, std::string> stored_hashes;
+  {
+    std::lock_guard lock(shared_->store_mutex);
+    ASSIGN_OR_RETURN(stored_hashes, store_.DocumentHashes(config_.tenant_id, ids));
+  }
   std::vector<Document> changed;
   changed.reserve(documents.size());
   for (Document& document : documents) {
     auto it = stored_hashes.find(document.id);
     if (it != stored_hashes.end() && it->second == document.content_hash) {
-      ++summary.documents_unchanged;
+      ++item.documents_unchanged;
       continue;
     }
     transforms::ChunkDocument(document,
@@ -151,19 +439,12 @@ Result<void> Runner::ProcessBatch(Batch& batch, RunSummary& summary, StreamSumma
                               [this](std::string_view text) { return embedder_.CountTokens(std::string(text)); });
     changed.push_back(std::move(document));
   }
-  RETURN_IF_ERROR(EmbedChunks(changed, summary));
+  progress_->Add(stream, Stage::kChunk, Count(changed.size()));
+  RETURN_IF_ERROR(EmbedChunks(changed, item));
 
-  summary.documents_written += static_cast<int64_t>(changed.size());
-  for (const Document& document : changed) summary.chunks_written += static_cast<int64_t>(document.chunks.size());
-  stream_summary.records += static_cast<int64_t>(records.size());
-  stream_summary.rejected += static_cast<int64_t>(write.dead_letters.size());
-  summary.dead_letters += static_cast<int64_t>(write.dead_letters.size());
-  for (const DeadLetter& letter : write.dead_letters) {
-    log::Warn("record dead-lettered",
-              {{"stream", letter.stream}, {"id", letter.record_id}, {"stage", letter.stage},
-               {"error", letter.error_class}, {"reason", letter.message}});
-  }
-  ++stream_summary.batches;
+  item.documents_written = Count(changed.size());
+  for (const Document& document : changed) item.chunks_written += Count(document.chunks.size());
+  item.records = Count(records.size());
 
   write.documents = std::move(changed);
   if (config_.full_streaming_mode && config_.vector_only_minimal_sql) {
@@ -171,16 +452,20 @@ Result<void> Runner::ProcessBatch(Batch& batch, RunSummary& summary, StreamSumma
   } else {
     write.records = std::move(records);
   }
-  return store_.Commit(write, embedder_.model_id());
+  return {};
 }
 
-Result<void> Runner::EmbedChunks(std::vector<Document>& documents, RunSummary& summary) {
+Result<void> Runner::EmbedChunks(std::vector<Document>& documents, WorkItem& item) {
   std::vector<std::string> hashes;
   for (const Document& document : documents) {
     for (const Chunk& chunk : document.chunks) hashes.push_back(chunk.content_hash);
   }
   if (hashes.empty()) return {};
-  ASSIGN_OR_RETURN(auto cached, store_.CachedEmbeddings(embedder_.model_id(), hashes));
+  std::unordered_map<std::string, std::vector<float>> cached;
+  {
+    std::lock_guard lock(shared_->store_mutex);
+    ASSIGN_OR_RETURN(cached, store_.CachedEmbeddings(embedder_.model_id(), hashes));
+  }
 
   // Chunks to embed, deduplicated by content hash: the same text is embedded once.
   std::vector<Chunk*> pending;
@@ -191,7 +476,7 @@ Result<void> Runner::EmbedChunks(std::vector<Document>& documents, RunSummary& s
     for (Chunk& chunk : document.chunks) {
       if (auto it = cached.find(chunk.content_hash); it != cached.end()) {
         chunk.vector = it->second;
-        ++summary.chunks_cached;
+        ++item.chunks_cached;
         continue;
       }
       pending.push_back(&chunk);
@@ -201,39 +486,81 @@ Result<void> Runner::EmbedChunks(std::vector<Document>& documents, RunSummary& s
       }
     }
   }
+  progress_->Add(item.batch.stream, Stage::kEmbed, item.chunks_cached);
   const size_t step = static_cast<size_t>(std::max(1, options_.embed_batch_size));
   for (size_t begin = 0; begin < texts.size(); begin += step) {
     const size_t end = std::min(texts.size(), begin + step);
     std::vector<std::string> slice(texts.begin() + static_cast<std::ptrdiff_t>(begin),
                                    texts.begin() + static_cast<std::ptrdiff_t>(end));
+    std::unique_lock<std::mutex> serialized;
+    if (!options_.embedder_thread_safe) serialized = std::unique_lock(shared_->embed_mutex);
     ASSIGN_OR_RETURN(auto vectors, embedder_.Embed(slice));
+    if (serialized.owns_lock()) serialized.unlock();
     if (vectors.size() != slice.size()) {
       return Error(Internal("embedder returned " + std::to_string(vectors.size()) + " vectors for " +
                             std::to_string(slice.size()) + " texts"));
     }
     for (size_t i = 0; i < vectors.size(); ++i) computed[text_hashes[begin + i]] = std::move(vectors[i]);
-    summary.chunks_embedded += static_cast<int64_t>(vectors.size());
+    item.chunks_embedded += Count(vectors.size());
+    progress_->Add(item.batch.stream, Stage::kEmbed, Count(vectors.size()));
   }
   for (Chunk* chunk : pending) chunk->vector = computed[chunk->content_hash];
   return {};
 }
 
+Result<void> Runner::CommitItem(WorkItem& item, RunSummary& summary) {
+  const std::string& stream = item.batch.stream;
+  {
+    std::lock_guard lock(shared_->store_mutex);
+    RETURN_IF_ERROR(store_.Commit(item.write, embedder_.model_id()));
+  }
+  StreamSummary& stream_summary = summary.streams[stream];
+  ++stream_summary.batches;
+  stream_summary.records += item.records;
+  stream_summary.rejected += Count(item.write.dead_letters.size());
+  summary.documents_written += item.documents_written;
+  summary.documents_unchanged += item.documents_unchanged;
+  summary.chunks_written += item.chunks_written;
+  summary.chunks_embedded += item.chunks_embedded;
+  summary.chunks_cached += item.chunks_cached;
+  summary.attachments_extracted += item.attachments_extracted;
+  summary.dead_letters += Count(item.write.dead_letters.size());
+  for (const DeadLetter& letter : item.write.dead_letters) {
+    log::Warn("record dead-lettered",
+              {{"stream", letter.stream}, {"id", letter.record_id}, {"stage", letter.stage},
+               {"error", letter.error_class}, {"reason", letter.message}});
+  }
+  progress_->Add(stream, Stage::kStore, item.records);
+  if (item.batch.done) progress_->StreamFinished(stream, "done");
+  if (options_.on_batch) {
+    std::lock_guard lock(shared_->store_mutex);
+    options_.on_batch(stream, stream_summary);
+  }
+  return {};
+}
+
 Result<std::unique_ptr<Store>> OpenConfiguredStore(const Config& config, const Embedder& embedder) {
-  StoreOptions options;
-  options.url = config.EffectiveStoreUrl();
-  options.data_dir = config.data_dir;
-  options.dimension = embedder.dimension();
-  options.hybrid = !config.full_streaming_mode;
-  return OpenStore(options);
+  return OpenStore(StoreOptionsFor(config, embedder.dimension()));
 }
 
 Result<RunSummary> RunSync(const Config& config, RunnerOptions options) {
   auto http = net::MakeCurlHttpClient();
   ASSIGN_OR_RETURN(auto source, CreateSource(config, *http));
-  ASSIGN_OR_RETURN(auto embedder, MakeEmbedder(config.embedder));
+  ASSIGN_OR_RETURN(auto embedder, MakeEmbedder(config));
   ASSIGN_OR_RETURN(auto store, OpenConfiguredStore(config, *embedder));
+  // Both built-in embedders document Embed() as safe from several threads at once.
+  if (config.embedder == "use-lite" || config.embedder == "hashing") options.embedder_thread_safe = true;
+  // The CPU pool already uses every core: one OpenBLAS thread per Embed() call avoids oversubscription.
+  if (options.cpu_workers != 1 && std::thread::hardware_concurrency() > 1) embed::SetBlasThreads(1);
   Runner runner(config, *source, *embedder, *store, std::move(options));
-  return runner.Run();
+  auto summary = runner.Run();
+  if (summary && summary->fetch_abandoned) {
+    // The fetch thread is still inside the source: keep the source and its HTTP client alive for it. The
+    // process is about to exit (a stop was requested).
+    (void)source.release();
+    (void)http.release();
+  }
+  return summary;
 }
 
 }  // namespace deskpipe

@@ -1,14 +1,32 @@
-// The runner: drives a Source stream by stream, batch by batch, through the transforms, the embedder and the
-// store, and owns what happens on errors (DESIGN §1). Each batch's records, documents, vectors and the cursor
-// that produced it are committed as one step, so a crash at any point loses nothing and a replay duplicates
-// nothing. This first version runs the stages in sequence on the calling thread; the concurrent, bounded
-// version (issue 8) keeps this interface.
-// Not thread-safe. The source, embedder and store must outlive the runner.
+// The runner: drives a Source stream by stream through the transforms, extraction, chunking, the embedder and
+// the store, and owns what happens on errors (DESIGN §1).
+//
+// Shape (issue 8): three kinds of threads joined by bounded queues, so a slow stage applies back-pressure and
+// memory stays flat:
+//   fetch    one thread: Source::Next, stream after stream (the Source is not thread-safe). Network waits
+//            happen here only, never on a CPU worker.
+//   cpu      a pool sized to the cores: transform (HTML → text) → extract (attachments) → build documents →
+//            chunk → embed (with the embedding cache), one batch per task; batches run side by side.
+//   store    the calling thread: commits finished batches strictly in fetch order, each batch with the cursor
+//            that produced it in one transaction, so a cursor is never saved before its data and a crash at
+//            any point loses nothing (a replay duplicates nothing: every write is an upsert by id).
+// Store access from several threads (cache lookups, commits, cursors) is serialized by one mutex.
+//
+// Stop (RunnerOptions::stop set, e.g. by SIGINT): no new batch is fetched or started; batches already being
+// transformed/embedded finish and commit in order; the run returns with RunSummary::stopped. A fetch stuck in
+// the network is not waited for longer than `fetch_grace`: its batch is dropped (its cursor was never saved).
+//
+// Thread-safety: Run() once, from one thread. The source, embedder and store must outlive the runner; if
+// Run() reports fetch_abandoned the source (and its HTTP client) must also outlive the process's remaining
+// work (RunSync keeps them alive).
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -17,6 +35,7 @@
 #include "core/config.h"
 #include "core/status.h"
 #include "embed/embedder.h"
+#include "pipeline/progress.h"
 #include "platforms/platform.h"
 #include "store/store.h"
 
@@ -38,7 +57,10 @@ struct RunSummary {
   int64_t chunks_embedded = 0;  // vectors computed by the embedder in this run
   int64_t chunks_cached = 0;    // vectors found in the embedding cache
   int64_t dead_letters = 0;
+  int64_t attachments_extracted = 0;
   double seconds = 0;
+  bool stopped = false;          // a stop was requested: the run ended early after saving its cursors
+  bool fetch_abandoned = false;  // the fetch thread was still in the network when the run returned
 
   nlohmann::json ToJson() const;
 };
@@ -48,33 +70,58 @@ struct RunnerOptions {
   int chunk_overlap_tokens = 16;
   int embed_batch_size = 64;
   std::vector<std::string> streams;  // empty ⇒ every stream of the source
-  // Called after each committed batch (progress display); may be empty.
+  int cpu_workers = 0;               // 0 ⇒ std::thread::hardware_concurrency()
+  int queue_capacity = 0;            // fetched batches waiting for a CPU worker; 0 ⇒ cpu_workers
+  bool embedder_thread_safe = false;  // false ⇒ Embed() calls are serialized by a mutex
+  // Set (from any thread or a signal handler) to stop gracefully; may be null.
+  const std::atomic<bool>* stop = nullptr;
+  std::chrono::milliseconds fetch_grace{3000};
+  // Extract attachment text (needs the deskpipe-extract-worker binary when a record has attachments).
+  bool extract_attachments = true;
+  // ENABLE_SQL_PROGRESS_LOGS: the progress snapshot is saved on the run record after a commit at most this
+  // often.
+  std::chrono::milliseconds progress_save_interval{2000};
+  // Live progress; kNone by default (the CLI asks for kAuto).
+  ProgressDisplay::Options display = {.mode = ProgressDisplay::Mode::kNone};
+  // Called on the store thread after each committed batch, holding the store lock (it may read the store);
+  // may be empty.
   std::function<void(const std::string& stream, const StreamSummary&)> on_batch;
 };
 
 class Runner {
  public:
   Runner(const Config& config, Source& source, Embedder& embedder, Store& store, RunnerOptions options = {});
+  ~Runner();
 
   // Syncs every stream once. Config errors (InvalidArgument, Unauthenticated, PermissionDenied on the
-  // account) and internal errors stop the run and are returned; a stream answering 403 is skipped and
-  // reported; bad records become dead letters.
+  // account) and internal errors stop the run and are returned (batches committed before stay committed); a
+  // stream answering 403 is skipped and reported; bad records become dead letters.
   Result<RunSummary> Run();
 
+  const ProgressTracker& progress() const { return *progress_; }
+
  private:
-  Result<void> SyncStream(const std::string& stream, RunSummary& summary);
-  Result<void> ProcessBatch(Batch& batch, RunSummary& summary, StreamSummary& stream_summary);
-  Result<void> EmbedChunks(std::vector<Document>& documents, RunSummary& summary);
+  struct Shared;
+  struct WorkItem;
+
+  void FetchLoop(std::shared_ptr<Shared> shared);
+  void CpuWorker();
+  Result<void> ProcessBatch(WorkItem& item);
+  void ExtractAttachmentText(std::vector<Record>& records, WorkItem& item);
+  Result<void> EmbedChunks(std::vector<Document>& documents, WorkItem& item);
+  Result<void> CommitItem(WorkItem& item, RunSummary& summary);
 
   const Config& config_;
   Source& source_;
   Embedder& embedder_;
   Store& store_;
   RunnerOptions options_;
+  std::shared_ptr<Shared> shared_;
+  std::shared_ptr<ProgressTracker> progress_;
 };
 
 // Builds the HTTP client, source, embedder and store that `config` names and runs one sync.
-// `options` as for Runner.
+// `options` as for Runner (embedder_thread_safe is set for the built-in embedders).
 Result<RunSummary> RunSync(const Config& config, RunnerOptions options = {});
 
 // Opens the store that `config` names, sized for its embedder (for search, status, digest).

@@ -27,6 +27,31 @@ struct Batch {
   std::vector<std::pair<std::string, Status>> rejected;
 };
 
+// One record the sink already holds, as a source needs it to diff against (see KnownRecords).
+struct KnownRecord {
+  std::string id;          // record id: {tenant_id}_{platform}_{original_id}
+  std::string updated_at;  // as stored (UTC ISO-8601)
+  std::string state;       // document state ("active", "deleted", "spam", "archived") or record status
+  std::string parent_id;   // a conversation's ticket record id; empty otherwise
+};
+
+// A read-only view of what the sink has stored for one tenant, for sources that must diff against it:
+// conversations removed from a thread, knowledge-base articles that disappeared, the reconciliation sweep
+// over known ticket ids. Implemented over the Store by whoever drives the source (the runner); a source
+// without one attached simply skips what needs it. Used from the source's task only; must outlive the
+// source or be detached with AttachKnownRecords(nullptr).
+class KnownRecords {
+ public:
+  virtual ~KnownRecords() = default;
+  // Up to `limit` stored records of `type` ("ticket", "article", …) with id > `after_id`, in id order.
+  virtual Result<std::vector<KnownRecord>> List(const std::string& type, const std::string& after_id,
+                                                size_t limit) = 0;
+  // The stored records whose parent_id is `parent_id` (a ticket's conversations).
+  virtual Result<std::vector<KnownRecord>> Children(const std::string& parent_id) = 0;
+  // The stored records among `ids` (absent ⇒ not stored).
+  virtual Result<std::vector<KnownRecord>> Lookup(const std::vector<std::string>& ids) = 0;
+};
+
 // Reads one platform account. Not thread-safe: the runner drives an instance from one task at a time.
 // Whatever it was constructed with (HTTP client, config) must outlive it.
 class Source {
@@ -42,6 +67,20 @@ class Source {
   // Reads the next batch of `stream` after `cursor` (null on the first run). A batch with done=true ends
   // the stream for this run; its cursor is the one to start from next time.
   virtual Result<Batch> Next(const std::string& stream, const nlohmann::json& cursor) = 0;
+
+  // Gives the source a view of the stored records (nullptr detaches). Optional: sources that never diff
+  // against the store ignore it.
+  virtual void AttachKnownRecords(KnownRecords* /*known*/) {}
+
+  // Reads one record again for `deskpipe retry-failed`: `record_id` as a dead letter stores it (a record id
+  // such as "acme_freshdesk_123", or the "<type> <platform id>" of a record that failed mapping). The batch
+  // holds that record with whatever belongs with it (a ticket's conversations), no cursor (the runner keeps the
+  // stream's own) and done=true. NotFound when the platform no longer has it. Added for the pipeline runtime
+  // (issue 8); the default says the platform cannot.
+  virtual Result<Batch> Refetch(const std::string& stream, const std::string& record_id) {
+    return Error(InvalidArgument("platform " + platform() + " cannot re-fetch one record (stream " + stream +
+                                 ", id " + record_id + ")"));
+  }
 };
 
 }  // namespace deskpipe

@@ -12,15 +12,13 @@
 #include "core/hash.h"
 #include "core/ids.h"
 #include "core/time.h"
+#include "store/store_common.h"
 
 namespace deskpipe {
 namespace {
 
 using sqlite::Statement;
-
-constexpr int kCandidateCount = 50;  // per list, before fusion
-constexpr int kRrfK = 60;            // reciprocal-rank fusion constant
-constexpr size_t kMaxQueryTerms = 32;
+namespace sc = store_common;
 
 // Migrations in order; each runs once, in a transaction, and is recorded in schema_migrations. Never edit
 // a shipped migration: append a new one.
@@ -92,15 +90,20 @@ CREATE TABLE meta (
   return sql;
 }
 
-std::vector<std::pair<int, std::string>> Migrations() { return {{1, MigrationOneSql()}}; }
+// Migration 2: the filter columns search reads, backfilled from the metadata they come from.
+constexpr char kMigrationTwoSql[] = R"sql(
+ALTER TABLE documents ADD COLUMN status TEXT NOT NULL DEFAULT '';
+ALTER TABLE documents ADD COLUMN is_private INTEGER NOT NULL DEFAULT 0;
+UPDATE documents SET status = COALESCE(json_extract(metadata, '$.status'), ''),
+  is_private = (COALESCE(json_extract(metadata, '$.has_private'), 0) = 1
+                OR COALESCE(json_extract(metadata, '$.private'), 0) = 1
+                OR COALESCE(json_extract(metadata, '$.visibility'), '') = 'agents'
+                OR COALESCE(json_extract(metadata, '$.folder_visibility'), '') = 'agents')
+  WHERE json_valid(metadata);
+CREATE INDEX documents_filter ON documents (tenant_id, type, status, updated_at);
+)sql";
 
-// Which table holds records of `type` in hybrid mode.
-const char* RecordTable(const std::string& type) {
-  if (type == "ticket") return "tickets";
-  if (type == "conversation") return "conversations";
-  if (type == "article") return "articles";
-  return "records";
-}
+std::vector<std::pair<int, std::string>> Migrations() { return {{1, MigrationOneSql()}, {2, kMigrationTwoSql}}; }
 
 // The upsert statement for one record table (built once per table; the text is the statement cache key).
 const std::string& RecordUpsertSql(const std::string& table) {
@@ -142,10 +145,6 @@ std::vector<float> BlobToVector(const Statement& stmt, int column) {
   std::vector<float> vector(static_cast<size_t>(bytes) / sizeof(float));
   if (!vector.empty()) std::memcpy(vector.data(), stmt.ColumnBlob(column), vector.size() * sizeof(float));
   return vector;
-}
-
-bool IsQueryWordByte(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80;
 }
 
 // "(?, ?, ?)" for an IN list of n values.
@@ -321,9 +320,9 @@ Result<void> SqliteStore::Commit(const BatchWrite& batch, const std::string& mod
   sqlite::Transaction txn(*db_);
   RETURN_IF_ERROR(txn.status());
 
-  if (options_.hybrid) {
+  if (options_.WritesRecords()) {
     for (const Record& r : batch.records) {
-      const std::string table = RecordTable(r.type);
+      const std::string table = sc::RecordTable(r.type);
       const bool generic = table == "records";
       const std::string& sql = RecordUpsertSql(table);
       ASSIGN_OR_RETURN(Statement * stmt, db_->Prepare(sql));
@@ -344,13 +343,16 @@ Result<void> SqliteStore::Commit(const BatchWrite& batch, const std::string& mod
     ASSIGN_OR_RETURN(
         Statement * upsert,
         db_->Prepare("INSERT INTO documents (tenant_id, id, platform, type, title, state, updated_at, "
-                     "content_hash, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                     "content_hash, metadata, status, is_private) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                      "ON CONFLICT (tenant_id, id) DO UPDATE SET platform = excluded.platform, "
                      "type = excluded.type, title = excluded.title, state = excluded.state, "
                      "updated_at = excluded.updated_at, content_hash = excluded.content_hash, "
-                     "metadata = excluded.metadata"));
+                     "metadata = excluded.metadata, status = excluded.status, is_private = excluded.is_private"));
+    const sc::FilterFields fields = sc::FilterFieldsOf(doc);
     upsert->Bind(1, tenant).Bind(2, doc.id).Bind(3, doc.platform).Bind(4, doc.type).Bind(5, doc.title);
-    upsert->Bind(6, doc.state).Bind(7, doc.updated_at).Bind(8, doc.content_hash).Bind(9, Dump(doc.metadata));
+    upsert->Bind(6, doc.state).Bind(7, doc.updated_at).Bind(8, doc.content_hash);
+    upsert->Bind(9, Dump(sc::VectorPayload(doc.metadata, options_.include_all_metadata)));
+    upsert->Bind(10, fields.status).Bind(11, static_cast<int64_t>(fields.is_private ? 1 : 0));
     RETURN_IF_ERROR(upsert->Run());
 
     // The document's current chunks: keep those whose id, text hash and model are unchanged (same rowid, so
@@ -418,7 +420,8 @@ Result<void> SqliteStore::Commit(const BatchWrite& batch, const std::string& mod
           db_->Prepare("INSERT INTO chunks (tenant_id, id, document_id, chunk_index, title, text, "
                        "content_hash, model_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
       insert->Bind(1, tenant).Bind(2, chunk.id).Bind(3, doc.id).Bind(4, static_cast<int64_t>(chunk.index));
-      insert->Bind(5, doc.title).Bind(6, chunk.text).Bind(7, chunk.content_hash).Bind(8, model_id);
+      insert->Bind(5, doc.title).Bind(6, options_.store_original_text ? chunk.text : std::string());
+      insert->Bind(7, chunk.content_hash).Bind(8, model_id);
       RETURN_IF_ERROR(insert->Run());
       added.emplace_back(db_->LastInsertRowid(), &chunk.vector);
 
@@ -467,7 +470,7 @@ Result<void> SqliteStore::Commit(const BatchWrite& batch, const std::string& mod
     RETURN_IF_ERROR(stmt->Run());
   }
 
-  {
+  if (!batch.cursor.is_null()) {  // a batch without a cursor leaves the stream's cursor where it was
     ASSIGN_OR_RETURN(
         Statement * stmt,
         db_->Prepare("INSERT INTO cursors (tenant_id, stream, cursor, updated_at) VALUES (?, ?, ?, ?) "
@@ -489,7 +492,19 @@ Result<void> SqliteStore::Commit(const BatchWrite& batch, const std::string& mod
   }
 
   RETURN_IF_ERROR(txn.Commit());
+  if (options_.after_sql_commit_for_test) options_.after_sql_commit_for_test();
 
+  if (index != nullptr) {
+    // The filter fields of every chunk this batch touched (a status change keeps chunks but moves filters).
+    AttrMap& attrs = attrs_[tenant];
+    for (int64_t key : removed_keys) attrs.erase(key);
+    for (const Document& doc : batch.documents) {
+      if (auto refreshed = RefreshAttrs(tenant, doc.id, attrs); !refreshed) {
+        DropIndex(tenant);
+        return Error(refreshed.error().WithContext("filter fields of tenant " + tenant + " (will be reloaded)"));
+      }
+    }
+  }
   if (index == nullptr || !vectors_changed) return {};
   // SQL is committed; the index follows. Should it fail now, forget it: the next open rebuilds it from SQL.
   for (int64_t key : removed_keys) {
@@ -544,8 +559,11 @@ Result<VectorIndex*> SqliteStore::TenantIndex(const std::string& tenant_id) {
   if (!index) {
     ASSIGN_OR_RETURN(index, RebuildIndex(tenant_id));
   }
+  AttrMap attrs;
+  RETURN_IF_ERROR(LoadAttrs(tenant_id, attrs));
   VectorIndex* raw = index.get();
   indexes_[tenant_id] = std::move(index);
+  attrs_[tenant_id] = std::move(attrs);
   return raw;
 }
 
@@ -581,6 +599,7 @@ Result<void> SqliteStore::SaveIndex(const std::string& tenant_id, VectorIndex& i
 
 void SqliteStore::DropIndex(const std::string& tenant_id) {
   indexes_.erase(tenant_id);
+  attrs_.erase(tenant_id);
   std::error_code ec;
   std::filesystem::remove(VectorIndexPath(tenant_id) + ".gen", ec);
 }
@@ -597,28 +616,8 @@ Result<void> SqliteStore::Flush() {
 // ---- search ----
 
 std::string SqliteStore::FtsMatchExpression(const std::string& text) {
-  std::vector<std::string> terms;
-  std::set<std::string> seen;
-  std::string current;
-  auto flush = [&]() {
-    if (current.empty()) return;
-    std::string lower = current;
-    for (char& c : lower) {
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    }
-    if (terms.size() < kMaxQueryTerms && seen.insert(lower).second) terms.push_back(lower);
-    current.clear();
-  };
-  for (char ch : text) {
-    if (IsQueryWordByte(static_cast<unsigned char>(ch))) {
-      current.push_back(ch);
-    } else {
-      flush();
-    }
-  }
-  flush();
   std::string expression;
-  for (const std::string& term : terms) {
+  for (const std::string& term : sc::QueryTerms(text)) {
     if (!expression.empty()) expression += " OR ";
     // Terms hold only letters, digits and non-ASCII bytes, so they cannot contain '"'; quoting makes even
     // "AND", "NEAR" or "title" plain words rather than FTS5 syntax.
@@ -627,17 +626,116 @@ std::string SqliteStore::FtsMatchExpression(const std::string& text) {
   return expression;
 }
 
-Result<std::vector<SearchHit>> SqliteStore::Search(const SearchQuery& query) {
+int32_t SqliteStore::Intern(const std::string& value) {
+  auto [it, inserted] = interned_.try_emplace(value, static_cast<int32_t>(interned_.size()));
+  return it->second;
+}
+
+int32_t SqliteStore::InternedId(const std::string& value) const {
+  auto it = interned_.find(value);
+  return it == interned_.end() ? -1 : it->second;
+}
+
+namespace {
+constexpr char kAttrSelect[] =
+    "SELECT c.rowid, d.type, d.status, d.updated_at, d.is_private FROM chunks c JOIN documents d "
+    "ON d.tenant_id = c.tenant_id AND d.id = c.document_id WHERE c.tenant_id = ?";
+}  // namespace
+
+Result<void> SqliteStore::LoadAttrs(const std::string& tenant_id, AttrMap& attrs) {
+  attrs.clear();
+  ASSIGN_OR_RETURN(Statement * stmt, db_->Prepare(kAttrSelect));
+  stmt->Bind(1, tenant_id);
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    ChunkAttrs a;
+    a.type = Intern(stmt->ColumnText(1));
+    a.status = Intern(stmt->ColumnText(2));
+    auto updated = ParseTimestamp(stmt->ColumnText(3));
+    a.updated_at = updated ? *updated : INT64_MIN;
+    a.is_private = stmt->ColumnInt(4) != 0;
+    attrs[stmt->ColumnInt(0)] = a;
+  }
+  return {};
+}
+
+Result<void> SqliteStore::RefreshAttrs(const std::string& tenant_id, const std::string& document_id,
+                                       AttrMap& attrs) {
+  ASSIGN_OR_RETURN(Statement * stmt, db_->Prepare(std::string(kAttrSelect) + " AND c.document_id = ?"));
+  stmt->Bind(1, tenant_id).Bind(2, document_id);
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    ChunkAttrs a;
+    a.type = Intern(stmt->ColumnText(1));
+    a.status = Intern(stmt->ColumnText(2));
+    auto updated = ParseTimestamp(stmt->ColumnText(3));
+    a.updated_at = updated ? *updated : INT64_MIN;
+    a.is_private = stmt->ColumnInt(4) != 0;
+    attrs[stmt->ColumnInt(0)] = a;
+  }
+  return {};
+}
+
+Result<std::vector<int64_t>> SqliteStore::VectorCandidates(const SearchQuery& query) {
+  std::vector<int64_t> ranked;
+  ASSIGN_OR_RETURN(VectorIndex * index, TenantIndex(query.tenant_id));
+  if (!sc::HasMetadataFilter(query)) {
+    ASSIGN_OR_RETURN(auto hits, index->Search(query.vector, sc::kCandidateCount));
+    for (const auto& hit : hits) ranked.push_back(hit.first);
+    return ranked;
+  }
+  // The filter as interned ids and epoch bounds, so the predicate inside the graph search is cheap.
+  const AttrMap& attrs = attrs_[query.tenant_id];
+  std::vector<int32_t> types, statuses;
+  for (const std::string& t : query.types) types.push_back(InternedId(t));
+  for (const std::string& st : query.statuses) statuses.push_back(InternedId(st));
+  const int64_t from = query.updated_from.empty() ? INT64_MIN : ParseTimestamp(query.updated_from).value_or(INT64_MIN);
+  const int64_t to = query.updated_to.empty() ? INT64_MAX : ParseTimestamp(query.updated_to).value_or(INT64_MAX);
+  const bool date_filter = !query.updated_from.empty() || !query.updated_to.empty();
+  auto passes = [&](const ChunkAttrs& a) {
+    if (!types.empty() && std::find(types.begin(), types.end(), a.type) == types.end()) return false;
+    if (!statuses.empty() && std::find(statuses.begin(), statuses.end(), a.status) == statuses.end()) return false;
+    if (date_filter && (a.updated_at == INT64_MIN || a.updated_at < from || a.updated_at > to)) return false;
+    if (query.exclude_private && a.is_private) return false;
+    return true;
+  };
+  // Count (and collect, while few) the chunks that pass: a very selective filter is answered exactly.
+  std::vector<int64_t> allowed;
+  int64_t passing = 0;
+  for (const auto& [key, a] : attrs) {
+    if (!passes(a)) continue;
+    if (++passing <= options_.exact_scan_max_candidates) allowed.push_back(key);
+  }
+  if (passing == 0) return ranked;
+  if (passing <= options_.exact_scan_max_candidates) {
+    std::vector<std::pair<float, int64_t>> scored;
+    scored.reserve(allowed.size());
+    for (int64_t key : allowed) {
+      const std::vector<float> vector = index->Get(key);
+      if (vector.size() != query.vector.size()) continue;
+      scored.emplace_back(-sc::Cosine(vector.data(), query.vector.data(), vector.size()), key);
+    }
+    const size_t keep = std::min(scored.size(), static_cast<size_t>(sc::kCandidateCount));
+    std::partial_sort(scored.begin(), scored.begin() + static_cast<std::ptrdiff_t>(keep), scored.end());
+    for (size_t i = 0; i < keep; ++i) ranked.push_back(scored[i].second);
+    return ranked;
+  }
+  ASSIGN_OR_RETURN(auto hits, index->Search(query.vector, sc::kCandidateCount, [&](int64_t key) {
+    auto it = attrs.find(key);
+    return it != attrs.end() && passes(it->second);
+  }));
+  for (const auto& hit : hits) ranked.push_back(hit.first);
+  return ranked;
+}
+
+Result<std::vector<SearchHit>> SqliteStore::Search(const SearchQuery& raw_query) {
+  ASSIGN_OR_RETURN(SearchQuery query, sc::NormalizeQuery(raw_query));
   const std::string& tenant = query.tenant_id;
-  RETURN_IF_ERROR(ValidateTenantId(tenant));
   if (query.top_k <= 0) return std::vector<SearchHit>{};
 
-  struct Ranks {
-    int keyword = 0;
-    int vector = 0;
-  };
-  std::unordered_map<int64_t, Ranks> ranks;
-
+  std::vector<int64_t> keyword;
   const std::string match = FtsMatchExpression(query.text);
   if (!match.empty()) {
     std::string sql =
@@ -645,61 +743,30 @@ Result<std::vector<SearchHit>> SqliteStore::Search(const SearchQuery& query) {
         "JOIN documents d ON d.tenant_id = c.tenant_id AND d.id = c.document_id "
         "WHERE chunks_fts MATCH ? AND c.tenant_id = ?";
     if (!query.types.empty()) sql += " AND d.type IN " + Placeholders(query.types.size());
-    sql += " ORDER BY bm25(chunks_fts) LIMIT " + std::to_string(kCandidateCount);
+    if (!query.statuses.empty()) sql += " AND d.status IN " + Placeholders(query.statuses.size());
+    if (!query.updated_from.empty()) sql += " AND d.updated_at >= ?";
+    if (!query.updated_to.empty()) sql += " AND d.updated_at <= ?";
+    if (query.exclude_private) sql += " AND d.is_private = 0";
+    sql += " ORDER BY bm25(chunks_fts), c.rowid LIMIT " + std::to_string(sc::kCandidateCount);
     ASSIGN_OR_RETURN(Statement * stmt, db_->Prepare(sql));
-    stmt->Bind(1, match).Bind(2, tenant);
-    for (size_t i = 0; i < query.types.size(); ++i) stmt->Bind(static_cast<int>(3 + i), query.types[i]);
-    int rank = 0;
+    int bind = 1;
+    stmt->Bind(bind++, match);
+    stmt->Bind(bind++, tenant);
+    for (const std::string& t : query.types) stmt->Bind(bind++, t);
+    for (const std::string& st : query.statuses) stmt->Bind(bind++, st);
+    if (!query.updated_from.empty()) stmt->Bind(bind++, query.updated_from);
+    if (!query.updated_to.empty()) stmt->Bind(bind++, query.updated_to);
     while (true) {
       ASSIGN_OR_RETURN(bool row, stmt->Step());
       if (!row) break;
-      ranks[stmt->ColumnInt(0)].keyword = ++rank;
+      keyword.push_back(stmt->ColumnInt(0));
     }
   }
 
+  std::vector<int64_t> vector;
   if (!query.vector.empty()) {
-    ASSIGN_OR_RETURN(VectorIndex * index, TenantIndex(tenant));
-    std::function<bool(int64_t)> filter;
-    std::unordered_set<int64_t> allowed;
-    if (!query.types.empty()) {
-      std::string sql =
-          "SELECT c.rowid FROM chunks c JOIN documents d ON d.tenant_id = c.tenant_id AND "
-          "d.id = c.document_id WHERE c.tenant_id = ? AND d.type IN " +
-          Placeholders(query.types.size());
-      ASSIGN_OR_RETURN(Statement * stmt, db_->Prepare(sql));
-      stmt->Bind(1, tenant);
-      for (size_t i = 0; i < query.types.size(); ++i) stmt->Bind(static_cast<int>(2 + i), query.types[i]);
-      while (true) {
-        ASSIGN_OR_RETURN(bool row, stmt->Step());
-        if (!row) break;
-        allowed.insert(stmt->ColumnInt(0));
-      }
-      filter = [&allowed](int64_t key) { return allowed.count(key) > 0; };
-    }
-    if (query.types.empty() || !allowed.empty()) {
-      ASSIGN_OR_RETURN(auto hits, index->Search(query.vector, kCandidateCount, filter));
-      int rank = 0;
-      for (const auto& hit : hits) ranks[hit.first].vector = ++rank;
-    }
+    ASSIGN_OR_RETURN(vector, VectorCandidates(query));
   }
-
-  struct Scored {
-    int64_t rowid;
-    double score;
-    Ranks ranks;
-  };
-  std::vector<Scored> scored;
-  scored.reserve(ranks.size());
-  for (const auto& [rowid, r] : ranks) {
-    double score = 0;
-    if (r.keyword) score += 1.0 / (kRrfK + r.keyword);
-    if (r.vector) score += 1.0 / (kRrfK + r.vector);
-    scored.push_back({rowid, score, r});
-  }
-  std::sort(scored.begin(), scored.end(), [](const Scored& a, const Scored& b) {
-    if (a.score != b.score) return a.score > b.score;
-    return a.rowid < b.rowid;
-  });
 
   std::vector<SearchHit> hits;
   ASSIGN_OR_RETURN(
@@ -707,10 +774,10 @@ Result<std::vector<SearchHit>> SqliteStore::Search(const SearchQuery& query) {
       db_->Prepare("SELECT c.id, c.document_id, c.text, d.type, d.title, d.metadata FROM chunks c "
                    "JOIN documents d ON d.tenant_id = c.tenant_id AND d.id = c.document_id "
                    "WHERE c.rowid = ? AND c.tenant_id = ?"));
-  for (const Scored& s : scored) {
+  for (const sc::Fused& f : sc::FuseRanks(keyword, vector)) {
     if (hits.size() >= static_cast<size_t>(query.top_k)) break;
     detail->Reset();
-    detail->Bind(1, s.rowid).Bind(2, tenant);
+    detail->Bind(1, f.key).Bind(2, tenant);
     ASSIGN_OR_RETURN(bool row, detail->Step());
     if (!row) continue;  // a vector whose chunk is gone (index ahead of SQL): skip it
     SearchHit hit;
@@ -720,9 +787,11 @@ Result<std::vector<SearchHit>> SqliteStore::Search(const SearchQuery& query) {
     hit.type = detail->ColumnText(3);
     hit.title = detail->ColumnText(4);
     hit.metadata = ParseJson(detail->ColumnText(5));
-    hit.score = s.score;
-    hit.keyword_rank = s.ranks.keyword;
-    hit.vector_rank = s.ranks.vector;
+    if (!hit.metadata.is_object()) hit.metadata = nlohmann::json::object();
+    if (options_.store_original_text) hit.metadata[options_.content_field] = hit.text;
+    hit.score = f.score;
+    hit.keyword_rank = f.keyword_rank;
+    hit.vector_rank = f.vector_rank;
     hits.push_back(std::move(hit));
   }
   return hits;
@@ -851,6 +920,205 @@ Result<void> SqliteStore::FinishRun(const std::string& tenant_id, int64_t run_id
     return Error(NotFound("run " + std::to_string(run_id) + " of tenant " + tenant_id + " does not exist"));
   }
   return {};
+}
+
+// ---- dead letters ----
+
+Result<std::vector<StoredDeadLetter>> SqliteStore::ListDeadLetters(const std::string& tenant_id,
+                                                                   const std::string& stream) {
+  RETURN_IF_ERROR(ValidateTenantId(tenant_id));
+  ASSIGN_OR_RETURN(Statement * stmt,
+                   db_->Prepare("SELECT stream, record_id, stage, error_class, message, attempts, first_seen, "
+                                "last_seen FROM dead_letters WHERE tenant_id = ? AND (? = '' OR stream = ?) "
+                                "ORDER BY stream, record_id"));
+  stmt->Bind(1, tenant_id).Bind(2, stream).Bind(3, stream);
+  std::vector<StoredDeadLetter> letters;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    StoredDeadLetter stored;
+    stored.letter = {stmt->ColumnText(0), stmt->ColumnText(1), stmt->ColumnText(2), stmt->ColumnText(3),
+                     stmt->ColumnText(4)};
+    stored.attempts = stmt->ColumnInt(5);
+    stored.first_seen = stmt->ColumnText(6);
+    stored.last_seen = stmt->ColumnText(7);
+    letters.push_back(std::move(stored));
+  }
+  return letters;
+}
+
+Result<void> SqliteStore::ResolveDeadLetter(const std::string& tenant_id, const std::string& stream,
+                                            const std::string& record_id) {
+  RETURN_IF_ERROR(ValidateTenantId(tenant_id));
+  ASSIGN_OR_RETURN(Statement * stmt, db_->Prepare("DELETE FROM dead_letters WHERE tenant_id = ? AND stream = ? "
+                                                  "AND record_id = ?"));
+  stmt->Bind(1, tenant_id).Bind(2, stream).Bind(3, record_id);
+  return stmt->Run();
+}
+
+// ---- maintenance ----
+
+Result<ResetReport> SqliteStore::ResetTenant(const std::string& tenant_id) {
+  RETURN_IF_ERROR(ValidateTenantId(tenant_id));
+  ResetReport report;
+  if (options_.dimension > 0) {
+    ASSIGN_OR_RETURN(VectorIndex * index, TenantIndex(tenant_id));
+    report.vectors = static_cast<int64_t>(index->size());
+  }
+  {
+    sqlite::Transaction txn(*db_);
+    RETURN_IF_ERROR(txn.status());
+    auto remove = [&](const std::string& table) -> Result<int64_t> {
+      ASSIGN_OR_RETURN(Statement * del, db_->Prepare("DELETE FROM " + table + " WHERE tenant_id = ?"));
+      del->Bind(1, tenant_id);
+      RETURN_IF_ERROR(del->Run());
+      return static_cast<int64_t>(db_->Changes());
+    };
+    for (const char* table : sc::kRecordTables) {
+      ASSIGN_OR_RETURN(int64_t n, remove(table));
+      report.records += n;
+    }
+    ASSIGN_OR_RETURN(report.chunks, remove("chunks"));
+    ASSIGN_OR_RETURN(report.documents, remove("documents"));
+    ASSIGN_OR_RETURN(report.cursors, remove("cursors"));
+    for (const char* table : {"runs", "dead_letters", "meta"}) RETURN_IF_ERROR(remove(table));
+    // The embedding cache is shared by content hash: drop the entries no remaining chunk of any tenant uses.
+    RETURN_IF_ERROR(db_->Exec("DELETE FROM embeddings WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE "
+                              "c.model_id = embeddings.model_id AND c.content_hash = embeddings.content_hash)"));
+    RETURN_IF_ERROR(txn.Commit());
+  }
+  indexes_.erase(tenant_id);
+  attrs_.erase(tenant_id);
+  const std::string path = VectorIndexPath(tenant_id);
+  std::error_code ec;
+  for (const std::string& file : {path, path + ".gen", path + ".tmp", path + ".gen.tmp"}) {
+    std::filesystem::remove(file, ec);
+    if (ec) return Error(Internal("cannot remove " + file + ": " + ec.message()));
+  }
+  return report;
+}
+
+Result<VerifyReport> SqliteStore::Verify(const std::string& tenant_id, bool repair) {
+  RETURN_IF_ERROR(ValidateTenantId(tenant_id));
+  VerifyReport report;
+  // Chunks as SQL has them: rowid → (id, text, hash, has a cached vector, has a document).
+  struct ChunkRow {
+    std::string id;
+    bool hash_ok = true;
+    bool cached = false;
+    bool has_document = true;
+  };
+  std::map<int64_t, ChunkRow> chunks;
+  {
+    ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_->Prepare("SELECT c.rowid, c.id, c.text, c.content_hash, e.content_hash IS NOT NULL, d.id IS NOT NULL "
+                     "FROM chunks c LEFT JOIN embeddings e ON e.model_id = c.model_id AND e.content_hash = "
+                     "c.content_hash AND e.dim = ? LEFT JOIN documents d ON d.tenant_id = c.tenant_id AND "
+                     "d.id = c.document_id WHERE c.tenant_id = ?"));
+    stmt->Bind(1, static_cast<int64_t>(options_.dimension)).Bind(2, tenant_id);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, stmt->Step());
+      if (!row) break;
+      ChunkRow c;
+      c.id = stmt->ColumnText(1);
+      c.hash_ok = !options_.store_original_text || HashHex(stmt->ColumnText(2)) == stmt->ColumnText(3);
+      c.cached = stmt->ColumnInt(4) != 0;
+      c.has_document = stmt->ColumnInt(5) != 0;
+      chunks[stmt->ColumnInt(0)] = std::move(c);
+    }
+  }
+  report.chunks = static_cast<int64_t>(chunks.size());
+  {
+    ASSIGN_OR_RETURN(Statement * stmt, db_->Prepare("SELECT COUNT(*) FROM documents WHERE tenant_id = ? AND "
+                                                    "state = 'active'"));
+    stmt->Bind(1, tenant_id);
+    ASSIGN_OR_RETURN(bool row, stmt->Step());
+    report.documents = row ? stmt->ColumnInt(0) : 0;
+  }
+  // The index as it is — in memory if open, else the file as saved — never silently rebuilt first.
+  std::vector<int64_t> keys;
+  if (options_.dimension > 0) {
+    if (auto it = indexes_.find(tenant_id); it != indexes_.end()) {
+      keys = it->second->Keys();
+    } else if (std::filesystem::exists(VectorIndexPath(tenant_id))) {
+      auto loaded = VectorIndex::Open(VectorIndexPath(tenant_id), options_.dimension);
+      if (loaded) keys = (*loaded)->Keys();  // unreadable ⇒ no vectors: every chunk is reported
+    }
+  }
+  report.vectors = static_cast<int64_t>(keys.size());
+  const std::unordered_set<int64_t> key_set(keys.begin(), keys.end());
+  for (int64_t key : keys) {
+    if (!chunks.count(key)) report.vectors_without_chunk.push_back(key);
+  }
+  std::vector<int64_t> unrebuildable;  // chunks SQL cannot give a vector or whose text is damaged
+  std::vector<int64_t> orphans;
+  for (const auto& [rowid, c] : chunks) {
+    if (options_.dimension > 0 && !key_set.count(rowid)) report.chunks_without_vector.push_back(c.id);
+    if (!c.hash_ok) report.chunk_hash_mismatches.push_back(c.id);
+    if (!c.has_document) {
+      report.orphan_chunks.push_back(c.id);
+      orphans.push_back(rowid);
+    } else if (!c.hash_ok || (options_.dimension > 0 && !c.cached)) {
+      unrebuildable.push_back(rowid);
+    }
+  }
+  {
+    ASSIGN_OR_RETURN(Statement * stmt, db_->Prepare("SELECT stream, cursor FROM cursors WHERE tenant_id = ?"));
+    stmt->Bind(1, tenant_id);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, stmt->Step());
+      if (!row) break;
+      if (!ParseJson(stmt->ColumnText(1)).is_object()) {
+        report.cursor_problems.push_back(stmt->ColumnText(0) + ": cursor is not a JSON object");
+      }
+    }
+  }
+  std::sort(report.chunks_without_vector.begin(), report.chunks_without_vector.end());
+  std::sort(report.chunk_hash_mismatches.begin(), report.chunk_hash_mismatches.end());
+  std::sort(report.orphan_chunks.begin(), report.orphan_chunks.end());
+  if (!repair || report.ok()) return report;
+
+  {
+    sqlite::Transaction txn(*db_);
+    RETURN_IF_ERROR(txn.status());
+    // Chunks SQL cannot rebuild: drop them and forget their document's hash so the next sync re-embeds it.
+    for (int64_t rowid : unrebuildable) {
+      ASSIGN_OR_RETURN(Statement * forget,
+                       db_->Prepare("UPDATE documents SET content_hash = '' WHERE tenant_id = ? AND id = "
+                                    "(SELECT document_id FROM chunks WHERE rowid = ? AND tenant_id = ?)"));
+      forget->Bind(1, tenant_id).Bind(2, rowid).Bind(3, tenant_id);
+      RETURN_IF_ERROR(forget->Run());
+    }
+    std::vector<int64_t> drop = unrebuildable;
+    drop.insert(drop.end(), orphans.begin(), orphans.end());
+    for (int64_t rowid : drop) {
+      ASSIGN_OR_RETURN(Statement * del, db_->Prepare("DELETE FROM chunks WHERE rowid = ? AND tenant_id = ?"));
+      del->Bind(1, rowid).Bind(2, tenant_id);
+      RETURN_IF_ERROR(del->Run());
+      ++report.repaired;
+    }
+    ASSIGN_OR_RETURN(
+        Statement * bump,
+        db_->Prepare("INSERT INTO meta (tenant_id, key, value) VALUES (?, 'vector_generation', '1') "
+                     "ON CONFLICT (tenant_id, key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)"));
+    bump->Bind(1, tenant_id);
+    RETURN_IF_ERROR(bump->Run());
+    RETURN_IF_ERROR(txn.Commit());
+  }
+  // The index is a cache of SQL: rebuilding it mends every missing and stray vector at once.
+  if (options_.dimension > 0) {
+    indexes_.erase(tenant_id);
+    attrs_.erase(tenant_id);
+    ASSIGN_OR_RETURN(auto rebuilt, RebuildIndex(tenant_id));
+    AttrMap attrs;
+    RETURN_IF_ERROR(LoadAttrs(tenant_id, attrs));
+    report.repaired += static_cast<int64_t>(report.vectors_without_chunk.size()) +
+                       static_cast<int64_t>(report.chunks_without_vector.size());
+    indexes_[tenant_id] = std::move(rebuilt);
+    attrs_[tenant_id] = std::move(attrs);
+  }
+  return report;
 }
 
 }  // namespace deskpipe

@@ -10,7 +10,11 @@
 // Thread-safety: one thread at a time (see Store). Lifetime: Open() → use → destroy (flushes).
 #pragma once
 
+#include <climits>
+#include <cstdint>
 #include <map>
+#include <unordered_map>
+#include <vector>
 #include <memory>
 #include <string>
 
@@ -40,9 +44,15 @@ class SqliteStore : public Store {
   Result<void> FinishRun(const std::string& tenant_id, int64_t run_id, const std::string& state,
                          const nlohmann::json& summary) override;
   Result<void> Flush() override;
+  Result<std::vector<StoredDeadLetter>> ListDeadLetters(const std::string& tenant_id,
+                                                        const std::string& stream = "") override;
+  Result<void> ResolveDeadLetter(const std::string& tenant_id, const std::string& stream,
+                                 const std::string& record_id) override;
+  Result<ResetReport> ResetTenant(const std::string& tenant_id) override;
+  Result<VerifyReport> Verify(const std::string& tenant_id, bool repair) override;
+  Result<int> SchemaVersion() override;
+  std::string BackendName() const override { return "sqlite"; }
 
-  // Highest applied schema migration.
-  Result<int> SchemaVersion();
   // Where the tenant's vector index lives (for tests and `reset`).
   std::string VectorIndexPath(const std::string& tenant_id) const;
   // Builds a safe FTS5 MATCH expression from free text: each word quoted, OR-ed; empty when no word.
@@ -53,7 +63,22 @@ class SqliteStore : public Store {
  private:
   SqliteStore(std::unique_ptr<sqlite::SqliteDb> db, const StoreOptions& options, std::string vectors_dir);
 
+  // What the search filters read of a chunk, kept in memory beside the tenant's index so the ANN filter
+  // predicate costs a hash lookup, not a query.
+  struct ChunkAttrs {
+    int32_t type = -1;    // interned document type
+    int32_t status = -1;  // interned metadata status
+    int64_t updated_at = INT64_MIN;  // Unix seconds; INT64_MIN when unknown
+    bool is_private = false;
+  };
+  using AttrMap = std::unordered_map<int64_t, ChunkAttrs>;
+
   Result<void> Migrate();
+  Result<void> LoadAttrs(const std::string& tenant_id, AttrMap& attrs);
+  Result<void> RefreshAttrs(const std::string& tenant_id, const std::string& document_id, AttrMap& attrs);
+  int32_t Intern(const std::string& value);
+  int32_t InternedId(const std::string& value) const;  // -1 when never seen
+  Result<std::vector<int64_t>> VectorCandidates(const SearchQuery& query);
   Result<VectorIndex*> TenantIndex(const std::string& tenant_id);
   Result<std::unique_ptr<VectorIndex>> RebuildIndex(const std::string& tenant_id);
   Result<int64_t> VectorGeneration(const std::string& tenant_id);
@@ -64,6 +89,8 @@ class SqliteStore : public Store {
   StoreOptions options_;
   std::string vectors_dir_;
   std::map<std::string, std::unique_ptr<VectorIndex>> indexes_;  // tenant → open index
+  std::map<std::string, AttrMap> attrs_;                          // tenant → chunk rowid → filter fields
+  std::unordered_map<std::string, int32_t> interned_;
 };
 
 }  // namespace deskpipe

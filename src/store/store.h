@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -19,6 +20,8 @@
 
 namespace deskpipe {
 
+struct Config;
+
 // A record or attachment that failed for good, kept with its reason so nothing is lost silently.
 struct DeadLetter {
   std::string stream;
@@ -28,11 +31,19 @@ struct DeadLetter {
   std::string message;
 };
 
+// A dead letter as stored: the letter, how many times it failed, and when first and last.
+struct StoredDeadLetter {
+  DeadLetter letter;
+  int64_t attempts = 0;
+  std::string first_seen;
+  std::string last_seen;
+};
+
 // Everything one batch changes, committed as one atomic step together with the cursor that produced it.
 struct BatchWrite {
   std::string tenant_id;
   std::string stream;
-  nlohmann::json cursor;
+  nlohmann::json cursor;  // null ⇒ the stream's stored cursor is left as it is
   std::vector<Record> records;      // upserted into their type's table (hybrid mode)
   std::vector<Document> documents;  // upserted; each replaces exactly its previous chunks and vectors
   std::vector<std::string> removed_ids;  // record / document ids to tombstone (rows, chunks and vectors go)
@@ -45,6 +56,11 @@ struct SearchQuery {
   std::vector<float> vector;  // the embedded text; empty ⇒ keyword search only
   int top_k = 5;
   std::vector<std::string> types;  // empty ⇒ every type
+  // Metadata filters, applied inside the vector search (and to the keyword list) — never after the top-k cut.
+  std::vector<std::string> statuses;  // document metadata "status" ("open", "resolved", "published", …); empty ⇒ any
+  std::string updated_from;           // UTC ISO-8601, inclusive lower bound on the document's updated_at; "" ⇒ open
+  std::string updated_to;             // UTC ISO-8601, inclusive upper bound; "" ⇒ open
+  bool exclude_private = false;       // drop documents holding private notes or agent-only (non-public) articles
 };
 
 struct SearchHit {
@@ -66,6 +82,32 @@ struct StoreStats {
   int64_t vectors = 0;
   std::map<std::string, nlohmann::json> cursors;  // stream → cursor
   nlohmann::json last_run;                        // null when no run yet
+};
+
+// What `deskpipe reset` removed for one tenant.
+struct ResetReport {
+  int64_t records = 0;
+  int64_t documents = 0;
+  int64_t chunks = 0;
+  int64_t vectors = 0;
+  int64_t cursors = 0;
+};
+
+// What `deskpipe verify` found (and, with repair, mended) for one tenant. Each list names offending ids.
+struct VerifyReport {
+  int64_t documents = 0;
+  int64_t chunks = 0;
+  int64_t vectors = 0;
+  std::vector<std::string> chunks_without_vector;      // chunk ids with no vector
+  std::vector<int64_t> vectors_without_chunk;          // vector keys (chunk row ids) whose chunk is gone
+  std::vector<std::string> chunk_hash_mismatches;      // chunk ids whose text no longer hashes to content_hash
+  std::vector<std::string> orphan_chunks;              // chunk ids whose document row is missing
+  std::vector<std::string> cursor_problems;            // "stream: reason"
+  int64_t repaired = 0;                                // problems mended (when repair was asked)
+  bool ok() const {
+    return chunks_without_vector.empty() && vectors_without_chunk.empty() && chunk_hash_mismatches.empty() &&
+           orphan_chunks.empty() && cursor_problems.empty();
+  }
 };
 
 // A sync run as recorded in the store (for `status`).
@@ -110,9 +152,37 @@ class Store {
   virtual Result<int64_t> BeginRun(const std::string& tenant_id) = 0;
   virtual Result<void> FinishRun(const std::string& tenant_id, int64_t run_id, const std::string& state,
                                  const nlohmann::json& summary) = 0;
+  // Saves a running job's progress snapshot as its run's summary (ENABLE_SQL_PROGRESS_LOGS), so `status` shows
+  // a run in flight. The default goes through FinishRun with state "running"; a backend may override it to
+  // leave finished_at empty. Added for the pipeline runtime (issue 8).
+  virtual Result<void> UpdateRunProgress(const std::string& tenant_id, int64_t run_id,
+                                         const nlohmann::json& progress) {
+    return FinishRun(tenant_id, run_id, "running", progress);
+  }
 
   // Flushes the vector index to disk (also done on destruction).
   virtual Result<void> Flush() = 0;
+
+  // The tenant's dead letters (of one stream when `stream` is not empty), ordered by stream then record id.
+  virtual Result<std::vector<StoredDeadLetter>> ListDeadLetters(const std::string& tenant_id,
+                                                                const std::string& stream = "") = 0;
+  // Removes one dead letter (its record went through); removing an absent one is not an error.
+  virtual Result<void> ResolveDeadLetter(const std::string& tenant_id, const std::string& stream,
+                                         const std::string& record_id) = 0;
+
+  // Removes every row, chunk, vector, cursor, run and dead letter of one tenant — and nothing of any other.
+  virtual Result<ResetReport> ResetTenant(const std::string& tenant_id) = 0;
+
+  // Checks one tenant's integrity: every chunk has exactly one vector and every vector a chunk, stored chunk
+  // hashes match stored text, chunks belong to stored documents, cursors are readable JSON objects. With
+  // `repair`, rebuilds what SQL can rebuild (missing/stray vectors, orphan chunks) and reports the rest.
+  virtual Result<VerifyReport> Verify(const std::string& tenant_id, bool repair) = 0;
+
+  // Highest applied schema migration.
+  virtual Result<int> SchemaVersion() = 0;
+
+  // "sqlite" or "postgresql".
+  virtual std::string BackendName() const = 0;
 };
 
 struct StoreOptions {
@@ -120,7 +190,32 @@ struct StoreOptions {
   std::string data_dir;   // where per-tenant vector indexes live
   int dimension = 0;      // vector dimension of the embedder in use
   bool hybrid = true;     // false ⇒ vector-only mode: no full record tables (DESIGN §3)
+  // VECTOR_ONLY_MODE_MINIMAL_SQL: in vector-only mode, SQL keeps only cursors, progress, content hashes and
+  // dead letters (records are dropped); false keeps the record tables even in vector-only mode.
+  bool minimal_sql = true;
+  // VECTOR_DB_CONTENT_FIELD: the payload key under which the vector side exposes a chunk's text (SearchHit::
+  // metadata[content_field]).
+  std::string content_field = "content";
+  // VECTOR_DB_STORE_ORIGINAL_TEXT: keep chunk text beside its vector. false ⇒ hits carry no text and keyword
+  // search covers titles only.
+  bool store_original_text = true;
+  // VECTOR_DB_INCLUDE_ALL_METADATA: every document metadata key travels with its vectors; false ⇒ only the
+  // filter and display fields (status, priority, dates, private/visibility, original_id).
+  bool include_all_metadata = true;
+  // A search filter letting through at most this many chunks is answered by an exact scan of exactly those
+  // chunks instead of the ANN graph (which would have to wander far to find so few).
+  int64_t exact_scan_max_candidates = 2000;
+  // Test hook: called after the SQL transaction of Commit() committed and before the vector index follows
+  // (a test kills the process here to prove the index is repaired from SQL on the next open).
+  std::function<void()> after_sql_commit_for_test;
+
+  // Whether record tables are written: hybrid, or vector-only without minimal SQL.
+  bool WritesRecords() const { return hybrid || !minimal_sql; }
 };
+
+// StoreOptions from the configuration's mode keys (ENABLE_FULL_STREAMING_MODE, VECTOR_ONLY_MODE_MINIMAL_SQL,
+// VECTOR_DB_*); url/data_dir/dimension as given.
+StoreOptions StoreOptionsFor(const Config& config, int dimension);
 
 // Opens the store named by options.url, creating or migrating its schema.
 Result<std::unique_ptr<Store>> OpenStore(const StoreOptions& options);

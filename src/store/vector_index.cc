@@ -109,6 +109,24 @@ bool VectorIndex::Contains(int64_t key) const {
   return impl_->index.contains(static_cast<DenseIndex::vector_key_t>(key));
 }
 
+std::vector<float> VectorIndex::Get(int64_t key) const {
+  std::vector<float> vector(static_cast<size_t>(dimension_));
+  try {
+    if (impl_->index.get(static_cast<DenseIndex::vector_key_t>(key), vector.data()) == 0) return {};
+  } catch (const std::exception&) {
+    return {};
+  }
+  return vector;
+}
+
+std::vector<int64_t> VectorIndex::Keys() const {
+  std::vector<DenseIndex::vector_key_t> raw(impl_->index.size());
+  if (!raw.empty()) impl_->index.export_keys(raw.data(), 0, raw.size());
+  std::vector<int64_t> keys(raw.begin(), raw.end());
+  std::sort(keys.begin(), keys.end());
+  return keys;
+}
+
 Result<std::vector<std::pair<int64_t, float>>> VectorIndex::Search(
     const std::vector<float>& query, int k, const std::function<bool(int64_t)>& filter) const {
   if (query.size() != static_cast<size_t>(dimension_)) {

@@ -31,6 +31,10 @@ class VectorIndex {
   // Removes `key`; removing an absent key is not an error.
   Result<void> Remove(int64_t key);
   bool Contains(int64_t key) const;
+  // The stored vector of `key` (as usearch keeps it); empty when absent.
+  std::vector<float> Get(int64_t key) const;
+  // Every key in the index, ascending.
+  std::vector<int64_t> Keys() const;
 
   // Up to `k` nearest keys with their cosine similarity (1 - distance), best first. When `filter` is set,
   // only keys it accepts are returned (applied inside the graph search, not after it).

@@ -14,6 +14,7 @@ namespace {
 constexpr int kDefaultMaxTokens = 128;
 constexpr int kMinMaxTokens = 16;
 constexpr size_t kNone = std::string_view::npos;
+constexpr int kAnchorOneIn = 4;
 
 inline bool IsSpace(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
@@ -238,9 +239,11 @@ class Chunker {
       prefix_.push_back('\n');
     }
     std::string head;
-    for (const Section& section : document_.sections) {
+    for (size_t s = 0; s < document_.sections.size(); ++s) {
+      const Section& section = document_.sections[s];
       const std::string_view text = Trim(section.text);
       if (text.empty()) continue;
+      section_index_ = static_cast<int>(std::min<size_t>(s, kMaxSections - 1));
       head.clear();
       if (!section.label.empty()) {
         const std::string label = CollapseWhitespace(section.label);
@@ -251,19 +254,39 @@ class Chunker {
           head.append("] ");
         }
       }
-      AddSection(head, text);
+      AddSection(head, text, IsAnchor(section));
     }
     if (current_has_body_) Emit(std::move(current_));
-    if (chunks_.empty() && !fitted_title.empty()) Emit(std::string(fitted_title));
+    if (chunks_.empty() && !fitted_title.empty()) {
+      chunk_section_ = 0;
+      piece_ = 0;
+      Emit(std::string(fitted_title));
+    }
     document_.chunks = std::move(chunks_);
   }
 
  private:
   int Count(std::string_view text) const { return count_(text); }
 
+  // A section that always starts a chunk. Drawn from its own content (about one in four), so that after an
+  // edit the packing of the sections that follow falls back into step at the next anchor.
+  static bool IsAnchor(const Section& section) {
+    return HashBuilder().Add(section.label).Add(section.text).Value() % kAnchorOneIn == 0;
+  }
+
+  void StartChunk() {
+    chunk_section_ = section_index_;
+    piece_ = 0;
+  }
+
   void Emit(std::string text) {
+    if (piece_ >= kPiecesPerSection) {  // see kPiecesPerSection: the rest of a huge section is not indexed
+      current_.clear();
+      current_has_body_ = false;
+      return;
+    }
     Chunk chunk;
-    chunk.index = static_cast<int>(chunks_.size());
+    chunk.index = chunk_section_ * kPiecesPerSection + piece_++;
     chunk.id = MakeChunkId(document_.id, chunk.index);
     chunk.content_hash = HashHex(text);
     chunk.text = std::move(text);
@@ -272,7 +295,8 @@ class Chunker {
     current_has_body_ = false;
   }
 
-  void AddSection(std::string_view head, std::string_view text) {
+  void AddSection(std::string_view head, std::string_view text, bool anchor) {
+    if (current_has_body_ && anchor) Emit(std::move(current_));
     if (current_has_body_) {
       scratch_.assign(current_);
       scratch_.append("\n\n");
@@ -284,6 +308,7 @@ class Chunker {
       }
       Emit(std::move(current_));
     }
+    StartChunk();
     scratch_.assign(prefix_);
     scratch_.append(head);
     scratch_.append(text);
@@ -334,8 +359,11 @@ class Chunker {
   const TokenCounter& count_;
   int max_tokens_ = kDefaultMaxTokens;
   int overlap_tokens_ = 0;
-  std::string prefix_;   // the title line, or empty
-  std::string current_;  // the chunk being filled
+  int section_index_ = 0;  // index in document.sections of the section being added
+  int chunk_section_ = 0;  // index of the section the open chunk started with
+  int piece_ = 0;          // chunks emitted so far that started with chunk_section_
+  std::string prefix_;     // the title line, or empty
+  std::string current_;    // the chunk being filled
   bool current_has_body_ = false;
   std::string scratch_;
   std::vector<Chunk> chunks_;

@@ -12,9 +12,14 @@
 // cut at a word boundary to at most a quarter of the budget, and so is a label; whitespace in the title
 // collapses.
 //
-// Packing is greedy and front to back, so a chunk depends only on the sections up to it: appending sections
-// to a document (a thread growing) leaves every earlier chunk's id and text (and hash) unchanged, except that
-// the last chunk may take in the new sections while they fit (it then changes; all chunks before it do not).
+// Packing is front to back: a section joins the open chunk while it fits, except that an "anchor" section —
+// about one in four, chosen by a hash of its own label and text — always starts a new chunk. Chunk indices
+// are not a running count but kPiecesPerSection × (index in document.sections of the chunk's first section)
+// + (the piece of that section), so they increase along the document without being contiguous. Together
+// this makes chunks stable: when a document changes elsewhere — a message edited, a message appended, an
+// attachment added — every chunk whose sections did not change and that does not follow the change before
+// the next anchor keeps its id, text and hash. (The title is in every chunk: a new title changes them all.)
+// A single section yields at most kPiecesPerSection chunks; the rest of a longer one is not indexed.
 //
 // Thread-safe (no shared state); the counter is called from the calling thread only.
 #pragma once
@@ -26,6 +31,9 @@
 
 namespace deskpipe::transforms {
 
+inline constexpr int kPiecesPerSection = 10000;
+inline constexpr size_t kMaxSections = 200000;  // sections past this share the last index band
+
 struct ChunkerOptions {
   int max_tokens = 128;     // per chunk, including the title prefix; ≤ 0 ⇒ 128; below 16 ⇒ 16
   int overlap_tokens = 16;  // carried from the end of the previous piece when a section is split; capped at
@@ -35,7 +43,8 @@ struct ChunkerOptions {
 // Number of tokens `text` counts as for the embedder.
 using TokenCounter = std::function<int(std::string_view)>;
 
-// Replaces document.chunks with the chunks of document.sections: id MakeChunkId(document.id, index),
+// Replaces document.chunks with the chunks of document.sections: index as above, id MakeChunkId(document.id,
+// index),
 // content_hash HashHex(text). Sections whose text is empty or whitespace are skipped. Never produces an empty
 // chunk; a document without text yields one chunk holding just the title, or no chunk if it has no title.
 void ChunkDocument(Document& document, const ChunkerOptions& options, const TokenCounter& count_tokens);

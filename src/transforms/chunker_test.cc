@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -75,8 +76,10 @@ TEST(Chunker, EverySectionStartsWithTitleLine) {
   ASSERT_GT(chunks.size(), 3u);
   for (size_t i = 0; i < chunks.size(); ++i) {
     EXPECT_EQ(chunks[i].text.rfind("Export fails\n[", 0), 0u) << chunks[i].text;
-    EXPECT_EQ(chunks[i].index, static_cast<int>(i));
-    EXPECT_EQ(chunks[i].id, "acme_freshdesk_1#" + std::to_string(i));
+    if (i > 0) {
+      EXPECT_GT(chunks[i].index, chunks[i - 1].index);
+    }
+    EXPECT_EQ(chunks[i].id, "acme_freshdesk_1#" + std::to_string(chunks[i].index));
     EXPECT_EQ(chunks[i].content_hash, HashHex(chunks[i].text));
   }
   ExpectWithinBudget(chunks, 64, kWords);
@@ -258,6 +261,57 @@ TEST(Chunker, TinyOrZeroMaxTokensUsesSaneBudget) {
   std::vector<Chunk> tiny = MakeChunks(Doc({{"customer", Words(0, 100)}}), 3, 100);
   ExpectWithinBudget(tiny, 16, kWords);
   EXPECT_GT(tiny.size(), 5u);
+}
+
+// A thread of `n` messages of varied length; message `edited` gets extra words when `edit` is set.
+// With `uniform`, every message is 12 words, so plain greedy packing would shift every later chunk.
+Document Thread(int n, int edited = -1, int extra_words = 0, bool uniform = false) {
+  std::vector<Section> sections;
+  for (int i = 0; i < n; ++i) {
+    int words = uniform ? 12 : 5 + (i * 37) % 90;
+    if (i == edited) words += extra_words;
+    sections.push_back({i % 2 ? "agent" : "customer", Words(i * 1000, words)});
+  }
+  return Doc(std::move(sections));
+}
+
+std::map<std::string, std::string> IdToHash(const std::vector<Chunk>& chunks) {
+  std::map<std::string, std::string> out;
+  for (const Chunk& c : chunks) out[c.id] = c.content_hash;
+  return out;
+}
+
+TEST(Chunker, EditingOneMessageKeepsTheOtherChunksIdsAndHashes) {
+  for (bool uniform : {false, true}) {
+    const std::vector<Chunk> before = MakeChunks(Thread(24, -1, 0, uniform), 64);
+    for (int edited : {0, 3, 9}) {
+      for (int extra : {3, 40, 400}) {  // grows within its chunk, past it, into several pieces
+        SCOPED_TRACE("edited " + std::to_string(edited) + " extra " + std::to_string(extra) +
+                     (uniform ? " uniform" : ""));
+        const std::vector<Chunk> after = MakeChunks(Thread(24, edited, extra, uniform), 64);
+        const auto after_ids = IdToHash(after);
+        // Every chunk closed before the edited message keeps its id and hash.
+        for (size_t i = 0; i + 1 < before.size(); ++i) {
+          if (before[i + 1].index / kPiecesPerSection > edited) break;
+          auto it = after_ids.find(before[i].id);
+          ASSERT_NE(it, after_ids.end()) << before[i].id;
+          EXPECT_EQ(it->second, before[i].content_hash) << before[i].id;
+        }
+        // After the edit, packing falls back into step within a few messages: from there on both lists agree.
+        size_t common = 0;
+        while (common < before.size() && common < after.size() &&
+               before[before.size() - 1 - common].id == after[after.size() - 1 - common].id &&
+               before[before.size() - 1 - common].content_hash ==
+                   after[after.size() - 1 - common].content_hash) {
+          ++common;
+        }
+        ASSERT_GT(common, 0u);
+        const int resync_section = before[before.size() - common].index / kPiecesPerSection;
+        EXPECT_GT(resync_section, edited);
+        EXPECT_LE(resync_section, edited + 8);
+      }
+    }
+  }
 }
 
 }  // namespace

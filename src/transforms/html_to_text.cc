@@ -186,6 +186,13 @@ class TextWriter {
 // ---------------------------------------------------------------------------------------------------------
 // Tree walk
 
+// Apple Mail and Thunderbird quote the previous message in <blockquote type="cite">.
+bool IsCitedReply(const GumboElement& element) {
+  if (element.tag != GUMBO_TAG_BLOCKQUOTE) return false;
+  const GumboAttribute* type = gumbo_get_attribute(&element.attributes, "type");
+  return type != nullptr && std::string_view(type->value) == "cite";
+}
+
 bool HasClassToken(const GumboElement& element) {
   const GumboAttribute* attr = gumbo_get_attribute(&element.attributes, "class");
   if (attr == nullptr) return false;
@@ -392,7 +399,7 @@ class Renderer {
   bool Enter(const GumboElement& element) {
     const GumboTag tag = element.tag;
     if (IsDropped(tag)) return false;
-    if (HasClassToken(element)) return false;
+    if (HasClassToken(element) || IsCitedReply(element)) return false;
     if (tag == GUMBO_TAG_BR) {
       writer_.LineBreak();
       return false;

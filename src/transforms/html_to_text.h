@@ -22,7 +22,8 @@
 //     <textarea>, <audio>, <video>, <canvas>, <map> and comments are dropped.
 //   - Quoted email history is removed: any element whose class list holds "freshdesk_quote" (Freshdesk wraps
 //     the previous thread in div.freshdesk_quote > blockquote.freshdesk_quote) or "gmail_quote" /
-//     "gmail_quote_container" (Gmail's equivalent), with everything inside it.
+//     "gmail_quote_container" (Gmail's equivalent), with everything inside it, and <blockquote type="cite">
+//     (Apple Mail, Thunderbird). Plain-text quoting is handled per message by CleanMessageText.
 // Invalid UTF-8 in the input is repaired first (each invalid byte becomes U+FFFD, see RepairUtf8), so the
 // output is always valid UTF-8. Input without markup ('<', '&' or NUL) skips the parser and only has its
 // whitespace collapsed.

@@ -207,3 +207,16 @@ TEST(Utf8, RepairReplacesEachBadByte) {
 
 }  // namespace
 }  // namespace deskpipe::transforms
+
+namespace deskpipe::transforms {
+namespace {
+
+TEST(HtmlToText, DropsCitedRepliesOfAppleMail) {
+  auto text = HtmlToText("<div>Works now.</div><blockquote type=\"cite\"><div>Try again?</div></blockquote>"
+                         "<blockquote><p>A real quotation</p></blockquote>");
+  ASSERT_TRUE(text);
+  EXPECT_EQ(*text, "Works now.\n\nA real quotation");
+}
+
+}  // namespace
+}  // namespace deskpipe::transforms

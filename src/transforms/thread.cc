@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "core/hash.h"
 #include "transforms/html_to_text.h"
+#include "transforms/message_cleaning.h"
 
 namespace deskpipe::transforms {
 namespace {
@@ -47,12 +49,61 @@ bool RecordText(const Record& record, std::string& scratch, std::string_view& te
   return true;
 }
 
-std::string_view ConversationRole(const Record& conversation) {
+// The id the record's metadata holds under `key` as a string ("123" for 123), else empty.
+std::string MetadataId(const nlohmann::json& metadata, const char* key) {
+  if (!metadata.is_object()) return {};
+  auto it = metadata.find(key);
+  if (it == metadata.end()) return {};
+  if (it->is_string()) return it->get<std::string>();
+  if (it->is_number_integer()) return std::to_string(it->get<int64_t>());
+  return {};
+}
+
+// The ticket's requester id: metadata "requester_id", or "requester"."id".
+std::string RequesterId(const Record& ticket) {
+  std::string id = MetadataId(ticket.metadata, "requester_id");
+  if (id.empty() && ticket.metadata.is_object()) {
+    auto it = ticket.metadata.find("requester");
+    if (it != ticket.metadata.end() && it->is_object()) id = MetadataId(*it, "id");
+  }
+  return id;
+}
+
+std::string_view ConversationRole(const Record& conversation, const std::string& requester_id) {
   std::string_view role = MetadataString(conversation.metadata, "role");
   if (!role.empty()) return role;
   if (MetadataTrue(conversation.metadata, "private")) return kRolePrivateNote;
   if (MetadataTrue(conversation.metadata, "incoming")) return kRoleCustomer;
+  // An outgoing message written by the requester (a reply from the customer portal) is still the customer's.
+  if (!requester_id.empty() && MetadataId(conversation.metadata, "user_id") == requester_id)
+    return kRoleCustomer;
   return kRoleAgent;
+}
+
+// Sections for a message's attachments that have extracted text: one per file, its text preceded by a
+// provenance line. Files whose content hash is in `seen` (already in this document) are skipped.
+void AppendAttachments(const Record& record, std::string_view message_label, std::vector<Section>& sections,
+                       std::unordered_set<std::string>& seen) {
+  for (const Attachment& attachment : record.attachments) {
+    if (!attachment.extract_error.empty() || !attachment.download_error.empty()) continue;
+    std::string_view text = Trim(attachment.extracted_text);
+    if (text.empty()) continue;
+    const std::string key =
+        attachment.content_hash.empty() ? HashHex(attachment.extracted_text) : attachment.content_hash;
+    if (!seen.insert(key).second) continue;
+    std::string name = RepairUtf8(attachment.name.empty() ? std::string("unnamed") : attachment.name);
+    for (char& c : name) {
+      if (c == '\n' || c == '\r') c = ' ';
+    }
+    std::string body = "Attachment " + name;
+    if (!attachment.detected_type.empty()) body += " (" + attachment.detected_type + ")";
+    body += ":\n";
+    body += text;
+    std::string label = message_label.empty()
+                            ? std::string(kAttachmentLabel)
+                            : std::string(message_label) + " " + std::string(kAttachmentLabel);
+    sections.push_back({std::move(label), std::move(body)});
+  }
 }
 
 // Fields every document takes from its record.
@@ -119,27 +170,44 @@ Document BuildTicketDocument(const Record& ticket, std::span<const Record* const
   std::sort(ordered.begin(), ordered.end(), ConversationBefore);
 
   document.sections.reserve(ordered.size() + 1);
+  std::unordered_set<std::string> attachments_seen;
   std::string scratch;
   std::string_view text;
+  std::string description;
+  std::string_view ticket_role = MetadataString(ticket.metadata, "role");
+  if (ticket_role.empty()) ticket_role = kRoleCustomer;
   if (RecordText(ticket, scratch, text)) {
-    text = Trim(text);
-    if (!text.empty()) {
-      std::string_view role = MetadataString(ticket.metadata, "role");
-      document.sections.push_back({std::string(role.empty() ? kRoleCustomer : role), std::string(text)});
-    }
+    description = CleanMessageText(text);
+    if (!description.empty()) document.sections.push_back({std::string(ticket_role), description});
   }
-  bool has_private = document.sections.size() == 1 && document.sections[0].label == kRolePrivateNote;
+  AppendAttachments(ticket, ticket_role, document.sections, attachments_seen);
+  bool has_private = ticket_role == kRolePrivateNote;
+  int messages = description.empty() ? 0 : 1;
+  const std::string requester_id = RequesterId(ticket);
+  bool first = true;
   for (const Record* conversation : ordered) {
     if (conversation->updated_at > document.updated_at) document.updated_at = conversation->updated_at;
-    if (!RecordText(*conversation, scratch, text)) continue;
-    text = Trim(text);
-    if (text.empty()) continue;
-    const std::string_view role = ConversationRole(*conversation);
-    if (role == kRolePrivateNote || MetadataTrue(conversation->metadata, "private")) has_private = true;
-    document.sections.push_back({std::string(role), std::string(text)});
+    const std::string_view role = ConversationRole(*conversation, requester_id);
+    const bool is_private = role == kRolePrivateNote || MetadataTrue(conversation->metadata, "private");
+    const bool was_first = first;
+    first = false;
+    std::string cleaned;
+    if (RecordText(*conversation, scratch, text)) cleaned = CleanMessageText(text);
+    // A chat (or a ticket created from a first message) repeats that message as its description: index it
+    // once.
+    const bool repeats_description =
+        was_first && !description.empty() && SameTextIgnoringWhitespace(cleaned, description);
+    if (!cleaned.empty() && !repeats_description) {
+      document.sections.push_back({std::string(role), std::move(cleaned)});
+      ++messages;
+      if (is_private) has_private = true;
+    }
+    const size_t before = document.sections.size();
+    AppendAttachments(*conversation, role, document.sections, attachments_seen);
+    if (is_private && document.sections.size() > before) has_private = true;
   }
   document.metadata["has_private"] = has_private;
-  document.metadata["message_count"] = document.sections.size();
+  document.metadata["message_count"] = messages;
   document.content_hash = DocumentContentHash(document);
   return document;
 }
@@ -149,6 +217,8 @@ Document BuildArticleDocument(const Record& article) {
   std::string scratch;
   std::string_view text;
   if (RecordText(article, scratch, text)) document.sections = SplitAtHeadings(text);
+  std::unordered_set<std::string> attachments_seen;
+  AppendAttachments(article, "", document.sections, attachments_seen);
   document.metadata["has_private"] = false;
   document.content_hash = DocumentContentHash(document);
   return document;

@@ -18,6 +18,8 @@ namespace deskpipe::transforms {
 inline constexpr std::string_view kRoleCustomer = "customer";
 inline constexpr std::string_view kRoleAgent = "agent";
 inline constexpr std::string_view kRolePrivateNote = "private note";
+// An attachment's section is labelled "<role of its message> attachment" ("attachment" for articles).
+inline constexpr std::string_view kAttachmentLabel = "attachment";
 
 // When record.content_is_html: converts record.content to text with HtmlToText and clears the flag. Otherwise
 // repairs invalid UTF-8 in record.content. Always repairs invalid UTF-8 in record.title. InvalidRecord naming
@@ -29,10 +31,17 @@ Result<void> ConvertRecordContent(Record& record);
 //    metadata["role"] or "customer"; then every "conversation" record of the batch whose parent_id is the
 //    ticket's id, ordered by (created_at, id) — ids of one ticket differ only in their number, which orders
 //    numerically — each labelled metadata["role"], or when that is missing "private note" if
-//    metadata["private"] is true, "customer" if metadata["incoming"] is true, else "agent". Messages whose
-//    text is empty or whitespace are skipped. A ticket's conversations must be in the same batch as the
-//    ticket.
-//  - one Document per "article" record, split into sections at its "# Heading" lines (see SplitAtHeadings).
+//    metadata["private"] is true, "customer" if metadata["incoming"] is true or metadata["user_id"] is the
+//    ticket's requester (metadata["requester_id"] or ["requester"]["id"]), else "agent". Every message is
+//    cleaned with CleanMessageText (quoted history and signatures removed; see message_cleaning.h). Messages
+//    left empty are skipped, and so is a first conversation that repeats the description (chat tickets). A
+//    ticket's conversations must be in the same batch as the ticket.
+//  - after each message, one section per attachment of that record with extracted text (see
+//    extract/extract.h), labelled "<role> attachment", its text preceded by the provenance line
+//    "Attachment <file name> (<detected type>):"; a file whose content hash already appeared in the
+//    document is not repeated; attachments with an extract_error or download_error add nothing.
+//  - one Document per "article" record, split into sections at its "# Heading" lines (see SplitAtHeadings),
+//    then its attachments as above (label "attachment").
 //  - nothing for other types.
 // A record id seen twice in the batch counts once, with its last occurrence's values.
 // Records are expected to have passed ConvertRecordContent; content still flagged as HTML is converted here
@@ -41,8 +50,9 @@ Result<void> ConvertRecordContent(Record& record);
 // Document fields: id = the record id; tenant_id, platform, type, title from the record; updated_at = the
 // latest updated_at of the ticket and its conversations; state = metadata["state"] if it is a string, else
 // "active"; metadata = the record's metadata plus "status", "priority", "created_at", "updated_at",
-// "original_id" (each when non-empty), "has_private" (true when a private note is in the thread; always set)
-// and, for tickets, "message_count"; content_hash = HashBuilder over title, state and every (label, text).
+// "original_id" (each when non-empty), "has_private" (true when a private note or its attachment is in the
+// thread; always set) and, for tickets, "message_count" (messages indexed, attachments not counted);
+// content_hash = HashBuilder over title, state and every (label, text).
 // Chunks are left empty.
 std::vector<Document> BuildDocuments(const std::vector<Record>& records);
 

@@ -275,3 +275,103 @@ TEST(BuildDocuments, HtmlArticleEndToEnd) {
 
 }  // namespace
 }  // namespace deskpipe::transforms
+
+namespace deskpipe::transforms {
+namespace {
+
+Attachment Extracted(const std::string& name, const std::string& type, const std::string& text,
+                     const std::string& hash) {
+  Attachment a;
+  a.id = name;
+  a.name = name;
+  a.detected_type = type;
+  a.extracted_text = text;
+  a.content_hash = hash;
+  return a;
+}
+
+TEST(BuildTicketDocument, AttachmentTextFollowsItsMessageWithProvenance) {
+  Record t = Ticket("7", "The invoice is wrong.");
+  t.attachments.push_back(Extracted("invoice.pdf", "application/pdf", "Invoice 4417\nTotal 120 EUR", "h1"));
+  Record note = Conversation("70", "7", "2025-03-01T11:00:00Z", "", "Checked with billing.");
+  note.metadata["private"] = true;
+  note.attachments.push_back(Extracted("ledger.xlsx", "application/vnd.ms-excel", "row 1", "h2"));
+  Record reply = Conversation("71", "7", "2025-03-01T12:00:00Z", "agent", "Corrected invoice attached.");
+  reply.attachments.push_back(
+      Extracted("invoice-copy.pdf", "application/pdf", "Invoice 4417\nTotal 120 EUR", "h1"));
+  Attachment failed = Extracted("broken.pdf", "application/pdf", "", "h3");
+  failed.extract_error = "PDF: truncated";
+  reply.attachments.push_back(failed);
+  std::vector<Record> records = {t, note, reply};
+  Document d = BuildDocuments(records).at(0);
+  ASSERT_EQ(d.sections.size(), 5u);
+  EXPECT_EQ(d.sections[0].label, "customer");
+  EXPECT_EQ(d.sections[1].label, "customer attachment");
+  EXPECT_EQ(d.sections[1].text, "Attachment invoice.pdf (application/pdf):\nInvoice 4417\nTotal 120 EUR");
+  EXPECT_EQ(d.sections[2].label, "private note");
+  EXPECT_EQ(d.sections[3].label, "private note attachment");
+  EXPECT_EQ(d.sections[3].text, "Attachment ledger.xlsx (application/vnd.ms-excel):\nrow 1");
+  // The copy of invoice.pdf (same hash) and the failed file add nothing.
+  EXPECT_EQ(d.sections[4].label, "agent");
+  EXPECT_EQ(d.metadata["message_count"], 3);
+  EXPECT_EQ(d.metadata["has_private"], true);
+}
+
+TEST(BuildTicketDocument, ArticleAttachmentsComeLast) {
+  Record a = Article("9", "# Setup\nInstall it.");
+  a.attachments.push_back(Extracted("guide.docx", "application/docx", "Step one", "h9"));
+  Document d = BuildDocuments({a}).at(0);
+  ASSERT_EQ(d.sections.size(), 2u);
+  EXPECT_EQ(d.sections[1].label, "attachment");
+  EXPECT_EQ(d.sections[1].text, "Attachment guide.docx (application/docx):\nStep one");
+}
+
+TEST(BuildTicketDocument, RoleFromUserIdWhenTheRequesterWritesFromThePortal) {
+  Record t = Ticket("8", "Login fails");
+  t.metadata["requester"] = {{"id", 501}};
+  Record portal = Conversation("80", "8", "2025-03-01T11:00:00Z", "", "Still failing today.");
+  portal.metadata["incoming"] = false;
+  portal.metadata["user_id"] = 501;
+  Record agent = Conversation("81", "8", "2025-03-01T12:00:00Z", "", "Reset link sent.");
+  agent.metadata["incoming"] = false;
+  agent.metadata["user_id"] = 9001;
+  Record note = Conversation("82", "8", "2025-03-01T13:00:00Z", "", "VIP account.");
+  note.metadata["private"] = true;
+  note.metadata["user_id"] = 9001;
+  Document d = BuildDocuments({t, portal, agent, note}).at(0);
+  EXPECT_EQ(Labels(d), (std::vector<std::string>{"customer", "customer", "agent", "private note"}));
+}
+
+TEST(BuildTicketDocument, ChatDescriptionRepeatingTheFirstMessageIsIndexedOnce) {
+  Record t = Ticket("9", "Hi, my card was charged twice");
+  Record first =
+      Conversation("90", "9", "2025-03-01T11:00:00Z", "customer", "Hi,  my card was\ncharged twice");
+  Record second = Conversation("91", "9", "2025-03-01T11:01:00Z", "agent", "Let me check that.");
+  Document d = BuildDocuments({t, first, second}).at(0);
+  EXPECT_EQ(Texts(d), (std::vector<std::string>{"Hi, my card was charged twice", "Let me check that."}));
+  EXPECT_EQ(d.metadata["message_count"], 2);
+}
+
+TEST(BuildTicketDocument, QuotedHistoryAndSignaturesAreNotIndexed) {
+  Record t = Ticket("10", "<div>Export fails</div>");
+  t.content_is_html = true;
+  Record reply =
+      Conversation("100", "10", "2025-03-01T11:00:00Z", "agent",
+                   "<div>Hi Priya,<br><br>Use the background export.</div><div><br>Best regards,<br>Alex"
+                   "</div><div dir=\"ltr\"><p>Alex Smith<br>Support Engineer, Brightline Support<br>"
+                   "alex@brightline.example</p></div><div class=\"freshdesk_quote\"><blockquote "
+                   "class=\"freshdesk_quote\">On Mon, Priya wrote:<br>Export fails</blockquote></div>");
+  reply.content_is_html = true;
+  Record answer =
+      Conversation("101", "10", "2025-03-01T12:00:00Z", "customer",
+                   "That worked.\n\nOn Mon, Mar 3, 2025 at 9:41 AM Alex <support@brightline.example> "
+                   "wrote:\n> Use the background export.");
+  std::vector<Record> records = {t, reply, answer};
+  for (Record& r : records) ASSERT_TRUE(ConvertRecordContent(r));
+  Document d = BuildDocuments(records).at(0);
+  EXPECT_EQ(Texts(d), (std::vector<std::string>{"Export fails", "Hi Priya,\n\nUse the background export.",
+                                                "That worked."}));
+}
+
+}  // namespace
+}  // namespace deskpipe::transforms

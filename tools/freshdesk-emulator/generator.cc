@@ -7,8 +7,10 @@
 #include <ctime>
 #include <string_view>
 #include <unordered_map>
+#include <tuple>
 #include <utility>
 
+#include "attachments.h"
 #include "core/time.h"
 
 namespace deskpipe::emulator {
@@ -32,6 +34,7 @@ constexpr int64_t kCompanyIdBase = 67001265000;
 constexpr int64_t kAgentIdBase = 67013469900;
 constexpr int64_t kContactIdBase = 67042965000;
 constexpr int64_t kConversationIdBase = 67105000000;
+constexpr int64_t kAttachmentIdBase = 67009900000;
 
 // ---------------------------------------------------------------------------------------------------------
 // Randomness: splitmix64, so the sequence is the same on every platform and standard library.
@@ -1073,6 +1076,18 @@ void GenerateTicket(Context* ctx, int64_t id, int64_t created_at) {
   t.first_conversation = desk.conversations.size();
   int64_t at = created_at;
   int64_t latest = created_at;
+  if (t.source == 7) {
+    // Chat tickets: the transcript's first message is both the description and the first conversation.
+    Conversation first;
+    first.id = kConversationIdBase + static_cast<int64_t>(desk.conversations.size());
+    first.ticket_id = id;
+    first.kind = ConversationKind::kCustomerReply;
+    first.user_id = d.requester->id;
+    first.created_at = first.updated_at = created_at;
+    first.body_html = t.description_html;
+    first.body_text = GeneratedHtmlToText(first.body_html, false);
+    desk.conversations.push_back(std::move(first));
+  }
   std::optional<ConversationKind> previous_kind;
   const Conversation* last_public = nullptr;
   size_t last_public_index = 0;
@@ -1199,7 +1214,8 @@ void GenerateTicketFields(Helpdesk* desk) {
                    {"3", {"Pending", "Awaiting your Reply"}},
                    {"4", {"Resolved", "This ticket has been Resolved"}},
                    {"5", {"Closed", "This ticket has been Closed"}},
-                   {"6", {"Waiting on Customer", "Awaiting your Reply"}}},
+                   {"6", {"Waiting on Customer", "Awaiting your Reply"}},
+                   {"7", {"Waiting on Third Party", "Being Processed"}}},
       true, true);
   add("priority", "Priority", "Priority", "default_priority", true,
       ordered_json{{"Low", 1}, {"Medium", 2}, {"High", 3}, {"Urgent", 4}}, true, false);
@@ -1215,6 +1231,69 @@ void GenerateTicketFields(Helpdesk* desk) {
       false);
   add("cf_order_reference", "Order reference", "Invoice or order number", "custom_text", false, std::nullopt,
       false, true);
+}
+
+// /contact_fields and /company_fields: the default fields plus a few custom ones (Freshdesk's admin shapes).
+void GenerateContactAndCompanyFields(Helpdesk* desk) {
+  using ordered_json = nlohmann::ordered_json;
+  const int64_t created = desk->now - 3 * 365 * kDay;
+  auto field = [&](int64_t id, int position, const char* name, const char* label, const char* type, bool is_default,
+                   const ordered_json& choices) {
+    ordered_json f;
+    f["id"] = id;
+    f["name"] = name;
+    f["label"] = label;
+    f["position"] = position;
+    f["required_for_agents"] = std::string_view(name) == "name";
+    f["type"] = type;
+    f["default"] = is_default;
+    f["created_at"] = FormatTimestamp(created);
+    f["updated_at"] = FormatTimestamp(created + position * kDay);
+    if (!choices.is_null()) f["choices"] = choices;
+    return f;
+  };
+  int64_t id = kTicketFieldIdBase + 500;
+  int position = 0;
+  for (auto [name, label, type] : {std::tuple{"name", "Full name", "default_name"},
+                                   {"job_title", "Title", "default_job_title"},
+                                   {"email", "Email", "default_email"},
+                                   {"phone", "Work phone", "default_phone"},
+                                   {"mobile", "Mobile phone", "default_mobile"},
+                                   {"company_name", "Company", "default_company_name"},
+                                   {"time_zone", "Time zone", "default_time_zone"},
+                                   {"language", "Language", "default_language"},
+                                   {"tag_names", "Tags", "default_tag_names"}}) {
+    ordered_json f = field(id++, ++position, name, label, type, true, nullptr);
+    f["editable_in_signup"] = std::string_view(name) == "name" || std::string_view(name) == "email";
+    f["customers_can_edit"] = true;
+    f["label_for_customers"] = label;
+    f["required_for_customers"] = std::string_view(name) == "email";
+    f["displayed_for_customers"] = true;
+    desk->contact_fields.push_back(std::move(f));
+  }
+  {
+    ordered_json f = field(id++, ++position, "cf_preferred_channel", "Preferred channel", "custom_dropdown", false,
+                           ordered_json::array({"Email", "Phone", "Chat"}));
+    f["editable_in_signup"] = false;
+    f["customers_can_edit"] = true;
+    f["label_for_customers"] = "How should we reach you?";
+    f["required_for_customers"] = false;
+    f["displayed_for_customers"] = true;
+    desk->contact_fields.push_back(std::move(f));
+  }
+  position = 0;
+  for (auto [name, label, type] : {std::tuple{"name", "Company Name", "default_name"},
+                                   {"description", "Description", "default_description"},
+                                   {"note", "Notes", "default_note"},
+                                   {"domains", "Domains for this company", "default_domains"},
+                                   {"health_score", "Health score", "default_health_score"},
+                                   {"account_tier", "Account tier", "default_account_tier"},
+                                   {"renewal_date", "Renewal date", "default_renewal_date"},
+                                   {"industry", "Industry", "default_industry"}}) {
+    desk->company_fields.push_back(field(id++, ++position, name, label, type, true, nullptr));
+  }
+  desk->company_fields.push_back(field(id++, ++position, "cf_success_manager", "Success manager", "custom_text",
+                                       false, nullptr));
 }
 
 }  // namespace
@@ -1283,6 +1362,165 @@ std::string GeneratedHtmlToText(const std::string& html, bool keep_newlines) {
   return out.substr(begin, last - begin + 1);
 }
 
+namespace {
+
+// French and German phrasebook for KB translations: the product vocabulary stays English (as real
+// localised help centres do), the sentences around it are translated.
+struct Phrasebook {
+  const char* language;
+  const char* title_prefix;
+  const char* intro;
+  const char* steps;
+  const char* troubleshooting;
+  const char* outro;
+};
+constexpr Phrasebook kPhrasebooks[] = {
+    {"fr", "Guide : ", "Cet article explique comment proc\xC3\xA9" "der et quoi v\xC3\xA9rifier en cas de probl\xC3\xA8me.",
+     "\xC3\x89tapes", "D\xC3\xA9pannage",
+     "Si le probl\xC3\xA8me persiste, contactez le support avec l'heure exacte de l'erreur."},
+    {"de", "Anleitung: ", "Dieser Artikel erkl\xC3\xA4rt das Vorgehen und was bei Problemen zu pr\xC3\xBC" "fen ist.",
+     "Schritte", "Fehlerbehebung",
+     "Wenn das Problem weiterhin besteht, wenden Sie sich mit der genauen Uhrzeit an den Support."},
+};
+
+constexpr const char* kAttachmentSubjects[] = {
+    "export error", "billing statement", "SSO configuration", "webhook delivery log", "user import",
+    "invoice", "API response", "dashboard screenshot", "audit trail", "integration settings"};
+
+}  // namespace
+
+int64_t NextConversationId(const Helpdesk& desk) {
+  int64_t next = kConversationIdBase;
+  for (const auto& c : desk.conversations) next = std::max(next, c.id + 1);
+  return next;
+}
+
+int64_t NextAttachmentId(const Helpdesk& desk) {
+  int64_t next = kAttachmentIdBase;
+  for (const auto& t : desk.tickets)
+    for (const auto& a : t.attachments) next = std::max(next, a.id + 1);
+  for (const auto& c : desk.conversations)
+    for (const auto& a : c.attachments) next = std::max(next, a.id + 1);
+  return next;
+}
+
+Result<void> EnrichHelpdesk(Helpdesk* desk_ptr, const GeneratorOptions& options) {
+  Helpdesk& desk = *desk_ptr;
+  Rng rng(StreamSeed(options.seed, 9));
+  int64_t next_attachment = kAttachmentIdBase;
+  constexpr AttachmentKind kPlain[] = {AttachmentKind::kPdf, AttachmentKind::kPng, AttachmentKind::kDocx,
+                                       AttachmentKind::kCsv, AttachmentKind::kTxt, AttachmentKind::kPng,
+                                       AttachmentKind::kPdf};
+  constexpr AttachmentKind kHostile[] = {AttachmentKind::kBrokenPdf, AttachmentKind::kHostileDocx,
+                                         AttachmentKind::kHostilePng};
+  auto make_attachment = [&](int64_t owner_ticket, int64_t at) -> Result<Attachment> {
+    const AttachmentKind kind = options.hostile_attachments && rng.Chance(0.1) ? rng.Pick(kHostile)
+                                                                               : rng.Pick(kPlain);
+    const std::string subject = rng.Pick(kAttachmentSubjects);
+    char code[16];
+    std::snprintf(code, sizeof(code), "E-%04d", static_cast<int>(rng.Uniform(1000, 9999)));
+    const std::string text = "Brightline " + subject + " for ticket " + std::to_string(owner_ticket) +
+                             ": reference code " + code + ".";
+    std::string name = Slug(subject) + "-" + std::to_string(owner_ticket);
+    return BuildAttachment(next_attachment++, kind, std::move(name), text, at);
+  };
+
+  // Tickets: lifecycle states and attachments.
+  for (Ticket& t : desk.tickets) {
+    const double roll = rng.Real();
+    if (roll < 0.02) {
+      t.spam = true;
+    } else if (roll < 0.04) {
+      t.deleted = true;
+    } else if (roll < 0.045) {
+      t.purged = true;
+    } else if (t.status == 5 && t.updated_at < desk.now - 120 * kDay && roll < 0.35) {
+      t.archived = true;
+    }
+    if (rng.Chance(0.1)) {
+      const int count = static_cast<int>(rng.Uniform(1, 2));
+      for (int k = 0; k < count; ++k) {
+        ASSIGN_OR_RETURN(Attachment a, make_attachment(t.id, t.created_at));
+        t.attachments.push_back(std::move(a));
+      }
+    }
+  }
+  for (Conversation& c : desk.conversations) {
+    if (!rng.Chance(0.03)) continue;
+    ASSIGN_OR_RETURN(Attachment a, make_attachment(c.ticket_id, c.created_at));
+    c.attachments.push_back(std::move(a));
+  }
+
+  // Contacts: some soft-deleted, some blocked.
+  for (Contact& c : desk.contacts) {
+    const double roll = rng.Real();
+    if (roll < 0.03) {
+      c.deleted = true;
+      c.updated_at = std::max(c.updated_at, desk.now - rng.Uniform(kDay, 60 * kDay));
+    } else if (roll < 0.05) {
+      c.blocked = true;
+    }
+  }
+
+  // KB: a subfolder (and one sub-subfolder) under the first folders, taking some of their articles.
+  const size_t top_level = desk.folders.size();
+  for (size_t f = 0; f < top_level && f < 4; ++f) {
+    int64_t parent_id = desk.folders[f].id;
+    for (int depth = 1; depth <= (f == 0 ? 2 : 1); ++depth) {
+      Folder* parent = desk.MutableFolder(parent_id);
+      Folder sub;
+      sub.id = kFolderIdBase + static_cast<int64_t>(desk.folders.size());
+      sub.category_id = parent->category_id;
+      sub.parent_folder_id = parent->id;
+      sub.name = parent->name + (depth == 1 ? ": advanced topics" : ": edge cases");
+      sub.description = "More about " + Lower(parent->name) + ".";
+      sub.visibility = parent->visibility;
+      sub.company_ids = parent->company_ids;
+      sub.created_at = parent->created_at + kDay;
+      sub.updated_at = parent->updated_at;
+      // Move every third article (keep at least one in the parent).
+      std::vector<size_t> keep;
+      for (size_t k = 0; k < parent->articles.size(); ++k) {
+        if (k % 3 == 2) {
+          sub.articles.push_back(parent->articles[k]);
+        } else {
+          keep.push_back(parent->articles[k]);
+        }
+      }
+      parent->articles = std::move(keep);
+      for (size_t index : sub.articles) desk.articles[index].folder_id = sub.id;
+      parent->subfolders.push_back(sub.id);
+      parent_id = sub.id;
+      desk.folders.push_back(std::move(sub));
+      desk.BuildIndexes();  // MutableFolder pointers are re-resolved each round
+    }
+  }
+
+  // KB translations for the supported languages.
+  desk.supported_languages = {"fr", "de"};
+  for (Article& article : desk.articles) {
+    for (const Phrasebook& book : kPhrasebooks) {
+      if (!rng.Chance(std::string_view(book.language) == "fr" ? 0.7 : 0.5)) continue;
+      ArticleTranslation tr;
+      tr.title = std::string(book.title_prefix) + article.title;
+      tr.description_html = "<p>" + std::string(book.intro) + "</p><h2>" + book.steps + "</h2><p>" +
+                            Escape(article.title) + "</p><h2>" + book.troubleshooting + "</h2><p>" + book.outro +
+                            "</p>";
+      tr.description_text = GeneratedHtmlToText(tr.description_html, false);
+      tr.status = rng.Chance(0.8) ? article.status : 1;
+      tr.thumbs_up = static_cast<int>(rng.Uniform(0, article.thumbs_up));
+      tr.thumbs_down = static_cast<int>(rng.Uniform(0, article.thumbs_down));
+      tr.hits = static_cast<int>(rng.Uniform(tr.thumbs_up, std::max(tr.thumbs_up, article.hits / 3)));
+      tr.created_at = std::min(desk.now, article.created_at + rng.Uniform(kDay, 30 * kDay));
+      tr.updated_at = std::max(tr.created_at, article.updated_at);
+      tr.updated_at = std::min(tr.updated_at, desk.now);
+      article.translations.emplace(book.language, std::move(tr));
+    }
+  }
+  desk.BuildIndexes();
+  return {};
+}
+
 Result<Helpdesk> GenerateHelpdesk(const GeneratorOptions& options) {
   if (options.tickets < 0 || options.tickets > kMaxTickets) {
     return Error(InvalidArgument("ticket count " + std::to_string(options.tickets) + " is outside 0.." +
@@ -1318,7 +1556,9 @@ Result<Helpdesk> GenerateHelpdesk(const GeneratorOptions& options) {
   for (size_t i = 0; i < created.size(); ++i) GenerateTicket(&ctx, static_cast<int64_t>(i + 1), created[i]);
 
   GenerateTicketFields(&desk);
+  GenerateContactAndCompanyFields(&desk);
   desk.BuildIndexes();
+  if (options.full) RETURN_IF_ERROR(EnrichHelpdesk(&desk, options));
   return desk;
 }
 
@@ -1362,6 +1602,27 @@ nlohmann::ordered_json DescribeHelpdesk(const Helpdesk& desk) {
   out["categories"] = desk.categories.size();
   out["folders"] = desk.folders.size();
   out["tickets_created_last_30_days"] = recent;
+  int listed = 0, spam = 0, trashed = 0, archived = 0, purged = 0;
+  size_t attachments = 0, translations = 0;
+  for (const auto& ticket : desk.tickets) {
+    purged += ticket.purged;
+    spam += !ticket.purged && ticket.spam;
+    trashed += !ticket.purged && !ticket.spam && ticket.deleted;
+    archived += !ticket.purged && ticket.archived;
+    listed += !ticket.purged && !ticket.spam && !ticket.deleted && !ticket.archived;
+    attachments += ticket.attachments.size();
+  }
+  for (const auto& c : desk.conversations) attachments += c.attachments.size();
+  for (const auto& a : desk.articles) translations += a.translations.size();
+  out["tickets"] = desk.tickets.size() - static_cast<size_t>(purged);
+  out["listed_tickets"] = listed;
+  out["spam_tickets"] = spam;
+  out["deleted_tickets"] = trashed;
+  out["archived_tickets"] = archived;
+  out["purged_tickets"] = purged;
+  out["attachments"] = attachments;
+  out["languages"] = desk.supported_languages;
+  out["translations"] = translations;
   out["now"] = FormatTimestamp(desk.now);
   if (sample != nullptr) {
     ordered_json conversations = ordered_json::array();

@@ -20,6 +20,11 @@ struct GeneratorOptions {
   uint64_t seed = 42;  // same seed + tickets + now ⇒ identical data
   int tickets = 200;   // number of tickets, ids 1..tickets (0 … kMaxTickets)
   int64_t now = 0;     // Unix seconds; tickets are created over the two years before it
+  // "full" lifecycle data on top of the basic helpdesk: spam / trashed / archived / hard-deleted tickets,
+  // attachments (real files), deleted and blocked contacts, KB subfolders and translations (fr, de).
+  bool full = false;
+  // With `full`: about one attachment in ten is broken or hostile (attachments.h).
+  bool hostile_attachments = false;
 };
 
 inline constexpr int kMaxTickets = 1'000'000;
@@ -27,10 +32,21 @@ inline constexpr int kMaxTickets = 1'000'000;
 // InvalidArgument for a negative or too large ticket count or a non-positive `now`.
 Result<Helpdesk> GenerateHelpdesk(const GeneratorOptions& options);
 
+// Adds the `full` lifecycle data to a generated helpdesk (GenerateHelpdesk calls it when options.full).
+Result<void> EnrichHelpdesk(Helpdesk* desk, const GeneratorOptions& options);
+
+// The next free id for a new object of a kind (timeline additions): one past the largest id in use.
+int64_t NextConversationId(const Helpdesk& desk);
+int64_t NextAttachmentId(const Helpdesk& desk);
+
 // The summary `freshdesk-emulator --describe` prints: counts a full sync must find plus one sample ticket
+// ("tickets" counts every ticket that still exists, i.e. not hard-deleted; "listed_tickets" those in the
+// default list views: not spam, trashed or archived)
 // with its whole thread:
 //   {"tickets":N,"conversations":M,"articles":K,"published_articles":P,"agents":A,"groups":…,"contacts":…,
 //    "companies":…,"categories":…,"folders":…,"tickets_created_last_30_days":…,
+//    "listed_tickets":…,"spam_tickets":…,"deleted_tickets":…,"archived_tickets":…,"purged_tickets":…,
+//    "attachments":…,"languages":[…],"translations":…,
 //    "sample_ticket":{"id":…,"subject":…,"description_text":…,
 //                     "conversations":[{"id":…,"body_text":…,"private":…,"incoming":…},…]}}
 // The sample is a ticket with a unique subject whose thread has an agent reply, a customer reply and a

@@ -30,7 +30,30 @@ const Category* Helpdesk::FindCategory(int64_t id) const { return Lookup(categor
 const Folder* Helpdesk::FindFolder(int64_t id) const { return Lookup(folders, folder_index_, id); }
 const Article* Helpdesk::FindArticle(int64_t id) const { return Lookup(articles, article_index_, id); }
 
+Conversation* Helpdesk::MutableConversation(int64_t id) {
+  auto it = conversation_index_.find(id);
+  return it == conversation_index_.end() ? nullptr : &conversations[it->second];
+}
+
+const Attachment* Helpdesk::FindAttachment(int64_t id) const {
+  auto it = attachment_index_.find(id);
+  if (it == attachment_index_.end()) return nullptr;
+  const AttachmentPlace& place = it->second;
+  return place.in_conversation ? &conversations[place.owner].attachments[place.index]
+                               : &tickets[place.owner].attachments[place.index];
+}
+
 void Helpdesk::BuildIndexes() {
+  IndexById(conversations, &conversation_index_);
+  attachment_index_.clear();
+  for (size_t t = 0; t < tickets.size(); ++t) {
+    for (size_t a = 0; a < tickets[t].attachments.size(); ++a)
+      attachment_index_.emplace(tickets[t].attachments[a].id, AttachmentPlace{false, t, a});
+  }
+  for (size_t c = 0; c < conversations.size(); ++c) {
+    for (size_t a = 0; a < conversations[c].attachments.size(); ++a)
+      attachment_index_.emplace(conversations[c].attachments[a].id, AttachmentPlace{true, c, a});
+  }
   IndexById(agents, &agent_index_);
   IndexById(groups, &group_index_);
   IndexById(contacts, &contact_index_);

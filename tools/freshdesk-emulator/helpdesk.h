@@ -3,11 +3,14 @@
 // layer (server.h) and the JSON renderers (render.h) only read it. Field meanings follow
 // /work/shared/freshdesk/API.md §7; times are Unix seconds (UTC), optional ones absent ⇒ JSON null.
 //
-// Thread-safety: a Helpdesk is immutable once built, so any number of threads may read it concurrently.
-// Lifetime: EmulatorServer holds it by shared_ptr<const Helpdesk>.
+// Thread-safety: a Helpdesk is a plain value; the server never mutates one that requests are reading. A
+// timeline step copies it, edits the copy and publishes the copy (see server.cc), so readers always see a
+// consistent snapshot. Lifetime: EmulatorServer holds snapshots by shared_ptr<const Helpdesk>.
 #pragma once
 
 #include <cstddef>
+#include <map>
+#include <memory>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -17,6 +20,22 @@
 #include <vector>
 
 namespace deskpipe::emulator {
+
+// A file attached to a ticket's description, a conversation or an article. The bytes are generated once
+// (attachments.h) and shared between snapshots; `size` is their length.
+enum class AttachmentKind { kPdf, kPng, kDocx, kCsv, kTxt, kBrokenPdf, kHostileDocx, kHostilePng };
+
+struct Attachment {
+  int64_t id = 0;
+  std::string name;  // file name, e.g. "export-error.png"
+  std::string content_type;
+  AttachmentKind kind = AttachmentKind::kTxt;
+  std::string text;  // the known text the file shows (what an extractor/OCR should find)
+  std::shared_ptr<const std::string> bytes;
+  int64_t created_at = 0;
+  int64_t updated_at = 0;
+  size_t size() const { return bytes ? bytes->size() : 0; }
+};
 
 struct Agent {
   int64_t id = 0;  // = the user id used in responder_id / user_id
@@ -71,6 +90,8 @@ struct Contact {
   std::string time_zone;
   std::string language = "en";
   bool active = true;
+  bool deleted = false;  // soft-deleted: only in state=deleted lists, view has "deleted": true
+  bool blocked = false;  // only in state=blocked lists
   int64_t created_at = 0;
   int64_t updated_at = 0;
 };
@@ -92,6 +113,7 @@ struct Conversation {
   int64_t updated_at = 0;
   std::optional<int64_t> last_edited_at;  // private notes edited after the fact
   std::optional<int64_t> last_edited_user_id;
+  std::vector<Attachment> attachments;
 
   bool incoming() const { return kind == ConversationKind::kCustomerReply; }
   bool is_private() const { return kind == ConversationKind::kPrivateNote; }
@@ -132,6 +154,11 @@ struct Ticket {
   int64_t updated_at =
       0;  // the latest of its own activity: ≥ every conversation's created/updated/edited time
   TicketStats stats;
+  std::vector<Attachment> attachments;  // the description's attachments (view only)
+  bool spam = false;                    // only in filter=spam lists
+  bool deleted = false;                 // in trash: only in filter=deleted lists
+  bool archived = false;                // only at /tickets/archived/{id}
+  bool purged = false;                  // hard-deleted: 404 everywhere, kept so ids stay index+1
   size_t first_conversation =
       0;  // this ticket's conversations are Helpdesk::conversations[first, first+count)
   size_t conversation_count = 0;
@@ -155,6 +182,21 @@ struct Folder {
   int64_t created_at = 0;
   int64_t updated_at = 0;
   std::vector<size_t> articles;  // indexes into Helpdesk::articles, in id order
+  std::optional<int64_t> parent_folder_id;  // set for subfolders (flexible hierarchy)
+  std::vector<int64_t> subfolders;          // child folder ids, in id order
+};
+
+// One translated variant of an article (language code → variant in Article::translations).
+struct ArticleTranslation {
+  std::string title;
+  std::string description_html;
+  std::string description_text;
+  int status = 2;  // drafts exist per language too
+  int thumbs_up = 0;
+  int thumbs_down = 0;
+  int hits = 0;
+  int64_t created_at = 0;
+  int64_t updated_at = 0;
 };
 
 struct Article {
@@ -174,6 +216,7 @@ struct Article {
   int hits = 0;
   int64_t created_at = 0;
   int64_t updated_at = 0;
+  std::map<std::string, ArticleTranslation> translations;  // by language code (not the primary one)
 };
 
 // One ticket-field definition as /ticket_fields returns it. `choices` is rendered verbatim (its shape varies
@@ -213,6 +256,11 @@ struct Helpdesk {
   std::vector<Folder> folders;
   std::vector<Article> articles;
   std::vector<TicketField> ticket_fields;
+  nlohmann::ordered_json contact_fields = nlohmann::ordered_json::array();  // rendered as is
+  nlohmann::ordered_json company_fields = nlohmann::ordered_json::array();
+  std::string primary_language = "en";
+  std::vector<std::string> supported_languages;  // KB translations exist for exactly these
+  std::vector<int64_t> purged_contact_ids;       // contacts hard-deleted by the timeline (truth only)
 
   // Lookups by id; nullptr when unknown. Valid after BuildIndexes().
   const Ticket* FindTicket(int64_t id) const;
@@ -229,6 +277,19 @@ struct Helpdesk {
         .subspan(ticket.first_conversation, ticket.conversation_count);
   }
 
+  // The ticket with this id unless it was hard-deleted.
+  const Ticket* FindLiveTicket(int64_t id) const {
+    const Ticket* t = FindTicket(id);
+    return t && !t->purged ? t : nullptr;
+  }
+  // Non-const lookups for the timeline (same maps).
+  Ticket* MutableTicket(int64_t id) { return const_cast<Ticket*>(FindTicket(id)); }
+  Contact* MutableContact(int64_t id) { return const_cast<Contact*>(FindContact(id)); }
+  Folder* MutableFolder(int64_t id) { return const_cast<Folder*>(FindFolder(id)); }
+  Article* MutableArticle(int64_t id) { return const_cast<Article*>(FindArticle(id)); }
+  Conversation* MutableConversation(int64_t id);
+  const Attachment* FindAttachment(int64_t id) const;
+
   // (Re)builds the id → index maps; call after filling or changing the vectors.
   void BuildIndexes();
 
@@ -240,6 +301,13 @@ struct Helpdesk {
   std::unordered_map<int64_t, size_t> category_index_;
   std::unordered_map<int64_t, size_t> folder_index_;
   std::unordered_map<int64_t, size_t> article_index_;
+  std::unordered_map<int64_t, size_t> conversation_index_;
+  struct AttachmentPlace {
+    bool in_conversation = false;
+    size_t owner = 0;  // index into tickets or conversations
+    size_t index = 0;  // index into the owner's attachments
+  };
+  std::unordered_map<int64_t, AttachmentPlace> attachment_index_;  // indexes, so copies stay valid
 };
 
 }  // namespace deskpipe::emulator

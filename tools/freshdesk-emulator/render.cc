@@ -35,6 +35,27 @@ OrderedJson Ids(const std::vector<int64_t>& values) {
 
 }  // namespace
 
+OrderedJson AttachmentJson(const Attachment& a, const AttachmentUrlFn& urls) {
+  OrderedJson j;
+  j["id"] = a.id;
+  j["name"] = a.name;
+  j["content_type"] = a.content_type;
+  j["size"] = a.size();
+  j["attachment_url"] = urls ? urls(a, false) : std::string();
+  if (a.content_type.rfind("image/", 0) == 0) j["thumb_url"] = urls ? urls(a, true) : std::string();
+  j["created_at"] = Time(a.created_at);
+  j["updated_at"] = Time(a.updated_at);
+  return j;
+}
+
+namespace {
+OrderedJson Attachments(const std::vector<Attachment>& attachments, const AttachmentUrlFn& urls) {
+  OrderedJson out = OrderedJson::array();
+  for (const auto& a : attachments) out.push_back(AttachmentJson(a, urls));
+  return out;
+}
+}  // namespace
+
 OrderedJson TicketListJson(const Helpdesk& helpdesk, const Ticket& t) {
   OrderedJson j;
   j["cc_emails"] = OrderedJson::array();
@@ -43,7 +64,7 @@ OrderedJson TicketListJson(const Helpdesk& helpdesk, const Ticket& t) {
   j["ticket_cc_emails"] = OrderedJson::array();
   j["ticket_bcc_emails"] = OrderedJson::array();
   j["fr_escalated"] = t.fr_escalated;
-  j["spam"] = false;
+  j["spam"] = t.spam;
   j["email_config_id"] = t.source == 1 ? OrderedJson(helpdesk.email_config_id) : OrderedJson();
   j["group_id"] = Nullable(t.group_id);
   j["priority"] = t.priority;
@@ -69,6 +90,7 @@ OrderedJson TicketListJson(const Helpdesk& helpdesk, const Ticket& t) {
   j["tags"] = Strings(t.tags);
   j["nr_due_by"] = nullptr;
   j["nr_escalated"] = false;
+  if (t.deleted) j["deleted"] = true;
   return j;
 }
 
@@ -104,18 +126,21 @@ OrderedJson TicketStatsJson(const Ticket& t) {
   return j;
 }
 
-OrderedJson TicketViewJson(const Helpdesk& helpdesk, const Ticket& t, const TicketViewIncludes& includes) {
+OrderedJson TicketViewJson(const Helpdesk& helpdesk, const Ticket& t, const TicketViewIncludes& includes,
+                           const AttachmentUrlFn& urls) {
   OrderedJson j = TicketListJson(helpdesk, t);
   j["description"] = t.description_html;
   j["description_text"] = t.description_text;
   j["structured_description"] = nullptr;
   j["source_additional_info"] = nullptr;
-  j["attachments"] = OrderedJson::array();
+  j["attachments"] = Attachments(t.attachments, urls);
+  j["associated_tickets_list"] = nullptr;
+  if (t.archived) j["archived"] = true;
   if (includes.conversations) {
     OrderedJson conversations = OrderedJson::array();
     auto thread = helpdesk.ConversationsOf(t);
     for (size_t i = 0; i < thread.size() && i < 10; ++i)
-      conversations.push_back(ConversationJson(helpdesk, thread[i]));
+      conversations.push_back(ConversationJson(helpdesk, thread[i], urls));
     j["conversations"] = std::move(conversations);
   }
   if (includes.requester) j["requester"] = RequesterJson(helpdesk, t);
@@ -127,7 +152,7 @@ OrderedJson TicketViewJson(const Helpdesk& helpdesk, const Ticket& t, const Tick
   return j;
 }
 
-OrderedJson ConversationJson(const Helpdesk& helpdesk, const Conversation& c) {
+OrderedJson ConversationJson(const Helpdesk& helpdesk, const Conversation& c, const AttachmentUrlFn& urls) {
   std::string requester_email;
   if (const Ticket* ticket = helpdesk.FindTicket(c.ticket_id)) {
     if (const Contact* contact = helpdesk.FindContact(ticket->requester_id)) requester_email = contact->email;
@@ -173,7 +198,7 @@ OrderedJson ConversationJson(const Helpdesk& helpdesk, const Conversation& c) {
   j["updated_at"] = Time(c.updated_at);
   j["last_edited_at"] = Time(c.last_edited_at);
   j["last_edited_user_id"] = Nullable(c.last_edited_user_id);
-  j["attachments"] = OrderedJson::array();
+  j["attachments"] = Attachments(c.attachments, urls);
   j["automation_id"] = nullptr;
   j["automation_type_id"] = nullptr;
   j["auto_response"] = false;
@@ -256,6 +281,7 @@ OrderedJson ContactJson(const Contact& c) {
   j["custom_fields"] = OrderedJson::object();
   j["created_at"] = Time(c.created_at);
   j["updated_at"] = Time(c.updated_at);
+  if (c.deleted) j["deleted"] = true;
   return j;
 }
 
@@ -287,21 +313,48 @@ OrderedJson CategoryJson(const Category& c) {
   return j;
 }
 
-OrderedJson FolderJson(const Helpdesk& helpdesk, const Folder& f) {
+namespace {
+const std::string& LanguageOf(const Helpdesk& helpdesk, const std::string& language) {
+  return language.empty() ? helpdesk.primary_language : language;
+}
+
+OrderedJson Hierarchy(const Helpdesk& helpdesk, const Folder* folder, const std::string& language) {
+  // Category first, then the folder chain from the top-level folder down.
+  std::vector<const Folder*> chain;
+  for (const Folder* f = folder; f != nullptr;
+       f = f->parent_folder_id ? helpdesk.FindFolder(*f->parent_folder_id) : nullptr) {
+    chain.insert(chain.begin(), f);
+  }
+  OrderedJson hierarchy = OrderedJson::array();
+  const std::string& lang = LanguageOf(helpdesk, language);
+  if (folder != nullptr) {
+    if (const Category* category = helpdesk.FindCategory(folder->category_id)) {
+      hierarchy.push_back(
+          {{"level", 0}, {"type", "category"}, {"data", {{"id", category->id}, {"name", category->name}, {"language", lang}}}});
+    }
+  }
+  int level = 1;
+  for (const Folder* f : chain) {
+    hierarchy.push_back(
+        {{"level", level++}, {"type", "folder"}, {"data", {{"id", f->id}, {"name", f->name}, {"language", lang}}}});
+  }
+  return hierarchy;
+}
+}  // namespace
+
+OrderedJson FolderJson(const Helpdesk& helpdesk, const Folder& f, const std::string& language) {
   OrderedJson j;
   j["id"] = f.id;
   j["name"] = f.name;
   j["description"] = f.description;
-  j["parent_folder_id"] = nullptr;
-  OrderedJson hierarchy = OrderedJson::array();
-  if (const Category* category = helpdesk.FindCategory(f.category_id)) {
-    hierarchy.push_back({{"level", 0},
-                         {"type", "category"},
-                         {"data", {{"id", category->id}, {"name", category->name}, {"language", "en"}}}});
-  }
+  j["parent_folder_id"] = Nullable(f.parent_folder_id);
+  // A folder's hierarchy lists its ancestors (category and parent folders), not itself.
+  OrderedJson hierarchy =
+      Hierarchy(helpdesk, f.parent_folder_id ? helpdesk.FindFolder(*f.parent_folder_id) : &f, language);
+  if (!f.parent_folder_id && hierarchy.size() > 1) hierarchy.erase(hierarchy.size() - 1);
   j["hierarchy"] = std::move(hierarchy);
   j["articles_count"] = f.articles.size();
-  j["sub_folders_count"] = 0;
+  j["sub_folders_count"] = f.subfolders.size();
   j["visibility"] = f.visibility;
   j["company_ids"] = f.visibility == 4 ? Ids(f.company_ids) : OrderedJson();
   j["contact_segment_ids"] = nullptr;
@@ -312,40 +365,35 @@ OrderedJson FolderJson(const Helpdesk& helpdesk, const Folder& f) {
   return j;
 }
 
-OrderedJson ArticleJson(const Helpdesk& helpdesk, const Article& a) {
+OrderedJson ArticleJson(const Helpdesk& helpdesk, const Article& a, const std::string& language) {
+  const ArticleTranslation* tr = nullptr;
+  if (!language.empty() && language != helpdesk.primary_language) {
+    auto it = a.translations.find(language);
+    if (it != a.translations.end()) tr = &it->second;
+  }
   OrderedJson j;
   j["id"] = a.id;
   j["type"] = a.type;
-  j["status"] = a.status;
+  j["status"] = tr ? tr->status : a.status;
   j["agent_id"] = a.agent_id;
   j["category_id"] = a.category_id;
   j["folder_id"] = a.folder_id;
-  OrderedJson hierarchy = OrderedJson::array();
-  if (const Category* category = helpdesk.FindCategory(a.category_id)) {
-    hierarchy.push_back({{"level", 0},
-                         {"type", "category"},
-                         {"data", {{"id", category->id}, {"name", category->name}, {"language", "en"}}}});
-  }
-  if (const Folder* folder = helpdesk.FindFolder(a.folder_id)) {
-    hierarchy.push_back({{"level", 1},
-                         {"type", "folder"},
-                         {"data", {{"id", folder->id}, {"name", folder->name}, {"language", "en"}}}});
-  }
-  j["hierarchy"] = std::move(hierarchy);
-  j["title"] = a.title;
-  j["description"] = a.description_html;
-  j["description_text"] = a.description_text;
-  j["seo_data"] = {{"meta_title", a.title}, {"meta_description", ""}, {"meta_keywords", a.meta_keywords}};
+  j["hierarchy"] = Hierarchy(helpdesk, helpdesk.FindFolder(a.folder_id), language);
+  const std::string& title = tr ? tr->title : a.title;
+  j["title"] = title;
+  j["description"] = tr ? tr->description_html : a.description_html;
+  j["description_text"] = tr ? tr->description_text : a.description_text;
+  j["seo_data"] = {{"meta_title", title}, {"meta_description", ""}, {"meta_keywords", a.meta_keywords}};
   j["tags"] = Strings(a.tags);
   j["attachments"] = OrderedJson::array();
   j["cloud_files"] = OrderedJson::array();
-  j["thumbs_up"] = a.thumbs_up;
-  j["thumbs_down"] = a.thumbs_down;
-  j["hits"] = a.hits;
+  j["thumbs_up"] = tr ? tr->thumbs_up : a.thumbs_up;
+  j["thumbs_down"] = tr ? tr->thumbs_down : a.thumbs_down;
+  j["hits"] = tr ? tr->hits : a.hits;
   j["suggested"] = 0;
-  j["feedback_count"] = std::min(a.thumbs_down, 3);
-  j["created_at"] = Time(a.created_at);
-  j["updated_at"] = Time(a.updated_at);
+  j["feedback_count"] = std::min(tr ? tr->thumbs_down : a.thumbs_down, 3);
+  j["created_at"] = Time(tr ? tr->created_at : a.created_at);
+  j["updated_at"] = Time(tr ? tr->updated_at : a.updated_at);
   return j;
 }
 
@@ -370,12 +418,28 @@ OrderedJson TicketFieldJson(const TicketField& f) {
   return j;
 }
 
-OrderedJson HelpdeskSettingsJson(const Helpdesk&) {
+OrderedJson HelpdeskSettingsJson(const Helpdesk& helpdesk) {
   OrderedJson j;
-  j["primary_language"] = "en";
-  j["supported_languages"] = OrderedJson::array();
-  j["portal_languages"] = OrderedJson::array();
+  j["primary_language"] = helpdesk.primary_language;
+  j["supported_languages"] = Strings(helpdesk.supported_languages);
+  j["portal_languages"] = Strings(helpdesk.supported_languages);
   j["help_widget_languages"] = OrderedJson::array();
+  return j;
+}
+
+OrderedJson AccountJson(const Helpdesk& helpdesk) {
+  OrderedJson j;
+  j["account_id"] = 67000000001;
+  j["account_name"] = "Brightline";
+  j["account_domain"] = helpdesk.domain;
+  j["timezone"] = "Eastern Time (US & Canada)";
+  j["data_center"] = "US";
+  j["tier_type"] = "Pro";
+  j["total_agents"] = {{"full_time", helpdesk.agents.size()}, {"occasional", 0}, {"field_service", 0},
+                       {"collaborators", 0}};
+  j["address"] = nullptr;
+  j["contact_person"] = {{"firstname", "Ada"}, {"lastname", "Admin"}, {"email", "admin@" + helpdesk.domain}};
+  j["created_at"] = Time(helpdesk.now - 3 * 365 * 86400);
   return j;
 }
 

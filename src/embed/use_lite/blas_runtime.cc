@@ -15,7 +15,7 @@ std::string BlasCoreName() {
 void SetBlasThreads(int threads) { openblas_set_num_threads(threads); }
 
 std::string BetterBlasCoreType(std::string_view picked_core, bool cpu_has_avx2_fma,
-                               bool coretype_already_set) {
+                               bool coretype_already_set, bool cpu_has_avx512) {
   if (coretype_already_set || !cpu_has_avx2_fma) return "";
   // OpenBLAS's x86-64 kernel sets older than AVX2 (names as openblas_get_corename() reports them).
   static constexpr std::string_view kPreAvx2[] = {"Prescott",    "Core2",       "Penryn",    "Dunnington",
@@ -23,7 +23,7 @@ std::string BetterBlasCoreType(std::string_view picked_core, bool cpu_has_avx2_f
                                                   "Bobcat",      "Sandybridge", "Bulldozer", "Piledriver",
                                                   "Steamroller", "Excavator",   "Unknown"};
   for (std::string_view core : kPreAvx2) {
-    if (picked_core == core) return "Haswell";
+    if (picked_core == core) return cpu_has_avx512 ? "SkylakeX" : "Haswell";
   }
   return "";
 }
@@ -31,7 +31,9 @@ std::string BetterBlasCoreType(std::string_view picked_core, bool cpu_has_avx2_f
 void ReexecWithBetterBlasCoreIfNeeded(char** argv) {
   const char* set = std::getenv("OPENBLAS_CORETYPE");
   const bool avx2_fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  const std::string core = BetterBlasCoreType(BlasCoreName(), avx2_fma, set != nullptr);
+  const bool avx512 = avx2_fma && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+  const std::string core = BetterBlasCoreType(BlasCoreName(), avx2_fma, set != nullptr, avx512);
   if (core.empty()) return;
   // Once set, the variable is inherited, so the re-executed process never loops.
   if (setenv("OPENBLAS_CORETYPE", core.c_str(), 1) != 0) return;

@@ -15,6 +15,12 @@ TEST(BlasRuntimeTest, ForcesHaswellOnlyForPreAvx2KernelsOnAvx2Cpus) {
   EXPECT_EQ(BetterBlasCoreType("Prescott", true, true), "");    // the user chose; never loop
 }
 
+TEST(BlasRuntimeTest, PrefersAvx512KernelsWhereTheCpuHasThem) {
+  EXPECT_EQ(BetterBlasCoreType("Prescott", true, false, true), "SkylakeX");
+  EXPECT_EQ(BetterBlasCoreType("Cooperlake", true, false, true), "");  // already an AVX-512 set
+  EXPECT_EQ(BetterBlasCoreType("Prescott", true, true, true), "");
+}
+
 TEST(BlasRuntimeTest, ReportsTheCoreOpenBlasPicked) { EXPECT_FALSE(BlasCoreName().empty()); }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <memory>
 #include <thread>
 
+#include "embed/use_lite/gemm.h"
 #include "embed/use_lite/use_lite_embedder.h"
 
 namespace deskpipe::embed {
@@ -113,6 +114,38 @@ TEST_F(UseLiteEmbedderTest, ConcurrentCallsGiveTheSameVectors) {
     ASSERT_EQ(r.size(), texts.size());
     for (size_t i = 0; i < texts.size(); ++i) EXPECT_LT(MaxAbsDiff(r[i], (*serial)[i]), 1e-5f);
   }
+}
+
+TEST_F(UseLiteEmbedderTest, LargeBatchesShardedOverThreadsEqualTextsAlone) {
+  // More tokens than one pass holds (4096) and enough for every thread to get a shard.
+  std::vector<std::string> texts;
+  for (int i = 0; i < 120; ++i) texts.push_back(i % 7 == 0 ? LongText() : "message " + std::to_string(i) + " about a refund");
+  texts.push_back("");
+  auto together = embedder_->Embed(texts);
+  ASSERT_TRUE(together);
+  ASSERT_EQ(together->size(), texts.size());
+  for (size_t i : {size_t{0}, size_t{1}, size_t{59}, size_t{63}, size_t{119}, size_t{120}}) {
+    auto alone = embedder_->Embed({texts[i]});
+    ASSERT_TRUE(alone);
+    EXPECT_LT(MaxAbsDiff((*together)[i], (*alone)[0]), 1e-5f) << "text " << i;
+  }
+}
+
+TEST_F(UseLiteEmbedderTest, EveryGemmBackendGivesTheSameVectors) {
+  const std::vector<std::string> texts = {"How do I reset my password?", LongText(), "facture impayée ✓"};
+  const std::string chosen = GemmBackendName();
+  ASSERT_TRUE(SetGemmBackend("openblas"));
+  auto reference = embedder_->Embed(texts);
+  ASSERT_TRUE(reference);
+  for (const std::string& backend : AvailableGemmBackends()) {
+    ASSERT_TRUE(SetGemmBackend(backend)) << backend;
+    auto vectors = embedder_->Embed(texts);
+    ASSERT_TRUE(vectors) << backend;
+    for (size_t i = 0; i < texts.size(); ++i) EXPECT_LT(MaxAbsDiff((*vectors)[i], (*reference)[i]), 1e-4f) << backend;
+  }
+  EXPECT_FALSE(SetGemmBackend("mkl"));
+  EXPECT_EQ(SetGemmBackend("mkl").error().code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE(SetGemmBackend(chosen));
 }
 
 }  // namespace

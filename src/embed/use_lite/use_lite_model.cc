@@ -1,17 +1,28 @@
 #include "embed/use_lite/use_lite_model.h"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <set>
+#include <thread>
+
+#include "embed/use_lite/blas_runtime.h"
+#include "embed/use_lite/gemm.h"
 
 namespace deskpipe::embed {
 namespace {
 
 const std::string kPrefix = "module_apply_default/Encoder_en/KonaTransformer/";
 const std::string kHidden = "module_apply_default/Encoder_en/hidden_layers/";
-constexpr int kMaxTokensPerPass = 4096;  // bounds scratch memory (~40 MB) for large batches
+constexpr int kMaxTokensPerPass = 4096;  // bounds scratch memory (~40 MB per thread) for large batches
+constexpr int kMinTokensPerShard = 256;  // below this a batch is not worth a second thread
+
+// The first `size` floats of `buffer`, grown if needed; kept between calls so large batches do not page-fault
+// fresh memory on every pass.
+float* Grow(std::vector<float>& buffer, size_t size) {
+  if (buffer.size() < size) buffer.resize(size);
+  return buffer.data();
+}
 
 // The ops this graph is made of; anything else means a different model.
 const std::set<std::string> kKnownOps = {
@@ -82,7 +93,7 @@ void LayerNorm(const float* in, int rows, int dim, const std::vector<float>& sca
 void Dense(const float* in, int rows, int k, const std::vector<float>& w, const std::vector<float>& bias,
            int n, float beta, float* out) {
   if (rows == 0) return;
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, n, k, 1.0f, in, k, w.data(), n, beta, out, n);
+  Sgemm(false, rows, n, k, 1.0f, in, k, w.data(), n, beta, out, n);
   for (int r = 0; r < rows; ++r) {
     float* y = out + static_cast<size_t>(r) * n;
     for (int i = 0; i < n; ++i) y[i] += bias[i];
@@ -251,76 +262,140 @@ Result<std::unique_ptr<UseLiteModel>> UseLiteModel::Load(const TfjsGraphModel& g
   RETURN_IF_ERROR(graph.ExpectNode(kHidden + "tanh_layer_0/Tanh", "Tanh"));
   ASSIGN_OR_RETURN(double l2_epsilon, g.Scalar(kHidden + "l2_normalize/Maximum", "Maximum", 1));
   model->l2_epsilon_ = static_cast<float>(l2_epsilon);
+
+  // The timing signal of every position, computed once: [sin(p·f), cos(p·f)].
+  const int half = e / 2;
+  model->timing_signal_.resize(static_cast<size_t>(model->max_length_) * e);
+  for (int pos = 0; pos < model->max_length_; ++pos) {
+    float* row = model->timing_signal_.data() + static_cast<size_t>(pos) * e;
+    for (int k = 0; k < half; ++k) {
+      const float t = static_cast<float>(pos) * model->inv_timescales_[k];
+      row[k] = std::sin(t);
+      row[half + k] = std::cos(t);
+    }
+  }
+  model->max_width_ = e;
+  for (const Layer& layer : model->layers_) model->max_width_ = std::max({model->max_width_, layer.d_in, layer.d_model});
+
+  // Parallelism: the model shards a batch over its own threads, each running single-threaded BLAS, which
+  // keeps every core busy through the non-BLAS steps too and avoids BLAS worker threads spinning between
+  // calls. DESKPIPE_EMBED_THREADS overrides the core count.
+  int threads = static_cast<int>(std::thread::hardware_concurrency());
+  if (const char* env = std::getenv("DESKPIPE_EMBED_THREADS"); env != nullptr && std::atoi(env) > 0) {
+    threads = std::atoi(env);
+  }
+  model->threads_ = std::clamp(threads, 1, 64);
+  SetBlasThreads(1);
+  RETURN_IF_ERROR(SelectDefaultGemmBackend());
   return model;
 }
 
 Result<std::vector<std::vector<float>>> UseLiteModel::Embed(const std::vector<std::vector<int>>& ids) const {
   std::vector<std::vector<float>> result(ids.size(), std::vector<float>(out_dim_));
-  size_t begin = 0;
-  while (begin < ids.size()) {
-    // Pack as many texts as fit the per-pass token budget (at least one).
-    std::vector<int> packed, lengths;
-    size_t end = begin;
-    while (end < ids.size()) {
-      const int length = std::min<int>(static_cast<int>(ids[end].size()), max_length_);
-      if (end > begin && static_cast<int>(packed.size()) + length > kMaxTokensPerPass) break;
-      for (int i = 0; i < length; ++i) {
-        const int id = ids[end][i];
-        if (id < 0 || id >= vocab_rows_) {
-          return Error(InvalidArgument("token id " + std::to_string(id) + " outside the vocabulary (text " +
-                                       std::to_string(end) + ")"));
-        }
-        packed.push_back(id);
+  std::vector<int> lengths(ids.size());
+  int64_t total_tokens = 0;
+  for (size_t t = 0; t < ids.size(); ++t) {
+    lengths[t] = std::min<int>(static_cast<int>(ids[t].size()), max_length_);
+    for (int i = 0; i < lengths[t]; ++i) {
+      const int id = ids[t][i];
+      if (id < 0 || id >= vocab_rows_) {
+        return Error(InvalidArgument("token id " + std::to_string(id) + " outside the vocabulary (text " +
+                                     std::to_string(t) + ")"));
       }
-      lengths.push_back(length);
-      ++end;
     }
-    std::vector<float> out(lengths.size() * static_cast<size_t>(out_dim_));
-    Forward(packed, lengths, out.data());
-    for (size_t t = begin; t < end; ++t) {
-      std::copy_n(out.data() + (t - begin) * out_dim_, out_dim_, result[t].data());
-    }
-    begin = end;
+    total_tokens += lengths[t];
   }
+
+  // Contiguous shards of about equal token counts, one per thread; small batches stay on the caller's thread
+  // (a thread costs more than it saves below ~kMinTokensPerShard tokens).
+  const int64_t wanted = std::max<int64_t>(1, std::min<int64_t>(threads_, total_tokens / kMinTokensPerShard));
+  const int shards = static_cast<int>(std::min<int64_t>(wanted, static_cast<int64_t>(ids.size())));
+  std::vector<size_t> bounds = {0};
+  int64_t running = 0;
+  for (size_t t = 0; t < ids.size() && static_cast<int>(bounds.size()) < shards; ++t) {
+    running += lengths[t];
+    if (running * shards >= total_tokens * static_cast<int64_t>(bounds.size())) bounds.push_back(t + 1);
+  }
+  while (bounds.size() <= static_cast<size_t>(shards)) bounds.push_back(ids.size());
+  bounds.back() = ids.size();
+
+  auto run_shard = [&](size_t begin, size_t end) {
+    std::unique_ptr<Workspace> workspace = AcquireWorkspace();
+    while (begin < end) {
+      // Pack as many texts as fit the per-pass token budget (at least one).
+      std::vector<int>& packed = workspace->packed;
+      packed.clear();
+      size_t stop = begin;
+      while (stop < end) {
+        if (stop > begin && static_cast<int>(packed.size()) + lengths[stop] > kMaxTokensPerPass) break;
+        packed.insert(packed.end(), ids[stop].begin(), ids[stop].begin() + lengths[stop]);
+        ++stop;
+      }
+      const std::vector<int> pass_lengths(lengths.begin() + static_cast<std::ptrdiff_t>(begin),
+                                          lengths.begin() + static_cast<std::ptrdiff_t>(stop));
+      Forward(packed, pass_lengths, *workspace);
+      for (size_t t = begin; t < stop; ++t) {
+        std::copy_n(workspace->out.data() + (t - begin) * out_dim_, out_dim_, result[t].data());
+      }
+      begin = stop;
+    }
+    ReleaseWorkspace(std::move(workspace));
+  };
+  std::vector<std::thread> helpers;
+  for (int s = 1; s < shards; ++s) helpers.emplace_back(run_shard, bounds[s], bounds[s + 1]);
+  run_shard(bounds[0], bounds[1]);
+  for (std::thread& helper : helpers) helper.join();
   return result;
 }
 
-void UseLiteModel::Forward(const std::vector<int>& ids, const std::vector<int>& lengths, float* out) const {
+std::unique_ptr<UseLiteModel::Workspace> UseLiteModel::AcquireWorkspace() const {
+  std::lock_guard<std::mutex> lock(workspace_mutex_);
+  if (workspaces_.empty()) return std::make_unique<Workspace>();
+  std::unique_ptr<Workspace> workspace = std::move(workspaces_.back());
+  workspaces_.pop_back();
+  return workspace;
+}
+
+void UseLiteModel::ReleaseWorkspace(std::unique_ptr<Workspace> workspace) const {
+  std::lock_guard<std::mutex> lock(workspace_mutex_);
+  workspaces_.push_back(std::move(workspace));
+}
+
+void UseLiteModel::Forward(const std::vector<int>& ids, const std::vector<int>& lengths, Workspace& w) const {
   const int tokens = static_cast<int>(ids.size());
-  const int e = embed_dim_, half = e / 2;
-  std::vector<float> x(static_cast<size_t>(tokens) * e);
+  const int e = embed_dim_;
+  float* x = Grow(w.x, static_cast<size_t>(tokens) * max_width_);
   int row = 0;
   for (int length : lengths) {
     for (int pos = 0; pos < length; ++pos, ++row) {
       const float* emb = embeddings_.data() + static_cast<size_t>(ids[row]) * e;
-      float* xr = x.data() + static_cast<size_t>(row) * e;
-      for (int k = 0; k < half; ++k) {
-        const float t = static_cast<float>(pos) * inv_timescales_[k];
-        xr[k] = 2 * emb[k] + std::sin(t);
-        xr[half + k] = 2 * emb[half + k] + std::cos(t);
-      }
+      const float* timing = timing_signal_.data() + static_cast<size_t>(pos) * e;
+      float* xr = x + static_cast<size_t>(row) * e;
+      for (int k = 0; k < e; ++k) xr[k] = 2 * emb[k] + timing[k];
     }
   }
-  std::vector<float> y;
+  float* y = Grow(w.y, static_cast<size_t>(tokens) * max_width_);
   for (const Layer& layer : layers_) {
-    RunLayer(layer, lengths, tokens, x, &y);
-    x.swap(y);
+    RunLayer(layer, lengths, tokens, x, y, w);
+    std::swap(x, y);
   }
 
   const int d = out_dim_;
   const int texts = static_cast<int>(lengths.size());
-  std::vector<float> pooled(static_cast<size_t>(texts) * d, 0.0f);
+  float* pooled = Grow(w.pooled, static_cast<size_t>(texts) * d);
+  std::fill_n(pooled, static_cast<size_t>(texts) * d, 0.0f);
   row = 0;
   for (int t = 0; t < texts; ++t) {
-    float* p = pooled.data() + static_cast<size_t>(t) * d;
+    float* p = pooled + static_cast<size_t>(t) * d;
     for (int pos = 0; pos < lengths[t]; ++pos, ++row) {
-      const float* xr = x.data() + static_cast<size_t>(row) * d;
+      const float* xr = x + static_cast<size_t>(row) * d;
       for (int i = 0; i < d; ++i) p[i] += xr[i];
     }
     const float count = static_cast<float>(std::max(lengths[t], 1));
     for (int i = 0; i < d; ++i) p[i] /= count;
   }
-  Dense(pooled.data(), texts, d, final_kernel_, final_bias_, d, 0.0f, out);
+  float* out = Grow(w.out, static_cast<size_t>(texts) * d);
+  Dense(pooled, texts, d, final_kernel_, final_bias_, d, 0.0f, out);
   for (int t = 0; t < texts; ++t) {
     float* o = out + static_cast<size_t>(t) * d;
     float sum = 0;
@@ -333,55 +408,50 @@ void UseLiteModel::Forward(const std::vector<int>& ids, const std::vector<int>& 
   }
 }
 
-void UseLiteModel::RunLayer(const Layer& layer, const std::vector<int>& lengths, int tokens,
-                            const std::vector<float>& in, std::vector<float>* out) const {
+void UseLiteModel::RunLayer(const Layer& layer, const std::vector<int>& lengths, int tokens, const float* in,
+                            float* out, Workspace& w) const {
   const int da = layer.d_attn, dm = layer.d_model, head_dim = da / layer.heads;
   const size_t m = static_cast<size_t>(tokens);
-  std::vector<float> h(m * layer.d_in);
-  LayerNorm(in.data(), tokens, layer.d_in, layer.ln_scale, layer.ln_bias, ln_epsilon_, h.data());
-  std::vector<float> qkv(m * 3 * da);
-  Dense(h.data(), tokens, layer.d_in, layer.qkv_kernel, layer.qkv_bias, 3 * da, 0.0f, qkv.data());
+  float* h = Grow(w.h, m * layer.d_in);
+  LayerNorm(in, tokens, layer.d_in, layer.ln_scale, layer.ln_bias, ln_epsilon_, h);
+  float* qkv = Grow(w.qkv, m * 3 * da);
+  Dense(h, tokens, layer.d_in, layer.qkv_kernel, layer.qkv_bias, 3 * da, 0.0f, qkv);
 
   // Attention within each text, head by head: scores = scale·Q·Kᵀ, softmax, ·V.
-  std::vector<float> attention(m * da);
-  std::vector<float> scores;
+  float* attention = Grow(w.attention, m * da);
   int offset = 0;
   for (int length : lengths) {
     if (length > 0) {
-      scores.resize(static_cast<size_t>(length) * length);
-      const float* base = qkv.data() + static_cast<size_t>(offset) * 3 * da;
+      float* scores = Grow(w.scores, static_cast<size_t>(length) * length);
+      const float* base = qkv + static_cast<size_t>(offset) * 3 * da;
       for (int head = 0; head < layer.heads; ++head) {
         const float* q = base + head * head_dim;
         const float* k = base + da + head * head_dim;
         const float* v = base + 2 * da + head * head_dim;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, length, length, head_dim, layer.q_scale, q,
-                    3 * da, k, 3 * da, 0.0f, scores.data(), length);
-        SoftmaxRows(scores.data(), length, length);
-        float* o = attention.data() + static_cast<size_t>(offset) * da + head * head_dim;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, length, head_dim, length, 1.0f, scores.data(),
-                    length, v, 3 * da, 0.0f, o, da);
+        Sgemm(true, length, length, head_dim, layer.q_scale, q, 3 * da, k, 3 * da, 0.0f, scores, length);
+        SoftmaxRows(scores, length, length);
+        float* o = attention + static_cast<size_t>(offset) * da + head * head_dim;
+        Sgemm(false, length, head_dim, length, 1.0f, scores, length, v, 3 * da, 0.0f, o, da);
       }
     }
     offset += length;
   }
 
-  // y = attention·W_o + b_o + residual
-  std::vector<float> y(m * dm);
+  // out = attention·W_o + b_o + residual
   if (layer.residual_kernel.empty()) {
-    std::copy(in.begin(), in.end(), y.begin());
+    std::copy_n(in, m * dm, out);
   } else {
-    Dense(in.data(), tokens, layer.d_in, layer.residual_kernel, layer.residual_bias, dm, 0.0f, y.data());
+    Dense(in, tokens, layer.d_in, layer.residual_kernel, layer.residual_bias, dm, 0.0f, out);
   }
-  Dense(attention.data(), tokens, da, layer.out_kernel, layer.out_bias, dm, 1.0f, y.data());
+  Dense(attention, tokens, da, layer.out_kernel, layer.out_bias, dm, 1.0f, out);
 
-  // out = y + FFN(LN(y))
-  std::vector<float> f(m * dm);
-  LayerNorm(y.data(), tokens, dm, layer.ffn_ln_scale, layer.ffn_ln_bias, ln_epsilon_, f.data());
-  std::vector<float> hidden(m * layer.d_ff);
-  Dense(f.data(), tokens, dm, layer.ffn1_kernel, layer.ffn1_bias, layer.d_ff, 0.0f, hidden.data());
-  for (float& v : hidden) v = std::max(v, 0.0f);
-  *out = std::move(y);
-  Dense(hidden.data(), tokens, layer.d_ff, layer.ffn2_kernel, layer.ffn2_bias, dm, 1.0f, out->data());
+  // out += FFN(LN(out))
+  float* f = Grow(w.f, m * dm);
+  LayerNorm(out, tokens, dm, layer.ffn_ln_scale, layer.ffn_ln_bias, ln_epsilon_, f);
+  float* hidden = Grow(w.hidden, m * layer.d_ff);
+  Dense(f, tokens, dm, layer.ffn1_kernel, layer.ffn1_bias, layer.d_ff, 0.0f, hidden);
+  for (size_t i = 0; i < m * layer.d_ff; ++i) hidden[i] = std::max(hidden[i], 0.0f);
+  Dense(hidden, tokens, layer.d_ff, layer.ffn2_kernel, layer.ffn2_bias, dm, 1.0f, out);
 }
 
 }  // namespace deskpipe::embed

@@ -14,11 +14,15 @@
 //   out = l2_normalize(tanh(pooled·W + b))
 // Tokens past max_length are dropped (the graph's ClipToMaxLength). Padding never influences a text, so
 // texts are computed packed (no padding) and the result does not depend on how texts are batched.
-// Matrix products go through CBLAS (OpenBLAS).
-// Thread-safety: immutable after Load(); Embed() uses per-call scratch and may run on several threads.
+// Matrix products go through CBLAS (OpenBLAS), single-threaded: Embed() itself splits a batch into shards of
+// about equal token counts and runs them on up to threads() threads (the core count, or
+// DESKPIPE_EMBED_THREADS), so Load() sets OpenBLAS to one thread per call.
+// Thread-safety: weights immutable after Load(); Embed() may run on several threads at once (scratch buffers
+// come from a mutex-guarded pool and are reused across calls, so steady-state calls allocate little).
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -34,6 +38,7 @@ class UseLiteModel {
   int max_length() const { return max_length_; }       // 128
   int output_dimension() const { return out_dim_; }    // 512
   int vocabulary_rows() const { return vocab_rows_; }  // ids must be in [0, vocabulary_rows)
+  int threads() const { return threads_; }
 
   // One vector per id list, in order. Ids past max_length() are ignored; InvalidArgument on an id out of
   // range.
@@ -52,16 +57,29 @@ class UseLiteModel {
     std::vector<float> ffn2_kernel, ffn2_bias;          // d_ff × d_model
   };
 
+  // Scratch for one shard's passes, reused across calls.
+  struct Workspace {
+    std::vector<int> packed;
+    std::vector<float> x, y, h, qkv, attention, scores, f, hidden, pooled, out;
+  };
+
   UseLiteModel() = default;
-  // Runs the network on `lengths.size()` texts whose tokens are packed in `ids`; writes rows of `out`.
-  void Forward(const std::vector<int>& ids, const std::vector<int>& lengths, float* out) const;
-  void RunLayer(const Layer& layer, const std::vector<int>& lengths, int tokens, const std::vector<float>& in,
-                std::vector<float>* out) const;
+  // Runs the network on `lengths.size()` texts whose tokens are packed in `ids`; leaves rows in w.out.
+  void Forward(const std::vector<int>& ids, const std::vector<int>& lengths, Workspace& w) const;
+  void RunLayer(const Layer& layer, const std::vector<int>& lengths, int tokens, const float* in, float* out,
+                Workspace& w) const;
+  std::unique_ptr<Workspace> AcquireWorkspace() const;
+  void ReleaseWorkspace(std::unique_ptr<Workspace> workspace) const;
 
   int max_length_ = 0, vocab_rows_ = 0, embed_dim_ = 0, out_dim_ = 0;
   float ln_epsilon_ = 0, l2_epsilon_ = 0;
   std::vector<float> embeddings_;      // vocab_rows × embed_dim
   std::vector<float> inv_timescales_;  // embed_dim / 2
+  std::vector<float> timing_signal_;   // max_length × embed_dim
+  int max_width_ = 0;                  // widest activation row
+  int threads_ = 1;
+  mutable std::mutex workspace_mutex_;
+  mutable std::vector<std::unique_ptr<Workspace>> workspaces_;
   std::vector<Layer> layers_;
   std::vector<float> final_kernel_, final_bias_;  // out_dim × out_dim
 };

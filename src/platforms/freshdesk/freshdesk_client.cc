@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <atomic>
 #include <charconv>
+#include <map>
+#include <mutex>
 #include <thread>
 #include <utility>
 
@@ -217,6 +220,162 @@ Status ClassifyFreshdeskError(const net::HttpResponse& response, const std::stri
   return status;
 }
 
+namespace {
+
+// The older sleep/now injection as a Clock: `sleep` does not move `now`, so the time slept is added to it.
+class FunctionClock : public net::Clock {
+ public:
+  FunctionClock(std::function<void(std::chrono::milliseconds)> sleep,
+                std::function<std::chrono::steady_clock::time_point()> now)
+      : sleep_(std::move(sleep)), now_(std::move(now)) {}
+
+  TimePoint Now() override {
+    TimePoint base = now_ ? now_() : std::chrono::steady_clock::now();
+    std::lock_guard<std::mutex> lock(mu_);
+    return base + slept_;
+  }
+  void SleepFor(std::chrono::milliseconds wait) override {
+    if (wait.count() <= 0) return;
+    if (sleep_) {
+      sleep_(wait);
+      std::lock_guard<std::mutex> lock(mu_);
+      slept_ += wait;
+    } else {
+      std::this_thread::sleep_for(wait);
+    }
+  }
+  void WaitFor(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
+               std::chrono::milliseconds wait) override {
+    if (!sleep_) {
+      if (wait.count() > 0) cv.wait_for(lock, wait);
+      return;
+    }
+    lock.unlock();
+    SleepFor(wait);
+    lock.lock();
+  }
+
+ private:
+  std::function<void(std::chrono::milliseconds)> sleep_;
+  std::function<std::chrono::steady_clock::time_point()> now_;
+  std::mutex mu_;
+  std::chrono::milliseconds slept_{0};
+};
+
+// One governor and one breaker per account (api_base) in the process, alive while a client holds them.
+template <typename T>
+std::shared_ptr<T> SharedPerAccount(const std::string& account, const std::function<std::shared_ptr<T>()>& make) {
+  static std::mutex mu;
+  static std::map<std::string, std::weak_ptr<T>> registry;
+  std::lock_guard<std::mutex> lock(mu);
+  auto& slot = registry[account];
+  if (auto existing = slot.lock()) return existing;
+  auto created = make();
+  slot = created;
+  return created;
+}
+
+constexpr const char* kPageCapMarker = "tickets page cap reached";
+
+std::string UrlDecodeComma(std::string s) {
+  for (size_t p = s.find("%2"); p != std::string::npos; p = s.find("%2", p)) {
+    if (p + 2 < s.size() && (s[p + 2] == 'C' || s[p + 2] == 'c')) {
+      s.replace(p, 3, ",");
+    } else {
+      ++p;
+    }
+  }
+  return s;
+}
+
+bool AllDigits(const std::string& s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
+}
+
+}  // namespace
+
+void ApplyConfigToClientOptions(const Config& config, FreshdeskClientOptions* options) {
+  if (options->rate_limit_delay <= 0) options->rate_limit_delay = config.rate_limit_delay;
+  if (!options->max_concurrent_requests) options->max_concurrent_requests = config.max_concurrent_requests;
+  if (!options->api_budget_share) options->api_budget_share = config.api_budget_share;
+}
+
+bool IsPageCap(const Status& status) {
+  return status.code() == StatusCode::kInvalidArgument &&
+         status.message().find(kPageCapMarker) != std::string::npos;
+}
+
+std::optional<int64_t> FreshdeskSubLimit(const std::string& bucket, int64_t total) {
+  if (bucket != "tickets_list" && bucket != "contacts_list") return std::nullopt;
+  // API.md §4: plan total → list sub-limit (the same for tickets and contacts).
+  static const std::pair<int64_t, int64_t> kPlans[] = {
+      {2000, 400}, {1000, 300}, {700, 200}, {400, 100}, {200, 20}};
+  for (const auto& [plan_total, sub_limit] : kPlans) {
+    if (total >= plan_total) return sub_limit;
+  }
+  return std::nullopt;  // trial: no sub-limit
+}
+
+net::RequestTicket FreshdeskRequestTicket(const std::string& path_and_query) {
+  std::string path = path_and_query;
+  std::string query;
+  if (size_t q = path.find('?'); q != std::string::npos) {
+    query = path.substr(q + 1);
+    path.erase(q);
+  }
+  while (!path.empty() && path.front() == '/') path.erase(path.begin());
+  while (!path.empty() && path.back() == '/') path.pop_back();
+  // Path template: ids become {id} so every ticket's conversations share one learnt cost.
+  std::vector<std::string> segments;
+  for (size_t pos = 0; pos <= path.size();) {
+    size_t slash = path.find('/', pos);
+    if (slash == std::string::npos) slash = path.size();
+    std::string segment = path.substr(pos, slash - pos);
+    segments.push_back(AllDigits(segment) ? "{id}" : segment);
+    pos = slash + 1;
+  }
+  std::string templ;
+  for (size_t i = 0; i < segments.size(); ++i) templ += (i > 0 ? "/" : "") + segments[i];
+
+  std::vector<std::string> includes;
+  for (size_t pos = 0; pos <= query.size();) {
+    size_t amp = query.find('&', pos);
+    if (amp == std::string::npos) amp = query.size();
+    std::string param = query.substr(pos, amp - pos);
+    if (param.rfind("include=", 0) == 0) {
+      std::string list = UrlDecodeComma(param.substr(8));
+      for (size_t p = 0; p <= list.size();) {
+        size_t comma = list.find(',', p);
+        if (comma == std::string::npos) comma = list.size();
+        std::string value = Trim(list.substr(p, comma - p));
+        if (!value.empty() && std::find(includes.begin(), includes.end(), value) == includes.end()) {
+          includes.push_back(value);
+        }
+        p = comma + 1;
+      }
+    }
+    pos = amp + 1;
+  }
+  std::sort(includes.begin(), includes.end());
+
+  net::RequestTicket ticket;
+  ticket.cost_key = "GET " + templ;
+  if (!includes.empty()) {
+    ticket.cost_key += "?include=";
+    for (size_t i = 0; i < includes.size(); ++i) ticket.cost_key += (i > 0 ? "," : "") + includes[i];
+  }
+  const auto n = static_cast<int64_t>(includes.size());
+  if (templ == "tickets") {
+    ticket.bucket = "tickets_list";
+    ticket.estimated_cost = 1 + 2 * n;  // API.md §4: +2 credits per include on the list
+  } else if (templ == "contacts") {
+    ticket.bucket = "contacts_list";
+  } else if (templ == "tickets/{id}" || templ == "tickets/archived/{id}") {
+    ticket.estimated_cost = 1 + n;  // +1 per include on a view
+  }
+  return ticket;
+}
+
 FreshdeskClient::FreshdeskClient(std::string api_base, std::string api_key, net::HttpClient& http,
                                  FreshdeskClientOptions options)
     : api_base_(std::move(api_base)),
@@ -226,56 +385,137 @@ FreshdeskClient::FreshdeskClient(std::string api_base, std::string api_key, net:
       rng_(std::random_device{}()) {
   while (!api_base_.empty() && api_base_.back() == '/') api_base_.pop_back();
   if (options_.max_attempts < 1) options_.max_attempts = 1;
-}
+  retry_.max_attempts = options_.max_attempts;
+  retry_.backoff_base = options_.backoff_base;
+  retry_.backoff_max = options_.backoff_max;
+  retry_.default_retry_after = options_.default_retry_after;
+  retry_.retry_after_jitter = options_.retry_after_jitter;
+  max_concurrent_ = std::clamp(options_.max_concurrent_requests.value_or(4), 1, 64);
+  double share = options_.api_budget_share.value_or(1.0);
+  if (!(share > 0) || share > 1) share = 1.0;
 
-void FreshdeskClient::Sleep(std::chrono::milliseconds wait) {
-  if (wait.count() <= 0) return;
-  if (options_.sleep) {
-    options_.sleep(wait);
+  const bool injected_time = options_.clock || options_.sleep || options_.now;
+  if (options_.clock) {
+    clock_ = options_.clock;
+  } else if (options_.sleep || options_.now) {
+    clock_ = std::make_shared<FunctionClock>(options_.sleep, options_.now);
   } else {
-    std::this_thread::sleep_for(wait);
+    clock_ = net::SystemClock();
+  }
+
+  auto make_governor = [&]() {
+    net::RateGovernorOptions g;
+    g.budget_share = share;
+    g.max_in_flight = max_concurrent_;
+    g.min_spacing = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::duration<double>(std::max(options_.rate_limit_delay, 0.0)));
+    g.window = options_.rate_window;
+    g.bucket_limit = &FreshdeskSubLimit;
+    g.clock = clock_;
+    return std::make_shared<net::RateGovernor>(std::move(g));
+  };
+  auto make_breaker = [&]() {
+    net::CircuitBreakerOptions b;
+    b.failure_threshold = options_.circuit_failure_threshold;
+    b.open_for = options_.circuit_open_for;
+    b.max_open_for = std::max(options_.circuit_open_for * 10, options_.circuit_open_for);
+    b.clock = clock_;
+    return std::make_shared<net::CircuitBreaker>(std::move(b));
+  };
+  if (options_.governor) {
+    governor_ = options_.governor;
+  } else if (injected_time) {
+    governor_ = make_governor();
+  } else {
+    governor_ = SharedPerAccount<net::RateGovernor>(api_base_, make_governor);
+  }
+  if (options_.breaker) {
+    breaker_ = options_.breaker;
+  } else if (injected_time) {
+    breaker_ = make_breaker();
+  } else {
+    breaker_ = SharedPerAccount<net::CircuitBreaker>(api_base_, make_breaker);
   }
 }
 
-std::chrono::steady_clock::time_point FreshdeskClient::Now() const {
-  return options_.now ? options_.now() : std::chrono::steady_clock::now();
+std::string FreshdeskClient::UrlFor(const std::string& path_and_query) const {
+  std::string path = path_and_query;
+  while (!path.empty() && path.front() == '/') path.erase(path.begin());
+  return api_base_ + "/" + path;
+}
+
+std::chrono::milliseconds FreshdeskClient::Backoff(int attempt, const Status& error) {
+  std::lock_guard<std::mutex> lock(rng_mu_);
+  return retry_.Backoff(attempt, error, rng_);
 }
 
 Result<FreshdeskPage> FreshdeskClient::Get(const std::string& path_and_query) {
   std::string path = path_and_query;
   while (!path.empty() && path.front() == '/') path.erase(path.begin());
-  return Fetch(api_base_ + "/" + path, path);
+  FreshdeskError details;
+  auto page = Fetch(api_base_ + "/" + path, path, &details);
+  last_error_ = std::move(details);
+  return page;
 }
+
+namespace {
+
+// `absolute_url` relative to the API base when it is on the base's origin; nullopt otherwise.
+std::optional<std::string> SameOriginPath(const std::string& api_base, const std::string& absolute_url) {
+  auto base = ParseUrl(api_base);
+  auto target = ParseUrl(absolute_url);
+  if (!base || !target || Origin(*base) != Origin(*target)) return std::nullopt;
+  std::string what = absolute_url;
+  if (what.rfind(api_base + "/", 0) == 0) what = what.substr(api_base.size() + 1);
+  return what;
+}
+
+Status ForeignLink(const std::string& api_base, const std::string& url) {
+  return InvalidArgument("Freshdesk returned a next-page link outside " + api_base + ": '" + url +
+                         "'; not following it");
+}
+
+}  // namespace
 
 Result<FreshdeskPage> FreshdeskClient::GetUrl(const std::string& absolute_url) {
   last_error_ = FreshdeskError{};
-  auto base = ParseUrl(api_base_);
-  auto target = ParseUrl(absolute_url);
-  if (!base || !target || Origin(*base) != Origin(*target)) {
-    return Error(InvalidArgument("Freshdesk returned a next-page link outside " + api_base_ + ": '" +
-                                 absolute_url + "'; not following it"));
-  }
-  std::string what = absolute_url;
-  if (what.rfind(api_base_ + "/", 0) == 0) what = what.substr(api_base_.size() + 1);
-  return Fetch(absolute_url, what);
+  auto what = SameOriginPath(api_base_, absolute_url);
+  if (!what) return Error(ForeignLink(api_base_, absolute_url));
+  FreshdeskError details;
+  auto page = Fetch(absolute_url, *what, &details);
+  last_error_ = std::move(details);
+  return page;
 }
 
-Result<FreshdeskPage> FreshdeskClient::Fetch(const std::string& url, const std::string& what) {
+Result<FreshdeskPage> FreshdeskClient::Fetch(const std::string& url, const std::string& what,
+                                             FreshdeskError* details) {
   Status last;
   for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
-    auto page = FetchOnce(url, what);
-    if (page) return page;
-    last = page.error();
-    if (attempt == options_.max_attempts) break;
-    if (last.code() == StatusCode::kRateLimited) {
-      Sleep(last.retry_after().value_or(options_.default_retry_after));
-    } else if (last.code() == StatusCode::kUnavailable) {
-      auto base = options_.backoff_base * (int64_t{1} << (attempt - 1));
-      std::uniform_int_distribution<int64_t> jitter(0, std::max<int64_t>(base.count() / 2, 0));
-      Sleep(base + std::chrono::milliseconds(jitter(rng_)));
+    net::CircuitBreaker::Admission admission;
+    Status gate = breaker_->Allow(what, &admission);
+    bool refused_by_breaker = !gate.ok();
+    if (refused_by_breaker) {
+      last = gate;
     } else {
-      break;
+      *details = FreshdeskError{};
+      auto page = FetchOnce(url, what, details);
+      if (page) {
+        breaker_->RecordSuccess(admission);
+        return page;
+      }
+      last = page.error();
+      // Only transient failures say the server is unwell; a 4xx or a 429 is an answer.
+      if (last.code() == StatusCode::kUnavailable) {
+        breaker_->RecordFailure(admission);
+      } else {
+        breaker_->RecordSuccess(admission);
+      }
     }
+    // An open breaker refuses at once: the caller (the runner) decides when to come back (retry_after).
+    if (refused_by_breaker) return Error(last);
+    if (attempt == options_.max_attempts || !net::RetryPolicy::IsRetryable(last.code())) break;
+    // A 429 already paused the whole account in the governor: the next Acquire waits it out.
+    if (last.code() == StatusCode::kUnavailable) clock_->SleepFor(Backoff(attempt, last));
   }
   if (last.code() == StatusCode::kRateLimited || last.code() == StatusCode::kUnavailable) {
     if (options_.max_attempts > 1) {
@@ -285,15 +525,9 @@ Result<FreshdeskPage> FreshdeskClient::Fetch(const std::string& url, const std::
   return Error(last);
 }
 
-Result<FreshdeskPage> FreshdeskClient::FetchOnce(const std::string& url, const std::string& what) {
-  last_error_ = FreshdeskError{};
-  if (options_.rate_limit_delay > 0 && last_request_) {
-    auto spacing = std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::duration<double>(options_.rate_limit_delay));
-    auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Now() - *last_request_);
-    if (elapsed < spacing) Sleep(spacing - elapsed);
-  }
-  last_request_ = Now();
+Result<FreshdeskPage> FreshdeskClient::FetchOnce(const std::string& url, const std::string& what,
+                                                 FreshdeskError* details) {
+  net::RateGovernor::Permit permit = governor_->Acquire(FreshdeskRequestTicket(what));
 
   net::HttpRequest request;
   request.method = "GET";
@@ -304,6 +538,7 @@ Result<FreshdeskPage> FreshdeskClient::FetchOnce(const std::string& url, const s
 
   auto response = http_.Send(request);
   if (!response) {
+    permit.Complete(net::ResponseCredits{});  // may have reached the server: keep the reservation
     Status error = response.error();
     std::string message = error.message();
     // Defence in depth: the key must never travel in a message, whatever the transport said.
@@ -312,12 +547,25 @@ Result<FreshdeskPage> FreshdeskClient::FetchOnce(const std::string& url, const s
         message.replace(p, api_key_.size(), "***");
       }
     }
-    last_error_.description = message;
+    details->description = message;
     return Error(Status(error.code(), message));
   }
+  RateHeaders rate;
+  rate.total = ParseInt(response->Header("x-ratelimit-total"));
+  rate.remaining = ParseInt(response->Header("x-ratelimit-remaining"));
+  rate.used_current_request = ParseInt(response->Header("x-ratelimit-used-currentrequest"));
   if (response->status < 200 || response->status >= 300) {
-    return Error(ClassifyFreshdeskError(*response, what, &last_error_));
+    Status status = ClassifyFreshdeskError(*response, what, details);
+    std::optional<std::chrono::milliseconds> pause;
+    // The whole account is out: pause every request of it (Retry-After + jitter), not only this one.
+    if (status.code() == StatusCode::kRateLimited) pause = Backoff(1, status);
+    permit.Complete(net::ResponseCredits{rate.total, rate.remaining, rate.used_current_request, true, pause});
+    if (details->page_cap) {
+      status = InvalidArgument(std::string(kPageCapMarker) + " (HTTP 400 on " + what + "): " + status.message());
+    }
+    return Error(status);
   }
+  permit.Complete(net::ResponseCredits{rate.total, rate.remaining, rate.used_current_request, true, {}});
 
   FreshdeskPage page;
   try {
@@ -326,10 +574,99 @@ Result<FreshdeskPage> FreshdeskClient::FetchOnce(const std::string& url, const s
     return Error(Unavailable("malformed JSON from " + what + ": " + e.what()));
   }
   page.next_url = ParseNextLink(response->Header("link"));
-  page.rate.total = ParseInt(response->Header("x-ratelimit-total"));
-  page.rate.remaining = ParseInt(response->Header("x-ratelimit-remaining"));
-  page.rate.used_current_request = ParseInt(response->Header("x-ratelimit-used-currentrequest"));
+  page.rate = rate;
   return page;
+}
+
+void FreshdeskClient::RunParallel(size_t count, const std::function<void(size_t)>& task) {
+  const size_t threads = http_.IsThreadSafe() ? std::min<size_t>(count, max_concurrent_) : 1;
+  if (threads <= 1) {
+    for (size_t i = 0; i < count; ++i) task(i);
+    return;
+  }
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i = next.fetch_add(1); i < count; i = next.fetch_add(1)) task(i);
+  };
+  std::vector<std::thread> pool;
+  pool.reserve(threads - 1);
+  for (size_t t = 0; t + 1 < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& thread : pool) thread.join();
+}
+
+std::vector<Result<FreshdeskPage>> FreshdeskClient::GetMany(const std::vector<std::string>& paths_and_queries) {
+  std::vector<Result<FreshdeskPage>> results(paths_and_queries.size(),
+                                             Error(Internal("request not run")));
+  std::atomic<bool> unauthenticated{false};
+  std::mutex fatal_mu;
+  Status fatal;
+  RunParallel(paths_and_queries.size(), [&](size_t i) {
+    if (unauthenticated.load()) {
+      std::lock_guard<std::mutex> lock(fatal_mu);
+      results[i] = Error(fatal);
+      return;
+    }
+    std::string path = paths_and_queries[i];
+    while (!path.empty() && path.front() == '/') path.erase(path.begin());
+    FreshdeskError details;
+    results[i] = Fetch(api_base_ + "/" + path, path, &details);
+    if (!results[i] && results[i].error().code() == StatusCode::kUnauthenticated) {
+      std::lock_guard<std::mutex> lock(fatal_mu);
+      fatal = results[i].error();
+      unauthenticated = true;
+    }
+  });
+  return results;
+}
+
+Result<std::vector<nlohmann::json>> FreshdeskClient::FetchAllPages(const std::string& path_and_query) {
+  std::string path = path_and_query;
+  while (!path.empty() && path.front() == '/') path.erase(path.begin());
+  std::vector<nlohmann::json> items;
+  std::string url = api_base_ + "/" + path;
+  std::string what = path;
+  while (true) {
+    FreshdeskError details;
+    ASSIGN_OR_RETURN(FreshdeskPage page, Fetch(url, what, &details));
+    if (!page.body.is_array()) {
+      return Error(Unavailable("expected a JSON array from " + what + ", got " +
+                               std::string(page.body.type_name())));
+    }
+    for (auto& item : page.body) items.push_back(std::move(item));
+    if (page.next_url.empty()) return items;
+    auto next = SameOriginPath(api_base_, page.next_url);
+    if (!next) return Error(ForeignLink(api_base_, page.next_url));
+    url = page.next_url;
+    what = *next;
+  }
+}
+
+Result<std::vector<nlohmann::json>> FreshdeskClient::GetAllPages(const std::string& path_and_query) {
+  return FetchAllPages(path_and_query);
+}
+
+std::vector<Result<std::vector<nlohmann::json>>> FreshdeskClient::GetAllPagesMany(
+    const std::vector<std::string>& paths_and_queries) {
+  std::vector<Result<std::vector<nlohmann::json>>> results(paths_and_queries.size(),
+                                                           Error(Internal("request not run")));
+  std::atomic<bool> unauthenticated{false};
+  std::mutex fatal_mu;
+  Status fatal;
+  RunParallel(paths_and_queries.size(), [&](size_t i) {
+    if (unauthenticated.load()) {
+      std::lock_guard<std::mutex> lock(fatal_mu);
+      results[i] = Error(fatal);
+      return;
+    }
+    results[i] = FetchAllPages(paths_and_queries[i]);
+    if (!results[i] && results[i].error().code() == StatusCode::kUnauthenticated) {
+      std::lock_guard<std::mutex> lock(fatal_mu);
+      fatal = results[i].error();
+      unauthenticated = true;
+    }
+  });
+  return results;
 }
 
 Result<std::string> ResolveFreshdeskApiBase(const Config& config) {

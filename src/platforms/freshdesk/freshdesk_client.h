@@ -1,14 +1,30 @@
 // FreshdeskClient: GETs Freshdesk API v2 JSON pages over an HttpClient, classifies every failure into a
-// Status (API.md §5), follows `link: <…>; rel="next"` headers, spaces requests by RATE_LIMIT_DELAY and
-// retries rate limits (sleeping Retry-After) and transient faults (exponential backoff with jitter) a bounded
-// number of times. The API key is sent as Basic auth "key:X" and never appears in any message.
+// Status (API.md §5), follows `link: <…>; rel="next"` headers, and sends every request through the account's
+// request layer:
+//   - a net::RateGovernor (one per account, shared by every request and every client of that account in the
+//     process): budget from X-RateLimit-Total × api_budget_share, per-request cost learnt from
+//     X-RateLimit-Used-CurrentRequest (include credits anticipated before sending), separate calls-per-window
+//     sub-budgets for the tickets-list and contacts-list operations, a 429 pauses every request of the account
+//     for Retry-After, at most max_concurrent_requests in flight, RATE_LIMIT_DELAY as a minimum spacing;
+//   - a net::RetryPolicy: 5xx, timeouts, resets → exponential backoff with jitter; 429 → Retry-After; bounded;
+//   - a net::CircuitBreaker (one per account): opens after repeated transient failures, half-opens to probe.
+// Classification: 401 → Unauthenticated naming FRESHDESK_API_KEY (stop the job); 403 → PermissionDenied
+// (skip that stream, report it); 404 → NotFound (the caller runs its deletion/archive check); the tickets
+// list's page-cap 400 → InvalidArgument for which IsPageCap() is true (re-window); other 400 → InvalidArgument.
+// The API key is sent as Basic auth "key:X" and never appears in any message.
 //
-// Not thread-safe: one instance per task. The HttpClient passed in must outlive it.
+// Thread-safe: Get, GetUrl, GetMany, GetAllPages and GetAllPagesMany may be called from several threads
+// (requests in parallel need an HttpClient whose IsThreadSafe() is true, like MakeCurlHttpClient(); with
+// any other HttpClient, e.g. the scripted fake of the tests, GetMany runs its requests one after another in
+// order). last_error() is the only per-client state: read it only from a single-threaded caller. The
+// HttpClient passed in must outlive the client.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
@@ -17,7 +33,11 @@
 
 #include "core/config.h"
 #include "core/status.h"
+#include "net/circuit_breaker.h"
+#include "net/clock.h"
 #include "net/http_client.h"
+#include "net/rate_governor.h"
+#include "net/retry_policy.h"
 
 namespace deskpipe::freshdesk {
 
@@ -52,16 +72,41 @@ struct FreshdeskError {
 };
 
 struct FreshdeskClientOptions {
-  double rate_limit_delay = 0;  // RATE_LIMIT_DELAY: minimum seconds between two requests
+  double rate_limit_delay = 0;  // RATE_LIMIT_DELAY: minimum seconds between two request starts
   int max_attempts = 4;         // attempts per request for RateLimited / Unavailable (≥ 1)
   std::chrono::milliseconds request_timeout{30000};
   std::chrono::milliseconds default_retry_after{60000};  // a 429 without a usable Retry-After
   std::chrono::milliseconds backoff_base{1000};          // first Unavailable retry waits ~this, then doubles
-  // Injected for tests: how to wait and what time it is (defaults: std::this_thread::sleep_for,
-  // steady_clock).
+  std::chrono::milliseconds backoff_max{60000};          // cap of the doubling
+  std::chrono::milliseconds retry_after_jitter{250};     // added (uniformly 0..this) to a Retry-After wait
+  // MAX_CONCURRENT_REQUESTS (requests in flight for the account) and --api-budget-share (fraction of the
+  // account's budget this process may use); unset = taken from the Config by ApplyConfigToClientOptions,
+  // else 4 and 1.0.
+  std::optional<int> max_concurrent_requests;
+  std::optional<double> api_budget_share;
+  // Length of the server's rate-limit "minute" (the emulator's --minute-seconds shortens it).
+  std::chrono::milliseconds rate_window{60000};
+  int circuit_failure_threshold = 5;                 // consecutive transient failures that open the breaker
+  std::chrono::milliseconds circuit_open_for{30000};  // first open period (doubles on a failed probe)
+  // The account's governor and breaker. Unset: one shared by every client of the same api_base in the process
+  // (created by the first; its options win) — unless a clock or sleep/now is injected, then private ones.
+  std::shared_ptr<net::RateGovernor> governor;
+  std::shared_ptr<net::CircuitBreaker> breaker;
+  // Time source for waits (tests: a net::FakeClock). Default: the system clock.
+  std::shared_ptr<net::Clock> clock;
+  // Older injection points, still honoured when `clock` is unset: how to wait and what time it is. `sleep`
+  // is assumed not to move `now` (the client adds the time slept to it).
   std::function<void(std::chrono::milliseconds)> sleep;
   std::function<std::chrono::steady_clock::time_point()> now;
 };
+
+// Fills the options the config decides: rate_limit_delay (when ≤ 0) from RATE_LIMIT_DELAY,
+// max_concurrent_requests (when unset) from MAX_CONCURRENT_REQUESTS, api_budget_share (when unset) from
+// --api-budget-share. FreshdeskSource::Create should call it on the options it is given.
+void ApplyConfigToClientOptions(const Config& config, FreshdeskClientOptions* options);
+
+// True for the tickets list's "beyond the 300th page" 400 (API.md §3): the caller starts a new window.
+bool IsPageCap(const Status& status);
 
 class FreshdeskClient {
  public:
@@ -79,25 +124,65 @@ class FreshdeskClient {
   // so the key is never sent elsewhere; InvalidArgument otherwise.
   Result<FreshdeskPage> GetUrl(const std::string& absolute_url);
 
-  // Details of the last failure (reset on every call).
+  // GETs every path (as Get takes it) with up to max_concurrent_requests in flight, each governed, retried
+  // and classified like Get. Results are in the order of `paths_and_queries`. After a 401 no further request
+  // is sent (the rest get the same Unauthenticated). Blocks until all are done.
+  std::vector<Result<FreshdeskPage>> GetMany(const std::vector<std::string>& paths_and_queries);
+
+  // GET path_and_query, then every rel="next" page; the elements of all pages' JSON arrays, in order.
+  // A non-array page body is Unavailable naming the path.
+  Result<std::vector<nlohmann::json>> GetAllPages(const std::string& path_and_query);
+
+  // GetAllPages for many paths at once (e.g. the conversations of many tickets: each
+  // "tickets/{id}/conversations?per_page=100"): pages of one path go in sequence, different paths run
+  // concurrently (up to max_concurrent_requests). Results in the order of `paths_and_queries`; a failure of
+  // one path (e.g. NotFound for a ticket deleted meanwhile) does not stop the others (a 401 does).
+  std::vector<Result<std::vector<nlohmann::json>>> GetAllPagesMany(
+      const std::vector<std::string>& paths_and_queries);
+
+  // Details of the last failure of Get/GetUrl (reset on every call). Single-threaded callers only.
   const FreshdeskError& last_error() const { return last_error_; }
 
   const std::string& api_base() const { return api_base_; }
+  // The account's governor and breaker (shared with other clients of the account), e.g. for stats.
+  net::RateGovernor& governor() { return *governor_; }
+  net::CircuitBreaker& breaker() { return *breaker_; }
+  int max_concurrent_requests() const { return max_concurrent_; }
 
  private:
-  Result<FreshdeskPage> Fetch(const std::string& url, const std::string& what);
-  Result<FreshdeskPage> FetchOnce(const std::string& url, const std::string& what);
-  void Sleep(std::chrono::milliseconds wait);
-  std::chrono::steady_clock::time_point Now() const;
+  Result<FreshdeskPage> Fetch(const std::string& url, const std::string& what, FreshdeskError* details);
+  Result<FreshdeskPage> FetchOnce(const std::string& url, const std::string& what, FreshdeskError* details);
+  Result<std::vector<nlohmann::json>> FetchAllPages(const std::string& path_and_query);
+  // Runs task(i) for i in [0, count) on up to max_concurrent_ threads (in order on this thread when the
+  // HttpClient is not thread-safe).
+  void RunParallel(size_t count, const std::function<void(size_t)>& task);
+  std::string UrlFor(const std::string& path_and_query) const;
+  std::chrono::milliseconds Backoff(int attempt, const Status& error);
 
   std::string api_base_;
   std::string api_key_;
   net::HttpClient& http_;
   FreshdeskClientOptions options_;
+  net::RetryPolicy retry_;
+  int max_concurrent_ = 4;
+  std::shared_ptr<net::Clock> clock_;
+  std::shared_ptr<net::RateGovernor> governor_;
+  std::shared_ptr<net::CircuitBreaker> breaker_;
   FreshdeskError last_error_;
-  std::optional<std::chrono::steady_clock::time_point> last_request_;
-  std::mt19937 rng_;
+  std::mutex rng_mu_;
+  std::mt19937_64 rng_;
 };
+
+// What the rate governor needs to know of a request to `path_and_query` (relative to the API root, query
+// included): its cost key (method + path with ids replaced by {id} + its include list), its sub-budget
+// ("tickets_list", "contacts_list" or "") and its documented cost (tickets list: 1 + 2 per include value;
+// ticket view: 1 + 1 per include; others 1).
+net::RequestTicket FreshdeskRequestTicket(const std::string& path_and_query);
+
+// Calls per window of the tickets-list / contacts-list sub-budgets for an account whose X-RateLimit-Total is
+// `total` (API.md §4 table: 200→20, 400→100, 700→200, 1000→300, 2000→400; unknown plans: the nearest
+// smaller plan's, and none below 200 (trial)).
+std::optional<int64_t> FreshdeskSubLimit(const std::string& bucket, int64_t total);
 
 // The `rel="next"` URL of a `link` header value, or "".
 std::string ParseNextLink(const std::string& link_header);

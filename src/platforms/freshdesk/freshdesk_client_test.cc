@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -28,6 +30,8 @@ struct ClientFixture {
   static FreshdeskClientOptions WithFakeSleep(FreshdeskClientOptions options,
                                               std::vector<milliseconds>* sleeps) {
     options.sleep = [sleeps](milliseconds wait) { sleeps->push_back(wait); };
+    // A frozen clock: waits are computed exactly (the client adds the time slept).
+    if (!options.now) options.now = [] { return std::chrono::steady_clock::time_point{} + std::chrono::hours(1); };
     return options;
   }
 };
@@ -122,7 +126,8 @@ TEST(FreshdeskClientTest, RateLimitHonoursRetryAfter) {
   auto page = f.client.Get("tickets");
   ASSERT_TRUE(page) << page.error().ToString();
   ASSERT_EQ(f.sleeps.size(), 1u);
-  EXPECT_EQ(f.sleeps[0], milliseconds(7000));
+  EXPECT_GE(f.sleeps[0], milliseconds(7000));
+  EXPECT_LT(f.sleeps[0], milliseconds(7250));  // + a little jitter
 }
 
 TEST(FreshdeskClientTest, RateLimitedCarriesRetryAfterWhenAttemptsRunOut) {
@@ -208,6 +213,239 @@ TEST(FreshdeskClientTest, RateLimitDelaySpacesRequests) {
   now += milliseconds(900);
   ASSERT_TRUE(f.client.Get("c"));
   EXPECT_EQ(f.sleeps.size(), 1u);
+}
+
+// ---- request layer: governor, classification, breaker, batches --------------------------------------------
+
+std::map<std::string, std::string> Credits(int64_t total, int64_t remaining, int64_t used) {
+  return {{"X-RateLimit-Total", std::to_string(total)},
+          {"X-RateLimit-Remaining", std::to_string(remaining)},
+          {"X-RateLimit-Used-CurrentRequest", std::to_string(used)}};
+}
+
+struct ClockFixture {
+  FakeHttpClient http;
+  std::shared_ptr<net::FakeClock> clock = std::make_shared<net::FakeClock>();
+  std::unique_ptr<FreshdeskClient> client;
+  explicit ClockFixture(FreshdeskClientOptions options = {}) {
+    options.clock = clock;
+    client = std::make_unique<FreshdeskClient>(kBase, kKey, http, std::move(options));
+  }
+};
+
+TEST(FreshdeskRequestTicketTest, CostKeysBucketsAndIncludeCredits) {
+  auto list = FreshdeskRequestTicket(
+      "tickets?updated_since=2020-01-01T00:00:00Z&order_by=updated_at&include=stats,description,requester&page=3");
+  EXPECT_EQ(list.bucket, "tickets_list");
+  EXPECT_EQ(list.estimated_cost, 7);  // 1 + 2 per include (API.md §4)
+  EXPECT_EQ(list.cost_key, "GET tickets?include=description,requester,stats");
+  auto encoded = FreshdeskRequestTicket("tickets?include=description%2Cstats&filter=deleted");
+  EXPECT_EQ(encoded.estimated_cost, 5);
+  EXPECT_EQ(encoded.bucket, "tickets_list");
+  auto view = FreshdeskRequestTicket("tickets/48213?include=conversations");
+  EXPECT_EQ(view.bucket, "");
+  EXPECT_EQ(view.estimated_cost, 2);
+  EXPECT_EQ(view.cost_key, "GET tickets/{id}?include=conversations");
+  auto conversations = FreshdeskRequestTicket("tickets/7/conversations?per_page=100&page=2");
+  EXPECT_EQ(conversations.cost_key, FreshdeskRequestTicket("tickets/9/conversations").cost_key);
+  EXPECT_EQ(conversations.estimated_cost, 1);
+  EXPECT_EQ(FreshdeskRequestTicket("contacts?updated_since=x").bucket, "contacts_list");
+  EXPECT_EQ(FreshdeskRequestTicket("contacts/5").bucket, "");
+  EXPECT_EQ(FreshdeskRequestTicket("search/tickets?query=x").bucket, "");
+}
+
+TEST(FreshdeskSubLimitTest, PlanTable) {
+  EXPECT_EQ(FreshdeskSubLimit("tickets_list", 50), std::nullopt);
+  EXPECT_EQ(FreshdeskSubLimit("tickets_list", 200), 20);
+  EXPECT_EQ(FreshdeskSubLimit("contacts_list", 400), 100);
+  EXPECT_EQ(FreshdeskSubLimit("tickets_list", 700), 200);
+  EXPECT_EQ(FreshdeskSubLimit("tickets_list", 1000), 300);
+  EXPECT_EQ(FreshdeskSubLimit("tickets_list", 2000), 400);
+  EXPECT_EQ(FreshdeskSubLimit("other", 2000), std::nullopt);
+}
+
+TEST(FreshdeskClientGovernorTest, BudgetFromHeadersHoldsTheNextRequestUntilTheWindowFrees) {
+  FreshdeskClientOptions options;
+  options.rate_window = std::chrono::seconds(60);
+  ClockFixture f(options);
+  f.http.Expect(std::string(kBase) + "/agents", 200, "[]", Credits(10, 9, 1));
+  f.http.Expect(std::string(kBase) + "/tickets?include=stats", 200, "[]", Credits(10, 6, 3));
+  f.http.Expect(std::string(kBase) + "/tickets?include=stats", 200, "[]", Credits(10, 3, 3));
+  f.http.Expect(std::string(kBase) + "/tickets?include=stats", 200, "[]", Credits(10, 7, 3));
+  auto start = f.clock->Now();
+  ASSERT_TRUE(f.client->Get("agents"));
+  ASSERT_TRUE(f.client->Get("tickets?include=stats"));
+  ASSERT_TRUE(f.client->Get("tickets?include=stats"));
+  EXPECT_EQ(f.clock->Now(), start) << "7 of 10 credits: no wait yet";
+  ASSERT_TRUE(f.client->Get("tickets?include=stats"));  // 7 + 3 = 10: fits exactly
+  EXPECT_EQ(f.clock->Now(), start);
+  f.http.Expect(std::string(kBase) + "/agents", 200, "[]", Credits(10, 9, 1));
+  ASSERT_TRUE(f.client->Get("agents"));  // 11 > 10: waits for the first credit to leave the window
+  EXPECT_GE(f.clock->Now(), start + std::chrono::seconds(60));
+  EXPECT_EQ(f.client->governor().stats().credits, 11);
+}
+
+TEST(FreshdeskClientGovernorTest, BudgetShareAndConfig) {
+  Config config;
+  config.max_concurrent_requests = 9;
+  config.api_budget_share = 0.5;
+  config.rate_limit_delay = 0.25;
+  FreshdeskClientOptions options;
+  ApplyConfigToClientOptions(config, &options);
+  EXPECT_EQ(options.max_concurrent_requests, 9);
+  EXPECT_EQ(options.api_budget_share, 0.5);
+  EXPECT_EQ(options.rate_limit_delay, 0.25);
+  FreshdeskClientOptions explicit_options;
+  explicit_options.max_concurrent_requests = 2;
+  ApplyConfigToClientOptions(config, &explicit_options);
+  EXPECT_EQ(explicit_options.max_concurrent_requests, 2) << "explicit options win";
+
+  ClockFixture f(options);
+  f.http.Expect(std::string(kBase) + "/agents", 200, "[]", Credits(400, 399, 1));
+  ASSERT_TRUE(f.client->Get("agents"));
+  EXPECT_EQ(f.client->governor().EffectiveBudget(), 200);
+  EXPECT_EQ(f.client->max_concurrent_requests(), 9);
+  EXPECT_EQ(f.client->governor().options().min_spacing, milliseconds(250));
+}
+
+TEST(FreshdeskClientGovernorTest, A429PausesEveryRequestOfTheAccount) {
+  FreshdeskClientOptions options;
+  options.max_attempts = 1;
+  options.retry_after_jitter = milliseconds(0);
+  ClockFixture f(options);
+  f.http.Expect(std::string(kBase) + "/tickets", 429, "", {{"Retry-After", "5"}});
+  f.http.Expect(std::string(kBase) + "/agents", 200, "[]");
+  auto start = f.clock->Now();
+  auto limited = f.client->Get("tickets");
+  ASSERT_FALSE(limited);
+  EXPECT_EQ(limited.error().code(), StatusCode::kRateLimited);
+  // Another request (another stream) must not go before Retry-After has passed.
+  ASSERT_TRUE(f.client->Get("agents"));
+  EXPECT_EQ(f.clock->Now(), start + std::chrono::seconds(5));
+}
+
+TEST(FreshdeskClientGovernorTest, GovernorIsSharedByClientsOfTheSameAccount) {
+  FakeHttpClient http;
+  FreshdeskClient a(kBase, kKey, http);
+  FreshdeskClient b(kBase, kKey, http);
+  FreshdeskClient other("http://127.0.0.1:9998/api/v2", kKey, http);
+  EXPECT_EQ(&a.governor(), &b.governor());
+  EXPECT_EQ(&a.breaker(), &b.breaker());
+  EXPECT_NE(&a.governor(), &other.governor());
+}
+
+TEST(FreshdeskClientClassifyTest, PageCapIsADistinctStatus) {
+  FreshdeskClientOptions options;
+  ClockFixture f(options);
+  f.http.Expect(
+      std::string(kBase) + "/tickets?page=301", 400,
+      R"({"description":"Validation failed","errors":[{"field":"page","message":"You cannot access tickets beyond the 300th page. Please provide a smaller page number.","code":"invalid_value"}]})");
+  f.http.Expect(
+      std::string(kBase) + "/tickets?per_page=500", 400,
+      R"({"description":"Validation failed","errors":[{"field":"per_page","message":"Must be <= 100","code":"invalid_value"}]})");
+  auto capped = f.client->Get("tickets?page=301");
+  ASSERT_FALSE(capped);
+  EXPECT_TRUE(IsPageCap(capped.error())) << capped.error().ToString();
+  EXPECT_TRUE(IsPageCap(capped.error().WithContext("tickets stream")));
+  auto other = f.client->Get("tickets?per_page=500");
+  ASSERT_FALSE(other);
+  EXPECT_EQ(other.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(IsPageCap(other.error()));
+  EXPECT_TRUE(f.clock->sleeps().empty()) << "a 400 is not retried";
+}
+
+TEST(FreshdeskClientBreakerTest, RepeatedFailuresOpenTheBreakerThenAProbeClosesIt) {
+  FreshdeskClientOptions options;
+  options.max_attempts = 1;
+  options.circuit_failure_threshold = 3;
+  options.circuit_open_for = std::chrono::seconds(30);
+  ClockFixture f(options);
+  for (int i = 0; i < 3; ++i) f.http.Expect(std::string(kBase) + "/agents", 502, "bad gateway");
+  for (int i = 0; i < 3; ++i) EXPECT_FALSE(f.client->Get("agents"));
+  // Open: refused without a request (the fake would fail on an unexpected one).
+  auto refused = f.client->Get("agents");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code(), StatusCode::kUnavailable);
+  EXPECT_NE(refused.error().message().find("circuit breaker is open"), std::string::npos);
+  EXPECT_EQ(f.http.requests().size(), 3u);
+  // After the open period one probe goes; its success closes the breaker.
+  f.clock->Advance(std::chrono::seconds(30));
+  f.http.Expect(std::string(kBase) + "/agents", 200, "[]");
+  f.http.Expect(std::string(kBase) + "/groups", 200, "[]");
+  EXPECT_TRUE(f.client->Get("agents"));
+  EXPECT_TRUE(f.client->Get("groups"));
+  EXPECT_EQ(f.client->breaker().state(), net::CircuitBreaker::State::kClosed);
+}
+
+TEST(FreshdeskClientBreakerTest, OpeningMidRetryFailsFastWithRetryAfter) {
+  FreshdeskClientOptions options;
+  options.max_attempts = 6;
+  options.circuit_failure_threshold = 2;
+  options.circuit_open_for = std::chrono::seconds(5);
+  options.backoff_base = milliseconds(100);
+  ClockFixture f(options);
+  f.http.Expect(std::string(kBase) + "/agents", 503, "");
+  f.http.Expect(std::string(kBase) + "/agents", 503, "");
+  auto page = f.client->Get("agents");
+  ASSERT_FALSE(page);
+  EXPECT_EQ(page.error().code(), StatusCode::kUnavailable);
+  EXPECT_NE(page.error().message().find("circuit breaker is open"), std::string::npos);
+  ASSERT_TRUE(page.error().retry_after());
+  EXPECT_GT(*page.error().retry_after(), std::chrono::seconds(4));  // the open period minus one backoff
+  EXPECT_LE(*page.error().retry_after(), std::chrono::seconds(5));
+  EXPECT_EQ(f.http.requests().size(), 2u);
+  EXPECT_LT(f.clock->total_slept(), std::chrono::seconds(1)) << "no waiting for the breaker inside the client";
+}
+
+TEST(FreshdeskClientBatchTest, GetAllPagesManyFollowsPagesAndKeepsFailuresApart) {
+  ClockFixture f;
+  const std::string base = kBase;
+  f.http.Expect(base + "/tickets/1/conversations?per_page=100", 200, R"([{"id":11},{"id":12}])",
+                NextLink(base + "/tickets/1/conversations?per_page=100&page=2"));
+  f.http.Expect(base + "/tickets/1/conversations?per_page=100&page=2", 200, R"([{"id":13}])");
+  f.http.Expect(base + "/tickets/2/conversations?per_page=100", 404,
+                R"({"code":"not_found","message":"gone"})");
+  f.http.Expect(base + "/tickets/3/conversations?per_page=100", 200, "[]");
+  auto results = f.client->GetAllPagesMany({"tickets/1/conversations?per_page=100",
+                                            "tickets/2/conversations?per_page=100",
+                                            "tickets/3/conversations?per_page=100"});
+  ASSERT_EQ(results.size(), 3u);
+  ASSERT_TRUE(results[0]);
+  ASSERT_EQ(results[0]->size(), 3u);
+  EXPECT_EQ((*results[0])[2]["id"], 13);
+  ASSERT_FALSE(results[1]);
+  EXPECT_EQ(results[1].error().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(results[2]);
+  EXPECT_TRUE(results[2]->empty());
+}
+
+TEST(FreshdeskClientBatchTest, GetAllPagesRefusesForeignLinksAndNonArrays) {
+  ClockFixture f;
+  const std::string base = kBase;
+  f.http.Expect(base + "/a", 200, "[1]", NextLink("https://evil.example.com/api/v2/a?page=2"));
+  f.http.Expect(base + "/b", 200, R"({"not":"an array"})");
+  auto foreign = f.client->GetAllPages("a");
+  ASSERT_FALSE(foreign);
+  EXPECT_EQ(foreign.error().code(), StatusCode::kInvalidArgument);
+  auto object = f.client->GetAllPages("b");
+  ASSERT_FALSE(object);
+  EXPECT_NE(object.error().message().find("expected a JSON array from b"), std::string::npos);
+}
+
+TEST(FreshdeskClientBatchTest, UnauthorizedStopsTheBatch) {
+  ClockFixture f;
+  const std::string base = kBase;
+  f.http.Expect(base + "/tickets/1", 200, "{}");
+  f.http.Expect(base + "/tickets/2", 401, R"({"code":"invalid_credentials","message":"no"})");
+  auto results = f.client->GetMany({"tickets/1", "tickets/2", "tickets/3", "tickets/4"});
+  ASSERT_EQ(results.size(), 4u);
+  EXPECT_TRUE(results[0]);
+  for (size_t i = 1; i < 4; ++i) {
+    ASSERT_FALSE(results[i]);
+    EXPECT_EQ(results[i].error().code(), StatusCode::kUnauthenticated);
+    EXPECT_NE(results[i].error().message().find("FRESHDESK_API_KEY"), std::string::npos);
+  }
+  EXPECT_EQ(f.http.requests().size(), 2u) << "no request after the 401";
 }
 
 Config BaseConfig() {

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "core/ids.h"
+#include "core/log.h"
 #include "core/time.h"
 
 namespace deskpipe::freshdesk {
@@ -14,12 +15,22 @@ using nlohmann::json;
 
 constexpr int kMaxPerPage = 100;
 constexpr int kMaxFolderDepth = 16;
+constexpr const char* kTicketInclude = "include=description,requester,stats";
 
 std::optional<int64_t> JsonInt(const json& object, const char* key) {
   if (!object.is_object()) return std::nullopt;
   auto it = object.find(key);
   if (it == object.end() || !it->is_number_integer()) return std::nullopt;
   return it->get<int64_t>();
+}
+
+std::optional<int64_t> JsonTime(const json& object, const char* key) {
+  if (!object.is_object()) return std::nullopt;
+  auto it = object.find(key);
+  if (it == object.end() || !it->is_string()) return std::nullopt;
+  auto ts = ParseTimestamp(it->get<std::string>());
+  if (!ts) return std::nullopt;
+  return *ts;
 }
 
 std::string ObjectLabel(const char* kind, const json& object) {
@@ -35,201 +46,182 @@ Result<const json*> ExpectArray(const FreshdeskPage& page, const std::string& wh
   return &page.body;
 }
 
-// The tickets stream's cursor, parsed.
-struct TicketWindow {
-  std::string window_start;  // normalized UTC
-  int64_t window_start_ts = 0;
-  int page = 1;
-  int per_page = kMaxPerPage;
-  std::set<int64_t> skip_ids;
-  int64_t max_ts = 0;
-  std::set<int64_t> max_ids;
-
-  json ToJson() const {
-    return json{{"window_start", window_start},
-                {"page", page},
-                {"per_page", per_page},
-                {"skip_ids", json(std::vector<int64_t>(skip_ids.begin(), skip_ids.end()))},
-                {"max_updated_at", FormatTimestamp(max_ts)},
-                {"max_ids", json(std::vector<int64_t>(max_ids.begin(), max_ids.end()))}};
-  }
-
-  // A fresh window starting where this one's emitted tickets end.
-  TicketWindow Next() const {
-    TicketWindow next;
-    next.window_start = FormatTimestamp(max_ts);
-    next.window_start_ts = max_ts;
-    next.page = 1;
-    next.per_page = per_page;
-    next.skip_ids = max_ids;
-    next.max_ts = max_ts;
-    next.max_ids = max_ids;
-    return next;
-  }
-
-  void Saw(int64_t id, int64_t ts) {
-    if (ts > max_ts) {
-      max_ts = ts;
-      max_ids.clear();
-    }
-    if (ts == max_ts) max_ids.insert(id);
-  }
-};
-
-Result<std::set<int64_t>> IdSet(const json& cursor, const char* key) {
-  std::set<int64_t> out;
-  auto it = cursor.find(key);
-  if (it == cursor.end() || it->is_null()) return out;
-  if (!it->is_array())
-    return Error(InvalidArgument(std::string("tickets cursor: '") + key + "' is not an array"));
-  for (const auto& v : *it) {
-    if (!v.is_number_integer()) {
-      return Error(InvalidArgument(std::string("tickets cursor: '") + key + "' holds a non-integer id"));
-    }
-    out.insert(v.get<int64_t>());
-  }
-  return out;
+// A stream or object the account does not offer (feature not on the plan, endpoint absent): skipped, not
+// fatal, for reference data.
+bool NotOffered(const Status& status) {
+  return status.code() == StatusCode::kPermissionDenied || status.code() == StatusCode::kNotFound;
 }
 
-Result<TicketWindow> ParseTicketCursor(const json& cursor, const std::string& start_date, int per_page) {
-  TicketWindow w;
-  if (cursor.is_null()) {
-    auto start = ParseTimestamp(start_date);
-    if (!start) return Error(InvalidArgument("DESKPIPE_START_DATE: " + start.error().message()));
-    w.window_start_ts = *start;
-    w.window_start = FormatTimestamp(*start);
-    w.per_page = per_page;
-    w.max_ts = *start;
-    return w;
+json WithCategory(json folder, const json& category) {
+  if (!folder.is_object()) return folder;
+  if (!folder.contains("category_id") || folder["category_id"].is_null()) {
+    folder["category_id"] = category.value("id", json());
   }
-  if (!cursor.is_object())
-    return Error(InvalidArgument("tickets cursor is not a JSON object: " + cursor.dump()));
-  auto start = cursor.find("window_start");
-  if (start == cursor.end() || !start->is_string()) {
-    return Error(InvalidArgument("tickets cursor has no 'window_start': " + cursor.dump()));
-  }
-  auto start_ts = ParseTimestamp(start->get<std::string>());
-  if (!start_ts) return Error(InvalidArgument("tickets cursor: " + start_ts.error().message()));
-  w.window_start_ts = *start_ts;
-  w.window_start = FormatTimestamp(*start_ts);
-  w.page = static_cast<int>(JsonInt(cursor, "page").value_or(1));
-  w.per_page = static_cast<int>(JsonInt(cursor, "per_page").value_or(per_page));
-  if (w.page < 1 || w.per_page < 1 || w.per_page > kMaxPerPage) {
-    return Error(InvalidArgument("tickets cursor has a bad 'page' or 'per_page': " + cursor.dump()));
-  }
-  ASSIGN_OR_RETURN(w.skip_ids, IdSet(cursor, "skip_ids"));
-  ASSIGN_OR_RETURN(w.max_ids, IdSet(cursor, "max_ids"));
-  w.max_ts = w.window_start_ts;
-  auto max = cursor.find("max_updated_at");
-  if (max != cursor.end() && max->is_string()) {
-    auto max_ts = ParseTimestamp(max->get<std::string>());
-    if (!max_ts) return Error(InvalidArgument("tickets cursor: " + max_ts.error().message()));
-    w.max_ts = std::max(*max_ts, w.window_start_ts);
-  }
-  return w;
+  folder["category_name"] = category.value("name", json());
+  return folder;
+}
+
+const std::vector<std::string>& AllStreams() {
+  static const std::vector<std::string> streams = {
+      "settings",  "agents",          "groups",       "ticket_fields", "contact_fields",
+      "company_fields", "companies",  "contacts",     "contacts_deleted", "tickets",
+      "tickets_deleted", "tickets_spam", "tickets_reconcile", "solutions"};
+  return streams;
 }
 
 }  // namespace
 
 Result<std::unique_ptr<FreshdeskSource>> FreshdeskSource::Create(const Config& config, net::HttpClient& http,
-                                                                 FreshdeskClientOptions options) {
+                                                                 FreshdeskClientOptions options,
+                                                                 FreshdeskSourceOptions source_options) {
   RETURN_IF_ERROR(ValidateTenantId(config.tenant_id));
   ASSIGN_OR_RETURN(std::string api_base, ResolveFreshdeskApiBase(config));
-  if (options.rate_limit_delay <= 0) options.rate_limit_delay = config.rate_limit_delay;
+  ApplyConfigToClientOptions(config, &options);  // RATE_LIMIT_DELAY, MAX_CONCURRENT_REQUESTS, budget share
+  auto start = ParseTimestamp(config.start_date);
+  if (!start) return Error(InvalidArgument("DESKPIPE_START_DATE: " + start.error().message()));
   auto client =
       std::make_unique<FreshdeskClient>(api_base, config.freshdesk_api_key, http, std::move(options));
   MappingContext context;
   context.tenant_id = config.tenant_id;
   context.portal_url = PortalUrlFromApiBase(api_base);
-  return std::unique_ptr<FreshdeskSource>(new FreshdeskSource(config, std::move(client), std::move(context)));
+  context.index_drafts = source_options.index_drafts;
+  auto source = std::unique_ptr<FreshdeskSource>(
+      new FreshdeskSource(config, http, std::move(client), std::move(context), std::move(source_options)));
+  source->start_ts_ = *start;
+  return source;
 }
 
-FreshdeskSource::FreshdeskSource(const Config& config, std::unique_ptr<FreshdeskClient> client,
-                                 MappingContext context)
+FreshdeskSource::FreshdeskSource(const Config& config, net::HttpClient& http,
+                                 std::unique_ptr<FreshdeskClient> client, MappingContext context,
+                                 FreshdeskSourceOptions options)
     : config_(config),
       client_(std::move(client)),
       context_(std::move(context)),
-      per_page_(std::clamp(config.collection_batch_size, 1, kMaxPerPage)) {}
-
-std::vector<std::string> FreshdeskSource::Streams() const {
-  return {"agents", "ticket_fields", "tickets", "solutions"};
+      options_(std::move(options)),
+      downloader_(http, options_.attachments),
+      per_page_(std::clamp(config.collection_batch_size, 1, kMaxPerPage)) {
+  options_.max_ticket_pages = std::max(1, options_.max_ticket_pages);
+  options_.reconcile_batch = std::max(1, options_.reconcile_batch);
 }
+
+std::vector<std::string> FreshdeskSource::Streams() const { return AllStreams(); }
 
 Result<Batch> FreshdeskSource::Next(const std::string& stream, const json& cursor) {
-  if (stream == "agents") return NextAgents(cursor);
-  if (stream == "ticket_fields") return NextTicketFields(cursor);
-  if (stream == "tickets") return NextTickets(cursor);
+  if (stream == "settings") return NextSettings();
+  if (stream == "agents" || stream == "groups") return NextPagedReference(stream, cursor);
+  if (stream == "ticket_fields" || stream == "contact_fields" || stream == "company_fields") {
+    return NextFieldDefinitions(stream);
+  }
+  if (stream == "companies" || stream == "contacts" || stream == "contacts_deleted") {
+    return NextIncremental(stream, cursor);
+  }
+  if (stream == "tickets") return NextTickets(stream, "", cursor);
+  if (stream == "tickets_deleted") return NextTickets(stream, "deleted", cursor);
+  if (stream == "tickets_spam") return NextTickets(stream, "spam", cursor);
+  if (stream == "tickets_reconcile") return NextReconcile(cursor);
   if (stream == "solutions") return NextSolutions(cursor);
-  return Error(InvalidArgument("freshdesk has no stream '" + stream +
-                               "'; streams: agents, ticket_fields, tickets, solutions"));
+  std::string known;
+  for (const auto& name : AllStreams()) known += (known.empty() ? "" : ", ") + name;
+  return Error(InvalidArgument("freshdesk has no stream '" + stream + "'; streams: " + known));
 }
 
-// ---- agents and ticket fields ---------------------------------------------------------------------------
+int64_t FreshdeskSource::NowUnix() const { return options_.now_unix ? options_.now_unix() : NowUnixSeconds(); }
 
-Result<Batch> FreshdeskSource::NextAgents(const json& cursor) {
+Result<std::vector<json>> FreshdeskSource::GetAll(const std::string& path) {
+  std::vector<json> out;
+  auto response = client_->Get(path);
+  while (true) {
+    if (!response) return Error(response.error());
+    ASSIGN_OR_RETURN(const json* items, ExpectArray(*response, path));
+    out.insert(out.end(), items->begin(), items->end());
+    if (response->next_url.empty()) return out;
+    response = client_->GetUrl(response->next_url);
+  }
+}
+
+// ---- reference data ------------------------------------------------------------------------------------
+
+Result<void> FreshdeskSource::LoadSettings(Batch* batch) {
+  auto response = client_->Get("settings/helpdesk");
+  if (!response) {
+    if (!NotOffered(response.error())) return Error(response.error());
+    settings_loaded_ = true;  // the KB is then walked in the default language only
+    return {};
+  }
+  const json& settings = response->body;
+  if (settings.is_object()) {
+    if (settings.value("primary_language", json()).is_string()) {
+      context_.primary_language = settings["primary_language"].get<std::string>();
+    }
+    supported_languages_.clear();
+    if (settings.value("supported_languages", json()).is_array()) {
+      for (const auto& language : settings["supported_languages"]) {
+        if (language.is_string()) supported_languages_.push_back(language.get<std::string>());
+      }
+    }
+  }
+  settings_loaded_ = true;
+  if (batch != nullptr) {
+    auto record = MapHelpdeskSettings(settings, context_);
+    if (record) {
+      batch->records.push_back(std::move(*record));
+    } else {
+      batch->rejected.emplace_back("settings/helpdesk", record.error());
+    }
+  }
+  return {};
+}
+
+Result<Batch> FreshdeskSource::NextSettings() {
+  Batch batch;
+  batch.stream = "settings";
+  RETURN_IF_ERROR(LoadSettings(&batch));
+  batch.done = true;
+  batch.cursor = nullptr;
+  return batch;
+}
+
+Result<Batch> FreshdeskSource::NextPagedReference(const std::string& stream, const json& cursor) {
   int page = static_cast<int>(JsonInt(cursor, "page").value_or(1));
-  if (page < 1) return Error(InvalidArgument("agents cursor has a bad 'page': " + cursor.dump()));
-  if (page == 1) agents_stream_from_start_ = true;
-  const std::string path = "agents?per_page=" + std::to_string(kMaxPerPage) + "&page=" + std::to_string(page);
+  if (page < 1) return Error(InvalidArgument(stream + " cursor has a bad 'page': " + cursor.dump()));
+  if (page == 1) paged_from_start_.insert(stream);
+  const std::string path = stream + "?per_page=" + std::to_string(kMaxPerPage) + "&page=" + std::to_string(page);
   ASSIGN_OR_RETURN(FreshdeskPage response, client_->Get(path));
-  ASSIGN_OR_RETURN(const json* agents, ExpectArray(response, "agents"));
+  ASSIGN_OR_RETURN(const json* items, ExpectArray(response, stream));
 
   Batch batch;
-  batch.stream = "agents";
-  for (const auto& agent : *agents) {
-    auto record = MapAgent(agent, context_);
+  batch.stream = stream;
+  const bool agents = stream == "agents";
+  for (const auto& item : *items) {
+    auto record = agents ? MapAgent(item, context_) : MapGroup(item, context_);
     if (!record) {
-      batch.rejected.emplace_back(ObjectLabel("agent", agent), record.error());
+      batch.rejected.emplace_back(ObjectLabel(agents ? "agent" : "group", item), record.error());
       continue;
     }
-    if (auto id = JsonInt(agent, "id")) context_.agent_names[*id] = record->title;
+    if (auto id = JsonInt(item, "id")) (agents ? context_.agent_names : context_.group_names)[*id] = record->title;
     batch.records.push_back(std::move(*record));
   }
   if (response.next_url.empty()) {
     batch.done = true;
     batch.cursor = nullptr;
-    if (agents_stream_from_start_) agents_loaded_ = true;
+    if (paged_from_start_.count(stream) > 0) (agents ? agents_loaded_ : groups_loaded_) = true;
   } else {
     batch.cursor = json{{"page", page + 1}};
   }
   return batch;
 }
 
-Result<void> FreshdeskSource::LoadAllAgents() {
-  auto response = client_->Get("agents?per_page=" + std::to_string(kMaxPerPage));
-  while (true) {
-    if (!response) {
-      // A key without admin rights cannot list agents: map without names rather than fail the tickets.
-      if (response.error().code() == StatusCode::kPermissionDenied) break;
-      return Error(response.error());
-    }
-    ASSIGN_OR_RETURN(const json* agents, ExpectArray(*response, "agents"));
-    for (const auto& agent : *agents) {
-      auto id = JsonInt(agent, "id");
-      auto contact = agent.is_object() ? agent.value("contact", json()) : json();
-      if (id && contact.is_object() && contact.value("name", json()).is_string()) {
-        context_.agent_names[*id] = contact["name"].get<std::string>();
-      }
-    }
-    if (response->next_url.empty()) break;
-    response = client_->GetUrl(response->next_url);
-  }
-  agents_loaded_ = true;
-  return {};
-}
-
 Result<void> FreshdeskSource::LoadTicketFields(Batch* batch) {
   auto response = client_->Get("ticket_fields");
   if (!response) {
-    if (batch == nullptr && response.error().code() == StatusCode::kPermissionDenied) {
-      ticket_fields_loaded_ = true;  // labels fall back to "status-<n>"
+    if (batch == nullptr && NotOffered(response.error())) {
+      ticket_fields_loaded_ = true;  // labels fall back to "status-<n>" and raw field names
       return {};
     }
     return Error(response.error());
   }
   ASSIGN_OR_RETURN(const json* fields, ExpectArray(*response, "ticket_fields"));
-  for (auto& [status, label] : CustomStatusesFromTicketFields(*fields))
-    context_.custom_statuses[status] = label;
+  LearnTicketFields(*fields, context_);
   ticket_fields_loaded_ = true;
   if (batch != nullptr) {
     for (const auto& field : *fields) {
@@ -244,106 +236,66 @@ Result<void> FreshdeskSource::LoadTicketFields(Batch* batch) {
   return {};
 }
 
-Result<Batch> FreshdeskSource::NextTicketFields(const json& /*cursor*/) {
+Result<Batch> FreshdeskSource::NextFieldDefinitions(const std::string& stream) {
   Batch batch;
-  batch.stream = "ticket_fields";
-  RETURN_IF_ERROR(LoadTicketFields(&batch));
+  batch.stream = stream;
   batch.done = true;
   batch.cursor = nullptr;
+  if (stream == "ticket_fields") {
+    RETURN_IF_ERROR(LoadTicketFields(&batch));
+    return batch;
+  }
+  auto response = client_->Get(stream);
+  if (!response) {
+    // An account (or plan) without this endpoint: nothing to label with, nothing lost.
+    if (response.error().code() == StatusCode::kNotFound) return batch;
+    return Error(response.error());
+  }
+  ASSIGN_OR_RETURN(const json* fields, ExpectArray(*response, stream));
+  const std::string type = stream == "contact_fields" ? "contact_field" : "company_field";
+  for (const auto& field : *fields) {
+    auto record = MapFieldDefinition(field, type, context_);
+    if (!record) {
+      batch.rejected.emplace_back(ObjectLabel(type.c_str(), field), record.error());
+      continue;
+    }
+    batch.records.push_back(std::move(*record));
+  }
   return batch;
 }
 
-Result<void> FreshdeskSource::EnsureReferenceData() {
-  if (!agents_loaded_) RETURN_IF_ERROR(LoadAllAgents());
-  if (!ticket_fields_loaded_) RETURN_IF_ERROR(LoadTicketFields(nullptr));
-  return {};
-}
-
-// ---- tickets -------------------------------------------------------------------------------------------
-
-Result<void> FreshdeskSource::AppendConversations(const Record& ticket, int64_t ticket_id, Batch* batch) {
-  const std::string what = "tickets/" + std::to_string(ticket_id) + "/conversations";
-  auto response = client_->Get(what + "?per_page=" + std::to_string(kMaxPerPage));
-  while (true) {
-    if (!response) {
-      // A ticket deleted or moved between the list and this call: keep the ticket, report the thread.
-      StatusCode code = response.error().code();
-      if (code == StatusCode::kNotFound || code == StatusCode::kPermissionDenied) {
-        batch->rejected.emplace_back(ticket.id + " conversations", response.error());
-        return {};
-      }
-      return Error(response.error());
-    }
-    ASSIGN_OR_RETURN(const json* conversations, ExpectArray(*response, what));
-    for (const auto& conversation : *conversations) {
-      auto record = MapConversation(conversation, ticket, context_);
-      if (!record) {
-        batch->rejected.emplace_back(ObjectLabel("conversation", conversation), record.error());
-        continue;
-      }
-      batch->records.push_back(std::move(*record));
-    }
-    if (response->next_url.empty()) return {};
-    response = client_->GetUrl(response->next_url);
-  }
-}
-
-Result<Batch> FreshdeskSource::NextTickets(const json& cursor) {
-  ASSIGN_OR_RETURN(TicketWindow window, ParseTicketCursor(cursor, config_.start_date, per_page_));
-  RETURN_IF_ERROR(EnsureReferenceData());
+Result<Batch> FreshdeskSource::NextIncremental(const std::string& stream, const json& cursor) {
+  ASSIGN_OR_RETURN(ListCursor window, ListCursor::Parse(cursor, start_ts_, kMaxPerPage, stream));
+  const bool companies = stream == "companies";
+  // Contacts take `_updated_since` (the spelling Freshdesk documents for contacts); companies `updated_since`.
+  std::string path = companies ? "companies?updated_since=" : (stream == "contacts_deleted"
+                                                                    ? "contacts?state=deleted&_updated_since="
+                                                                    : "contacts?_updated_since=");
+  path += FormatTimestamp(window.window_start) + "&per_page=" + std::to_string(window.per_page) +
+          "&page=" + std::to_string(window.page);
+  ASSIGN_OR_RETURN(FreshdeskPage response, client_->Get(path));
+  ASSIGN_OR_RETURN(const json* items, ExpectArray(response, stream));
 
   Batch batch;
-  batch.stream = "tickets";
-  const std::string path =
-      "tickets?updated_since=" + window.window_start +
-      "&order_by=updated_at&order_type=asc&include=description,requester,stats&per_page=" +
-      std::to_string(window.per_page) + "&page=" + std::to_string(window.page);
-  auto response = client_->Get(path);
-  if (!response) {
-    if (!client_->last_error().page_cap) return Error(response.error());
-    // The page cap arrived before we expected it: re-window from what this window emitted.
-    TicketWindow next = window.Next();
-    if (next.window_start_ts == window.window_start_ts && next.skip_ids == window.skip_ids) {
-      return Error(Internal("Freshdesk refused page " + std::to_string(window.page) +
-                            " of the tickets window " + window.window_start +
-                            " and no ticket advanced it; cannot make progress"));
-    }
-    batch.cursor = next.ToJson();
-    return batch;
-  }
-  ASSIGN_OR_RETURN(const json* tickets, ExpectArray(*response, "tickets"));
-
-  for (const auto& ticket : *tickets) {
-    auto record = MapTicket(ticket, context_);
+  batch.stream = stream;
+  for (const auto& item : *items) {
+    auto record = companies ? MapCompany(item, context_) : MapContact(item, context_);
     if (!record) {
-      batch.rejected.emplace_back(ObjectLabel("ticket", ticket), record.error());
+      batch.rejected.emplace_back(ObjectLabel(companies ? "company" : "contact", item), record.error());
       continue;
     }
-    const int64_t id = *JsonInt(ticket, "id");  // MapTicket checked it
-    auto ts = ParseTimestamp(record->updated_at);
-    if (!ts) {
-      batch.rejected.emplace_back(record->id, ts.error());
-      continue;
-    }
-    if (*ts <= window.window_start_ts && window.skip_ids.count(id) > 0)
-      continue;  // emitted by the last window
-    window.Saw(id, *ts);
-    Record ticket_record = std::move(*record);
-    batch.records.push_back(ticket_record);
-    RETURN_IF_ERROR(AppendConversations(ticket_record, id, &batch));
+    const int64_t id = *JsonInt(item, "id");
+    const int64_t ts = *ParseTimestamp(record->updated_at);  // mapping normalized it
+    if (window.AlreadyEmitted(id, ts)) continue;
+    window.Saw(id, ts);
+    if (companies) context_.company_names[id] = record->title;
+    batch.records.push_back(std::move(*record));
   }
-
-  if (response->next_url.empty()) {
+  // The contacts and companies lists have no order_by, so a window is never restarted mid-way: it pages to
+  // the end (no page cap on these lists, API.md §3), and the next run starts from the greatest updated_at.
+  if (response.next_url.empty()) {
     batch.done = true;
-    batch.cursor = window.Next().ToJson();
-  } else if (window.page >= kMaxTicketPages) {
-    TicketWindow next = window.Next();
-    if (next.window_start_ts == window.window_start_ts && next.skip_ids == window.skip_ids) {
-      return Error(Internal("more than " + std::to_string(kMaxTicketPages) +
-                            " pages of tickets share updated_at " + window.window_start +
-                            "; splitting one second is not supported yet"));
-    }
-    batch.cursor = next.ToJson();
+    batch.cursor = window.NextWindow().ToJson();
   } else {
     window.page += 1;
     batch.cursor = window.ToJson();
@@ -351,41 +303,402 @@ Result<Batch> FreshdeskSource::NextTickets(const json& cursor) {
   return batch;
 }
 
-// ---- solutions -----------------------------------------------------------------------------------------
+Result<void> FreshdeskSource::EnsureReferenceData() {
+  if (!settings_loaded_) RETURN_IF_ERROR(LoadSettings(nullptr));
+  auto load_names = [this](const char* path, std::unordered_map<int64_t, std::string>& names,
+                           bool agents) -> Result<void> {
+    auto all = GetAll(std::string(path) + "?per_page=" + std::to_string(kMaxPerPage));
+    if (!all) {
+      // A key without admin rights cannot list agents: map without names rather than fail the tickets.
+      if (NotOffered(all.error())) return {};
+      return Error(all.error());
+    }
+    for (const auto& item : *all) {
+      auto id = JsonInt(item, "id");
+      const json named = agents && item.is_object() ? item.value("contact", json()) : item;
+      if (id && named.is_object() && named.value("name", json()).is_string()) {
+        names[*id] = named["name"].get<std::string>();
+      }
+    }
+    return {};
+  };
+  if (!agents_loaded_) {
+    RETURN_IF_ERROR(load_names("agents", context_.agent_names, true));
+    agents_loaded_ = true;
+  }
+  if (!groups_loaded_) {
+    RETURN_IF_ERROR(load_names("groups", context_.group_names, false));
+    groups_loaded_ = true;
+  }
+  if (!ticket_fields_loaded_) RETURN_IF_ERROR(LoadTicketFields(nullptr));
+  return {};
+}
+
+// ---- tickets -------------------------------------------------------------------------------------------
 
 namespace {
 
-Result<std::vector<json>> GetAll(FreshdeskClient& client, const std::string& path) {
-  std::vector<json> out;
-  auto response = client.Get(path);
-  while (true) {
-    if (!response) return Error(response.error());
-    ASSIGN_OR_RETURN(const json* items, ExpectArray(*response, path));
-    out.insert(out.end(), items->begin(), items->end());
-    if (response->next_url.empty()) return out;
-    response = client.GetUrl(response->next_url);
-  }
-}
-
-json WithCategory(json folder, const json& category) {
-  if (!folder.is_object()) return folder;
-  if (!folder.contains("category_id") || folder["category_id"].is_null()) {
-    folder["category_id"] = category.value("id", json());
-  }
-  folder["category_name"] = category.value("name", json());
-  return folder;
+std::string TicketListPath(const std::string& filter, int64_t since, const char* order_by, bool descending,
+                           int per_page, int page) {
+  std::string path = "tickets?";
+  if (!filter.empty()) path += "filter=" + filter + "&";
+  path += "updated_since=" + FormatTimestamp(since) + "&order_by=" + order_by +
+          "&order_type=" + (descending ? "desc" : "asc") + "&" + kTicketInclude +
+          "&per_page=" + std::to_string(per_page) + "&page=" + std::to_string(page);
+  return path;
 }
 
 }  // namespace
 
-Result<void> FreshdeskSource::AppendSubfolders(const json& parent, const json& category,
-                                               std::vector<json>* out, int depth) {
+Result<std::vector<json>> FreshdeskSource::ListConversations(const std::string& ticket_path) {
+  return GetAll(ticket_path + "/conversations?per_page=" + std::to_string(kMaxPerPage));
+}
+
+std::string FreshdeskSource::TicketPath(int64_t id, bool archived) {
+  return (archived ? "tickets/archived/" : "tickets/") + std::to_string(id);
+}
+
+Result<void> FreshdeskSource::AppendTicket(const json& list_item, bool archived, Batch* batch) {
+  return AppendTickets({list_item}, archived, batch);
+}
+
+Result<void> FreshdeskSource::AppendTickets(const std::vector<json>& items, bool archived, Batch* batch) {
+  if (items.empty()) return {};
+  // Views (attachments, company name) and threads of the whole page are fetched together: the client runs
+  // them concurrently up to MAX_CONCURRENT_REQUESTS, under the account's rate governor.
+  std::vector<std::string> view_paths;
+  std::vector<std::string> thread_paths;
+  for (const json& item : items) {
+    const std::string path = TicketPath(*JsonInt(item, "id"), archived);  // callers checked the id
+    view_paths.push_back(archived ? path : path + "?include=company");
+    thread_paths.push_back(path + "/conversations?per_page=" + std::to_string(kMaxPerPage));
+  }
+  std::vector<Result<FreshdeskPage>> views = client_->GetMany(view_paths);
+  std::vector<Result<std::vector<json>>> threads = client_->GetAllPagesMany(thread_paths);
+  for (size_t i = 0; i < items.size(); ++i) {
+    RETURN_IF_ERROR(AssembleTicket(items[i], archived, view_paths[i], views[i], threads[i], batch));
+  }
+  return {};
+}
+
+Result<void> FreshdeskSource::AssembleTicket(const json& list_item, bool archived, const std::string& view_path,
+                                             const Result<FreshdeskPage>& view,
+                                             const Result<std::vector<json>>& listing, Batch* batch) {
+  const std::string ticket_path = TicketPath(*JsonInt(list_item, "id"), archived);
+  // The view carries the ticket-level attachments (the list does not) and the company name.
+  json merged = list_item;
+  if (view) {
+    if (view->body.is_object()) {
+      for (const auto& [key, value] : view->body.items()) merged[key] = value;
+    }
+  } else if (!NotOffered(view.error())) {
+    return Error(view.error());
+  }
+  auto mapped = MapTicket(merged, context_);
+  if (!mapped) {
+    batch->rejected.emplace_back(ObjectLabel("ticket", list_item), mapped.error());
+    return {};
+  }
+  Record ticket = std::move(*mapped);
+  const bool active = ticket.metadata.value("state", std::string()) == "active";
+
+  std::vector<json> conversations;
+  bool listed = true;
+  if (listing) {
+    conversations = *listing;
+  } else {
+    // Sub-resources of trashed tickets may answer 403, and a ticket can vanish between list and now.
+    if (!NotOffered(listing.error())) return Error(listing.error());
+    listed = false;
+    if (active) batch->rejected.emplace_back(ticket.id + " conversations", listing.error());
+  }
+
+  if (options_.download_attachments) {
+    auto refs = ParseAttachments(merged);
+    if (!refs.empty()) {
+      ticket.attachments = downloader_.DownloadAll(std::move(refs), [&]() -> Result<std::vector<AttachmentRef>> {
+        ASSIGN_OR_RETURN(FreshdeskPage fresh, client_->Get(view_path));
+        return ParseAttachments(fresh.body);
+      });
+    }
+  }
+
+  std::vector<Record> conversation_records;
+  std::set<std::string> listed_ids;
+  for (const auto& conversation : conversations) {
+    auto record = MapConversation(conversation, ticket, context_);
+    if (!record) {
+      batch->rejected.emplace_back(ObjectLabel("conversation", conversation), record.error());
+      continue;
+    }
+    listed_ids.insert(record->id);
+    if (options_.download_attachments) {
+      auto refs = ParseAttachments(conversation);
+      if (!refs.empty()) {
+        const json conversation_id = conversation.value("id", json());
+        record->attachments =
+            downloader_.DownloadAll(std::move(refs), [&]() -> Result<std::vector<AttachmentRef>> {
+              ASSIGN_OR_RETURN(std::vector<json> fresh, ListConversations(ticket_path));
+              for (const auto& c : fresh) {
+                if (c.is_object() && c.value("id", json()) == conversation_id) return ParseAttachments(c);
+              }
+              return std::vector<AttachmentRef>{};
+            });
+      }
+    }
+    conversation_records.push_back(std::move(*record));
+  }
+
+  // Conversations the store holds for this ticket that Freshdesk no longer lists were deleted.
+  if (listed && known_ != nullptr) {
+    ASSIGN_OR_RETURN(std::vector<KnownRecord> stored, known_->Children(ticket.id));
+    for (const KnownRecord& child : stored) {
+      if (listed_ids.count(child.id) == 0) batch->removed_ids.push_back(child.id);
+    }
+  }
+
+  batch->records.push_back(std::move(ticket));
+  for (Record& record : conversation_records) batch->records.push_back(std::move(record));
+  return {};
+}
+
+Result<Batch> FreshdeskSource::NextTickets(const std::string& stream, const std::string& filter,
+                                           const json& cursor) {
+  // The cursor handed back is usually the one this process returned last: reuse its parsed form (its id
+  // sets can hold tens of thousands of ids while a bulk-edited second is split).
+  ListCursor window;
+  auto cached = window_cache_.find(stream);
+  if (cached != window_cache_.end() && cached->second.first == cursor) {
+    window = std::move(cached->second.second);
+    window_cache_.erase(cached);
+  } else {
+    ASSIGN_OR_RETURN(window, ListCursor::Parse(cursor, start_ts_, per_page_, stream));
+  }
+  RETURN_IF_ERROR(EnsureReferenceData());
+  Result<Batch> result = window.splitting ? NextTicketSplit(stream, filter, std::move(window))
+                                          : NextTicketWindow(stream, filter, std::move(window));
+  if (result && pending_window_) {
+    window_cache_[stream] = {result->cursor, std::move(*pending_window_)};
+  }
+  pending_window_.reset();
+  return result;
+}
+
+void FreshdeskSource::SetTicketCursor(Batch& batch, ListCursor next) {
+  batch.cursor = next.ToJson();
+  pending_window_ = std::move(next);
+}
+
+Result<Batch> FreshdeskSource::NextTicketWindow(const std::string& stream, const std::string& filter,
+                                                ListCursor window) {
+
+  Batch batch;
+  batch.stream = stream;
+  auto response = client_->Get(
+      TicketListPath(filter, window.window_start, "updated_at", false, window.per_page, window.page));
+  if (!response) {
+    if (!IsPageCap(response.error())) return Error(response.error());
+    // The cap arrived before the page count said it would: the window ends at what it emitted.
+    SetTicketCursor(batch, window.AtPageCap());
+    return batch;
+  }
+  ASSIGN_OR_RETURN(const json* tickets, ExpectArray(*response, stream));
+  std::vector<json> fresh;  // new or changed: read completely
+  for (const auto& ticket : *tickets) {
+    auto id = JsonInt(ticket, "id");
+    auto ts = JsonTime(ticket, "updated_at");
+    if (!id || !ts) {
+      auto rejected = MapTicket(ticket, context_);  // names the missing field
+      batch.rejected.emplace_back(ObjectLabel("ticket", ticket),
+                                  rejected ? InvalidRecord("Freshdesk ticket: unreadable id or updated_at")
+                                           : rejected.error());
+      continue;
+    }
+    if (window.AlreadyEmitted(*id, *ts)) continue;  // emitted by the previous window
+    window.Saw(*id, *ts);
+    fresh.push_back(ticket);
+  }
+  RETURN_IF_ERROR(AppendTickets(fresh, false, &batch));
+
+  if (response->next_url.empty()) {
+    batch.done = true;
+    SetTicketCursor(batch, window.NextWindow());
+  } else if (window.page >= options_.max_ticket_pages) {
+    ListCursor next = window.AtPageCap();
+    if (next.splitting) {
+      log::Info("tickets window stuck inside one second; splitting it by created_at",
+                {{"stream", stream}, {"second", FormatTimestamp(window.window_start)}});
+    }
+    SetTicketCursor(batch, std::move(next));
+  } else {
+    window.page += 1;
+    SetTicketCursor(batch, std::move(window));
+  }
+  return batch;
+}
+
+Result<Batch> FreshdeskSource::NextTicketSplit(const std::string& stream, const std::string& filter,
+                                               ListCursor window) {
+  Batch batch;
+  batch.stream = stream;
+  const int64_t second = window.window_start;
+  auto cannot_split = [&]() {
+    return Error(Internal("more than " + std::to_string(2 * options_.max_ticket_pages) + " pages of " + stream +
+                          " share updated_at " + FormatTimestamp(second) +
+                          "; the created_at split cannot reach them all"));
+  };
+  auto response = client_->Get(TicketListPath(filter, second, "created_at", window.split_descending,
+                                              window.per_page, window.split_page));
+  bool at_cap = false;
+  bool more = false;
+  bool met = false;
+  if (!response) {
+    if (!IsPageCap(response.error())) return Error(response.error());
+    at_cap = true;
+  } else {
+    ASSIGN_OR_RETURN(const json* tickets, ExpectArray(*response, stream));
+    std::vector<json> fresh;
+    for (const auto& ticket : *tickets) {
+      auto id = JsonInt(ticket, "id");
+      auto ts = JsonTime(ticket, "updated_at");
+      auto created = JsonTime(ticket, "created_at");
+      if (!id || !ts || !created) {
+        batch.rejected.emplace_back(ObjectLabel("ticket", ticket),
+                                    InvalidRecord("Freshdesk ticket: unreadable id, updated_at or created_at"));
+        continue;
+      }
+      if (window.split_descending && window.has_asc_last &&
+          (*id == window.asc_last_id || *created < window.asc_last_created)) {
+        met = true;  // the descending pass reached what the ascending pass covered
+      }
+      if (!window.split_descending) {
+        window.has_asc_last = true;
+        window.asc_last_id = *id;
+        window.asc_last_created = *created;
+      }
+      // Later seconds are left to the window that follows the split.
+      if (*ts != second || window.max_ids.count(*id) > 0) continue;
+      window.Saw(*id, *ts);
+      fresh.push_back(ticket);
+    }
+    RETURN_IF_ERROR(AppendTickets(fresh, false, &batch));
+    more = !response->next_url.empty();
+    at_cap = more && window.split_page >= options_.max_ticket_pages;
+  }
+
+  if (!more && !at_cap) {
+    SetTicketCursor(batch, window.AfterSplit());  // this pass saw every ticket from `second` on
+  } else if (window.split_descending && met) {
+    SetTicketCursor(batch, window.AfterSplit());
+  } else if (at_cap) {
+    if (window.split_descending || !window.has_asc_last) return cannot_split();
+    window.split_descending = true;
+    window.split_page = 1;
+    SetTicketCursor(batch, std::move(window));
+  } else {
+    window.split_page += 1;
+    SetTicketCursor(batch, std::move(window));
+  }
+  return batch;
+}
+
+// ---- reconciliation sweep ------------------------------------------------------------------------------
+
+Result<Batch> FreshdeskSource::NextReconcile(const json& cursor) {
+  Batch batch;
+  batch.stream = "tickets_reconcile";
+  batch.done = true;
+  const int64_t now = NowUnix();
+  if (cursor.is_null()) {
+    // The first sync just read every ticket: the first sweep is due one interval from now.
+    batch.cursor = json{{"last_sweep_started_at", FormatTimestamp(now)}};
+    return batch;
+  }
+  if (!cursor.is_object()) {
+    return Error(InvalidArgument("tickets_reconcile cursor is not a JSON object: " + cursor.dump()));
+  }
+  batch.cursor = cursor;
+  if (known_ == nullptr) return batch;  // no store view: nothing to reconcile against
+
+  json state = cursor;
+  if (!state.contains("sweep_started_at")) {
+    auto last = JsonTime(state, "last_sweep_started_at");
+    if (last && now - *last < options_.reconcile_interval.count()) return batch;  // not due
+    state["sweep_started_at"] = FormatTimestamp(now);
+    state["after_id"] = "";
+  }
+  const int budget = options_.reconcile_max_probes - reconcile_probes_;
+  if (budget <= 0) {
+    batch.cursor = state;  // resumes next run, where it stopped
+    return batch;
+  }
+  const std::string after_id = state.value("after_id", std::string());
+  ASSIGN_OR_RETURN(std::vector<KnownRecord> entries,
+                   known_->List("ticket", after_id, static_cast<size_t>(std::min(budget, options_.reconcile_batch))));
+  if (entries.empty()) {
+    batch.cursor = json{{"last_sweep_started_at", state["sweep_started_at"]}};  // sweep complete
+    return batch;
+  }
+  const std::string prefix = config_.tenant_id + "_freshdesk_";
+  for (const KnownRecord& entry : entries) {
+    state["after_id"] = entry.id;
+    if (entry.id.rfind(prefix, 0) != 0) continue;
+    const std::string number = entry.id.substr(prefix.size());
+    ++reconcile_probes_;
+    auto view = client_->Get("tickets/" + number + "?include=company");
+    if (view) {
+      if (!JsonInt(view->body, "id")) continue;
+      auto updated = NormalizeTimestamp(view->body.value("updated_at", std::string()));
+      if (TicketState(view->body) != entry.state || !updated || *updated != entry.updated_at) {
+        RETURN_IF_ERROR(AppendTicket(view->body, false, &batch));
+      }
+      continue;
+    }
+    if (view.error().code() == StatusCode::kPermissionDenied) continue;
+    if (view.error().code() != StatusCode::kNotFound) return Error(view.error());
+    // Hard-deleted, or archived (archived tickets 404 on the live path, API.md §6.4).
+    ++reconcile_probes_;
+    auto archived = client_->Get("tickets/archived/" + number);
+    if (archived) {
+      if (entry.state != "archived" && JsonInt(archived->body, "id")) {
+        json ticket = archived->body;
+        ticket["archived"] = true;
+        RETURN_IF_ERROR(AppendTicket(ticket, true, &batch));
+      }
+      continue;
+    }
+    if (archived.error().code() != StatusCode::kNotFound) return Error(archived.error());
+    batch.removed_ids.push_back(entry.id);
+    ASSIGN_OR_RETURN(std::vector<KnownRecord> children, known_->Children(entry.id));
+    for (const KnownRecord& child : children) batch.removed_ids.push_back(child.id);
+  }
+  batch.done = reconcile_probes_ >= options_.reconcile_max_probes;
+  batch.cursor = state;
+  return batch;
+}
+
+// ---- solutions -----------------------------------------------------------------------------------------
+
+std::vector<std::string> FreshdeskSource::Languages() const {
+  std::vector<std::string> languages = {context_.primary_language};
+  for (const auto& language : supported_languages_) {
+    if (std::find(languages.begin(), languages.end(), language) == languages.end()) languages.push_back(language);
+  }
+  return languages;
+}
+
+Result<void> FreshdeskSource::AppendSubfolders(const json& parent, const json& category, std::vector<json>* out,
+                                               int depth) {
   auto count = JsonInt(parent, "sub_folders_count");
   auto id = JsonInt(parent, "id");
   if (!count || *count <= 0 || !id || depth >= kMaxFolderDepth) return {};
-  ASSIGN_OR_RETURN(std::vector<json> children,
-                   GetAll(*client_, "solutions/folders/" + std::to_string(*id) + "/subfolders"));
-  for (const auto& child : children) {
+  auto children = GetAll("solutions/folders/" + std::to_string(*id) + "/subfolders");
+  if (!children) {
+    if (children.error().code() == StatusCode::kNotFound) return {};  // removed during the walk
+    return Error(children.error());
+  }
+  for (const auto& child : *children) {
+    if (!JsonInt(child, "id")) continue;
     out->push_back(WithCategory(child, category));
     RETURN_IF_ERROR(AppendSubfolders(child, category, out, depth + 1));
   }
@@ -394,13 +707,16 @@ Result<void> FreshdeskSource::AppendSubfolders(const json& parent, const json& c
 
 Result<std::vector<json>> FreshdeskSource::ListFolders() {
   std::vector<json> folders;
-  ASSIGN_OR_RETURN(std::vector<json> categories, GetAll(*client_, "solutions/categories"));
+  ASSIGN_OR_RETURN(std::vector<json> categories, GetAll("solutions/categories"));
   for (const auto& category : categories) {
     auto category_id = JsonInt(category, "id");
     if (!category_id) continue;
-    ASSIGN_OR_RETURN(std::vector<json> top,
-                     GetAll(*client_, "solutions/categories/" + std::to_string(*category_id) + "/folders"));
-    for (const auto& folder : top) {
+    auto top = GetAll("solutions/categories/" + std::to_string(*category_id) + "/folders");
+    if (!top) {
+      if (top.error().code() == StatusCode::kNotFound) continue;
+      return Error(top.error());
+    }
+    for (const auto& folder : *top) {
       if (!JsonInt(folder, "id")) continue;
       folders.push_back(WithCategory(folder, category));
       RETURN_IF_ERROR(AppendSubfolders(folder, category, &folders, 1));
@@ -410,13 +726,20 @@ Result<std::vector<json>> FreshdeskSource::ListFolders() {
 }
 
 Result<Batch> FreshdeskSource::NextSolutions(const json& cursor) {
-  if (cursor.is_null()) folders_.reset();  // a new walk sees the current hierarchy
+  if (cursor.is_null()) {
+    folders_.reset();  // a new walk sees the current hierarchy
+    walk_from_start_ = true;
+    walk_seen_.clear();
+  }
+  RETURN_IF_ERROR(EnsureReferenceData());
   if (!folders_) {
     ASSIGN_OR_RETURN(std::vector<json> folders, ListFolders());
     folders_ = std::move(folders);
   }
   const std::vector<json>& folders = *folders_;
+  const std::vector<std::string> languages = Languages();
 
+  size_t language_index = static_cast<size_t>(std::max<int64_t>(JsonInt(cursor, "language_index").value_or(0), 0));
   size_t index = static_cast<size_t>(std::max<int64_t>(JsonInt(cursor, "folder_index").value_or(0), 0));
   int page = static_cast<int>(std::max<int64_t>(JsonInt(cursor, "page").value_or(1), 1));
   if (auto folder_id = JsonInt(cursor, "folder_id")) {
@@ -435,45 +758,102 @@ Result<Batch> FreshdeskSource::NextSolutions(const json& cursor) {
 
   Batch batch;
   batch.stream = "solutions";
-  auto finish_or_advance = [&](size_t next_index, int next_page) {
-    if (next_index >= folders.size()) {
-      batch.done = true;
-      batch.cursor = nullptr;
-      folders_.reset();
-    } else {
-      batch.cursor = json{{"folder_index", next_index},
-                          {"folder_id", *JsonInt(folders[next_index], "id")},
-                          {"page", next_page}};
+  auto finish = [&]() -> Result<void> {
+    batch.done = true;
+    batch.cursor = nullptr;
+    folders_.reset();
+    // Articles the store holds that this complete walk did not see have disappeared.
+    if (walk_from_start_ && known_ != nullptr) {
+      for (const char* type : {"article", "article_draft"}) {
+        std::string after;
+        for (;;) {
+          ASSIGN_OR_RETURN(std::vector<KnownRecord> stored, known_->List(type, after, 1000));
+          if (stored.empty()) break;
+          for (const KnownRecord& entry : stored) {
+            if (walk_seen_.count(entry.id) == 0) batch.removed_ids.push_back(entry.id);
+          }
+          after = stored.back().id;
+        }
+      }
     }
+    walk_from_start_ = false;
+    walk_seen_.clear();
+    return {};
   };
-  if (index >= folders.size()) {
-    finish_or_advance(index, 1);
+  auto advance = [&](size_t next_language, size_t next_index, int next_page) -> Result<void> {
+    if (next_index >= folders.size()) {
+      next_language += 1;
+      next_index = 0;
+      next_page = 1;
+    }
+    if (next_language >= languages.size() || folders.empty()) return finish();
+    batch.cursor = json{{"language_index", next_language},
+                        {"folder_index", next_index},
+                        {"folder_id", *JsonInt(folders[next_index], "id")},
+                        {"page", next_page}};
+    return {};
+  };
+  if (language_index >= languages.size() || index >= folders.size()) {
+    RETURN_IF_ERROR(advance(language_index, index, 1));
     return batch;
   }
 
+  const std::string& language = languages[language_index];
+  const std::string translation = language_index == 0 ? "" : language;
   const json& folder = folders[index];
   const int64_t folder_id = *JsonInt(folder, "id");
-  const std::string what = "solutions/folders/" + std::to_string(folder_id) + "/articles";
-  auto response =
-      client_->Get(what + "?per_page=" + std::to_string(per_page_) + "&page=" + std::to_string(page));
+  const std::string what = "solutions/folders/" + std::to_string(folder_id) + "/articles" +
+                           (translation.empty() ? "" : "/" + translation);
+  auto response = client_->Get(what + "?per_page=" + std::to_string(per_page_) + "&page=" + std::to_string(page));
   if (!response) {
+    // The folder went away during the walk, or has no translation in this language.
     if (response.error().code() != StatusCode::kNotFound) return Error(response.error());
-    finish_or_advance(index + 1, 1);  // the folder went away during the walk
+    RETURN_IF_ERROR(advance(language_index, index + 1, 1));
     return batch;
   }
   ASSIGN_OR_RETURN(const json* articles, ExpectArray(*response, what));
+  std::vector<std::pair<Record, const json*>> mapped;
   for (const auto& article : *articles) {
-    auto record = MapArticle(article, folder, context_);
+    auto record = MapArticle(article, folder, context_, translation);
     if (!record) {
       batch.rejected.emplace_back(ObjectLabel("article", article), record.error());
       continue;
     }
-    batch.records.push_back(std::move(*record));
+    walk_seen_.insert(record->id);
+    mapped.emplace_back(std::move(*record), &article);
+  }
+  // The KB has no updated_since: an article stored with the same updated_at is not emitted again.
+  std::set<std::string> unchanged;
+  if (known_ != nullptr && !mapped.empty()) {
+    std::vector<std::string> ids;
+    for (const auto& [record, article] : mapped) ids.push_back(record.id);
+    ASSIGN_OR_RETURN(std::vector<KnownRecord> stored, known_->Lookup(ids));
+    std::unordered_map<std::string, std::string> stored_updated;
+    for (const auto& entry : stored) stored_updated[entry.id] = entry.updated_at;
+    for (const auto& [record, article] : mapped) {
+      auto it = stored_updated.find(record.id);
+      if (it != stored_updated.end() && it->second == record.updated_at) unchanged.insert(record.id);
+    }
+  }
+  for (auto& [record, article] : mapped) {
+    if (unchanged.count(record.id) > 0) continue;
+    if (options_.download_attachments) {
+      auto refs = ParseAttachments(*article);
+      if (!refs.empty()) {
+        const std::string view_path = "solutions/articles/" + std::to_string(*JsonInt(*article, "id")) +
+                                      (translation.empty() ? "" : "/" + translation);
+        record.attachments = downloader_.DownloadAll(std::move(refs), [&]() -> Result<std::vector<AttachmentRef>> {
+          ASSIGN_OR_RETURN(FreshdeskPage fresh, client_->Get(view_path));
+          return ParseAttachments(fresh.body);
+        });
+      }
+    }
+    batch.records.push_back(std::move(record));
   }
   if (!response->next_url.empty()) {
-    finish_or_advance(index, page + 1);
+    RETURN_IF_ERROR(advance(language_index, index, page + 1));
   } else {
-    finish_or_advance(index + 1, 1);
+    RETURN_IF_ERROR(advance(language_index, index + 1, 1));
   }
   return batch;
 }

@@ -1,43 +1,63 @@
-// FreshdeskSource: one Freshdesk account read as the streams "agents", "ticket_fields", "tickets" and
-// "solutions" (in that order, so agent names and custom status labels resolve before tickets are mapped).
+// FreshdeskSource: one Freshdesk account read as streams, in this order (reference data first, so names and
+// labels resolve before tickets and articles are mapped):
 //
-// Cursors (JSON; each one survives a crash after any batch — replaying a batch is harmless downstream):
+//   settings        /settings/helpdesk (languages for the KB walk)                     full, one batch
+//   agents, groups  id → name                                                          full, paged
+//   ticket_fields   custom status labels, source labels, custom field labels           full, one batch
+//   contact_fields, company_fields                                                     full, one batch
+//   companies       updated_since, incremental (ListCursor)
+//   contacts        _updated_since, incremental; contacts_deleted: the same with state=deleted
+//   tickets, tickets_deleted, tickets_spam
+//                   the three ticket passes (default, filter=deleted, filter=spam), each its own cursor
+//                   (ticket_window.h: updated_since windows, page-cap re-windowing, one-second splits)
+//   tickets_reconcile
+//                   the reconciliation sweep over stored ticket ids (needs KnownRecords)
+//   solutions       categories → folders → subfolders (recursive) → articles, per language
 //
-//   agents, ticket_fields: {"page": n} while paging; null once done (full refresh every run).
+// Tickets: a page lists up to 100 tickets (order_by=updated_at asc, include=description,requester,stats).
+// Every ticket not already emitted is new or changed: it is viewed (GET /tickets/{id}?include=company, for
+// its attachments and company name), its conversations are listed (every page, per_page=100), attachments of
+// the ticket and its conversations are downloaded right away (expired URLs re-signed through the parent),
+// and conversations the store holds for it but Freshdesk no longer lists go to Batch::removed_ids. Trash and
+// spam are states of the ticket (metadata.state), never tombstones: they can be restored.
 //
-//   tickets:
-//     {"window_start":   "YYYY-MM-DDTHH:MM:SSZ"  // updated_since of this window (first run: start_date)
-//      "page":           n,                       // next page of the window to fetch (1-based)
-//      "per_page":       k,                       // page size the window was started with (kept on resume)
-//      "skip_ids":       [id, …],                 // tickets at exactly window_start already emitted by the
-//                                                 // previous window: skipped so none is duplicated
-//      "max_updated_at": "…Z",                    // greatest updated_at emitted so far in this window
-//      "max_ids":        [id, …]}                 // the ticket ids emitted at exactly max_updated_at
-//   Each Next fetches one page (ordered by updated_at asc) and, per ticket, all its conversation pages. When
-//   a page has no `next` link the stream is done and the cursor becomes a new window starting at
-//   max_updated_at with max_ids as its skip set, so the next run is incremental. When page 300 has more to
-//   come, or Freshdesk answers the page-cap 400, a new window starts the same way (no ticket lost, none
-//   duplicated).
+// Reconciliation (tickets_reconcile): at most once per `reconcile_interval`, the stored ticket ids are
+// walked in id order, `reconcile_batch` per batch and at most `reconcile_max_probes` per run (its share of
+// the budget): GET /tickets/{id}; a changed state or updated_at re-reads the ticket; a 404 probes
+// /tickets/archived/{id} — archived (state "archived", read from the archive) or, when that is 404 too, a
+// tombstone of the ticket and its conversations. Cursor: {"after_id", "sweep_started_at",
+// "last_sweep_started_at"}; the first run only records the time (everything was just read).
 //
-//   solutions: {"folder_index": i, "folder_id": id, "page": n} — a position in the full walk
-//     categories → folders (and their subfolders) → articles; one batch per articles page; null once done
-//     so the next run walks again (no updated_since in the KB API).
+// Knowledge base: the folder tree is walked once per language of /settings/helpdesk (primary, then
+// supported_languages); articles are paged per folder; an article the store already holds with the same
+// updated_at and status is not re-emitted. When a whole walk ran in this process, stored articles not
+// seen in it are tombstoned. Drafts are kept apart (mapping.h). Cursor {"language_index", "folder_index",
+// "folder_id", "page"}; null once done (the KB has no updated_since).
 //
-// A record that fails mapping is skipped and listed in Batch::rejected; the batch goes on.
+// Every cursor is returned in the Batch whose records it covers; the runner saves it with that batch, never
+// before. A record that fails mapping is skipped and listed in Batch::rejected; the batch goes on.
 //
-// Not thread-safe: the runner drives an instance from one task. The HttpClient must outlive it.
+// Not thread-safe: the runner drives an instance from one task. The HttpClient and any attached
+// KnownRecords must outlive it.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "core/config.h"
 #include "net/http_client.h"
+#include "platforms/freshdesk/attachments.h"
 #include "platforms/freshdesk/freshdesk_client.h"
 #include "platforms/freshdesk/mapping.h"
+#include "platforms/freshdesk/ticket_window.h"
 #include "platforms/platform.h"
 
 namespace deskpipe::freshdesk {
@@ -45,47 +65,99 @@ namespace deskpipe::freshdesk {
 // The Freshdesk tickets list refuses pages beyond this one (API.md §3).
 inline constexpr int kMaxTicketPages = 300;
 
+// Source settings beyond the shared Config (defaults suit production; tests shrink them).
+struct FreshdeskSourceOptions {
+  AttachmentOptions attachments;     // size limit checked before download
+  bool download_attachments = true;
+  bool index_drafts = false;         // draft articles indexed as articles (else kept apart, not indexed)
+  std::chrono::seconds reconcile_interval{24 * 3600};  // cadence of the reconciliation sweep
+  int reconcile_max_probes = 2000;   // ticket views the sweep may spend per run (its budget share)
+  int reconcile_batch = 100;         // stored ids probed per batch
+  int max_ticket_pages = kMaxTicketPages;  // the list's page cap (tests use the real one; kept for fakes)
+  std::function<int64_t()> now_unix;  // the clock of the reconciliation cadence (default: system)
+};
+
 class FreshdeskSource : public Source {
  public:
   // Resolves the API base and key from `config` (InvalidArgument on a bad setting). `options` are the
-  // client's (tests inject sleep/now); its rate_limit_delay is taken from config.rate_limit_delay when left
-  // at 0.
+  // client's (tests inject sleep/now), completed from the config by ApplyConfigToClientOptions.
   static Result<std::unique_ptr<FreshdeskSource>> Create(const Config& config, net::HttpClient& http,
-                                                         FreshdeskClientOptions options = {});
+                                                         FreshdeskClientOptions options = {},
+                                                         FreshdeskSourceOptions source_options = {});
 
   std::string platform() const override { return "freshdesk"; }
   std::vector<std::string> Streams() const override;
   Result<Batch> Next(const std::string& stream, const nlohmann::json& cursor) override;
+  void AttachKnownRecords(KnownRecords* known) override { known_ = known; }
 
   const MappingContext& mapping_context() const { return context_; }
+  const AttachmentStats& attachment_stats() const { return downloader_.stats(); }
 
  private:
-  FreshdeskSource(const Config& config, std::unique_ptr<FreshdeskClient> client, MappingContext context);
+  FreshdeskSource(const Config& config, net::HttpClient& http, std::unique_ptr<FreshdeskClient> client,
+                  MappingContext context, FreshdeskSourceOptions options);
 
-  Result<Batch> NextAgents(const nlohmann::json& cursor);
-  Result<Batch> NextTicketFields(const nlohmann::json& cursor);
-  Result<Batch> NextTickets(const nlohmann::json& cursor);
-  Result<Batch> NextSolutions(const nlohmann::json& cursor);
-
-  // Loads agent names / custom statuses when this process has not read those streams yet.
+  // Reference data.
+  Result<Batch> NextSettings();
+  Result<Batch> NextPagedReference(const std::string& stream, const nlohmann::json& cursor);
+  Result<Batch> NextFieldDefinitions(const std::string& stream);
+  Result<Batch> NextIncremental(const std::string& stream, const nlohmann::json& cursor);
   Result<void> EnsureReferenceData();
-  Result<void> LoadAllAgents();
+  Result<void> LoadSettings(Batch* batch);
   Result<void> LoadTicketFields(Batch* batch);
-  // Appends all conversations of `ticket` (every page) to `batch`.
-  Result<void> AppendConversations(const Record& ticket, int64_t ticket_id, Batch* batch);
-  // The folders of the KB walk, in order (each with category_id/category_name added).
+
+  // Tickets.
+  Result<Batch> NextTickets(const std::string& stream, const std::string& filter, const nlohmann::json& cursor);
+  Result<Batch> NextTicketWindow(const std::string& stream, const std::string& filter, ListCursor window);
+  Result<Batch> NextTicketSplit(const std::string& stream, const std::string& filter, ListCursor window);
+  // Sets batch.cursor and remembers its parsed form for the next call (window_cache_).
+  void SetTicketCursor(Batch& batch, ListCursor next);
+  // Reads a new or changed ticket (list item) completely into `batch`: view, conversations (diffed against
+  // the store), attachments. `archived` reads it from /tickets/archived/{id}.
+  Result<void> AppendTicket(const nlohmann::json& list_item, bool archived, Batch* batch);
+  // The same for a page of tickets, their views and threads fetched concurrently.
+  Result<void> AppendTickets(const std::vector<nlohmann::json>& items, bool archived, Batch* batch);
+  Result<void> AssembleTicket(const nlohmann::json& list_item, bool archived, const std::string& view_path,
+                              const Result<FreshdeskPage>& view, const Result<std::vector<nlohmann::json>>& listing,
+                              Batch* batch);
+  static std::string TicketPath(int64_t id, bool archived);
+  Result<std::vector<nlohmann::json>> ListConversations(const std::string& ticket_path);
+  Result<Batch> NextReconcile(const nlohmann::json& cursor);
+
+  // Knowledge base.
+  Result<Batch> NextSolutions(const nlohmann::json& cursor);
   Result<std::vector<nlohmann::json>> ListFolders();
   Result<void> AppendSubfolders(const nlohmann::json& parent, const nlohmann::json& category,
                                 std::vector<nlohmann::json>* out, int depth);
+  std::vector<std::string> Languages() const;
+
+  // Every element of every page of `path` (a JSON array per page).
+  Result<std::vector<nlohmann::json>> GetAll(const std::string& path);
+  int64_t NowUnix() const;
 
   Config config_;
   std::unique_ptr<FreshdeskClient> client_;
   MappingContext context_;
+  FreshdeskSourceOptions options_;
+  AttachmentDownloader downloader_;
+  KnownRecords* known_ = nullptr;
   int per_page_;
+  int64_t start_ts_ = 0;
   bool agents_loaded_ = false;
-  bool agents_stream_from_start_ = false;  // the agents stream began at page 1 in this process
+  bool groups_loaded_ = false;
   bool ticket_fields_loaded_ = false;
-  std::optional<std::vector<nlohmann::json>> folders_;  // cached for one walk
+  bool settings_loaded_ = false;
+  std::vector<std::string> supported_languages_;
+  // Paged full-refresh streams that began at page 1 in this process (so their name maps are complete).
+  std::set<std::string> paged_from_start_;
+  // The KB walk in progress.
+  std::optional<std::vector<nlohmann::json>> folders_;
+  bool walk_from_start_ = false;
+  std::set<std::string> walk_seen_;
+  int reconcile_probes_ = 0;  // ticket views spent by the sweep in this process
+  // Per ticket stream: the cursor JSON last returned and its parsed form.
+  std::map<std::string, std::pair<nlohmann::json, ListCursor>> window_cache_;
+  std::optional<ListCursor> pending_window_;
 };
 
 // The registry's factory for "freshdesk".

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/time.h"
+#include "platforms/freshdesk/fake_freshdesk.h"
 #include "platforms/freshdesk/fake_http_client.h"
 #include "platforms/registry.h"
 
@@ -15,268 +16,494 @@ namespace deskpipe::freshdesk {
 namespace {
 
 using nlohmann::json;
+using testing::FakeFreshdesk;
 using testing::FakeHttpClient;
-using testing::NextLink;
+using testing::MemoryKnownRecords;
 
-const std::string kRoot = "http://127.0.0.1:9999";
-const std::string kBase = kRoot + "/api/v2";
 constexpr const char* kKey = "sekr3t-api-key";
-constexpr const char* kStart = "2020-01-01T00:00:00Z";
+const int64_t kT0 = *ParseTimestamp("2024-01-01T00:00:00Z");
 
-Config TestConfig(int batch_size) {
+Config TestConfig(int batch_size = 100) {
   Config config;
   config.tenant_id = "acme";
-  config.freshdesk_base_url = kRoot;
+  config.freshdesk_base_url = FakeFreshdesk::kRoot;
   config.freshdesk_api_key = kKey;
-  config.start_date = kStart;
   config.collection_batch_size = batch_size;
   return config;
 }
 
-std::unique_ptr<FreshdeskSource> MakeSource(const Config& config, FakeHttpClient& http,
-                                            std::vector<std::chrono::milliseconds>* sleeps = nullptr,
-                                            int max_attempts = 4) {
+std::unique_ptr<FreshdeskSource> MakeSource(net::HttpClient& http, FreshdeskSourceOptions source_options = {},
+                                            Config config = TestConfig()) {
   FreshdeskClientOptions options;
-  options.max_attempts = max_attempts;
-  options.sleep = [sleeps](std::chrono::milliseconds wait) {
-    if (sleeps != nullptr) sleeps->push_back(wait);
-  };
-  auto source = FreshdeskSource::Create(config, http, options);
+  options.max_attempts = 1;
+  options.sleep = [](std::chrono::milliseconds) {};  // never sleeps; private governor per test
+  options.rate_window = std::chrono::milliseconds(1);  // the fake sends no budget: keep no history
+  auto source = FreshdeskSource::Create(config, http, options, std::move(source_options));
   EXPECT_TRUE(source) << source.error().ToString();
   return source ? std::move(*source) : nullptr;
 }
 
-std::string TicketsUrl(const std::string& since, int per_page, int page) {
-  return kBase + "/tickets?updated_since=" + since +
-         "&order_by=updated_at&order_type=asc&include=description,requester,stats&per_page=" +
-         std::to_string(per_page) + "&page=" + std::to_string(page);
-}
+// Drives one stream to its end the way the runner does: each batch "committed" (applied to `known` and its
+// cursor saved in `cursors`) before the next is asked for.
+struct Harness {
+  std::map<std::string, json> cursors;
+  MemoryKnownRecords known;
+  std::map<std::string, int> emitted;  // record id → times emitted
+  std::vector<Batch> batches;
+  bool keep_batches = true;  // off for the 50,000-ticket run (memory)
 
-std::string ConversationsUrl(int64_t ticket_id) {
-  return kBase + "/tickets/" + std::to_string(ticket_id) + "/conversations?per_page=100";
-}
+  Result<void> Drain(FreshdeskSource& source, const std::string& stream, int max_batches = 100000) {
+    for (int i = 0; i < max_batches; ++i) {
+      auto batch = source.Next(stream, cursors[stream]);
+      if (!batch) return Error(batch.error());
+      for (const auto& r : batch->records) ++emitted[r.id];
+      known.Apply(*batch);
+      cursors[stream] = batch->cursor;
+      const bool done = batch->done;
+      if (keep_batches) batches.push_back(std::move(*batch));
+      if (done) return {};
+    }
+    return Error(Internal("stream " + stream + " did not finish"));
+  }
+  int Emitted(const std::string& type) const {
+    int n = 0;
+    for (const auto& b : batches) {
+      for (const auto& r : b.records) n += r.type == type ? 1 : 0;
+    }
+    return n;
+  }
+  const Record* Last(const std::string& id) const {
+    const Record* found = nullptr;
+    for (const auto& b : batches) {
+      for (const auto& r : b.records) {
+        if (r.id == id) found = &r;
+      }
+    }
+    return found;
+  }
+  std::set<std::string> Removed() const {
+    std::set<std::string> out;
+    for (const auto& b : batches) out.insert(b.removed_ids.begin(), b.removed_ids.end());
+    return out;
+  }
+};
 
-json Ticket(int64_t id, const std::string& updated_at, int status = 2) {
-  return {{"id", id},
-          {"subject", "ticket " + std::to_string(id)},
-          {"description", "<p>help</p>"},
-          {"status", status},
-          {"priority", 1},
-          {"requester_id", 900},
-          {"responder_id", 1},
-          {"created_at", "2019-12-31T00:00:00Z"},
-          {"updated_at", updated_at}};
-}
-
-json Conversation(int64_t id, int64_t ticket_id) {
+json Conversation(int64_t id, int64_t ticket_id, int64_t ts, bool is_private = false) {
   return {{"id", id},
           {"ticket_id", ticket_id},
           {"user_id", 1},
           {"incoming", false},
-          {"private", false},
-          {"body", "<p>reply</p>"},
-          {"created_at", "2020-01-01T10:00:00Z"},
-          {"updated_at", "2020-01-01T10:00:00Z"}};
+          {"private", is_private},
+          {"source", is_private ? 2 : 0},
+          {"body", "<p>reply " + std::to_string(id) + "</p>"},
+          {"last_edited_at", nullptr},
+          {"created_at", FormatTimestamp(ts)},
+          {"updated_at", FormatTimestamp(ts)}};
 }
 
-const char* kAgents = R"([{"id": 1, "contact": {"name": "Support"},
-                           "created_at": "2015-08-18T16:18:05Z", "updated_at": "2015-08-18T16:18:05Z"}])";
-const char* kTicketFields = R"([{"id": 10, "name": "status", "label": "Status", "type": "default_status",
-                                 "choices": {"2": ["Open", "Open"], "6": ["Waiting on Customer", "Awaiting"]}}])";
-
-void ExpectReferenceData(FakeHttpClient& http) {
-  http.Expect(kBase + "/agents?per_page=100", 200, kAgents);
-  http.Expect(kBase + "/ticket_fields", 200, kTicketFields);
+void AddReferenceData(FakeFreshdesk& fd) {
+  fd.agents = json::array({{{"id", 1},
+                            {"contact", {{"name", "Alice Agent"}}},
+                            {"created_at", "2015-08-18T16:18:05Z"},
+                            {"updated_at", "2015-08-18T16:18:05Z"}}});
+  fd.groups = json::array({{{"id", 70}, {"name", "Billing"}}});
+  fd.ticket_fields = json::parse(R"([
+    {"id": 10, "name": "status", "label": "Status", "type": "default_status", "default": true,
+     "choices": {"2": ["Open", "Open"], "6": ["Waiting on Customer", "Awaiting your Reply"]}},
+    {"id": 11, "name": "source", "label": "Source", "type": "default_source", "default": true,
+     "choices": {"Email": 1, "Portal": 2, "Carrier Pigeon": 14}},
+    {"id": 12, "name": "cf_plan_tier", "label": "Plan tier", "type": "custom_dropdown", "default": false}])");
 }
 
-std::vector<std::string> Ids(const Batch& batch) {
-  std::vector<std::string> ids;
-  for (const auto& r : batch.records) ids.push_back(r.original_id);
-  return ids;
+std::string TicketId(int64_t id) { return "acme_freshdesk_" + std::to_string(id); }
+
+// ---- tickets -------------------------------------------------------------------------------------------
+
+TEST(FreshdeskSourceTest, FirstRunReadsEveryTicketWithThreadLabelsAndAttachments) {
+  FakeFreshdesk fd;
+  AddReferenceData(fd);
+  for (int64_t id = 1; id <= 250; ++id) {
+    auto& t = fd.AddTicket(id, kT0 + id, kT0 + 1000 + id / 3);  // three tickets per second
+    t.group_id = 70;
+    t.company_id = 5;
+    if (id % 50 == 0) t.conversations.push_back(Conversation(10000 + id, id, kT0 + 2000));
+  }
+  fd.tickets[7].status = 6;
+  fd.tickets[7].source = 14;
+  fd.AddAttachment(fd.tickets[8], 501, "ticket attachment bytes");
+  fd.tickets[50].conversations[0]["attachment_ids"] = json::array({502});
+  fd.files[502] = "conversation attachment";
+  fd.signature[502] = 1;
+  for (int i = 0; i < 120; ++i) fd.tickets[100].conversations.push_back(Conversation(20000 + i, 100, kT0 + 3000 + i, i % 3 == 0));
+
+  auto source = MakeSource(fd);
+  Harness h;
+  ASSERT_TRUE(h.Drain(*source, "tickets"));
+  EXPECT_EQ(h.Emitted("ticket"), 250);
+  for (int64_t id = 1; id <= 250; ++id) EXPECT_EQ(h.emitted[TicketId(id)], 1) << id;
+  EXPECT_EQ(h.Emitted("conversation"), 5 + 120);  // every page of ticket 100's thread (per_page=100)
+  EXPECT_EQ(fd.counts["view"], 250);
+  EXPECT_EQ(fd.counts["list"], 3 + 3);  // 3 ticket pages; agents, groups, ticket_fields
+
+  // Labels (issue 5.2).
+  const Record* t7 = h.Last(TicketId(7));
+  ASSERT_NE(t7, nullptr);
+  EXPECT_EQ(t7->status, "Waiting on Customer");
+  EXPECT_EQ(t7->metadata["source"], "Carrier Pigeon");
+  EXPECT_EQ(t7->metadata["group_name"], "Billing");
+  EXPECT_EQ(t7->metadata["company"]["name"], "Company 5");
+  EXPECT_EQ(t7->metadata["responder_name"], "Alice Agent");
+  EXPECT_EQ(t7->metadata["requester"]["name"], "Rita Requester");
+  EXPECT_EQ(t7->metadata["custom_field_labels"]["Plan tier"], "Pro");
+  EXPECT_EQ(t7->metadata["url"], std::string(FakeFreshdesk::kRoot) + "/a/tickets/7");
+  EXPECT_EQ(t7->metadata["state"], "active");
+  const Record* note = h.Last("acme_freshdesk_conversation-20000");
+  ASSERT_NE(note, nullptr);
+  EXPECT_EQ(note->metadata["private"], true);
+  EXPECT_EQ(note->metadata["visibility"], "agents");
+
+  // Attachments downloaded with a content hash, no URL kept.
+  const Record* t8 = h.Last(TicketId(8));
+  ASSERT_EQ(t8->attachments.size(), 1u);
+  EXPECT_EQ(t8->attachments[0].bytes, "ticket attachment bytes");
+  EXPECT_EQ(t8->attachments[0].content_hash.size(), 16u);
+  EXPECT_EQ(t8->attachments[0].id, "501");
+  const Record* c50 = h.Last("acme_freshdesk_conversation-10050");
+  ASSERT_EQ(c50->attachments.size(), 1u);
+  EXPECT_EQ(c50->attachments[0].bytes, "conversation attachment");
 }
 
-TEST(FreshdeskSourceTest, TicketPagesWithConversationPagesThenIncrementalRun) {
-  FakeHttpClient http;
-  auto source = MakeSource(TestConfig(2), http);
-  ASSERT_NE(source, nullptr);
-  EXPECT_EQ(source->platform(), "freshdesk");
-  EXPECT_EQ(source->Streams(), (std::vector<std::string>{"agents", "ticket_fields", "tickets", "solutions"}));
+TEST(FreshdeskSourceTest, NoChangeResyncMakesOnlyListCalls) {
+  FakeFreshdesk fd;
+  AddReferenceData(fd);
+  for (int64_t id = 1; id <= 1000; ++id) {
+    fd.AddTicket(id, kT0, kT0 + id / 7).conversations.push_back(Conversation(5000 + id, id, kT0));
+  }
+  Harness h;
+  {
+    auto source = MakeSource(fd);
+    for (const char* stream : {"tickets", "tickets_deleted", "tickets_spam"}) ASSERT_TRUE(h.Drain(*source, stream));
+  }
+  EXPECT_EQ(h.Emitted("ticket"), 1000);
+  fd.counts.clear();
+  const size_t before = h.batches.size();
+  auto source = MakeSource(fd);  // a new process with the saved cursors
+  for (const char* stream : {"tickets", "tickets_deleted", "tickets_spam"}) ASSERT_TRUE(h.Drain(*source, stream));
+  size_t records = 0;
+  for (size_t i = before; i < h.batches.size(); ++i) records += h.batches[i].records.size();
+  EXPECT_EQ(records, 0u);
+  EXPECT_EQ(fd.counts["view"], 0);
+  EXPECT_EQ(fd.counts["conversations"], 0);
+  EXPECT_EQ(fd.counts["download"], 0);
+  EXPECT_EQ(fd.counts["list"], 3 + 2 + 1);  // one page per pass; agents, groups, ticket_fields
 
-  // Run 1, page 1: reference data loaded on demand, two tickets, ticket 1's thread spans two pages.
-  ExpectReferenceData(http);
-  http.Expect(TicketsUrl(kStart, 2, 1), 200,
-              json::array({Ticket(1, "2020-01-01T10:00:00Z"), Ticket(2, "2020-01-01T10:00:05Z")}).dump(),
-              NextLink(TicketsUrl(kStart, 2, 2)));
-  http.Expect(ConversationsUrl(1), 200, json::array({Conversation(11, 1)}).dump(),
-              NextLink(ConversationsUrl(1) + "&page=2"));
-  http.Expect(ConversationsUrl(1) + "&page=2", 200, json::array({Conversation(12, 1)}).dump());
-  http.Expect(ConversationsUrl(2), 200, "[]");
-  auto first = source->Next("tickets", nullptr);
-  ASSERT_TRUE(first) << first.error().ToString();
-  EXPECT_EQ(Ids(*first), (std::vector<std::string>{"1", "conversation-11", "conversation-12", "2"}));
-  EXPECT_FALSE(first->done);
-  EXPECT_EQ(first->stream, "tickets");
-  EXPECT_EQ(first->records[1].parent_id, "acme_freshdesk_1");
-  EXPECT_EQ(first->records[1].metadata["role"], "agent");
-  EXPECT_EQ(first->records[0].metadata["responder_name"], "Support");
-  EXPECT_EQ(first->cursor["page"], 2);
-  EXPECT_EQ(first->cursor["window_start"], kStart);
-
-  // Run 1, page 2: the last page (no link) ends the stream with an incremental cursor.
-  http.Expect(TicketsUrl(kStart, 2, 2), 200, json::array({Ticket(3, "2020-01-01T10:00:05Z", 6)}).dump());
-  http.Expect(ConversationsUrl(3), 200, "[]");
-  auto second = source->Next("tickets", first->cursor);
-  ASSERT_TRUE(second) << second.error().ToString();
-  EXPECT_TRUE(second->done);
-  EXPECT_EQ(second->records[0].status, "Waiting on Customer");
-  EXPECT_EQ(second->cursor["window_start"], "2020-01-01T10:00:05Z");
-  EXPECT_EQ(second->cursor["page"], 1);
-  EXPECT_EQ(second->cursor["skip_ids"], json({2, 3}));
-
-  // Run 2 (a new process): updated_since = the max updated_at seen; ticket 2 at that second is skipped.
-  FakeHttpClient http2;
-  auto next_run = MakeSource(TestConfig(2), http2);
-  ExpectReferenceData(http2);
-  http2.Expect(TicketsUrl("2020-01-01T10:00:05Z", 2, 1), 200,
-               json::array({Ticket(2, "2020-01-01T10:00:05Z"), Ticket(4, "2020-01-01T10:01:00Z")}).dump());
-  http2.Expect(ConversationsUrl(4), 200, "[]");
-  auto third = next_run->Next("tickets", second->cursor);
-  ASSERT_TRUE(third) << third.error().ToString();
-  EXPECT_EQ(Ids(*third), std::vector<std::string>{"4"});
-  EXPECT_TRUE(third->done);
-  EXPECT_EQ(third->cursor["window_start"], "2020-01-01T10:01:00Z");
-  EXPECT_EQ(third->cursor["skip_ids"], json({4}));
+  // One ticket changes: exactly it is re-read (view + conversations), nothing else.
+  fd.tickets[500].updated = kT0 + 9999;
+  fd.counts.clear();
+  ASSERT_TRUE(h.Drain(*source, "tickets"));
+  EXPECT_EQ(h.emitted[TicketId(500)], 2);
+  EXPECT_EQ(fd.counts["view"], 1);
+  EXPECT_EQ(fd.counts["conversations"], 1);
 }
 
-TEST(FreshdeskSourceTest, ReferenceStreamsFeedLaterStreams) {
-  FakeHttpClient http;
-  auto source = MakeSource(TestConfig(100), http);
-  http.Expect(kBase + "/agents?per_page=100&page=1", 200, kAgents);
-  http.Expect(kBase + "/ticket_fields", 200, kTicketFields);
-  http.Expect(TicketsUrl(kStart, 100, 1), 200, json::array({Ticket(5, "2020-02-01T00:00:00Z", 6)}).dump());
-  http.Expect(ConversationsUrl(5), 200, "[]");
+TEST(FreshdeskSourceTest, FiftyThousandTicketsSharingOneSecondArriveExactlyOnce) {
+  FakeFreshdesk fd;
+  AddReferenceData(fd);
+  const int64_t bulk = kT0 + 5000;
+  int64_t id = 1;
+  for (; id <= 2000; ++id) fd.AddTicket(id, kT0 + id, kT0 + id);           // history before the bulk edit
+  for (; id <= 52000; ++id) fd.AddTicket(id, kT0 + (id * 7919) % 40000, bulk);  // one automation, one second
+  for (; id <= 52500; ++id) fd.AddTicket(id, kT0 + id, bulk + 1 + id % 50);    // activity after it
+  auto source = MakeSource(fd);
+  Harness h;
+  h.keep_batches = false;
+  ASSERT_TRUE(h.Drain(*source, "tickets")) << "the split must cover the second";
+  EXPECT_EQ(h.emitted.size(), 52500u);
+  for (int64_t i = 1; i <= 52500; ++i) ASSERT_EQ(h.emitted[TicketId(i)], 1) << "ticket " << i;
+  EXPECT_EQ(fd.counts["view"], 52500);  // every ticket viewed once: none re-read
 
-  auto agents = source->Next("agents", nullptr);
-  ASSERT_TRUE(agents) << agents.error().ToString();
-  EXPECT_TRUE(agents->done);
-  ASSERT_EQ(agents->records.size(), 1u);
-  EXPECT_EQ(agents->records[0].original_id, "agent-1");
-  auto fields = source->Next("ticket_fields", nullptr);
-  ASSERT_TRUE(fields) << fields.error().ToString();
-  EXPECT_TRUE(fields->done);
-  ASSERT_EQ(fields->records.size(), 1u);
-  EXPECT_EQ(fields->records[0].type, "ticket_field");
-  auto tickets = source->Next("tickets", nullptr);  // no second agents/ticket_fields request
-  ASSERT_TRUE(tickets) << tickets.error().ToString();
-  EXPECT_EQ(tickets->records[0].status, "Waiting on Customer");
-  EXPECT_EQ(tickets->records[0].metadata["responder_name"], "Support");
+  // The cursor moved past the bulk second; a resync reads nothing again.
+  fd.counts.clear();
+  auto again = MakeSource(fd);
+  ASSERT_TRUE(h.Drain(*again, "tickets"));
+  EXPECT_EQ(h.emitted.size(), 52500u);
+  for (const auto& [record_id, times] : h.emitted) ASSERT_EQ(times, 1) << record_id;
+  EXPECT_EQ(fd.counts["view"], 0);
 }
 
-// A fake Freshdesk whose ticket list obeys updated_since / page over a fixed set of tickets, capped at
-// kMaxTicketPages pages, with per_page 1.
-struct CappedTickets {
-  std::vector<std::pair<int64_t, int64_t>> tickets;  // (id, updated_at), ordered by updated_at
-  bool cap_with_400 = false;
-  int cap_page = kMaxTicketPages;
+TEST(FreshdeskSourceTest, SplitBeyondBothOrdersFailsLoudlyInsteadOfLosingTickets) {
+  FakeFreshdesk fd;
+  AddReferenceData(fd);
+  for (int64_t id = 1; id <= 700; ++id) fd.AddTicket(id, kT0 + id, kT0 + 10);
+  auto source = MakeSource(fd, {}, TestConfig(/*batch_size=*/1));  // 300 pages × 1 ticket per order
+  Harness h;
+  auto drained = h.Drain(*source, "tickets");
+  ASSERT_FALSE(drained);
+  EXPECT_EQ(drained.error().code(), StatusCode::kInternal);
+  EXPECT_NE(drained.error().message().find("2024-01-01T00:00:10Z"), std::string::npos) << drained.error().message();
+}
 
-  std::optional<net::HttpResponse> operator()(const net::HttpRequest& request) const {
-    net::HttpResponse response;
-    response.status = 200;
-    if (request.url.find("/conversations") != std::string::npos) {
-      response.body = "[]";
+TEST(FreshdeskSourceTest, EarlyPageCap400StartsANewWindow) {
+  FakeFreshdesk fd;
+  AddReferenceData(fd);
+  fd.page_cap = 2;  // the server refuses page 3
+  for (int64_t id = 1; id <= 450; ++id) fd.AddTicket(id, kT0, kT0 + id / 2);
+  auto source = MakeSource(fd);
+  Harness h;
+  ASSERT_TRUE(h.Drain(*source, "tickets"));
+  EXPECT_EQ(h.Emitted("ticket"), 450);
+  for (int64_t id = 1; id <= 450; ++id) EXPECT_EQ(h.emitted[TicketId(id)], 1) << id;
+}
+
+TEST(FreshdeskSourceTest, TrashSpamAndRestoreAreStatesInTheirOwnPasses) {
+  FakeFreshdesk fd;
+  AddReferenceData(fd);
+  for (int64_t id = 1; id <= 5; ++id) fd.AddTicket(id, kT0, kT0 + id);
+  Harness h;
+  auto source = MakeSource(fd);
+  for (const char* s : {"tickets", "tickets_deleted", "tickets_spam"}) ASSERT_TRUE(h.Drain(*source, s));
+  EXPECT_EQ(h.Emitted("ticket"), 5);
+
+  fd.tickets[2].deleted = true;
+  fd.tickets[2].updated = kT0 + 100;
+  fd.tickets[3].spam = true;
+  fd.tickets[3].updated = kT0 + 100;
+  for (const char* s : {"tickets", "tickets_deleted", "tickets_spam"}) ASSERT_TRUE(h.Drain(*source, s));
+  EXPECT_EQ(h.Last(TicketId(2))->metadata["state"], "deleted");
+  EXPECT_EQ(h.Last(TicketId(3))->metadata["state"], "spam");
+  EXPECT_TRUE(h.Removed().empty()) << "trash and spam are restorable states, not tombstones";
+  EXPECT_NE(h.cursors["tickets_deleted"], h.cursors["tickets_spam"]);
+
+  fd.tickets[2].deleted = false;  // restored
+  fd.tickets[2].updated = kT0 + 200;
+  for (const char* s : {"tickets", "tickets_deleted", "tickets_spam"}) ASSERT_TRUE(h.Drain(*source, s));
+  EXPECT_EQ(h.Last(TicketId(2))->metadata["state"], "active");
+}
+
+TEST(FreshdeskSourceTest, ConversationsDiffedAgainstTheStore) {
+  FakeFreshdesk fd;
+  AddReferenceData(fd);
+  auto& t = fd.AddTicket(1, kT0, kT0 + 1);
+  for (int64_t c = 11; c <= 13; ++c) t.conversations.push_back(Conversation(c, 1, kT0 + c));
+  Harness h;
+  auto source = MakeSource(fd);
+  source->AttachKnownRecords(&h.known);
+  ASSERT_TRUE(h.Drain(*source, "tickets"));
+  EXPECT_EQ(h.known.Children(TicketId(1))->size(), 3u);
+
+  // Conversation 12 deleted, 13 edited, 14 new.
+  t.conversations.erase(t.conversations.begin() + 1);
+  t.conversations[1]["body"] = "<p>edited reply</p>";
+  t.conversations[1]["last_edited_at"] = FormatTimestamp(kT0 + 50);
+  t.conversations[1]["updated_at"] = FormatTimestamp(kT0 + 50);
+  t.conversations.push_back(Conversation(14, 1, kT0 + 60));
+  t.updated = kT0 + 60;
+  ASSERT_TRUE(h.Drain(*source, "tickets"));
+  const Batch& last = h.batches.back();
+  EXPECT_EQ(last.removed_ids, std::vector<std::string>{"acme_freshdesk_conversation-12"});
+  EXPECT_EQ(h.Last("acme_freshdesk_conversation-13")->metadata["edited"], true);
+  EXPECT_EQ(h.emitted["acme_freshdesk_conversation-14"], 1);
+  EXPECT_EQ(h.known.Children(TicketId(1))->size(), 3u);  // 11, 13, 14
+}
+
+// ---- reconciliation ------------------------------------------------------------------------------------
+
+TEST(FreshdeskSourceTest, ReconciliationSweepFindsHardDeletesArchivesAndMissedChanges) {
+  FakeFreshdesk fd;
+  AddReferenceData(fd);
+  for (int64_t id = 1; id <= 6; ++id) {
+    fd.AddTicket(id, kT0, kT0 + id).conversations.push_back(Conversation(100 + id, id, kT0));
+  }
+  int64_t now = kT0 + 100000;
+  FreshdeskSourceOptions options;
+  options.now_unix = [&now] { return now; };
+  options.reconcile_interval = std::chrono::hours(24);
+  options.reconcile_batch = 4;
+  Harness h;
+  auto source = MakeSource(fd, options);
+  source->AttachKnownRecords(&h.known);
+  ASSERT_TRUE(h.Drain(*source, "tickets"));
+  ASSERT_TRUE(h.Drain(*source, "tickets_reconcile"));
+  EXPECT_EQ(fd.counts["view"], 6) << "the first run only stamps the sweep time";
+
+  fd.tickets.erase(2);            // trash emptied: gone everywhere
+  fd.tickets[3].archived = true;  // archived: 404 on the live path
+  fd.tickets[4].deleted = true;   // moved to trash without its updated_at moving
+  now += 3600;                    // not due yet
+  fd.counts.clear();
+  ASSERT_TRUE(h.Drain(*source, "tickets_reconcile"));
+  EXPECT_EQ(fd.NonListRequests(), 0);
+
+  now += 24 * 3600;  // due
+  ASSERT_TRUE(h.Drain(*source, "tickets_reconcile"));
+  std::set<std::string> removed = h.Removed();
+  EXPECT_EQ(removed, (std::set<std::string>{TicketId(2), "acme_freshdesk_conversation-102"}));
+  EXPECT_EQ(h.Last(TicketId(3))->metadata["state"], "archived");
+  EXPECT_EQ(h.emitted["acme_freshdesk_conversation-103"], 2) << "archived thread read from the archive";
+  EXPECT_EQ(h.Last(TicketId(4))->metadata["state"], "deleted");
+  EXPECT_EQ(h.emitted[TicketId(5)], 1) << "unchanged tickets are not re-read";
+  EXPECT_EQ(h.known.records.count(TicketId(2)), 0u);
+  EXPECT_TRUE(h.cursors["tickets_reconcile"].contains("last_sweep_started_at"));
+  EXPECT_FALSE(h.cursors["tickets_reconcile"].contains("sweep_started_at")) << "sweep complete";
+}
+
+TEST(FreshdeskSourceTest, ReconciliationRespectsItsBudgetAndResumes) {
+  FakeFreshdesk fd;
+  AddReferenceData(fd);
+  for (int64_t id = 1; id <= 10; ++id) fd.AddTicket(id, kT0, kT0 + id);
+  int64_t now = kT0;
+  FreshdeskSourceOptions options;
+  options.now_unix = [&now] { return now; };
+  options.reconcile_max_probes = 4;
+  Harness h;
+  {
+    auto source = MakeSource(fd, options);
+    source->AttachKnownRecords(&h.known);
+    ASSERT_TRUE(h.Drain(*source, "tickets"));
+    ASSERT_TRUE(h.Drain(*source, "tickets_reconcile"));
+  }
+  now += 2 * 24 * 3600;
+  for (int run = 0; run < 3; ++run) {
+    fd.counts.clear();
+    auto source = MakeSource(fd, options);
+    source->AttachKnownRecords(&h.known);
+    ASSERT_TRUE(h.Drain(*source, "tickets_reconcile"));
+    EXPECT_LE(fd.counts["view"], 4) << "run " << run;
+    EXPECT_EQ(fd.counts["view"], run < 2 ? 4 : 2) << "run " << run;
+  }
+  EXPECT_FALSE(h.cursors["tickets_reconcile"].contains("sweep_started_at"));
+}
+
+// ---- attachments ---------------------------------------------------------------------------------------
+
+TEST(FreshdeskSourceTest, ExpiredAttachmentUrlIsResignedThroughItsParent) {
+  FakeFreshdesk fd;
+  AddReferenceData(fd);
+  auto& t = fd.AddTicket(1, kT0, kT0 + 1);
+  fd.AddAttachment(t, 900, "late bytes");
+  fd.AddAttachment(t, 901, std::string(5000, 'x'));
+  // The URL handed out by the view expires before the download starts.
+  struct Expiring : net::HttpClient {
+    FakeFreshdesk& fd;
+    explicit Expiring(FakeFreshdesk& f) : fd(f) {}
+    int views = 0;
+    Result<net::HttpResponse> Send(const net::HttpRequest& request) override {
+      auto response = fd.Send(request);
+      if (request.url.find("/api/v2/tickets/1?") != std::string::npos && ++views == 1) fd.ExpireUrls(900);
       return response;
     }
-    const std::string prefix = kBase + "/tickets?updated_since=";
-    if (request.url.rfind(prefix, 0) != 0) return std::nullopt;
-    std::string since = request.url.substr(prefix.size(), 20);
-    int page = std::stoi(request.url.substr(request.url.rfind("&page=") + 6));
-    int64_t since_ts = *ParseTimestamp(since);
-    if (page > cap_page) {
-      response.status = 400;
-      response.body =
-          R"({"description":"Validation failed","errors":[{"field":"page","message":"You cannot access tickets beyond the 300th page. Please provide a smaller page number.","code":"invalid_value"}]})";
-      return response;
-    }
-    std::vector<std::pair<int64_t, int64_t>> matching;
-    for (const auto& t : tickets) {
-      if (t.second >= since_ts) matching.push_back(t);
-    }
-    json body = json::array();
-    if (static_cast<size_t>(page) <= matching.size()) {
-      const auto& t = matching[page - 1];
-      body.push_back(Ticket(t.first, FormatTimestamp(t.second)));
-    }
-    response.body = body.dump();
-    bool more = static_cast<size_t>(page) < matching.size();
-    if (more && (cap_with_400 || page < kMaxTicketPages)) {
-      response.headers =
-          NextLink(request.url.substr(0, request.url.rfind("&page=")) + "&page=" + std::to_string(page + 1));
-    } else if (more) {
-      response.headers = NextLink(request.url + "x");  // page 300 still says there is more
-    }
-    return response;
-  }
-};
-
-void RunPageCapScenario(bool cap_with_400) {
-  const int64_t t0 = *ParseTimestamp("2021-06-01T00:00:00Z");
-  CappedTickets fake;
-  fake.cap_with_400 = cap_with_400;
-  fake.cap_page = cap_with_400 ? 120 : kMaxTicketPages;  // a 400 may arrive before page 300
-  const int total = 305;
-  const int64_t shared_second_from = cap_with_400 ? 119 : 299;
-  for (int64_t id = 1; id <= total; ++id) {
-    // Two tickets share the boundary second, so the skip set matters.
-    int64_t offset = id <= shared_second_from       ? id
-                     : id == shared_second_from + 1 ? shared_second_from
-                                                    : id - 1;
-    fake.tickets.emplace_back(id, t0 + offset);
-  }
-  FakeHttpClient http;
-  http.set_handler(fake);
-  Config config = TestConfig(1);
-  config.start_date = FormatTimestamp(t0);
-  auto source = MakeSource(config, http);
-  ExpectReferenceData(http);
-
-  std::multiset<std::string> emitted;
-  json cursor = nullptr;
-  std::vector<std::string> windows;
-  for (int call = 0; call < 1000; ++call) {
-    auto batch = source->Next("tickets", cursor);
-    ASSERT_TRUE(batch) << batch.error().ToString();
-    for (const auto& r : batch->records) {
-      if (r.type == "ticket") emitted.insert(r.original_id);
-    }
-    if (batch->cursor["page"] == 1 && batch->cursor["window_start"] != cursor.value("window_start", json())) {
-      windows.push_back(batch->cursor["window_start"].get<std::string>());
-    }
-    cursor = batch->cursor;
-    if (batch->done) break;
-  }
-  // Every ticket exactly once.
-  EXPECT_EQ(emitted.size(), static_cast<size_t>(total));
-  for (int id = 1; id <= total; ++id) EXPECT_EQ(emitted.count(std::to_string(id)), 1u) << id;
-  // The re-window started at the max updated_at of the first window.
-  ASSERT_GE(windows.size(), 2u);
-  EXPECT_EQ(windows[0], FormatTimestamp(t0 + shared_second_from));
-  // And the new window's first request carried that updated_since.
-  bool saw = false;
-  for (const auto& r : http.requests()) {
-    if (r.url == TicketsUrl(windows[0], 1, 1)) saw = true;
-  }
-  EXPECT_TRUE(saw);
-  EXPECT_EQ(cursor["window_start"], FormatTimestamp(t0 + total - 1));
+  } http(fd);
+  FreshdeskSourceOptions options;
+  options.attachments.max_bytes = 1000;
+  auto source = MakeSource(http, options);
+  Harness h;
+  ASSERT_TRUE(h.Drain(*source, "tickets"));
+  const Record* ticket = h.Last(TicketId(1));
+  ASSERT_EQ(ticket->attachments.size(), 2u);
+  EXPECT_EQ(ticket->attachments[0].bytes, "late bytes");
+  EXPECT_TRUE(ticket->attachments[0].download_error.empty()) << ticket->attachments[0].download_error;
+  EXPECT_EQ(http.views, 2) << "one view for the ticket, one to re-sign";
+  EXPECT_TRUE(ticket->attachments[1].bytes.empty());
+  EXPECT_NE(ticket->attachments[1].download_error.find("exceeds the limit"), std::string::npos);
+  EXPECT_EQ(fd.counts["download"], 2) << "the oversized file is never requested";
+  EXPECT_EQ(source->attachment_stats().resigned, 1);
 }
 
-TEST(FreshdeskSourceTest, Page300StartsNewWindowWithoutLossOrDuplicates) { RunPageCapScenario(false); }
+// ---- knowledge base ------------------------------------------------------------------------------------
 
-TEST(FreshdeskSourceTest, PageCap400StartsNewWindow) { RunPageCapScenario(true); }
+json Article(int64_t id, int64_t folder, int status, const std::string& updated, const std::string& title) {
+  return {{"id", id},           {"folder_id", folder},   {"category_id", 1},
+          {"status", status},   {"title", title},        {"description", "<p>" + title + "</p>"},
+          {"agent_id", 1},      {"tags", json::array()}, {"attachments", json::array()},
+          {"created_at", "2024-01-01T00:00:00Z"},        {"updated_at", updated}};
+}
+
+TEST(FreshdeskSourceTest, KnowledgeBaseEveryLanguageNestedFoldersDraftsAndTombstones) {
+  FakeFreshdesk fd;
+  AddReferenceData(fd);
+  fd.settings = {{"primary_language", "en"}, {"supported_languages", json::array({"fr"})}};
+  fd.categories = json::array({{{"id", 1}, {"name", "Guides"}}});
+  fd.folders = {{{"id", 10}, {"name", "Top"}, {"category_id", 1}, {"parent_folder_id", nullptr},
+                 {"sub_folders_count", 1}, {"visibility", 1}},
+                {{"id", 11}, {"name", "Nested"}, {"category_id", 1}, {"parent_folder_id", 10},
+                 {"sub_folders_count", 1}, {"visibility", 3}},
+                {{"id", 12}, {"name", "Deeper"}, {"category_id", 1}, {"parent_folder_id", 11},
+                 {"sub_folders_count", 0}, {"visibility", 1}}};
+  fd.articles["en"] = {Article(100, 10, 2, "2024-02-01T00:00:00Z", "Reset a password"),
+                       Article(101, 11, 2, "2024-02-01T00:00:00Z", "Export data"),
+                       Article(102, 12, 1, "2024-02-01T00:00:00Z", "Unreleased feature")};
+  fd.articles["fr"] = {Article(100, 10, 2, "2024-02-02T00:00:00Z", "Réinitialiser un mot de passe")};
+  Harness h;
+  auto source = MakeSource(fd);
+  source->AttachKnownRecords(&h.known);
+  ASSERT_TRUE(h.Drain(*source, "settings"));
+  ASSERT_TRUE(h.Drain(*source, "solutions"));
+  EXPECT_EQ(h.emitted["acme_freshdesk_article-100"], 1);
+  EXPECT_EQ(h.emitted["acme_freshdesk_article-101"], 1) << "nested folder walked";
+  EXPECT_EQ(h.emitted["acme_freshdesk_article_draft-102"], 1) << "draft kept apart";
+  EXPECT_EQ(h.emitted["acme_freshdesk_article-102"], 0) << "draft not indexed";
+  const Record* fr = h.Last("acme_freshdesk_article-100-fr");
+  ASSERT_NE(fr, nullptr);
+  EXPECT_EQ(fr->metadata["language"], "fr");
+  EXPECT_EQ(fr->metadata["url"], std::string(FakeFreshdesk::kRoot) + "/fr/support/solutions/articles/100");
+  EXPECT_EQ(h.Last("acme_freshdesk_article-101")->metadata["visibility"], "agents");
+  EXPECT_EQ(h.Last("acme_freshdesk_article_draft-102")->type, "article_draft");
+
+  // Second walk: nothing changed ⇒ nothing emitted; then 101 disappears and the draft is published.
+  fd.counts.clear();
+  const size_t before = h.batches.size();
+  ASSERT_TRUE(h.Drain(*source, "solutions"));
+  for (size_t i = before; i < h.batches.size(); ++i) EXPECT_TRUE(h.batches[i].records.empty());
+  EXPECT_EQ(fd.NonListRequests(), 0);
+
+  fd.articles["en"].erase(fd.articles["en"].begin() + 1);
+  fd.articles["en"][1]["status"] = 2;
+  fd.articles["en"][1]["updated_at"] = "2024-03-01T00:00:00Z";
+  ASSERT_TRUE(h.Drain(*source, "solutions"));
+  EXPECT_EQ(h.Removed(), (std::set<std::string>{"acme_freshdesk_article-101", "acme_freshdesk_article_draft-102"}));
+  EXPECT_EQ(h.emitted["acme_freshdesk_article-102"], 1);
+}
+
+// ---- reference data ------------------------------------------------------------------------------------
+
+TEST(FreshdeskSourceTest, ReferenceStreamsIncrementalContactsAndDeletedPass) {
+  FakeFreshdesk fd;
+  AddReferenceData(fd);
+  fd.companies = json::array({{{"id", 5}, {"name", "Globex"}, {"created_at", "2024-01-01T00:00:00Z"},
+                               {"updated_at", "2024-01-02T00:00:00Z"}}});
+  fd.contacts = json::array({{{"id", 900}, {"name", "Rita"}, {"company_id", 5}, {"active", true},
+                              {"created_at", "2024-01-01T00:00:00Z"}, {"updated_at", "2024-01-03T00:00:00Z"}},
+                             {{"id", 901}, {"name", "Gone"}, {"deleted", true},
+                              {"created_at", "2024-01-01T00:00:00Z"}, {"updated_at", "2024-01-03T00:00:00Z"}}});
+  Harness h;
+  auto source = MakeSource(fd);
+  for (const auto& stream : source->Streams()) {
+    if (stream.rfind("tickets", 0) == 0 || stream == "solutions") continue;
+    ASSERT_TRUE(h.Drain(*source, stream)) << stream;
+  }
+  EXPECT_EQ(h.Last("acme_freshdesk_group-70")->title, "Billing");
+  EXPECT_EQ(h.Last("acme_freshdesk_company-5")->title, "Globex");
+  EXPECT_EQ(h.Last("acme_freshdesk_contact-900")->metadata["company_name"], "Globex");
+  EXPECT_EQ(h.Last("acme_freshdesk_contact-901")->metadata["state"], "deleted");
+  EXPECT_EQ(h.Last("acme_freshdesk_settings-helpdesk")->type, "settings");
+  EXPECT_EQ(h.cursors["contacts"]["window_start"], "2024-01-03T00:00:00Z");
+
+  // Incremental: only what changed since is re-emitted.
+  fd.contacts[0]["updated_at"] = "2024-02-01T00:00:00Z";
+  const size_t before = h.batches.size();
+  for (const char* stream : {"companies", "contacts", "contacts_deleted"}) ASSERT_TRUE(h.Drain(*source, stream));
+  size_t records = 0;
+  for (size_t i = before; i < h.batches.size(); ++i) records += h.batches[i].records.size();
+  EXPECT_EQ(records, 1u);
+}
+
+// ---- errors and configuration --------------------------------------------------------------------------
 
 TEST(FreshdeskSourceTest, UnauthorizedStopsWithSettingName) {
   FakeHttpClient http;
-  auto source = MakeSource(TestConfig(10), http);
-  http.Expect(kBase + "/agents?per_page=100", 401, R"({"code":"invalid_credentials","message":"nope"})");
+  auto source = MakeSource(http);
+  http.Expect(std::string(FakeFreshdesk::kRoot) + "/api/v2/settings/helpdesk", 401,
+              R"({"code":"invalid_credentials","message":"nope"})");
   auto batch = source->Next("tickets", nullptr);
   ASSERT_FALSE(batch);
   EXPECT_EQ(batch.error().code(), StatusCode::kUnauthenticated);
@@ -284,139 +511,46 @@ TEST(FreshdeskSourceTest, UnauthorizedStopsWithSettingName) {
   EXPECT_EQ(batch.error().message().find(kKey), std::string::npos);
 }
 
-TEST(FreshdeskSourceTest, RateLimitHonouredThroughInjectedSleep) {
-  FakeHttpClient http;
-  std::vector<std::chrono::milliseconds> sleeps;
-  auto source = MakeSource(TestConfig(10), http, &sleeps);
-  http.Expect(kBase + "/agents?per_page=100&page=1", 429, "", {{"Retry-After", "12"}});
-  http.Expect(kBase + "/agents?per_page=100&page=1", 200, kAgents);
-  auto batch = source->Next("agents", nullptr);
-  ASSERT_TRUE(batch) << batch.error().ToString();
-  ASSERT_EQ(sleeps.size(), 1u);
-  EXPECT_EQ(sleeps[0], std::chrono::milliseconds(12000));
-}
-
-TEST(FreshdeskSourceTest, MalformedPageIsUnavailable) {
-  FakeHttpClient http;
-  auto source = MakeSource(TestConfig(10), http, nullptr, /*max_attempts=*/1);
-  ExpectReferenceData(http);
-  http.Expect(TicketsUrl(kStart, 10, 1), 200, "[{\"id\": 1,");
-  auto batch = source->Next("tickets", nullptr);
+TEST(FreshdeskSourceTest, MalformedCursorIsAClearError) {
+  FakeFreshdesk fd;
+  auto source = MakeSource(fd);
+  auto batch = source->Next("tickets", json{{"window_start", "yesterday"}});
   ASSERT_FALSE(batch);
-  EXPECT_EQ(batch.error().code(), StatusCode::kUnavailable);
-  EXPECT_NE(batch.error().message().find("malformed JSON"), std::string::npos);
-}
-
-TEST(FreshdeskSourceTest, BadTicketIsRejectedAndTheBatchGoesOn) {
-  FakeHttpClient http;
-  auto source = MakeSource(TestConfig(10), http);
-  ExpectReferenceData(http);
-  json bad = Ticket(7, "never");
-  http.Expect(TicketsUrl(kStart, 10, 1), 200, json::array({bad, Ticket(8, "2020-03-01T00:00:00Z")}).dump());
-  http.Expect(ConversationsUrl(8), 200, "[]");
-  auto batch = source->Next("tickets", nullptr);
-  ASSERT_TRUE(batch) << batch.error().ToString();
-  EXPECT_EQ(Ids(*batch), std::vector<std::string>{"8"});
-  ASSERT_EQ(batch->rejected.size(), 1u);
-  EXPECT_EQ(batch->rejected[0].first, "ticket 7");
-  EXPECT_EQ(batch->rejected[0].second.code(), StatusCode::kInvalidRecord);
-  EXPECT_NE(batch->rejected[0].second.message().find("updated_at"), std::string::npos);
-  EXPECT_TRUE(batch->done);
-}
-
-json Article(int64_t id, int64_t folder_id) {
-  return {{"id", id},
-          {"status", 2},
-          {"folder_id", folder_id},
-          {"title", "a" + std::to_string(id)},
-          {"description", "<p>x</p>"},
-          {"created_at", "2020-10-06T11:05:53Z"},
-          {"updated_at", "2020-10-06T11:05:53Z"}};
-}
-
-void ExpectHierarchy(FakeHttpClient& http) {
-  http.Expect(kBase + "/solutions/categories", 200, R"([{"id": 2, "name": "General"}])");
-  http.Expect(kBase + "/solutions/categories/2/folders", 200,
-              R"([{"id": 3, "name": "Getting Started", "visibility": 1, "sub_folders_count": 1},
-                  {"id": 5, "name": "Internal", "visibility": 3}])");
-  http.Expect(kBase + "/solutions/folders/3/subfolders", 200,
-              R"([{"id": 4, "name": "Nested", "visibility": 2}])");
-}
-
-TEST(FreshdeskSourceTest, SolutionsWalkAndResume) {
-  FakeHttpClient http;
-  auto source = MakeSource(TestConfig(2), http);
-  ExpectHierarchy(http);
-  const std::string articles3 = kBase + "/solutions/folders/3/articles?per_page=2&page=";
-  http.Expect(articles3 + "1", 200, json::array({Article(31, 3), Article(32, 3)}).dump(),
-              NextLink(articles3 + "2"));
-  http.Expect(articles3 + "2", 200, json::array({Article(33, 3)}).dump());
-  http.Expect(kBase + "/solutions/folders/4/articles?per_page=2&page=1", 200, "[]");
-  http.Expect(kBase + "/solutions/folders/5/articles?per_page=2&page=1", 200,
-              json::array({Article(51, 5)}).dump());
-
-  std::vector<std::string> ids;
-  json cursor = nullptr;
-  json resume_cursor;
-  int batches = 0;
-  for (; batches < 10; ++batches) {
-    auto batch = source->Next("solutions", cursor);
-    ASSERT_TRUE(batch) << batch.error().ToString();
-    for (const auto& r : batch->records) ids.push_back(r.original_id);
-    if (batch->records.size() == 1 && batch->records[0].original_id == "article-51") {
-      EXPECT_EQ(batch->records[0].metadata["visibility"], "agents");
-      EXPECT_EQ(batch->records[0].metadata["category_name"], "General");
-      EXPECT_EQ(batch->records[0].metadata["folder_name"], "Internal");
-    }
-    if (batch->cursor.is_object() && batch->cursor["folder_id"] == 5) resume_cursor = batch->cursor;
-    cursor = batch->cursor;
-    if (batch->done) break;
-  }
-  EXPECT_EQ(batches, 3);  // four batches: folder 3 ×2, folder 4, folder 5
-  EXPECT_TRUE(cursor.is_null());
-  EXPECT_EQ(ids, (std::vector<std::string>{"article-31", "article-32", "article-33", "article-51"}));
-
-  // A new process resumes at folder 5 (re-listing the hierarchy, not re-reading folders 3 and 4).
-  FakeHttpClient http2;
-  auto restarted = MakeSource(TestConfig(2), http2);
-  ExpectHierarchy(http2);
-  http2.Expect(kBase + "/solutions/folders/5/articles?per_page=2&page=1", 200,
-               json::array({Article(51, 5)}).dump());
-  ASSERT_TRUE(resume_cursor.is_object());
-  auto batch = restarted->Next("solutions", resume_cursor);
-  ASSERT_TRUE(batch) << batch.error().ToString();
-  EXPECT_TRUE(batch->done);
-  EXPECT_EQ(Ids(*batch), std::vector<std::string>{"article-51"});
+  EXPECT_EQ(batch.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(batch.error().message().find("tickets cursor"), std::string::npos) << batch.error().message();
+  auto ids = source->Next("tickets_spam", json{{"window_start", "2024-01-01T00:00:00Z"}, {"skip_ids", json::array({"x"})}});
+  ASSERT_FALSE(ids);
+  EXPECT_NE(ids.error().message().find("tickets_spam cursor 'skip_ids'"), std::string::npos) << ids.error().message();
 }
 
 TEST(FreshdeskSourceTest, UnknownStreamAndBadConfig) {
-  FakeHttpClient http;
-  auto source = MakeSource(TestConfig(10), http);
-  auto batch = source->Next("contacts", nullptr);
+  FakeFreshdesk fd;
+  auto source = MakeSource(fd);
+  auto batch = source->Next("time_entries", nullptr);
   ASSERT_FALSE(batch);
   EXPECT_EQ(batch.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(batch.error().message().find("tickets_spam"), std::string::npos);
 
-  Config config = TestConfig(10);
+  Config config = TestConfig();
   config.freshdesk_base_url = "http://example.com";
-  auto rejected = FreshdeskSource::Create(config, http);
+  auto rejected = FreshdeskSource::Create(config, fd);
   ASSERT_FALSE(rejected);
   EXPECT_NE(rejected.error().message().find("DESKPIPE_ALLOWED_HOSTS"), std::string::npos);
 }
 
 TEST(RegistryTest, DispatchesOnPlatform) {
-  FakeHttpClient http;
+  FakeFreshdesk http;
   EXPECT_EQ(RegisteredPlatforms(), std::vector<std::string>{"freshdesk"});
-  auto source = ::deskpipe::CreateSource(TestConfig(10), http);
+  auto source = ::deskpipe::CreateSource(TestConfig(), http);
   ASSERT_TRUE(source) << source.error().ToString();
   EXPECT_EQ((*source)->platform(), "freshdesk");
 
-  Config config = TestConfig(10);
+  Config config = TestConfig();
   config.platform = "zendesk";
   auto unknown = ::deskpipe::CreateSource(config, http);
   ASSERT_FALSE(unknown);
   EXPECT_EQ(unknown.error().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(unknown.error().message().find("zendesk"), std::string::npos);
-  EXPECT_NE(unknown.error().message().find("freshdesk"), std::string::npos);
 }
 
 }  // namespace

@@ -138,6 +138,12 @@ std::string AgentName(const MappingContext& context, const json& id) {
   return it == context.agent_names.end() ? "" : it->second;
 }
 
+json NameOrNull(const std::unordered_map<int64_t, std::string>& names, const json& id) {
+  if (!id.is_number_integer()) return nullptr;
+  auto it = names.find(id.get<int64_t>());
+  return it == names.end() ? json(nullptr) : json(it->second);
+}
+
 }  // namespace
 
 std::string TicketStatusLabel(int status, const MappingContext& context) {
@@ -208,6 +214,20 @@ std::string TicketSourceLabel(int source) {
   }
 }
 
+std::string TicketSourceLabel(int source, const MappingContext& context) {
+  std::string label = TicketSourceLabel(source);
+  if (label != "other") return label;
+  auto it = context.source_labels.find(source);
+  return it != context.source_labels.end() && !it->second.empty() ? it->second : label;
+}
+
+std::string TicketState(const json& ticket) {
+  if (BoolField(ticket, "archived")) return "archived";
+  if (BoolField(ticket, "deleted")) return "deleted";
+  if (BoolField(ticket, "spam")) return "spam";
+  return "active";
+}
+
 std::string ConversationSourceLabel(int source) {
   switch (source) {
     case 0:
@@ -271,11 +291,19 @@ Result<Record> MapTicket(const json& ticket, const MappingContext& context) {
   std::string responder_name = AgentName(context, m["responder_id"]);
   m["responder_name"] = responder_name.empty() ? json(nullptr) : json(responder_name);
   m["group_id"] = IdOrNull(ticket, "group_id");
+  m["group_name"] = NameOrNull(context.group_names, m["group_id"]);
   m["company_id"] = IdOrNull(ticket, "company_id");
+  // The view's include=company carries the name; else the companies stream's.
+  json company = Field(ticket, "company");
+  json company_name = company.is_object() && company.value("name", json()).is_string()
+                          ? company["name"]
+                          : NameOrNull(context.company_names, m["company_id"]);
+  if (m["company_id"].is_null() && company.is_object()) m["company_id"] = IdOrNull(company, "id");
+  m["company"] = {{"id", m["company_id"]}, {"name", company_name}};
   m["product_id"] = IdOrNull(ticket, "product_id");
   m["tags"] = StringArray(ticket, "tags");
   if (auto source = IntField(ticket, "source")) {
-    m["source"] = TicketSourceLabel(static_cast<int>(*source));
+    m["source"] = TicketSourceLabel(static_cast<int>(*source), context);
     m["source_id"] = *source;
   } else {
     m["source"] = nullptr;
@@ -283,12 +311,21 @@ Result<Record> MapTicket(const json& ticket, const MappingContext& context) {
   m["ticket_type"] = Field(ticket, "type");
   json custom = Field(ticket, "custom_fields");
   m["custom_fields"] = custom.is_object() ? custom : json::object();
+  json labelled = json::object();
+  for (const auto& [name, value] : m["custom_fields"].items()) {
+    auto label = context.ticket_field_labels.find(name);
+    labelled[label != context.ticket_field_labels.end() ? label->second : name] = value;
+  }
+  m["custom_field_labels"] = std::move(labelled);
   if (auto status = IntField(ticket, "status")) m["status_id"] = *status;
   if (auto priority = IntField(ticket, "priority")) m["priority_id"] = *priority;
   m["url"] = context.portal_url + "/a/tickets/" + std::to_string(id);
   m["spam"] = BoolField(ticket, "spam");
   m["deleted"] = BoolField(ticket, "deleted");
   m["archived"] = BoolField(ticket, "archived");
+  m["state"] = TicketState(ticket);
+  m["private"] = false;
+  m["visibility"] = "requester";
   m["due_by"] = Field(ticket, "due_by");
   m["role"] = "customer";
   return record;
@@ -329,7 +366,10 @@ Result<Record> MapConversation(const json& conversation, const Record& ticket,
   json& m = record.metadata;
   m["role"] = role;
   m["private"] = is_private;
+  m["visibility"] = is_private ? "agents" : "requester";
   m["incoming"] = incoming;
+  m["last_edited_at"] = Field(conversation, "last_edited_at");
+  m["edited"] = Field(conversation, "last_edited_at").is_string();
   if (auto source = IntField(conversation, "source")) {
     m["source"] = ConversationSourceLabel(static_cast<int>(*source));
     m["source_id"] = *source;
@@ -344,14 +384,25 @@ Result<Record> MapConversation(const json& conversation, const Record& ticket,
   return record;
 }
 
-Result<Record> MapArticle(const json& article, const json& folder, const MappingContext& context) {
+std::string ArticleOriginalId(int64_t id, const std::string& language, bool draft) {
+  std::string local = std::to_string(id);
+  if (!language.empty()) local += "-" + language;
+  return QualifiedOriginalId(draft ? "article_draft" : "article", local);
+}
+
+Result<Record> MapArticle(const json& article, const json& folder, const MappingContext& context,
+                          const std::string& language) {
   ASSIGN_OR_RETURN(int64_t id, RequiredId(article, "article"));
+  const auto status = IntField(article, "status");
+  const bool draft = status && *status == 1;
+  const bool kept_apart = draft && !context.index_drafts;
+  const std::string translation = language == context.primary_language ? "" : language;
   ASSIGN_OR_RETURN(Record record,
-                   BaseRecord(article, "article", "article",
-                              QualifiedOriginalId("article", std::to_string(id)), context, true));
+                   BaseRecord(article, "article", kept_apart ? "article_draft" : "article",
+                              ArticleOriginalId(id, translation, kept_apart), context, true));
   record.title = StringField(article, "title");
   SetContent(record, article, "description", "description_text");
-  if (auto status = IntField(article, "status")) {
+  if (status) {
     record.status = *status == 2 ? "published" : *status == 1 ? "draft" : "status-" + std::to_string(*status);
   }
 
@@ -392,7 +443,14 @@ Result<Record> MapArticle(const json& article, const json& folder, const Mapping
   std::string author = AgentName(context, m["agent_id"]);
   m["author_name"] = author.empty() ? json(nullptr) : json(author);
   m["article_type"] = Field(article, "type");
-  m["url"] = context.portal_url + "/support/solutions/articles/" + std::to_string(id);
+  m["article_id"] = id;
+  m["draft"] = draft;
+  m["language"] = language.empty() ? context.primary_language : language;
+  if (draft) m["visibility"] = "agents";  // a draft is seen by agents only, whatever its folder says
+  m["private"] = draft;
+  m["state"] = "active";
+  m["url"] = context.portal_url + (translation.empty() ? "" : "/" + translation) +
+             "/support/solutions/articles/" + std::to_string(id);
   return record;
 }
 
@@ -450,6 +508,102 @@ std::unordered_map<int, std::string> CustomStatusesFromTicketFields(const json& 
     }
   }
   return out;
+}
+
+void LearnTicketFields(const json& fields, MappingContext& context) {
+  for (auto& [status, label] : CustomStatusesFromTicketFields(fields)) context.custom_statuses[status] = label;
+  if (!fields.is_array()) return;
+  for (const auto& field : fields) {
+    const std::string name = StringField(field, "name");
+    const std::string label = StringField(field, "label");
+    if (name == "source" || StringField(field, "type") == "default_source") {
+      // {"Email": 1, "Portal": 2, …}: label → id.
+      json choices = Field(field, "choices");
+      if (choices.is_object()) {
+        for (const auto& [choice, value] : choices.items()) {
+          if (value.is_number_integer()) context.source_labels[value.get<int>()] = choice;
+        }
+      }
+    }
+    if (!name.empty() && !label.empty() && !BoolField(field, "default")) context.ticket_field_labels[name] = label;
+  }
+}
+
+Result<Record> MapContact(const json& contact, const MappingContext& context) {
+  ASSIGN_OR_RETURN(int64_t id, RequiredId(contact, "contact"));
+  ASSIGN_OR_RETURN(Record record, BaseRecord(contact, "contact", "contact",
+                                             QualifiedOriginalId("contact", std::to_string(id)), context, true));
+  record.title = StringField(contact, "name");
+  const bool deleted = BoolField(contact, "deleted");
+  record.status = deleted ? "deleted" : BoolField(contact, "active") ? "active" : "unverified";
+  json& m = record.metadata;
+  m["email"] = Field(contact, "email");
+  m["company_id"] = IdOrNull(contact, "company_id");
+  m["company_name"] = NameOrNull(context.company_names, m["company_id"]);
+  m["job_title"] = Field(contact, "job_title");
+  m["language"] = Field(contact, "language");
+  m["tags"] = StringArray(contact, "tags");
+  json custom = Field(contact, "custom_fields");
+  m["custom_fields"] = custom.is_object() ? custom : json::object();
+  m["state"] = deleted ? "deleted" : "active";
+  m["role"] = "customer";
+  return record;
+}
+
+Result<Record> MapCompany(const json& company, const MappingContext& context) {
+  ASSIGN_OR_RETURN(int64_t id, RequiredId(company, "company"));
+  ASSIGN_OR_RETURN(Record record, BaseRecord(company, "company", "company",
+                                             QualifiedOriginalId("company", std::to_string(id)), context, true));
+  record.title = StringField(company, "name");
+  json& m = record.metadata;
+  m["domains"] = StringArray(company, "domains");
+  m["industry"] = Field(company, "industry");
+  m["account_tier"] = Field(company, "account_tier");
+  m["health_score"] = Field(company, "health_score");
+  json custom = Field(company, "custom_fields");
+  m["custom_fields"] = custom.is_object() ? custom : json::object();
+  return record;
+}
+
+Result<Record> MapGroup(const json& group, const MappingContext& context) {
+  ASSIGN_OR_RETURN(int64_t id, RequiredId(group, "group"));
+  ASSIGN_OR_RETURN(Record record, BaseRecord(group, "group", "group",
+                                             QualifiedOriginalId("group", std::to_string(id)), context, false));
+  record.title = StringField(group, "name");
+  record.content = StringField(group, "description");
+  json& m = record.metadata;
+  m["escalate_to"] = IdOrNull(group, "escalate_to");
+  m["group_type"] = Field(group, "group_type");
+  return record;
+}
+
+Result<Record> MapFieldDefinition(const json& field, const std::string& type, const MappingContext& context) {
+  ASSIGN_OR_RETURN(int64_t id, RequiredId(field, type.c_str()));
+  ASSIGN_OR_RETURN(Record record, BaseRecord(field, type.c_str(), type,
+                                             QualifiedOriginalId(type, std::to_string(id)), context, false));
+  record.title = StringField(field, "label");
+  json& m = record.metadata;
+  m["name"] = Field(field, "name");
+  m["field_type"] = Field(field, "type");
+  m["choices"] = Field(field, "choices");
+  m["position"] = Field(field, "position");
+  return record;
+}
+
+Result<Record> MapHelpdeskSettings(const json& settings, const MappingContext& context) {
+  if (!settings.is_object()) return Error(InvalidRecord("Freshdesk /settings/helpdesk is not a JSON object"));
+  Record record;
+  ASSIGN_OR_RETURN(record.id, DocumentId(context, "settings-helpdesk"));
+  record.original_id = "settings-helpdesk";
+  record.tenant_id = context.tenant_id;
+  record.platform = kPlatform;
+  record.type = "settings";
+  record.title = "helpdesk settings";
+  record.raw = settings;
+  record.metadata["primary_language"] = Field(settings, "primary_language");
+  record.metadata["supported_languages"] = StringArray(settings, "supported_languages");
+  record.metadata["portal_languages"] = StringArray(settings, "portal_languages");
+  return record;
 }
 
 }  // namespace deskpipe::freshdesk

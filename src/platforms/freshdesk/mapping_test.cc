@@ -217,6 +217,66 @@ TEST(MapArticleTest, FixtureArticles) {
   auto draft = MapArticle(articles[1], folder, Context());
   ASSERT_TRUE(draft);
   EXPECT_EQ(draft->status, "draft");
+  // Drafts are kept apart from what is indexed unless configured.
+  EXPECT_EQ(draft->type, "article_draft");
+  EXPECT_EQ(draft->original_id, "article_draft-5");
+  EXPECT_EQ(draft->metadata["visibility"], "agents");
+  EXPECT_EQ(draft->metadata["private"], true);
+  MappingContext indexing = Context();
+  indexing.index_drafts = true;
+  auto indexed = MapArticle(articles[1], folder, indexing);
+  ASSERT_TRUE(indexed);
+  EXPECT_EQ(indexed->type, "article");
+  EXPECT_EQ(indexed->original_id, "article-5");
+
+  auto translated = MapArticle(articles[0], folder, Context(), "fr");
+  ASSERT_TRUE(translated);
+  EXPECT_EQ(translated->original_id, "article-4-fr");
+  EXPECT_EQ(translated->metadata["language"], "fr");
+  EXPECT_EQ(translated->metadata["url"], "https://acme.freshdesk.com/fr/support/solutions/articles/4");
+}
+
+TEST(MapTicketTest, LabelsFromReferenceData) {
+  MappingContext context = Context();
+  LearnTicketFields(json::parse(R"([
+    {"id": 2, "name": "status", "label": "Status", "type": "default_status", "default": true,
+     "choices": {"2": ["Open", "Open"], "7": ["Waiting on Third Party", "Being Processed"]}},
+    {"id": 3, "name": "source", "label": "Source", "type": "default_source", "default": true,
+     "choices": {"Email": 1, "Portal": 2, "Marketplace": 21}},
+    {"id": 4, "name": "cf_plan_tier", "label": "Plan tier", "type": "custom_dropdown", "default": false},
+    {"id": 5, "name": "cf_region", "label": "Region", "type": "custom_text", "default": false}])"),
+                    context);
+  context.group_names[67000259997] = "Tier 2";
+  json ticket = json::parse(kApiTicket);
+  ticket["status"] = 7;
+  ticket["source"] = 21;
+  ticket["company"] = {{"id", 67001265522}, {"name", "Globex"}};
+  auto record = MapTicket(ticket, context);
+  ASSERT_TRUE(record) << record.error().ToString();
+  EXPECT_EQ(record->status, "Waiting on Third Party");
+  EXPECT_EQ(record->priority, "medium");
+  EXPECT_EQ(record->metadata["source"], "Marketplace");
+  EXPECT_EQ(record->metadata["ticket_type"], "Problem");
+  EXPECT_EQ(record->metadata["group_name"], "Tier 2");
+  EXPECT_EQ(record->metadata["company"]["name"], "Globex");
+  EXPECT_EQ(record->metadata["responder_name"], "Tom Agent");
+  EXPECT_EQ(record->metadata["requester"]["name"], "Priya Natarajan");
+  EXPECT_EQ(record->metadata["custom_field_labels"]["Plan tier"], "Enterprise");
+  EXPECT_EQ(record->metadata["custom_field_labels"]["Region"], "EU");
+  EXPECT_EQ(record->metadata["custom_field_labels"]["cf_reproducible"], true) << "unlabelled: raw name";
+  EXPECT_EQ(record->metadata["url"], "https://acme.freshdesk.com/a/tickets/48213");
+  EXPECT_EQ(record->metadata["state"], "active");
+  EXPECT_EQ(record->metadata["private"], false);
+
+  ticket["deleted"] = true;
+  EXPECT_EQ(MapTicket(ticket, context)->metadata["state"], "deleted");
+  ticket["deleted"] = false;
+  ticket["spam"] = true;
+  EXPECT_EQ(MapTicket(ticket, context)->metadata["state"], "spam");
+  ticket["archived"] = true;
+  EXPECT_EQ(MapTicket(ticket, context)->metadata["state"], "archived");
+  ticket["source"] = 99;
+  EXPECT_EQ(MapTicket(ticket, context)->metadata["source"], "other");
 }
 
 TEST(MapArticleTest, NamesFromHierarchy) {

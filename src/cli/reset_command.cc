@@ -1,0 +1,59 @@
+#include "cli/reset_command.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "embed/embedder_factory.h"
+#include "pipeline/runner.h"
+
+namespace deskpipe::cli {
+namespace {
+
+int CommandReset(const Flags& flags, bool tenant_given, bool json) {
+  auto config = BuildConfig(flags);
+  if (!config) return Fail(nullptr, config.error());
+  // A reset deletes data: the tenant must be named, never taken from the default.
+  if (!tenant_given && config->tenant_id == Config{}.tenant_id) {
+    return Fail(&*config, InvalidArgument("reset needs --tenant (or TENANT_ID): the tenant whose data goes"));
+  }
+  auto embedder = MakeEmbedder(*config);
+  if (!embedder) return Fail(&*config, embedder.error());
+  auto store = OpenConfiguredStore(*config, **embedder);
+  if (!store) return Fail(&*config, store.error());
+  auto report = (*store)->ResetTenant(config->tenant_id);
+  if (!report) return Fail(&*config, report.error());
+  if (json) {
+    std::printf("%s\n", nlohmann::json({{"tenant", config->tenant_id},
+                                        {"records", report->records},
+                                        {"documents", report->documents},
+                                        {"chunks", report->chunks},
+                                        {"vectors", report->vectors},
+                                        {"cursors", report->cursors}})
+                            .dump()
+                            .c_str());
+  } else {
+    std::printf("reset tenant %s: removed %lld records, %lld documents, %lld chunks, %lld vectors, %lld cursors\n",
+                config->tenant_id.c_str(), static_cast<long long>(report->records),
+                static_cast<long long>(report->documents), static_cast<long long>(report->chunks),
+                static_cast<long long>(report->vectors), static_cast<long long>(report->cursors));
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void RegisterResetCommand(CLI::App& app, Flags& flags, int& exit_code) {
+  CLI::App* reset = app.add_subcommand("reset", "Remove exactly one tenant's data (rows, chunks, vectors, cursors)");
+  AddStoreFlags(reset, flags);
+  static bool json = false;
+  reset->add_flag("--json", json, "Print JSON");
+  reset->callback([&flags, &exit_code, reset] {
+    const bool tenant_given = reset->count("--tenant") > 0 || std::getenv("TENANT_ID") != nullptr;
+    exit_code = CommandReset(flags, tenant_given, json);
+  });
+}
+
+}  // namespace deskpipe::cli

@@ -1,0 +1,85 @@
+#include "cli/retry_failed_command.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "embed/embedder_factory.h"
+#include "pipeline/retry_failed.h"
+#include "pipeline/runner.h"
+#include "pipeline/stop_signal.h"
+
+namespace deskpipe::cli {
+namespace {
+
+int ListDeadLetters(const Config& config, const std::vector<std::string>& streams, bool json) {
+  auto embedder = MakeEmbedder(config);
+  if (!embedder) return Fail(&config, embedder.error());
+  auto store = OpenConfiguredStore(config, **embedder);
+  if (!store) return Fail(&config, store.error());
+  auto letters = (*store)->ListDeadLetters(config.tenant_id);
+  if (!letters) return Fail(&config, letters.error());
+  nlohmann::json out = nlohmann::json::array();
+  for (const StoredDeadLetter& stored : *letters) {
+    const DeadLetter& l = stored.letter;
+    if (!streams.empty() && std::find(streams.begin(), streams.end(), l.stream) == streams.end()) continue;
+    out.push_back({{"stream", l.stream}, {"record_id", l.record_id}, {"stage", l.stage},
+                   {"error_class", l.error_class}, {"message", l.message}, {"attempts", stored.attempts},
+                   {"first_seen", stored.first_seen}, {"last_seen", stored.last_seen}});
+  }
+  if (json) {
+    std::printf("%s\n", out.dump().c_str());
+    return kExitOk;
+  }
+  for (const auto& l : out) {
+    std::printf("%-12s %-32s %-9s %-14s attempts %lld  %s\n", l["stream"].get<std::string>().c_str(),
+                l["record_id"].get<std::string>().c_str(), l["stage"].get<std::string>().c_str(),
+                l["error_class"].get<std::string>().c_str(), static_cast<long long>(l["attempts"].get<int64_t>()),
+                l["message"].get<std::string>().c_str());
+  }
+  std::printf("%zu dead letters\n", out.size());
+  return kExitOk;
+}
+
+int CommandRetryFailed(const Flags& flags, const std::vector<std::string>& streams, bool list, bool json) {
+  auto config = BuildConfig(flags);
+  if (!config) return Fail(nullptr, config.error());
+  if (list) return ListDeadLetters(*config, streams, json);
+  RunnerOptions options;
+  options.display.mode = json ? ProgressDisplay::Mode::kNone : ProgressDisplay::Mode::kAuto;
+  InstallStopSignalHandlers();
+  options.stop = &ProcessStopFlag();
+  auto summary = RunRetryFailed(*config, options, streams);
+  if (!summary) return Fail(&*config, summary.error());
+  if (json) {
+    std::printf("%s\n", summary->ToJson().dump().c_str());
+  } else {
+    std::printf("retried %lld dead letters: %lld went through, %lld gone from the helpdesk, %lld still failing\n",
+                static_cast<long long>(summary->retried), static_cast<long long>(summary->resolved),
+                static_cast<long long>(summary->gone), static_cast<long long>(summary->still_failing));
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void RegisterRetryFailedCommand(CLI::App& app, Flags& flags, int& exit_code) {
+  CLI::App* command = app.add_subcommand("retry-failed", "Run the records that failed for good (dead letters) again");
+  AddStoreFlags(command, flags);
+  AddSourceFlags(command, flags);
+  auto streams = std::make_shared<std::vector<std::string>>();
+  auto list = std::make_shared<bool>(false);
+  auto json = std::make_shared<bool>(false);
+  command->add_option("--stream", *streams, "Only the dead letters of these streams");
+  command->add_flag("--list", *list, "List the dead letters instead of retrying them");
+  command->add_flag("--json", *json, "Print JSON");
+  command->callback([&flags, &exit_code, streams, list, json] {
+    exit_code = CommandRetryFailed(flags, *streams, *list, *json);
+  });
+}
+
+}  // namespace deskpipe::cli

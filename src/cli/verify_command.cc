@@ -1,0 +1,89 @@
+#include "cli/verify_command.h"
+
+#include <cstdio>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "embed/embedder_factory.h"
+#include "pipeline/runner.h"
+
+namespace deskpipe::cli {
+namespace {
+
+nlohmann::json ReportToJson(const VerifyReport& r) {
+  return {{"ok", r.ok()},
+          {"documents", r.documents},
+          {"chunks", r.chunks},
+          {"vectors", r.vectors},
+          {"chunks_without_vector", r.chunks_without_vector},
+          {"vectors_without_chunk", r.vectors_without_chunk},
+          {"chunk_hash_mismatches", r.chunk_hash_mismatches},
+          {"orphan_chunks", r.orphan_chunks},
+          {"cursor_problems", r.cursor_problems},
+          {"repaired", r.repaired}};
+}
+
+void PrintList(const char* what, const std::vector<std::string>& items) {
+  if (items.empty()) return;
+  std::printf("  %zu %s:", items.size(), what);
+  for (size_t i = 0; i < items.size() && i < 10; ++i) std::printf(" %s", items[i].c_str());
+  std::printf("%s\n", items.size() > 10 ? " …" : "");
+}
+
+int CommandVerify(const Flags& flags, bool repair, bool json) {
+  auto config = BuildConfig(flags);
+  if (!config) return Fail(nullptr, config.error());
+  auto embedder = MakeEmbedder(*config);
+  if (!embedder) return Fail(&*config, embedder.error());
+  auto store = OpenConfiguredStore(*config, **embedder);
+  if (!store) return Fail(&*config, store.error());
+  auto found = (*store)->Verify(config->tenant_id, /*repair=*/false);
+  if (!found) return Fail(&*config, found.error());
+  VerifyReport final_report = *found;
+  if (repair && !found->ok()) {
+    auto repaired = (*store)->Verify(config->tenant_id, /*repair=*/true);
+    if (!repaired) return Fail(&*config, repaired.error());
+    auto after = (*store)->Verify(config->tenant_id, /*repair=*/false);
+    if (!after) return Fail(&*config, after.error());
+    final_report = *after;
+    final_report.repaired = repaired->repaired;
+  }
+  if (json) {
+    nlohmann::json out = {{"tenant", config->tenant_id}, {"found", ReportToJson(*found)}};
+    if (repair) out["after_repair"] = ReportToJson(final_report);
+    std::printf("%s\n", out.dump().c_str());
+  } else {
+    std::printf("verify tenant %s: %lld documents, %lld chunks, %lld vectors: %s\n", config->tenant_id.c_str(),
+                static_cast<long long>(found->documents), static_cast<long long>(found->chunks),
+                static_cast<long long>(found->vectors), found->ok() ? "ok" : "problems found");
+    PrintList("chunks without a vector", found->chunks_without_vector);
+    std::vector<std::string> stray;
+    for (int64_t key : found->vectors_without_chunk) stray.push_back(std::to_string(key));
+    PrintList("vectors without a chunk (keys)", stray);
+    PrintList("chunks whose text does not match its hash", found->chunk_hash_mismatches);
+    PrintList("chunks without a document", found->orphan_chunks);
+    PrintList("cursor problems", found->cursor_problems);
+    if (repair && !found->ok()) {
+      std::printf("repair: %lld problems mended; now %s\n", static_cast<long long>(final_report.repaired),
+                  final_report.ok() ? "ok" : "problems remain");
+    } else if (!found->ok()) {
+      std::printf("run again with --repair to mend what can be rebuilt from SQL\n");
+    }
+  }
+  return final_report.ok() ? kExitOk : kExitFailure;
+}
+
+}  // namespace
+
+void RegisterVerifyCommand(CLI::App& app, Flags& flags, int& exit_code) {
+  CLI::App* verify = app.add_subcommand("verify", "Check one tenant's data integrity (--repair mends it)");
+  AddStoreFlags(verify, flags);
+  static bool repair = false;
+  static bool json = false;
+  verify->add_flag("--repair", repair, "Mend what can be rebuilt from SQL");
+  verify->add_flag("--json", json, "Print JSON");
+  verify->callback([&flags, &exit_code] { exit_code = CommandVerify(flags, repair, json); });
+}
+
+}  // namespace deskpipe::cli

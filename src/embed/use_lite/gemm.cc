@@ -1,0 +1,105 @@
+#include "embed/use_lite/gemm.h"
+
+#include <cblas.h>
+#include <dlfcn.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <mutex>
+
+namespace deskpipe::embed {
+namespace {
+
+// The CBLAS sgemm signature with plain ints (CblasRowMajor = 101, CblasNoTrans = 111, CblasTrans = 112 in
+// every CBLAS), so BLIS's symbol can be called without its header.
+using CblasSgemm = void (*)(int, int, int, int, int, int, float, const float*, int, const float*, int, float,
+                            float*, int);
+
+enum class Backend { kOpenBlas, kBlis, kEigen };
+
+std::atomic<Backend> g_backend{Backend::kOpenBlas};
+std::atomic<CblasSgemm> g_blis{nullptr};
+
+bool CpuHasAvx2Fma() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+
+// Loads BLIS once; nullptr when it is not installed.
+CblasSgemm LoadBlis() {
+  static std::once_flag once;
+  static CblasSgemm sgemm = nullptr;
+  std::call_once(once, [] {
+    void* handle = dlopen("libblis.so.4", RTLD_NOW | RTLD_LOCAL);
+    if (handle == nullptr) return;
+    using SetThreads = void (*)(long);
+    if (auto set_threads = reinterpret_cast<SetThreads>(dlsym(handle, "bli_thread_set_num_threads"))) set_threads(1);
+    sgemm = reinterpret_cast<CblasSgemm>(dlsym(handle, "cblas_sgemm"));
+  });
+  return sgemm;
+}
+
+}  // namespace
+
+void Sgemm(bool trans_b, int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,
+           float beta, float* c, int ldc) {
+  if (m == 0 || n == 0) return;
+  switch (g_backend.load(std::memory_order_relaxed)) {
+    case Backend::kEigen:
+      EigenSgemm(trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+      return;
+    case Backend::kBlis:
+      g_blis.load(std::memory_order_relaxed)(101, 111, trans_b ? 112 : 111, m, n, k, alpha, a, lda, b, ldb, beta,
+                                             c, ldc);
+      return;
+    case Backend::kOpenBlas:
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb,
+                  beta, c, ldc);
+      return;
+  }
+}
+
+Result<void> SetGemmBackend(std::string_view name) {
+  if (name == "openblas") {
+    g_backend = Backend::kOpenBlas;
+  } else if (name == "blis") {
+    CblasSgemm sgemm = LoadBlis();
+    if (sgemm == nullptr) return Error(Unavailable("BLAS 'blis': libblis.so.4 not found (apt install libblis4)"));
+    g_blis = sgemm;
+    g_backend = Backend::kBlis;
+  } else if (name == "eigen") {
+    if (!CpuHasAvx2Fma()) return Error(Unavailable("BLAS 'eigen' needs a CPU with AVX2 and FMA"));
+    g_backend = Backend::kEigen;
+  } else {
+    return Error(InvalidArgument("unknown BLAS '" + std::string(name) + "'; valid: openblas, blis, eigen"));
+  }
+  return {};
+}
+
+std::string GemmBackendName() {
+  switch (g_backend.load()) {
+    case Backend::kEigen:
+      return "eigen";
+    case Backend::kBlis:
+      return "blis";
+    case Backend::kOpenBlas:
+      break;
+  }
+  return "openblas";
+}
+
+std::vector<std::string> AvailableGemmBackends() {
+  std::vector<std::string> names = {"openblas"};
+  if (LoadBlis() != nullptr) names.push_back("blis");
+  if (CpuHasAvx2Fma()) names.push_back("eigen");
+  return names;
+}
+
+Result<void> SelectDefaultGemmBackend() {
+  if (const char* env = std::getenv("DESKPIPE_BLAS"); env != nullptr && *env) {
+    auto set = SetGemmBackend(env);
+    if (!set) return Error(set.error().WithContext("DESKPIPE_BLAS"));
+    return {};
+  }
+  if (SetGemmBackend(kDefaultGemm)) return {};
+  return SetGemmBackend("openblas");
+}
+
+}  // namespace deskpipe::embed

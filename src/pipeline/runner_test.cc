@@ -1,0 +1,392 @@
+#include "pipeline/runner.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "embed/hashing_embedder.h"
+#include "pipeline/retry_failed.h"
+
+namespace deskpipe {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int kDim = 64;
+constexpr char kTenant[] = "acme";
+
+// A scripted source: "agents" (one batch) then "tickets" (`pages` batches of `per_page` tickets, each with two
+// conversations). The cursor is {"page": n}. Hooks let a test fail or stop at a chosen page.
+class FakeSource : public Source {
+ public:
+  int pages = 20;
+  int per_page = 5;
+  bool agents_forbidden = false;
+  int fail_at_page = 0;                   // Next for this tickets page fails with Internal
+  std::function<void(int page)> on_page;  // called before a tickets page is returned
+  std::atomic<int> calls{0};
+
+  std::string platform() const override { return "freshdesk"; }
+  std::vector<std::string> Streams() const override { return {"agents", "tickets"}; }
+
+  Result<Batch> Next(const std::string& stream, const nlohmann::json& cursor) override {
+    ++calls;
+    Batch batch;
+    batch.stream = stream;
+    if (stream == "agents") {
+      if (agents_forbidden) return Error(PermissionDenied("agents need an admin key"));
+      batch.records.push_back(MakeRecord("agent", "agent-1", "Ada", ""));
+      batch.rejected.push_back({"agent 99", InvalidRecord("agent 99 has no name")});
+      batch.done = true;
+      return batch;
+    }
+    const int page = (cursor.is_null() ? 0 : cursor.at("page").get<int>()) + 1;
+    if (page == fail_at_page) return Error(Internal("scripted failure at page " + std::to_string(page)));
+    if (page > pages) {  // caught up: nothing new
+      batch.cursor = cursor;
+      batch.done = true;
+      return batch;
+    }
+    if (on_page) on_page(page);
+    for (int i = 0; i < per_page; ++i) {
+      const int number = (page - 1) * per_page + i + 1;
+      if (reject_tickets.count(number)) {
+        batch.rejected.push_back({"ticket " + std::to_string(number), InvalidRecord("ticket has no requester")});
+        continue;
+      }
+      for (Record& record : Ticket(number)) batch.records.push_back(std::move(record));
+    }
+    batch.cursor = {{"page", page}};
+    batch.done = page >= pages;
+    return batch;
+  }
+
+  // Ticket `number` and its two conversations.
+  static std::vector<Record> Ticket(int number) {
+    std::vector<Record> records;
+    Record ticket = MakeRecord("ticket", std::to_string(number), "Ticket " + std::to_string(number),
+                               "<p>Printer " + std::to_string(number) + " is on fire</p>");
+    ticket.content_is_html = true;
+    ticket.updated_at = "2026-01-01T00:00:" + std::string(number % 60 < 10 ? "0" : "") +
+                        std::to_string(number % 60) + "Z";
+    records.push_back(ticket);
+    for (int c = 0; c < 2; ++c) {
+      Record reply = MakeRecord("conversation", "conversation-" + std::to_string(number * 10 + c), "",
+                                "Reply " + std::to_string(c) + " about printer " + std::to_string(number));
+      reply.parent_id = ticket.id;
+      reply.metadata["role"] = c == 0 ? "agent" : "customer";
+      records.push_back(reply);
+    }
+    return records;
+  }
+
+  // "ticket N" ids: fixed_tickets come back whole, gone_tickets are NotFound, anything else is still down.
+  Result<Batch> Refetch(const std::string& stream, const std::string& record_id) override {
+    refetched.push_back(stream + "/" + record_id);
+    const int number = std::stoi(record_id.substr(record_id.find(' ') + 1));
+    if (gone_tickets.count(number)) return Error(NotFound("ticket " + std::to_string(number) + " was deleted"));
+    if (!fixed_tickets.count(number)) return Error(Unavailable("503 from the helpdesk"));
+    Batch batch;
+    batch.stream = stream;
+    batch.records = Ticket(number);
+    batch.done = true;
+    return batch;
+  }
+
+  std::set<int> reject_tickets;
+  std::set<int> fixed_tickets;
+  std::set<int> gone_tickets;
+  std::vector<std::string> refetched;
+
+  static Record MakeRecord(const std::string& type, const std::string& original_id, const std::string& title,
+                           const std::string& content) {
+    Record r;
+    r.original_id = original_id;
+    r.id = std::string(kTenant) + "_freshdesk_" + original_id;
+    r.tenant_id = kTenant;
+    r.platform = "freshdesk";
+    r.type = type;
+    r.title = title;
+    r.content = content;
+    r.created_at = "2026-01-01T00:00:00Z";
+    r.updated_at = "2026-01-01T00:00:00Z";
+    return r;
+  }
+};
+
+// Fails any batch holding a text with "poison" in it.
+class PickyEmbedder : public HashingEmbedder {
+ public:
+  PickyEmbedder() : HashingEmbedder(kDim) {}
+  Result<std::vector<std::vector<float>>> Embed(const std::vector<std::string>& texts) override {
+    for (const std::string& text : texts) {
+      if (text.find("poison") != std::string::npos) return Error(Internal("the model choked on poison"));
+    }
+    return HashingEmbedder::Embed(texts);
+  }
+};
+
+class RunnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() /
+            ("deskpipe_runner_test_" + std::to_string(getpid()) + "_" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(root_);
+    config_.tenant_id = kTenant;
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  std::unique_ptr<Store> OpenIn(const std::string& name) {
+    StoreOptions options;
+    options.url = "sqlite://" + (root_ / name / "deskpipe.db").string();
+    options.data_dir = (root_ / name).string();
+    options.dimension = kDim;
+    fs::create_directories(root_ / name);
+    auto store = OpenStore(options);
+    EXPECT_TRUE(store.has_value()) << store.error().ToString();
+    return store ? std::move(*store) : nullptr;
+  }
+
+  RunnerOptions Options() {
+    RunnerOptions options;
+    options.cpu_workers = 3;
+    options.queue_capacity = 2;
+    options.embedder_thread_safe = true;
+    return options;
+  }
+
+  std::string CleanDigest() {
+    auto store = OpenIn("clean");
+    FakeSource source;
+    Runner runner(config_, source, embedder_, *store, Options());
+    auto summary = runner.Run();
+    EXPECT_TRUE(summary.has_value()) << summary.error().ToString();
+    return store->ComputeDigest(kTenant)->hex;
+  }
+
+  fs::path root_;
+  Config config_;
+  HashingEmbedder embedder_{kDim};
+};
+
+TEST_F(RunnerTest, ConcurrentStagesCommitEveryBatchInCursorOrder) {
+  auto store = OpenIn("a");
+  FakeSource source;
+  std::vector<int> committed_pages;
+  RunnerOptions options = Options();
+  options.on_batch = [&](const std::string& stream, const StreamSummary&) {
+    if (stream != "tickets") return;
+    auto cursor = store->LoadCursor(kTenant, "tickets");  // on_batch holds the store lock
+    committed_pages.push_back(cursor->at("page").get<int>());
+  };
+  Runner runner(config_, source, embedder_, *store, options);
+  auto summary = runner.Run();
+  ASSERT_TRUE(summary.has_value()) << summary.error().ToString();
+
+  std::vector<int> expected;
+  for (int page = 1; page <= 20; ++page) expected.push_back(page);
+  EXPECT_EQ(committed_pages, expected) << "each batch commits after the one before it, with its own cursor";
+  EXPECT_EQ(summary->streams["tickets"].batches, 20);
+  EXPECT_EQ(summary->streams["tickets"].records, 20 * 5 * 3);
+  EXPECT_EQ(summary->documents_written, 100);
+  EXPECT_EQ(summary->dead_letters, 1);  // the rejected agent
+  EXPECT_FALSE(summary->stopped);
+  auto stats = store->Stats(kTenant);
+  ASSERT_TRUE(stats.has_value());
+  EXPECT_EQ(stats->documents_by_type["ticket"], 100);
+  EXPECT_EQ(stats->chunks, stats->vectors);
+
+  const nlohmann::json progress = runner.progress().Snapshot();
+  EXPECT_EQ(progress["streams"]["tickets"]["state"], "done");
+  EXPECT_EQ(progress["streams"]["tickets"]["stages"]["fetch"]["count"], 300);
+  EXPECT_EQ(progress["streams"]["tickets"]["stages"]["store"]["count"], 300);
+  EXPECT_EQ(progress["streams"]["tickets"]["stages"]["chunk"]["count"], 100);
+
+  // The same data again: nothing is re-embedded and the digest is the clean one.
+  FakeSource again;
+  Runner rerun(config_, again, embedder_, *store, Options());
+  auto second = rerun.Run();
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(store->ComputeDigest(kTenant)->hex, CleanDigest());
+}
+
+TEST_F(RunnerTest, AFetchFailureKeepsWhatCameBeforeAndTheNextRunFinishesTheJob) {
+  const std::string clean = CleanDigest();
+  auto store = OpenIn("b");
+  FakeSource failing;
+  failing.fail_at_page = 8;
+  Runner runner(config_, failing, embedder_, *store, Options());
+  auto failed = runner.Run();
+  ASSERT_FALSE(failed.has_value());
+  EXPECT_EQ(failed.error().code(), StatusCode::kInternal);
+  EXPECT_NE(failed.error().message().find("page 8"), std::string::npos) << failed.error().ToString();
+  EXPECT_EQ(store->LoadCursor(kTenant, "tickets")->at("page"), 7) << "every batch before the failure committed";
+  EXPECT_EQ(store->Stats(kTenant)->documents_by_type["ticket"], 35);
+
+  FakeSource resumed;
+  int first_page = 0;
+  resumed.on_page = [&](int page) { if (first_page == 0) first_page = page; };
+  Runner rerun(config_, resumed, embedder_, *store, Options());
+  ASSERT_TRUE(rerun.Run().has_value());
+  EXPECT_EQ(first_page, 8) << "resumed from the saved cursor";
+  EXPECT_EQ(store->ComputeDigest(kTenant)->hex, clean);
+}
+
+TEST_F(RunnerTest, AStageFailureCommitsNothingFromThatBatchOn) {
+  auto store = OpenIn("c");
+  FakeSource source;
+  PickyEmbedder picky;
+  // Page 6's first ticket carries poison; pages after it may already be embedded by other workers, but none
+  // may commit.
+  source.on_page = nullptr;
+  class PoisonSource : public FakeSource {
+   public:
+    Result<Batch> Next(const std::string& stream, const nlohmann::json& cursor) override {
+      auto batch = FakeSource::Next(stream, cursor);
+      if (batch && stream == "tickets" && batch->cursor["page"] == 6) batch->records[0].title = "poison";
+      return batch;
+    }
+  } poison;
+  Runner runner(config_, poison, picky, *store, Options());
+  auto failed = runner.Run();
+  ASSERT_FALSE(failed.has_value());
+  EXPECT_NE(failed.error().message().find("poison"), std::string::npos);
+  EXPECT_EQ(store->LoadCursor(kTenant, "tickets")->at("page"), 5);
+  EXPECT_EQ(store->Stats(kTenant)->documents_by_type["ticket"], 25);
+}
+
+TEST_F(RunnerTest, AStopFinishesTheBatchesInHandSavesTheirCursorsAndResumes) {
+  const std::string clean = CleanDigest();
+  auto store = OpenIn("d");
+  std::atomic<bool> stop{false};
+  FakeSource source;
+  source.on_page = [&](int page) {
+    if (page == 6) stop = true;  // as if SIGINT arrived while page 6 was being fetched
+  };
+  RunnerOptions options = Options();
+  options.stop = &stop;
+  Runner runner(config_, source, embedder_, *store, options);
+  auto summary = runner.Run();
+  ASSERT_TRUE(summary.has_value()) << summary.error().ToString();
+  EXPECT_TRUE(summary->stopped);
+  const int saved = store->LoadCursor(kTenant, "tickets")->at("page").get<int>();
+  EXPECT_GE(saved, 1);
+  EXPECT_LE(saved, 6);
+  EXPECT_LT(source.calls.load(), 1 + 20) << "fetching stopped early";
+  EXPECT_EQ(store->Stats(kTenant)->documents_by_type["ticket"], saved * 5) << "the cursor matches the data";
+  EXPECT_EQ(store->Stats(kTenant)->last_run["state"], "stopped");
+
+  FakeSource resumed;
+  Runner rerun(config_, resumed, embedder_, *store, Options());
+  ASSERT_TRUE(rerun.Run().has_value());
+  EXPECT_EQ(store->ComputeDigest(kTenant)->hex, clean);
+}
+
+TEST_F(RunnerTest, AForbiddenStreamIsSkippedAndTheRestSyncs) {
+  auto store = OpenIn("e");
+  FakeSource source;
+  source.agents_forbidden = true;
+  source.pages = 2;
+  Runner runner(config_, source, embedder_, *store, Options());
+  auto summary = runner.Run();
+  ASSERT_TRUE(summary.has_value());
+  EXPECT_TRUE(summary->streams["agents"].skipped);
+  EXPECT_NE(summary->streams["agents"].skip_reason.find("admin"), std::string::npos);
+  EXPECT_EQ(summary->streams["tickets"].batches, 2);
+  EXPECT_EQ(runner.progress().Snapshot()["streams"]["agents"]["state"], "skipped");
+}
+
+TEST_F(RunnerTest, ProgressIsSavedOnTheRunRecordWhileTheRunGoes) {
+  auto store = OpenIn("f");
+  config_.sql_progress_logs = true;
+  FakeSource source;
+  source.pages = 3;
+  RunnerOptions options = Options();
+  options.progress_save_interval = std::chrono::milliseconds(0);
+  nlohmann::json seen_mid_run;
+  options.on_batch = [&](const std::string& stream, const StreamSummary& s) {
+    if (stream == "tickets" && s.batches == 2) seen_mid_run = store->Stats(kTenant)->last_run;
+  };
+  Runner runner(config_, source, embedder_, *store, options);
+  ASSERT_TRUE(runner.Run().has_value());
+  ASSERT_TRUE(seen_mid_run.is_object());
+  EXPECT_EQ(seen_mid_run["state"], "running");
+  // Saved after the first tickets batch (the one before the batch that calls on_batch is saved after it).
+  EXPECT_EQ(seen_mid_run["summary"]["streams"]["tickets"]["stages"]["store"]["count"], 15) << seen_mid_run.dump();
+
+  config_.sql_progress_logs = false;
+  auto quiet_store = OpenIn("g");
+  FakeSource quiet_source;
+  quiet_source.pages = 3;
+  options.on_batch = [&](const std::string& stream, const StreamSummary& s) {
+    if (stream == "tickets" && s.batches == 2) seen_mid_run = quiet_store->Stats(kTenant)->last_run;
+  };
+  Runner quiet(config_, quiet_source, embedder_, *quiet_store, options);
+  ASSERT_TRUE(quiet.Run().has_value());
+  EXPECT_FALSE(seen_mid_run["summary"].contains("streams")) << "off by default: " << seen_mid_run.dump();
+}
+
+TEST_F(RunnerTest, RetryFailedRunsDeadLettersAgainAndKeepsTheCursor) {
+  auto store = OpenIn("r");
+  FakeSource source;
+  source.reject_tickets = {3, 4, 5};
+  Runner runner(config_, source, embedder_, *store, Options());
+  auto first = runner.Run();
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->dead_letters, 4);  // three tickets and the agent
+  auto letters = store->ListDeadLetters(kTenant);
+  ASSERT_TRUE(letters.has_value()) << letters.error().ToString();
+  ASSERT_EQ(letters->size(), 4u);
+  const StoredDeadLetter* ticket3 = nullptr;
+  for (const auto& l : *letters) {
+    if (l.letter.record_id == "ticket 3") ticket3 = &l;
+  }
+  ASSERT_NE(ticket3, nullptr);
+  EXPECT_EQ(ticket3->letter.stream, "tickets");
+  EXPECT_EQ(ticket3->letter.stage, "map");
+  EXPECT_EQ(ticket3->letter.error_class, "InvalidRecord");
+  EXPECT_EQ(ticket3->letter.message, "ticket has no requester");
+  EXPECT_EQ(ticket3->attempts, 1);
+  const nlohmann::json cursor_before = *store->LoadCursor(kTenant, "tickets");
+
+  FakeSource later;
+  later.fixed_tickets = {3};
+  later.gone_tickets = {4};
+  auto retried = RetryFailed(config_, later, embedder_, *store, Options(), {"tickets"});
+  ASSERT_TRUE(retried.has_value()) << retried.error().ToString();
+  EXPECT_EQ(retried->retried, 3);
+  EXPECT_EQ(retried->resolved, 1);
+  EXPECT_EQ(retried->gone, 1);
+  EXPECT_EQ(retried->still_failing, 1);
+  EXPECT_EQ(later.refetched.size(), 3u);
+  EXPECT_EQ(*store->LoadCursor(kTenant, "tickets"), cursor_before) << "a retry never moves a stream's cursor";
+
+  letters = store->ListDeadLetters(kTenant);
+  ASSERT_EQ(letters->size(), 2u);  // the agent (not retried: other stream) and ticket 5
+  for (const auto& l : *letters) {
+    if (l.letter.record_id != "ticket 5") continue;
+    EXPECT_EQ(l.attempts, 2);
+    EXPECT_EQ(l.letter.stage, "fetch");
+    EXPECT_EQ(l.letter.error_class, "Unavailable");
+  }
+  EXPECT_EQ(store->Stats(kTenant)->documents_by_type["ticket"], 98) << "ticket 3 arrived, 4 never will, 5 not yet";
+
+  // Once ticket 5 comes back too, the store holds everything but the deleted ticket 4.
+  FakeSource healed;
+  healed.fixed_tickets = {5};
+  ASSERT_TRUE(RetryFailed(config_, healed, embedder_, *store, Options(), {"tickets"}).has_value());
+  EXPECT_EQ(store->Stats(kTenant)->documents_by_type["ticket"], 99);
+  EXPECT_EQ(store->ListDeadLetters(kTenant, "tickets")->size(), 0u);
+}
+
+}  // namespace
+}  // namespace deskpipe

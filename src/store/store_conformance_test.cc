@@ -1,0 +1,735 @@
+// One test suite, every backend: SQLite + usearch, PostgreSQL (a real server, no pgvector: exact vector scans)
+// and PostgreSQL through PGlite (real pgvector). Each ctest entry runs one backend (see CMakeLists.txt).
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <functional>
+#include <set>
+
+#include "core/hash.h"
+#include "embed/hashing_embedder.h"
+#include "store/postgres_store.h"
+#include "store/sqlite_store.h"
+#include "store/store.h"
+#include "store/store_common.h"
+#include "store/testing/pg_test_servers.h"
+
+namespace deskpipe {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr int kDim = 64;
+
+enum class Backend { kSqlite, kPostgres, kPglite };
+
+std::string BackendLabel(const ::testing::TestParamInfo<Backend>& info) {
+  switch (info.param) {
+    case Backend::kSqlite: return "Sqlite";
+    case Backend::kPostgres: return "Postgres";
+    case Backend::kPglite: return "Pglite";
+  }
+  return "Unknown";
+}
+
+class StoreConformanceTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("deskpipe_store_conformance_" + std::to_string(getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    switch (GetParam()) {
+      case Backend::kSqlite:
+        url_ = "sqlite://" + (dir_ / "deskpipe.db").string();
+        break;
+      case Backend::kPostgres: {
+        auto url = testing::PostgresServerUrl();
+        ASSERT_TRUE(url.has_value()) << url.error().ToString();
+        url_ = *url;
+        break;
+      }
+      case Backend::kPglite: {
+        auto url = testing::PgliteServerUrl();
+        ASSERT_TRUE(url.has_value()) << url.error().ToString();
+        url_ = *url;
+        break;
+      }
+    }
+    if (GetParam() != Backend::kSqlite) {
+      auto reset = testing::ResetSchema(url_);
+      ASSERT_TRUE(reset.has_value()) << reset.error().ToString();
+    }
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  StoreOptions Options() {
+    StoreOptions options;
+    options.url = url_;
+    options.data_dir = (dir_ / "data").string();
+    options.dimension = kDim;
+    return options;
+  }
+
+  std::unique_ptr<Store> Open(const StoreOptions& options) {
+    auto store = OpenStore(options);
+    EXPECT_TRUE(store.has_value()) << store.error().ToString();
+    return store ? std::move(*store) : nullptr;
+  }
+  std::unique_ptr<Store> Open() { return Open(Options()); }
+
+  // A single-number SQL query through the store's own connection (PGlite takes one connection at a time).
+  int64_t Scalar(Store& store, const std::string& sql) {
+    if (auto* sqlite_store = dynamic_cast<SqliteStore*>(&store)) {
+      auto stmt = sqlite_store->db().Prepare(sql);
+      EXPECT_TRUE(stmt.has_value()) << sql;
+      if (!stmt) return -1;
+      auto row = (*stmt)->Step();
+      EXPECT_TRUE(row.has_value() && *row) << sql;
+      return (*stmt)->ColumnInt(0);
+    }
+    auto* pg_store = dynamic_cast<PostgresStore*>(&store);
+    auto result = pg_store->connection().Exec(sql);
+    EXPECT_TRUE(result.has_value()) << sql << ": " << result.error().ToString();
+    return result ? result->Int(0, 0) : -1;
+  }
+  void Execute(Store& store, const std::string& sql) {
+    if (auto* sqlite_store = dynamic_cast<SqliteStore*>(&store)) {
+      auto done = sqlite_store->db().Exec(sql);
+      ASSERT_TRUE(done.has_value()) << done.error().ToString();
+      return;
+    }
+    auto done = dynamic_cast<PostgresStore*>(&store)->connection().ExecScript(sql);
+    ASSERT_TRUE(done.has_value()) << done.error().ToString();
+  }
+
+  Document Doc(const std::string& tenant, const std::string& id, const std::string& type, const std::string& title,
+               const std::vector<std::string>& texts, nlohmann::json metadata = {{"status", "open"}},
+               const std::string& updated_at = "2025-03-11T09:42:17Z") {
+    Document doc;
+    doc.id = id;
+    doc.tenant_id = tenant;
+    doc.platform = "freshdesk";
+    doc.type = type;
+    doc.title = title;
+    doc.updated_at = updated_at;
+    doc.metadata = std::move(metadata);
+    std::string all = title;
+    for (size_t i = 0; i < texts.size(); ++i) {
+      Chunk chunk;
+      chunk.id = id + "#" + std::to_string(i);
+      chunk.index = static_cast<int>(i);
+      chunk.text = texts[i];
+      chunk.content_hash = HashHex(texts[i]);
+      chunk.vector = embedder_.EmbedOne(texts[i]);
+      doc.chunks.push_back(std::move(chunk));
+      all += texts[i];
+    }
+    doc.content_hash = HashHex(all + doc.metadata.dump());
+    return doc;
+  }
+
+  Record Rec(const std::string& tenant, const std::string& id, const std::string& type) {
+    Record r;
+    r.id = id;
+    r.original_id = id.substr(id.rfind('_') + 1);
+    r.tenant_id = tenant;
+    r.platform = "freshdesk";
+    r.type = type;
+    r.title = "title of " + id;
+    r.content = "content of " + id;
+    r.status = "open";
+    r.raw = {{"id", 1}};
+    return r;
+  }
+
+  BatchWrite Batch(const std::string& tenant = "acme") {
+    BatchWrite batch;
+    batch.tenant_id = tenant;
+    batch.stream = "tickets";
+    batch.cursor = {{"updated_since", "2025-03-11T09:42:17Z"}, {"page", 2}};
+    batch.records = {Rec(tenant, tenant + "_freshdesk_1", "ticket"), Rec(tenant, tenant + "_freshdesk_2", "ticket"),
+                     Rec(tenant, tenant + "_freshdesk_agent-7", "agent")};
+    batch.documents = {
+        Doc(tenant, tenant + "_freshdesk_1", "ticket", "Printer jammed",
+            {"Printer jammed: the office printer on floor three jams on every print job",
+             "Agent: please remove the paper tray and clear the rollers"},
+            {{"status", "open"}, {"requester_name", "Priya"}, {"has_private", false}}),
+        Doc(tenant, tenant + "_freshdesk_2", "ticket", "Password reset",
+            {"Password reset email never arrives and I cannot log in to the portal"},
+            {{"status", "resolved"}, {"has_private", true}}, "2025-01-05T10:00:00Z"),
+        Doc(tenant, tenant + "_freshdesk_article-9", "article", "Refund policy",
+            {"Refund policy: refunds are issued within fourteen days of purchase"},
+            {{"status", "published"}, {"folder_visibility", "all"}}),
+    };
+    return batch;
+  }
+
+  SearchQuery Query(const std::string& tenant, const std::string& text, bool keyword = true, bool vector = true) {
+    SearchQuery query;
+    query.tenant_id = tenant;
+    if (keyword) query.text = text;
+    if (vector) query.vector = embedder_.EmbedOne(text);
+    query.top_k = 5;
+    return query;
+  }
+
+  // The distinct document ids of `hits`, sorted.
+  std::vector<std::string> DocIds(const std::vector<SearchHit>& hits) {
+    std::set<std::string> ids;
+    for (const SearchHit& hit : hits) ids.insert(hit.document_id);
+    return {ids.begin(), ids.end()};
+  }
+
+  std::string Describe(const VerifyReport& r) {
+    std::string out = "chunks=" + std::to_string(r.chunks) + " vectors=" + std::to_string(r.vectors);
+    for (const auto& id : r.chunks_without_vector) out += " no-vector:" + id;
+    for (int64_t key : r.vectors_without_chunk) out += " stray-vector:" + std::to_string(key);
+    for (const auto& id : r.chunk_hash_mismatches) out += " bad-hash:" + id;
+    for (const auto& id : r.orphan_chunks) out += " orphan:" + id;
+    for (const auto& p : r.cursor_problems) out += " cursor:" + p;
+    return out;
+  }
+
+  fs::path dir_;
+  std::string url_;
+  HashingEmbedder embedder_{kDim};
+};
+
+TEST_P(StoreConformanceTest, MigrationsAreVersionedAndRunOnce) {
+  int version = 0;
+  {
+    auto store = Open();
+    ASSERT_TRUE(store);
+    auto v = store->SchemaVersion();
+    ASSERT_TRUE(v.has_value());
+    version = *v;
+    EXPECT_GE(version, GetParam() == Backend::kPostgres ? 1 : 2);
+    EXPECT_EQ(Scalar(*store, "SELECT COUNT(*) FROM schema_migrations"), version);
+    ASSERT_TRUE(store->Commit(Batch(), embedder_.model_id()).has_value());
+  }
+  auto store = Open();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(*store->SchemaVersion(), version);
+  EXPECT_EQ(Scalar(*store, "SELECT COUNT(*) FROM schema_migrations"), version);
+  EXPECT_EQ(store->Stats("acme")->chunks, 4);  // reopening kept the data
+  EXPECT_EQ(store->BackendName(), GetParam() == Backend::kSqlite ? "sqlite" : "postgresql");
+  if (auto* pg = dynamic_cast<PostgresStore*>(store.get())) {
+    EXPECT_EQ(pg->has_pgvector(), GetParam() == Backend::kPglite);  // PGlite brings the real pgvector
+  }
+}
+
+TEST_P(StoreConformanceTest, EveryTableCarriesTenantId) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  std::vector<std::string> tables = {"tickets", "conversations", "articles", "records", "documents",
+                                     "chunks",  "cursors",       "runs",     "dead_letters"};
+  if (auto* pg = dynamic_cast<PostgresStore*>(store.get()); pg && pg->has_pgvector()) tables.push_back("chunk_vectors");
+  for (const std::string& table : tables) {
+    const std::string sql =
+        GetParam() == Backend::kSqlite
+            ? "SELECT COUNT(*) FROM pragma_table_info('" + table + "') WHERE name = 'tenant_id'"
+            : "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = 'public' AND table_name = '" +
+                  table + "' AND column_name = 'tenant_id'";
+    EXPECT_EQ(Scalar(*store, sql), 1) << table;
+  }
+}
+
+TEST_P(StoreConformanceTest, CommitThenSearchByKeywordAndByVector) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->Commit(Batch(), embedder_.model_id()).has_value());
+  auto keyword = store->Search(Query("acme", "printer rollers", true, false));
+  ASSERT_TRUE(keyword.has_value()) << keyword.error().ToString();
+  ASSERT_FALSE(keyword->empty());
+  EXPECT_EQ((*keyword)[0].document_id, "acme_freshdesk_1");
+  EXPECT_GT((*keyword)[0].keyword_rank, 0);
+  EXPECT_EQ((*keyword)[0].vector_rank, 0);
+
+  auto vector = store->Search(Query("acme", "Password reset email never arrives", false, true));
+  ASSERT_TRUE(vector.has_value()) << vector.error().ToString();
+  ASSERT_FALSE(vector->empty());
+  EXPECT_EQ((*vector)[0].document_id, "acme_freshdesk_2");
+  EXPECT_EQ((*vector)[0].vector_rank, 1);
+  EXPECT_EQ((*vector)[0].type, "ticket");
+  EXPECT_EQ((*vector)[0].metadata["content"], (*vector)[0].text);
+
+  auto stats = store->Stats("acme");
+  ASSERT_TRUE(stats.has_value());
+  EXPECT_EQ(stats->chunks, 4);
+  EXPECT_EQ(stats->vectors, 4);
+  EXPECT_EQ(stats->documents_by_type["ticket"], 2);
+  EXPECT_EQ(stats->records_by_type["agent"], 1);
+  EXPECT_EQ(stats->cursors["tickets"]["page"], 2);
+}
+
+TEST_P(StoreConformanceTest, ReciprocalRankFusionRanksAgreementFirst) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->Commit(Batch(), embedder_.model_id()).has_value());
+  auto hits = store->Search(Query("acme", "refund policy fourteen days purchase"));
+  ASSERT_TRUE(hits.has_value());
+  ASSERT_GE(hits->size(), 2u);
+  EXPECT_EQ((*hits)[0].document_id, "acme_freshdesk_article-9");
+  EXPECT_EQ((*hits)[0].keyword_rank, 1);
+  EXPECT_EQ((*hits)[0].vector_rank, 1);
+  EXPECT_DOUBLE_EQ((*hits)[0].score, 2.0 / (store_common::kRrfK + 1));
+  for (size_t i = 1; i < hits->size(); ++i) EXPECT_LE((*hits)[i].score, (*hits)[i - 1].score);
+}
+
+TEST_P(StoreConformanceTest, TenantsCannotReadEachOther) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->Commit(Batch("acme"), embedder_.model_id()).has_value());
+  BatchWrite other;
+  other.tenant_id = "globex";
+  other.stream = "tickets";
+  other.cursor = {{"page", 9}};
+  other.documents = {Doc("globex", "globex_freshdesk_5", "ticket", "Laptop", {"Laptop battery swollen"})};
+  ASSERT_TRUE(store->Commit(other, embedder_.model_id()).has_value());
+
+  // Rows: acme's ids are not globex's documents; cursors are per tenant.
+  EXPECT_TRUE(store->DocumentHashes("globex", {"acme_freshdesk_1", "acme_freshdesk_2"})->empty());
+  EXPECT_EQ((*store->LoadCursor("globex", "tickets"))["page"], 9);
+  EXPECT_EQ((*store->LoadCursor("acme", "tickets"))["page"], 2);
+  EXPECT_TRUE(store->LoadCursor("initech", "tickets")->is_null());
+  // Chunks and vectors: searching globex by acme's exact text finds only globex's chunk.
+  for (auto query : {Query("globex", "Printer jammed office printer rollers"),
+                     Query("globex", "Password reset email never arrives", false, true)}) {
+    auto hits = store->Search(query);
+    ASSERT_TRUE(hits.has_value());
+    for (const SearchHit& hit : *hits) EXPECT_EQ(hit.document_id, "globex_freshdesk_5");
+  }
+  auto stats = store->Stats("globex");
+  EXPECT_EQ(stats->chunks, 1);
+  EXPECT_EQ(stats->vectors, 1);
+  EXPECT_TRUE(stats->records_by_type.empty());
+  EXPECT_EQ(store->ComputeDigest("globex")->chunks, 1);
+  EXPECT_EQ(store->Verify("globex", false)->chunks, 1);
+  // A tenant id that is not an id is refused, not used in a query.
+  EXPECT_FALSE(store->Search(Query("acme' OR '1'='1", "printer")).has_value());
+}
+
+TEST_P(StoreConformanceTest, ReplayingABatchChangesNothing) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->Commit(Batch(), embedder_.model_id()).has_value());
+  auto before = store->ComputeDigest("acme");
+  const int64_t max_rowid = Scalar(*store, "SELECT MAX(rowid) FROM chunks");
+  ASSERT_TRUE(store->Commit(Batch(), embedder_.model_id()).has_value());
+  EXPECT_EQ(store->ComputeDigest("acme")->hex, before->hex);
+  EXPECT_EQ(Scalar(*store, "SELECT MAX(rowid) FROM chunks"), max_rowid);  // no chunk rewritten
+  EXPECT_EQ(store->Stats("acme")->vectors, 4);
+}
+
+TEST_P(StoreConformanceTest, ChangedDocumentReplacesExactlyItsChunks) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->Commit(Batch(), embedder_.model_id()).has_value());
+  const int64_t kept_rowid = Scalar(*store, "SELECT rowid FROM chunks WHERE id = 'acme_freshdesk_1#0'");
+  BatchWrite change;
+  change.tenant_id = "acme";
+  change.stream = "tickets";
+  // Chunk 0 unchanged, chunk 1 rewritten, and the document shrinks from 2 chunks to... 2 with a new text.
+  change.documents = {Doc("acme", "acme_freshdesk_1", "ticket", "Printer jammed",
+                          {"Printer jammed: the office printer on floor three jams on every print job",
+                           "Agent: the fuser unit was replaced by the technician"})};
+  ASSERT_TRUE(store->Commit(change, embedder_.model_id()).has_value());
+  EXPECT_EQ(Scalar(*store, "SELECT rowid FROM chunks WHERE id = 'acme_freshdesk_1#0'"), kept_rowid);
+  EXPECT_EQ(store->Stats("acme")->chunks, 4);
+  EXPECT_EQ(store->Stats("acme")->vectors, 4);  // no orphan vector
+  auto old_text = store->Search(Query("acme", "paper tray rollers", true, false));
+  for (const SearchHit& hit : *old_text) EXPECT_NE(hit.chunk_id, "acme_freshdesk_1#1");
+  auto new_text = store->Search(Query("acme", "fuser unit technician"));
+  ASSERT_FALSE(new_text->empty());
+  EXPECT_EQ((*new_text)[0].chunk_id, "acme_freshdesk_1#1");
+  // Shrinking: one chunk left.
+  change.documents = {Doc("acme", "acme_freshdesk_1", "ticket", "Printer jammed", {"Printer fixed"})};
+  ASSERT_TRUE(store->Commit(change, embedder_.model_id()).has_value());
+  EXPECT_EQ(store->Stats("acme")->chunks, 3);
+  EXPECT_EQ(store->Stats("acme")->vectors, 3);
+  auto verify = store->Verify("acme", false);
+  ASSERT_TRUE(verify.has_value());
+  EXPECT_TRUE(verify->ok()) << Describe(*verify);
+}
+
+TEST_P(StoreConformanceTest, TombstoneRemovesRowsChunksAndVectors) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->Commit(Batch(), embedder_.model_id()).has_value());
+  BatchWrite tomb;
+  tomb.tenant_id = "acme";
+  tomb.stream = "tickets";
+  tomb.removed_ids = {"acme_freshdesk_1"};
+  ASSERT_TRUE(store->Commit(tomb, embedder_.model_id()).has_value());
+  EXPECT_EQ(store->Stats("acme")->chunks, 2);
+  EXPECT_EQ(store->Stats("acme")->vectors, 2);
+  EXPECT_EQ(Scalar(*store, "SELECT COUNT(*) FROM tickets WHERE id = 'acme_freshdesk_1'"), 0);
+  EXPECT_TRUE(store->DocumentHashes("acme", {"acme_freshdesk_1"})->empty());
+  auto hits = store->Search(Query("acme", "Printer jammed office printer"));
+  for (const SearchHit& hit : *hits) EXPECT_NE(hit.document_id, "acme_freshdesk_1");
+}
+
+TEST_P(StoreConformanceTest, AFailingBatchCommitsNothingNotEvenItsCursor) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  BatchWrite batch = Batch();
+  batch.documents[2].chunks[0].vector.clear();  // the third document fails mid-transaction
+  EXPECT_FALSE(store->Commit(batch, embedder_.model_id()).has_value());
+  EXPECT_TRUE(store->LoadCursor("acme", "tickets")->is_null());
+  EXPECT_EQ(store->Stats("acme")->chunks, 0);
+  EXPECT_EQ(store->Stats("acme")->vectors, 0);
+  EXPECT_TRUE(store->Stats("acme")->records_by_type.empty());
+  EXPECT_TRUE(store->DocumentHashes("acme", {"acme_freshdesk_1"})->empty());
+  // The same batch, fixed, commits whole.
+  ASSERT_TRUE(store->Commit(Batch(), embedder_.model_id()).has_value());
+  EXPECT_EQ(store->Stats("acme")->chunks, 4);
+  EXPECT_EQ((*store->LoadCursor("acme", "tickets"))["page"], 2);
+}
+
+TEST_P(StoreConformanceTest, KilledBetweenSqlCommitAndIndexSaveIsRepairedOnOpen) {
+  {
+    auto store = Open();
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->Commit(Batch(), embedder_.model_id()).has_value());
+    ASSERT_TRUE(store->Flush().has_value());
+  }
+  // A child process commits one more document and is killed right after the SQL commit, before the vector
+  // index follows or is saved.
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    StoreOptions options = Options();
+    options.after_sql_commit_for_test = [] { raise(SIGKILL); };
+    auto store = OpenStore(options);
+    if (!store) _exit(3);
+    BatchWrite more;
+    more.tenant_id = "acme";
+    more.stream = "tickets";
+    more.cursor = {{"page", 3}};
+    more.documents = {Doc("acme", "acme_freshdesk_3", "ticket", "VPN", {"VPN client disconnects every hour"})};
+    (void)(*store)->Commit(more, embedder_.model_id());
+    _exit(4);  // not reached when the hook fired
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "child exit status " << status;
+
+  auto store = Open();
+  ASSERT_TRUE(store);
+  EXPECT_EQ((*store->LoadCursor("acme", "tickets"))["page"], 3);  // SQL committed
+  auto hits = store->Search(Query("acme", "VPN client disconnects every hour", false, true));
+  ASSERT_TRUE(hits.has_value());
+  ASSERT_FALSE(hits->empty());
+  EXPECT_EQ((*hits)[0].document_id, "acme_freshdesk_3");
+  EXPECT_EQ(store->Stats("acme")->vectors, 5);
+  EXPECT_TRUE(store->Verify("acme", false)->ok()) << Describe(*store->Verify("acme", false));
+}
+
+// 60 tickets with a spread of status, dates and privacy; every filtered result must pass the filter, and the
+// best hit must be the exact best among the documents that pass.
+TEST_P(StoreConformanceTest, VectorSearchAppliesFiltersInsideTheSearch) {
+  for (int64_t exact_limit : {int64_t{1000}, int64_t{0}}) {  // exact scan, then the ANN path
+    SCOPED_TRACE("exact_scan_max_candidates=" + std::to_string(exact_limit));
+    if (GetParam() != Backend::kSqlite) {
+      ASSERT_TRUE(testing::ResetSchema(url_).has_value());
+    }
+    fs::remove_all(dir_ / "data");
+    fs::remove(dir_ / "deskpipe.db");
+    StoreOptions options = Options();
+    options.exact_scan_max_candidates = exact_limit;
+    auto store = Open(options);
+    ASSERT_TRUE(store);
+    const std::vector<std::string> statuses = {"open", "pending", "resolved", "closed"};
+    const std::vector<std::string> topics = {"printer jam", "password reset", "refund request", "vpn outage",
+                                             "invoice copy", "laptop battery"};
+    BatchWrite batch;
+    batch.tenant_id = "acme";
+    batch.stream = "tickets";
+    std::map<std::string, std::pair<std::string, nlohmann::json>> meta;  // id → (updated_at, metadata)
+    for (int i = 0; i < 60; ++i) {
+      const std::string id = "acme_freshdesk_" + std::to_string(100 + i);
+      nlohmann::json metadata = {{"status", statuses[static_cast<size_t>(i) % 4]}, {"has_private", i % 5 == 0}};
+      const std::string updated = "2025-0" + std::to_string(1 + i % 6) + "-15T12:00:00Z";
+      batch.documents.push_back(Doc("acme", id, i % 7 == 0 ? "article" : "ticket", "T" + std::to_string(i),
+                                    {topics[static_cast<size_t>(i) % topics.size()] + " case " + std::to_string(i)},
+                                    metadata, updated));
+      meta[id] = {updated, metadata};
+    }
+    ASSERT_TRUE(store->Commit(batch, embedder_.model_id()).has_value());
+
+    SearchQuery query = Query("acme", "refund request case", false, true);
+    query.top_k = 10;
+    query.types = {"ticket"};
+    query.statuses = {"resolved", "closed"};
+    query.updated_from = "2025-02-01";
+    query.updated_to = "2025-05-31T23:59:59Z";
+    query.exclude_private = true;
+    auto hits = store->Search(query);
+    ASSERT_TRUE(hits.has_value()) << hits.error().ToString();
+    ASSERT_FALSE(hits->empty());
+    std::string best_id;
+    float best = -2;
+    for (const Document& doc : batch.documents) {
+      store_common::FilterFields fields = store_common::FilterFieldsOf(doc);
+      SearchQuery normalized = *store_common::NormalizeQuery(query);
+      if (!store_common::PassesFilters(normalized, doc.type, fields)) continue;
+      const float sim = store_common::Cosine(doc.chunks[0].vector.data(), query.vector.data(), kDim);
+      if (sim > best) best = sim, best_id = doc.id;
+    }
+    EXPECT_EQ((*hits)[0].document_id, best_id);
+    for (const SearchHit& hit : *hits) {
+      const auto& [updated, metadata] = meta.at(hit.document_id);
+      EXPECT_EQ(hit.type, "ticket");
+      EXPECT_TRUE(metadata["status"] == "resolved" || metadata["status"] == "closed") << hit.document_id;
+      EXPECT_FALSE(metadata["has_private"].get<bool>()) << hit.document_id;
+      EXPECT_GE(updated, "2025-02-01T00:00:00Z");
+      EXPECT_LE(updated, "2025-05-31T23:59:59Z");
+    }
+    // A filter nothing passes returns nothing, not unfiltered hits.
+    query.statuses = {"no-such-status"};
+    EXPECT_TRUE(store->Search(query)->empty());
+  }
+}
+
+TEST_P(StoreConformanceTest, KeywordSearchAppliesTheSameFilters) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->Commit(Batch(), embedder_.model_id()).has_value());
+  SearchQuery query = Query("acme", "password printer refund", true, false);
+  EXPECT_EQ(DocIds(*store->Search(query)).size(), 3u);
+  query.exclude_private = true;  // ticket 2 has a private note
+  EXPECT_EQ(DocIds(*store->Search(query)),
+            (std::vector<std::string>{"acme_freshdesk_1", "acme_freshdesk_article-9"}));
+  query.exclude_private = false;
+  query.updated_to = "2025-02-01T00:00:00Z";
+  EXPECT_EQ(DocIds(*store->Search(query)), std::vector<std::string>{"acme_freshdesk_2"});
+  query.updated_to.clear();
+  query.statuses = {"published"};
+  EXPECT_EQ(DocIds(*store->Search(query)), std::vector<std::string>{"acme_freshdesk_article-9"});
+  query.updated_from = "not a date";
+  EXPECT_FALSE(store->Search(query).has_value());
+}
+
+TEST_P(StoreConformanceTest, ResetRemovesExactlyOneTenant) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->Commit(Batch("acme"), embedder_.model_id()).has_value());
+  ASSERT_TRUE(store->Commit(Batch("globex"), embedder_.model_id()).has_value());
+  auto globex_before = store->ComputeDigest("globex");
+  auto report = store->ResetTenant("acme");
+  ASSERT_TRUE(report.has_value()) << report.error().ToString();
+  EXPECT_EQ(report->documents, 3);
+  EXPECT_EQ(report->chunks, 4);
+  EXPECT_EQ(report->vectors, 4);
+  EXPECT_EQ(report->records, 3);
+  EXPECT_EQ(report->cursors, 1);
+  EXPECT_EQ(store->Stats("acme")->chunks, 0);
+  EXPECT_EQ(store->Stats("acme")->vectors, 0);
+  EXPECT_TRUE(store->LoadCursor("acme", "tickets")->is_null());
+  EXPECT_TRUE(store->Search(Query("acme", "printer"))->empty());
+  EXPECT_EQ(store->ComputeDigest("globex")->hex, globex_before->hex);
+  EXPECT_EQ(store->Stats("globex")->vectors, 4);
+  EXPECT_FALSE(store->Search(Query("globex", "printer jammed"))->empty());
+  // The cache entries globex still uses survive (globex's texts equal acme's here).
+  EXPECT_EQ(store->CachedEmbeddings(embedder_.model_id(), {HashHex("Printer fixed")})->size(), 0u);
+  EXPECT_EQ(Scalar(*store, "SELECT COUNT(*) FROM embeddings"), 4);
+}
+
+TEST_P(StoreConformanceTest, VerifyFindsDamageAndRepairMendsIt) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->Commit(Batch(), embedder_.model_id()).has_value());
+  auto clean = store->Verify("acme", false);
+  ASSERT_TRUE(clean.has_value()) << clean.error().ToString();
+  EXPECT_TRUE(clean->ok()) << Describe(*clean);
+  EXPECT_EQ(clean->chunks, 4);
+  EXPECT_EQ(clean->vectors, 4);
+  // Damage: a chunk's text no longer matches its hash; a chunk whose document row vanished.
+  Execute(*store, "UPDATE chunks SET text = 'tampered' WHERE id = 'acme_freshdesk_2#0'");
+  Execute(*store, "DELETE FROM documents WHERE id = 'acme_freshdesk_article-9'");
+  auto damaged = store->Verify("acme", false);
+  ASSERT_TRUE(damaged.has_value());
+  EXPECT_FALSE(damaged->ok());
+  EXPECT_EQ(damaged->chunk_hash_mismatches, std::vector<std::string>{"acme_freshdesk_2#0"});
+  EXPECT_EQ(damaged->orphan_chunks, std::vector<std::string>{"acme_freshdesk_article-9#0"});
+  auto repaired = store->Verify("acme", true);
+  ASSERT_TRUE(repaired.has_value()) << repaired.error().ToString();
+  EXPECT_GE(repaired->repaired, 2);
+  auto after = store->Verify("acme", false);
+  EXPECT_TRUE(after->ok()) << Describe(*after);
+  EXPECT_EQ(after->chunks, 2);
+  EXPECT_EQ(after->vectors, 2);
+  // The damaged document's hash is forgotten, so the next sync rewrites it.
+  EXPECT_EQ(store->DocumentHashes("acme", {"acme_freshdesk_2"})->at("acme_freshdesk_2"), "");
+}
+
+// Vectors lost behind SQL's back: verify sees every chunk without its vector; repair rebuilds them from SQL
+// where SQL holds them (the embedding cache) and otherwise drops the chunk for the next sync to redo.
+TEST_P(StoreConformanceTest, VerifyFindsMissingVectorsAndRepairRebuildsThem) {
+  {
+    auto store = Open();
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->Commit(Batch(), embedder_.model_id()).has_value());
+    ASSERT_TRUE(store->Flush().has_value());
+    if (GetParam() == Backend::kPglite) Execute(*store, "DELETE FROM chunk_vectors WHERE tenant_id = 'acme'");
+  }
+  if (GetParam() == Backend::kSqlite) {
+    for (const char* suffix : {"", ".gen"}) fs::remove(dir_ / "data" / "vectors" / (std::string("acme.usearch") + suffix));
+  }
+  auto store = Open();
+  ASSERT_TRUE(store);
+  if (GetParam() == Backend::kPostgres) Execute(*store, "DELETE FROM embeddings");  // its only vector copy
+  auto damaged = store->Verify("acme", false);
+  ASSERT_TRUE(damaged.has_value()) << damaged.error().ToString();
+  EXPECT_EQ(damaged->vectors, 0);
+  EXPECT_EQ(damaged->chunks_without_vector.size(), 4u) << Describe(*damaged);
+  auto repaired = store->Verify("acme", true);
+  ASSERT_TRUE(repaired.has_value()) << repaired.error().ToString();
+  auto after = store->Verify("acme", false);
+  EXPECT_TRUE(after->ok()) << Describe(*after);
+  if (GetParam() == Backend::kPostgres) {
+    EXPECT_EQ(after->chunks, 0);  // nothing to rebuild from: dropped, and the documents will be re-embedded
+    EXPECT_EQ(store->DocumentHashes("acme", {"acme_freshdesk_1"})->at("acme_freshdesk_1"), "");
+  } else {
+    EXPECT_EQ(after->vectors, 4);
+    auto hits = store->Search(Query("acme", "Password reset email never arrives", false, true));
+    ASSERT_FALSE(hits->empty());
+    EXPECT_EQ((*hits)[0].document_id, "acme_freshdesk_2");
+  }
+}
+
+TEST_P(StoreConformanceTest, VectorOnlyMinimalSqlKeepsNoRecords) {
+  StoreOptions options = Options();
+  options.hybrid = false;
+  options.minimal_sql = true;
+  auto store = Open(options);
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->Commit(Batch(), embedder_.model_id()).has_value());
+  EXPECT_TRUE(store->Stats("acme")->records_by_type.empty());
+  EXPECT_EQ(store->Stats("acme")->chunks, 4);  // the vector side keeps the chunks
+  EXPECT_FALSE(store->LoadCursor("acme", "tickets")->is_null());
+  EXPECT_EQ(store->DocumentHashes("acme", {"acme_freshdesk_1"})->size(), 1u);  // content hashes stay
+}
+
+TEST_P(StoreConformanceTest, VectorOnlyWithoutMinimalSqlKeepsRecords) {
+  StoreOptions options = Options();
+  options.hybrid = false;
+  options.minimal_sql = false;
+  auto store = Open(options);
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->Commit(Batch(), embedder_.model_id()).has_value());
+  EXPECT_EQ(store->Stats("acme")->records_by_type["ticket"], 2);
+  EXPECT_EQ(store->Stats("acme")->records_by_type["agent"], 1);
+}
+
+TEST_P(StoreConformanceTest, HybridKeepsRecordsInTheirTypeTables) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->Commit(Batch(), embedder_.model_id()).has_value());
+  EXPECT_EQ(Scalar(*store, "SELECT COUNT(*) FROM tickets WHERE tenant_id = 'acme'"), 2);
+  EXPECT_EQ(Scalar(*store, "SELECT COUNT(*) FROM records WHERE tenant_id = 'acme' AND type = 'agent'"), 1);
+}
+
+TEST_P(StoreConformanceTest, ContentFieldNamesWhereHitsCarryTheText) {
+  StoreOptions options = Options();
+  options.content_field = "page_content";
+  auto store = Open(options);
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->Commit(Batch(), embedder_.model_id()).has_value());
+  auto hits = store->Search(Query("acme", "refund policy"));
+  ASSERT_FALSE(hits->empty());
+  EXPECT_EQ((*hits)[0].metadata["page_content"], (*hits)[0].text);
+  EXPECT_FALSE((*hits)[0].metadata.contains("content"));
+}
+
+TEST_P(StoreConformanceTest, WithoutOriginalTextHitsCarryNoText) {
+  StoreOptions options = Options();
+  options.store_original_text = false;
+  auto store = Open(options);
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->Commit(Batch(), embedder_.model_id()).has_value());
+  auto hits = store->Search(Query("acme", "refund policy fourteen days"));
+  ASSERT_FALSE(hits->empty());
+  EXPECT_EQ((*hits)[0].document_id, "acme_freshdesk_article-9");  // the vector still finds it
+  for (const SearchHit& hit : *hits) {
+    EXPECT_EQ(hit.text, "");
+    EXPECT_FALSE(hit.metadata.contains("content"));
+  }
+  EXPECT_EQ(Scalar(*store, "SELECT COUNT(*) FROM chunks WHERE text <> ''"), 0);
+  // Keyword search covers titles only: a body-only word finds nothing, a title word does.
+  EXPECT_TRUE(store->Search(Query("acme", "fourteen", true, false))->empty());
+  EXPECT_FALSE(store->Search(Query("acme", "refund", true, false))->empty());
+  EXPECT_TRUE(store->Verify("acme", false)->ok()) << Describe(*store->Verify("acme", false));
+}
+
+TEST_P(StoreConformanceTest, IncludeAllMetadataDecidesThePayload) {
+  for (bool include_all : {true, false}) {
+    if (GetParam() != Backend::kSqlite) {
+      ASSERT_TRUE(testing::ResetSchema(url_).has_value());
+    }
+    fs::remove_all(dir_ / "data");
+    fs::remove(dir_ / "deskpipe.db");
+    StoreOptions options = Options();
+    options.include_all_metadata = include_all;
+    auto store = Open(options);
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->Commit(Batch(), embedder_.model_id()).has_value());
+    auto hits = store->Search(Query("acme", "printer jammed office", true, false));
+    ASSERT_FALSE(hits->empty());
+    EXPECT_EQ((*hits)[0].metadata["status"], "open");
+    EXPECT_EQ((*hits)[0].metadata.contains("requester_name"), include_all);
+  }
+}
+
+TEST_P(StoreConformanceTest, DigestMatchesTheSqliteBackend) {
+  BatchWrite batch = Batch();
+  auto store = Open();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->Commit(batch, embedder_.model_id()).has_value());
+  StoreOptions reference_options;
+  reference_options.url = "sqlite://" + (dir_ / "reference" / "ref.db").string();
+  reference_options.dimension = kDim;
+  auto reference = OpenStore(reference_options);
+  ASSERT_TRUE(reference.has_value());
+  ASSERT_TRUE((*reference)->Commit(batch, embedder_.model_id()).has_value());
+  EXPECT_EQ(store->ComputeDigest("acme")->hex, (*reference)->ComputeDigest("acme")->hex);
+}
+
+TEST_P(StoreConformanceTest, RunsAndDeadLettersAreRecorded) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  auto run = store->BeginRun("acme");
+  ASSERT_TRUE(run.has_value());
+  ASSERT_TRUE(store->FinishRun("acme", *run, "succeeded", {{"documents", 3}}).has_value());
+  EXPECT_FALSE(store->FinishRun("globex", *run, "failed", {}).has_value());  // another tenant's run
+  EXPECT_EQ(store->Stats("acme")->last_run["summary"]["documents"], 3);
+  EXPECT_TRUE(store->Stats("globex")->last_run.is_null());
+  BatchWrite batch;
+  batch.tenant_id = "acme";
+  batch.stream = "tickets";
+  batch.dead_letters = {{"tickets", "acme_freshdesk_9", "map", "InvalidRecord", "bad date"}};
+  ASSERT_TRUE(store->Commit(batch, embedder_.model_id()).has_value());
+  ASSERT_TRUE(store->Commit(batch, embedder_.model_id()).has_value());
+  EXPECT_EQ(Scalar(*store, "SELECT attempts FROM dead_letters WHERE record_id = 'acme_freshdesk_9'"), 2);
+  auto letters = store->ListDeadLetters("acme");
+  ASSERT_TRUE(letters.has_value()) << letters.error().ToString();
+  ASSERT_EQ(letters->size(), 1u);
+  EXPECT_EQ((*letters)[0].letter.message, "bad date");
+  EXPECT_EQ((*letters)[0].attempts, 2);
+  EXPECT_TRUE(store->ListDeadLetters("globex")->empty());
+  EXPECT_TRUE(store->ListDeadLetters("acme", "articles")->empty());
+  ASSERT_TRUE(store->ResolveDeadLetter("globex", "tickets", "acme_freshdesk_9").has_value());
+  EXPECT_EQ(store->ListDeadLetters("acme", "tickets")->size(), 1u);  // another tenant cannot resolve it
+  ASSERT_TRUE(store->ResolveDeadLetter("acme", "tickets", "acme_freshdesk_9").has_value());
+  EXPECT_TRUE(store->ListDeadLetters("acme")->empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreConformanceTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kPostgres, Backend::kPglite), BackendLabel);
+
+}  // namespace
+}  // namespace deskpipe
