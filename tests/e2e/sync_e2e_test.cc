@@ -228,4 +228,34 @@ TEST_F(SyncE2eTest, BadConfigurationIsAClearError) {
   EXPECT_EQ(no_key.exit_code, 2);
 }
 
+// Attachments end to end: downloaded, type sniffed, text extracted (PDF by poppler, PNG by tesseract OCR) into
+// the ticket's document with a provenance line; broken or hostile files become dead letters and the run goes on.
+TEST_F(SyncE2eTest, AttachmentTextIsIndexedAndHostileFilesAreDeadLettered) {
+  Emulator emulator({"--seed", "11", "--tickets", "150", "--full", "--hostile-attachments", "--now",
+                     "2026-11-01T00:00:00Z", "--api-key", "att-key"});
+  ASSERT_FALSE(emulator.url().empty());
+  CommandResult sync = RunCommand(
+      Deskpipe("sync", {"--base-url", emulator.url(), "--api-key", "att-key", "--embedder", "hashing", "--json"}));
+  ASSERT_EQ(sync.exit_code, 0) << sync.out;
+  const nlohmann::json summary = nlohmann::json::parse(sync.out);
+  EXPECT_GT(summary.value("attachments_extracted", 0), 0) << sync.out;
+  EXPECT_GT(summary.value("dead_letters", 0), 0) << "the hostile files should each cost one dead letter";
+
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2((dir_ / "deskpipe.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  auto count = [db](const char* sql) {
+    sqlite3_stmt* stmt = nullptr;
+    int64_t n = -1;
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW) {
+      n = sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+    return n;
+  };
+  EXPECT_GT(count("SELECT COUNT(*) FROM chunks WHERE text LIKE '%Attachment %(application/pdf):%'"), 0);
+  EXPECT_GT(count("SELECT COUNT(*) FROM chunks WHERE text LIKE '%Attachment %(image/png):%'"), 0);
+  EXPECT_GT(count("SELECT COUNT(*) FROM dead_letters WHERE stage = 'extract' AND message LIKE '%.pdf: %'"), 0);
+  sqlite3_close(db);
+}
+
 }  // namespace
