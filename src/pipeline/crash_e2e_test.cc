@@ -3,7 +3,7 @@
 // must leave a store whose digest equals a clean run's — no record lost, none duplicated — with every chunk
 // holding exactly one vector.
 //
-// Environment: DESKPIPE_CRASH_TICKETS (default 2000) sizes the helpdesk, DESKPIPE_CRASH_KILLS (default 20) the
+// Environment: DESKPIPE_CRASH_TICKETS (default 600) sizes the helpdesk, DESKPIPE_CRASH_KILLS (default 20) the
 // number of kills that must land while a sync is running, DESKPIPE_CRASH_SEED the random kill points (default:
 // random, printed so a failure can be replayed).
 #include <fcntl.h>
@@ -132,7 +132,7 @@ class CrashE2eTest : public ::testing::Test {
     root_ = fs::temp_directory_path() / ("deskpipe-crash-" + std::to_string(getpid()));
     fs::remove_all(root_);
     fs::create_directories(root_);
-    emulator_ = std::make_unique<Emulator>(EnvInt("DESKPIPE_CRASH_TICKETS", 2000));
+    emulator_ = std::make_unique<Emulator>(EnvInt("DESKPIPE_CRASH_TICKETS", 600));
     ASSERT_FALSE(emulator_->url().empty()) << "emulator did not start";
   }
   void TearDown() override {

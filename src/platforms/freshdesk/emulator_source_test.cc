@@ -23,6 +23,9 @@ using nlohmann::json;
 using testing::MemoryKnownRecords;
 
 const int64_t kNow = *ParseTimestamp("2026-11-01T00:00:00Z");
+// A shortened rate-limit "minute" on both sides: the client still paces the list sub-limits of API.md §4, just
+// over a one-second window.
+constexpr std::chrono::milliseconds kWindow{1000};
 
 class Emulator {
  public:
@@ -32,7 +35,8 @@ class Emulator {
     auto desk = emulator::GenerateHelpdesk({.seed = 11, .tickets = tickets, .now = kNow, .full = full});
     EXPECT_TRUE(desk) << desk.error().ToString();
     server_ = std::make_unique<emulator::EmulatorServer>(std::make_shared<const emulator::Helpdesk>(std::move(*desk)),
-                                                         emulator::ServerOptions{.api_key = "emu-key", .rate_limit_total = 1'000'000});
+                                                         emulator::ServerOptions{.api_key = "emu-key", .rate_limit_total = 1'000'000,
+                                                                                 .rate_limit_window = kWindow});
     Status started = server_->Start();
     EXPECT_TRUE(started.ok()) << started.ToString();
   }
@@ -98,7 +102,9 @@ std::unique_ptr<FreshdeskSource> MakeSource(Emulator& emulator, const Config& co
   FreshdeskSourceOptions options;
   options.reconcile_interval = std::chrono::seconds(3600);
   options.now_unix = [now] { return *now; };
-  auto source = FreshdeskSource::Create(config, emulator.http(), {}, options);
+  FreshdeskClientOptions client_options;
+  client_options.rate_window = kWindow;
+  auto source = FreshdeskSource::Create(config, emulator.http(), client_options, options);
   EXPECT_TRUE(source) << source.error().ToString();
   return source ? std::move(*source) : nullptr;
 }
