@@ -1,5 +1,5 @@
-// Runs the bundled Freshdesk emulator as a child process for `deskpipe demo`. Not thread-safe. The
-// destructor stops the child (SIGTERM, then waits), so an EmulatorProcess must not outlive the demo.
+// Runs the bundled Freshdesk emulator as a child process: for `deskpipe demo`, and for the tests and benchmarks
+// that sync against it. Not thread-safe. The destructor stops the child (SIGTERM, then waits).
 #pragma once
 
 #include <string>
@@ -12,8 +12,10 @@ namespace deskpipe::cli {
 
 class EmulatorProcess {
  public:
-  // Starts `binary` with `args` plus `--port 0` and waits for its "listening on URL" line.
-  static Result<EmulatorProcess> Start(const std::string& binary, const std::vector<std::string>& args);
+  // Starts `binary` with `args` plus `--port PORT` (0: a free one) and waits for its "listening on URL" line.
+  // A fixed port lets a test serve two helpdesks at the same address one after the other.
+  static Result<EmulatorProcess> Start(const std::string& binary, const std::vector<std::string>& args,
+                                       int port = 0);
 
   EmulatorProcess(EmulatorProcess&& other) noexcept;
   EmulatorProcess& operator=(EmulatorProcess&&) = delete;

@@ -25,6 +25,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/emulator_process.h"
+
 extern char** environ;
 
 namespace {
@@ -91,49 +93,18 @@ std::string Capture(const std::vector<std::string>& args, int* exit_code = nullp
   return out;
 }
 
-// The emulator binary serving a fixed synthetic helpdesk; stopped on destruction.
-class Emulator {
- public:
-  explicit Emulator(int tickets) {
-    int fds[2];
-    if (pipe(fds) != 0) return;
-    std::vector<std::string> args = {EMULATOR_BIN, "--port", "0", "--seed", "11", "--tickets", std::to_string(tickets),
-                                     "--now", "2026-11-01T00:00:00Z", "--api-key", "crash-key"};
-    std::vector<char*> argv = Argv(args);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addclose(&actions, fds[0]);
-    posix_spawn(&pid_, EMULATOR_BIN, &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    close(fds[1]);
-    std::string line;
-    char c;
-    while (read(fds[0], &c, 1) == 1 && c != '\n') line.push_back(c);
-    close(fds[0]);
-    if (line.rfind("listening on ", 0) == 0) url_ = line.substr(13);
-  }
-  ~Emulator() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  const std::string& url() const { return url_; }
-
- private:
-  pid_t pid_ = -1;
-  std::string url_;
-};
-
 class CrashE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
     root_ = fs::temp_directory_path() / ("deskpipe-crash-" + std::to_string(getpid()));
     fs::remove_all(root_);
     fs::create_directories(root_);
-    emulator_ = std::make_unique<Emulator>(EnvInt("DESKPIPE_CRASH_TICKETS", 600));
-    ASSERT_FALSE(emulator_->url().empty()) << "emulator did not start";
+    // A fixed synthetic helpdesk.
+    auto emulator = deskpipe::cli::EmulatorProcess::Start(
+        EMULATOR_BIN, {"--seed", "11", "--tickets", std::to_string(EnvInt("DESKPIPE_CRASH_TICKETS", 600)), "--now",
+                       "2026-11-01T00:00:00Z", "--api-key", "crash-key"});
+    ASSERT_TRUE(emulator) << emulator.error().ToString();
+    emulator_ = std::make_unique<deskpipe::cli::EmulatorProcess>(std::move(*emulator));
   }
   void TearDown() override {
     emulator_.reset();
@@ -148,7 +119,7 @@ class CrashE2eTest : public ::testing::Test {
     return args;
   }
   std::vector<std::string> Sync(const fs::path& dir) {
-    return Deskpipe("sync", dir, {"--base-url", emulator_->url(), "--api-key", "crash-key", "--json"});
+    return Deskpipe("sync", dir, {"--base-url", emulator_->base_url(), "--api-key", "crash-key", "--json"});
   }
   std::string Digest(const fs::path& dir) {
     int code = -1;
@@ -177,7 +148,7 @@ class CrashE2eTest : public ::testing::Test {
   }
 
   fs::path root_;
-  std::unique_ptr<Emulator> emulator_;
+  std::unique_ptr<deskpipe::cli::EmulatorProcess> emulator_;
 };
 
 TEST_F(CrashE2eTest, KilledAtRandomPointsThenResyncedEqualsACleanRun) {

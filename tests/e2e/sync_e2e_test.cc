@@ -1,7 +1,6 @@
 // End to end: the real freshdesk-emulator binary serves a synthetic helpdesk, the real deskpipe binary syncs
 // it into a temporary data directory, and the test checks what landed against what the emulator generated.
 #include <signal.h>
-#include <spawn.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,7 +14,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-extern char** environ;
+#include "cli/emulator_process.h"
 
 namespace {
 
@@ -48,43 +47,6 @@ CommandResult RunCommand(const std::vector<std::string>& args, bool with_stderr 
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
 }
-
-// A running emulator; stopped on destruction.
-class Emulator {
- public:
-  explicit Emulator(const std::vector<std::string>& args) {
-    int fds[2];
-    if (pipe(fds) != 0) return;
-    std::vector<std::string> storage = {EMULATOR_BIN, "--port", "0"};
-    storage.insert(storage.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : storage) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addclose(&actions, fds[0]);
-    posix_spawn(&pid_, EMULATOR_BIN, &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    close(fds[1]);
-    std::string line;
-    char c;
-    while (read(fds[0], &c, 1) == 1 && c != '\n') line.push_back(c);
-    close(fds[0]);
-    if (line.rfind("listening on ", 0) == 0) url_ = line.substr(13);
-  }
-  ~Emulator() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  const std::string& url() const { return url_; }
-
- private:
-  pid_t pid_ = -1;
-  std::string url_;
-};
 
 std::string CollapseSpaces(const std::string& text) {
   std::string out;
@@ -147,17 +109,18 @@ TEST_F(SyncE2eTest, SyncFindsEverythingAndResyncChangesNothing) {
 
   std::vector<std::string> serve_args = data_args;
   serve_args.insert(serve_args.end(), {"--api-key", "e2e-secret-key"});
-  Emulator emulator(serve_args);
-  ASSERT_FALSE(emulator.url().empty()) << "emulator did not start";
+  auto emulator = deskpipe::cli::EmulatorProcess::Start(EMULATOR_BIN, serve_args);
+  ASSERT_TRUE(emulator) << emulator.error().ToString();
+  const std::string url = emulator->base_url();
 
   // A wrong key is a configuration error (exit 2) whose message names the setting, never the key.
   CommandResult refused =
-      RunCommand(Deskpipe("sync", {"--base-url", emulator.url(), "--api-key", "wrong-key-1234", "--json"}), true);
+      RunCommand(Deskpipe("sync", {"--base-url", url, "--api-key", "wrong-key-1234", "--json"}), true);
   EXPECT_EQ(refused.exit_code, 2);
   EXPECT_NE(refused.out.find("FRESHDESK_API_KEY"), std::string::npos) << refused.out;
   EXPECT_EQ(refused.out.find("wrong-key-1234"), std::string::npos) << refused.out;
 
-  CommandResult first = RunCommand(Deskpipe("sync", {"--base-url", emulator.url(), "--api-key", "e2e-secret-key", "--json"}));
+  CommandResult first = RunCommand(Deskpipe("sync", {"--base-url", url, "--api-key", "e2e-secret-key", "--json"}));
   ASSERT_EQ(first.exit_code, 0) << first.out;
   const nlohmann::json first_summary = nlohmann::json::parse(first.out);
   EXPECT_GT(first_summary["chunks_embedded"].get<int>(), 0);
@@ -209,7 +172,7 @@ TEST_F(SyncE2eTest, SyncFindsEverythingAndResyncChangesNothing) {
   EXPECT_EQ(digest_before.out.rfind("digest ", 0), 0u);
 
   // A second sync with nothing changed: same digest, nothing embedded.
-  CommandResult second = RunCommand(Deskpipe("sync", {"--base-url", emulator.url(), "--api-key", "e2e-secret-key", "--json"}));
+  CommandResult second = RunCommand(Deskpipe("sync", {"--base-url", url, "--api-key", "e2e-secret-key", "--json"}));
   ASSERT_EQ(second.exit_code, 0) << second.out;
   const nlohmann::json second_summary = nlohmann::json::parse(second.out);
   EXPECT_EQ(second_summary["chunks_embedded"], 0);
@@ -231,11 +194,13 @@ TEST_F(SyncE2eTest, BadConfigurationIsAClearError) {
 // Attachments end to end: downloaded, type sniffed, text extracted (PDF by poppler, PNG by tesseract OCR) into
 // the ticket's document with a provenance line; broken or hostile files become dead letters and the run goes on.
 TEST_F(SyncE2eTest, AttachmentTextIsIndexedAndHostileFilesAreDeadLettered) {
-  Emulator emulator({"--seed", "11", "--tickets", "150", "--full", "--hostile-attachments", "--now",
+  auto emulator = deskpipe::cli::EmulatorProcess::Start(
+      EMULATOR_BIN, {"--seed", "11", "--tickets", "150", "--full", "--hostile-attachments", "--now",
                      "2026-11-01T00:00:00Z", "--api-key", "att-key"});
-  ASSERT_FALSE(emulator.url().empty());
+  ASSERT_TRUE(emulator) << emulator.error().ToString();
+  const std::string url = emulator->base_url();
   CommandResult sync = RunCommand(
-      Deskpipe("sync", {"--base-url", emulator.url(), "--api-key", "att-key", "--embedder", "hashing", "--json"}));
+      Deskpipe("sync", {"--base-url", url, "--api-key", "att-key", "--embedder", "hashing", "--json"}));
   ASSERT_EQ(sync.exit_code, 0) << sync.out;
   const nlohmann::json summary = nlohmann::json::parse(sync.out);
   EXPECT_GT(summary.value("attachments_extracted", 0), 0) << sync.out;
