@@ -22,7 +22,8 @@ std::string FindEmulatorBinary() {
   return (self.parent_path() / "freshdesk-emulator").string();
 }
 
-Result<EmulatorProcess> EmulatorProcess::Start(const std::string& binary, const std::vector<std::string>& args) {
+Result<EmulatorProcess> EmulatorProcess::Start(const std::string& binary, const std::vector<std::string>& args,
+                                               int port) {
   if (access(binary.c_str(), X_OK) != 0) {
     return Error(InvalidArgument("the Freshdesk emulator was not found at " + binary +
                                  ": build it, or set DESKPIPE_EMULATOR"));
@@ -30,7 +31,7 @@ Result<EmulatorProcess> EmulatorProcess::Start(const std::string& binary, const 
   int pipe_fds[2];
   if (pipe(pipe_fds) != 0) return Error(Internal("pipe() failed"));
 
-  std::vector<std::string> argv_storage = {binary, "--port", "0"};
+  std::vector<std::string> argv_storage = {binary, "--port", std::to_string(port)};
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& arg : argv_storage) argv.push_back(arg.data());
