@@ -32,14 +32,15 @@ int main(int argc, char** argv) {
   const fs::path log = root / "sync.log";
   fs::create_directories(root);
 
-  Emulator emulator(tickets);
-  if (emulator.url().empty()) {
-    std::fprintf(stderr, "emulator did not start\n");
+  auto emulator = StartEmulator(tickets);
+  if (!emulator) {
+    std::fprintf(stderr, "%s\n", emulator.error().ToString().c_str());
     return 1;
   }
-  std::printf("%-10s %8s %10s %12s %12s %14s\n", "embedder", "tickets", "seconds", "tickets/s", "chunks", "peak RSS MB");
+  std::printf("%-10s %8s %10s %12s %12s %14s %16s\n", "embedder", "tickets", "seconds", "tickets/s", "chunks",
+              "peak RSS MB", "CPU ms/ticket");
   for (const std::string& embedder : embedders) {
-    const SyncMeasurement m = MeasureSync(emulator.url(), root / ("data-" + embedder), embedder, log);
+    const SyncMeasurement m = MeasureSync(emulator->base_url(), root / ("data-" + embedder), embedder, log);
     if (!m.ok) {
       std::fprintf(stderr, "sync with %s failed; see %s\n", embedder.c_str(), log.c_str());
       return 1;
@@ -49,8 +50,8 @@ int main(int argc, char** argv) {
       chunks = nlohmann::json::parse(m.output).value("chunks_written", 0LL);
     } catch (const std::exception&) {
     }
-    std::printf("%-10s %8d %10.1f %12.0f %12lld %14.1f\n", embedder.c_str(), tickets, m.seconds, tickets / m.seconds,
-                chunks, m.peak_rss_mb);
+    std::printf("%-10s %8d %10.1f %12.0f %12lld %14.1f %16.2f\n", embedder.c_str(), tickets, m.seconds,
+                tickets / m.seconds, chunks, m.peak_rss_mb, m.cpu_seconds * 1000 / tickets);
     std::fflush(stdout);
   }
   fs::remove_all(root);

@@ -1,6 +1,6 @@
-// bench_fetch: how well the Freshdesk request layer uses the API budget. Starts the emulator with a plan's rate
-// limits and a shortened minute, drives the Freshdesk source over every stream (a full sync), then a no-change
-// resync from the saved cursors, and prints:
+// bench_fetch: how well the Freshdesk request layer uses the API budget. Starts the emulator with a plan's
+// rate limits and a shortened minute, drives the Freshdesk source over every stream (a full sync), then a
+// no-change resync from the saved cursors, and prints:
 //   - credits used per rate-limit window ÷ budget (steady windows: the first and last, partial, excluded),
 //   - 429s received,
 //   - wall time ÷ lower bound, the bound being credits needed ÷ budget rate (budget / window length),
@@ -8,7 +8,11 @@
 // Figures come from the emulator's /_emulator/stats, so they are what the server saw.
 //
 // Two runs, each on a fresh emulator: "client" drives the request layer alone (tickets list pages, then the
-// conversations of each page's tickets with GetAllPagesMany); "source" drives FreshdeskSource over every stream.
+// conversations of each page's tickets with GetAllPagesMany); "source" drives FreshdeskSource over every
+// stream with a KnownRecords attached that holds what each batch would have stored (as the runner attaches
+// the store's), then two no-change resyncs by a new source: from the saved cursors, and a re-list of every
+// ticket from the start date (cursors lost) — the target there is ⌈N/100⌉ list pages per pass and 0
+// conversation calls.
 //
 // Usage: bench_fetch [--emulator PATH] [--plan pro] [--tickets 3000] [--minute-seconds 5] [--concurrency 4]
 //                    [--share 1.0] [--mode client|source|both]
@@ -22,6 +26,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -155,26 +160,74 @@ int64_t EndpointRequests(const json& stats, const std::string& needle, bool exac
   return n;
 }
 
+// What a store would hold after each batch: the KnownRecords the runner gives a source, kept in memory so the
+// bench measures requests, not the store.
+class MemoryKnown : public deskpipe::KnownRecords {
+ public:
+  void Apply(const deskpipe::Batch& batch) {
+    for (const auto& id : batch.removed_ids) records_.erase(id);
+    for (const auto& r : batch.records) {
+      records_[r.id] = {
+          deskpipe::KnownRecord{r.id, r.updated_at, r.metadata.value("state", r.status), r.parent_id},
+          r.type};
+    }
+  }
+  deskpipe::Result<std::vector<deskpipe::KnownRecord>> List(const std::string& type,
+                                                            const std::string& after_id,
+                                                            size_t limit) override {
+    std::vector<deskpipe::KnownRecord> out;
+    for (auto it = records_.upper_bound(after_id); it != records_.end() && out.size() < limit; ++it) {
+      if (it->second.second == type) out.push_back(it->second.first);
+    }
+    return out;
+  }
+  deskpipe::Result<std::vector<deskpipe::KnownRecord>> Children(const std::string& parent_id) override {
+    std::vector<deskpipe::KnownRecord> out;
+    for (const auto& [id, entry] : records_) {
+      if (entry.first.parent_id == parent_id) out.push_back(entry.first);
+    }
+    return out;
+  }
+  deskpipe::Result<std::vector<deskpipe::KnownRecord>> Lookup(const std::vector<std::string>& ids) override {
+    std::vector<deskpipe::KnownRecord> out;
+    for (const auto& id : ids) {
+      if (auto it = records_.find(id); it != records_.end()) out.push_back(it->second.first);
+    }
+    return out;
+  }
+
+ private:
+  std::map<std::string, std::pair<deskpipe::KnownRecord, std::string>> records_;  // id → (known, type)
+};
+
 struct SyncResult {
   double seconds = 0;
   std::map<std::string, json> cursors;
   std::map<std::string, int64_t> records;
 };
 
-SyncResult Sync(deskpipe::freshdesk::FreshdeskSource& source, const std::map<std::string, json>& start) {
+// Every stream to its end, each batch applied to `known` before the next (as the runner commits). `between`
+// is called before and after each stream (the resyncs count requests per ticket pass).
+SyncResult Sync(deskpipe::freshdesk::FreshdeskSource& source, const std::map<std::string, json>& start,
+                MemoryKnown& known, const std::function<void(const std::string&, bool)>& between = {}) {
   SyncResult result;
   auto t0 = SteadyClock::now();
+  source.AttachKnownRecords(&known);
   for (const std::string& stream : source.Streams()) {
     json cursor = start.count(stream) ? start.at(stream) : json();
+    if (between) between(stream, false);
     for (int guard = 0; guard < 1'000'000; ++guard) {
       auto batch = source.Next(stream, cursor);
       if (!batch) Die("stream " + stream + ": " + batch.error().ToString());
       result.records[stream] += static_cast<int64_t>(batch->records.size());
+      known.Apply(*batch);
       cursor = batch->cursor;
       if (batch->done) break;
     }
+    if (between) between(stream, true);
     result.cursors[stream] = cursor;
   }
+  source.AttachKnownRecords(nullptr);
   result.seconds = std::chrono::duration<double>(SteadyClock::now() - t0).count();
   return result;
 }
@@ -232,7 +285,51 @@ deskpipe::freshdesk::FreshdeskClientOptions BenchOptions(const Args& args, const
   return options;
 }
 
-// The Freshdesk source over every stream, then a no-change resync from its cursors.
+// A no-change resync by a new source (a new process) from `cursors`: requests per ticket pass, from the
+// stats.
+void NoChangeResync(const Args& args, const Emulator& emulator, deskpipe::net::HttpClient& http,
+                    const std::map<std::string, json>& cursors, MemoryKnown& known, const char* title) {
+  deskpipe::Config config = BenchConfig(args, emulator);
+  auto source = deskpipe::freshdesk::FreshdeskSource::Create(config, http, BenchOptions(args, config));
+  if (!source) Die(source.error().ToString());
+  json before = Stats(http, emulator.url());
+  json pass_start;
+  std::string passes;
+  SyncResult resync = Sync(**source, cursors, known, [&](const std::string& stream, bool after) {
+    if (stream.rfind("tickets", 0) != 0 || stream == "tickets_reconcile") return;
+    json now = Stats(http, emulator.url());
+    if (!after) {
+      pass_start = std::move(now);
+      return;
+    }
+    char line[200];
+    std::snprintf(line, sizeof line, " %s: %lld list pages, %lld views, %lld conversation calls;",
+                  stream.c_str(),
+                  static_cast<long long>(EndpointRequests(now, "GET /api/v2/tickets", true) -
+                                         EndpointRequests(pass_start, "GET /api/v2/tickets", true)),
+                  static_cast<long long>(EndpointRequests(now, "GET /api/v2/tickets/{id}", true) -
+                                         EndpointRequests(pass_start, "GET /api/v2/tickets/{id}", true)),
+                  static_cast<long long>(EndpointRequests(now, "conversations", false) -
+                                         EndpointRequests(pass_start, "conversations", false)));
+    passes += line;
+  });
+  json after = Stats(http, emulator.url());
+  int64_t records = 0;
+  for (const auto& [stream, n] : resync.records) {
+    if (stream.rfind("tickets", 0) == 0) records += n;
+  }
+  std::printf(
+      "\n%s: %.1f s, %lld requests, %lld ticket records re-emitted, 429s %lld\n ", title, resync.seconds,
+      static_cast<long long>(after["requests"].get<int64_t>() - before["requests"].get<int64_t>()),
+      static_cast<long long>(records),
+      static_cast<long long>(after["rate_limited"].get<int64_t>() - before["rate_limited"].get<int64_t>()));
+  std::printf("%s\n  conversation calls over the whole resync: %lld\n", passes.c_str(),
+              static_cast<long long>(EndpointRequests(after, "conversations", false) -
+                                     EndpointRequests(before, "conversations", false)));
+  std::fflush(stdout);
+}
+
+// The Freshdesk source over every stream, then the two no-change resyncs.
 void RunSource(const Args& args) {
   Emulator emulator(args);
   auto http = deskpipe::net::MakeCurlHttpClient();
@@ -240,25 +337,18 @@ void RunSource(const Args& args) {
   auto source = deskpipe::freshdesk::FreshdeskSource::Create(config, *http, BenchOptions(args, config));
   if (!source) Die(source.error().ToString());
 
-  SyncResult full = Sync(**source, {});
+  MemoryKnown known;
+  SyncResult full = Sync(**source, {}, known);
   PrintBudgetFigures("source, full sync", full.seconds, Stats(*http, emulator.url()));
   for (const auto& [stream, n] : full.records)
     std::printf("  %-18s %lld records\n", stream.c_str(), static_cast<long long>(n));
 
-  json before = Stats(*http, emulator.url());
-  SyncResult resync = Sync(**source, full.cursors);
-  json after = Stats(*http, emulator.url());
-  const int64_t list_pages =
-      EndpointRequests(after, "GET /api/v2/tickets", true) - EndpointRequests(before, "GET /api/v2/tickets", true);
-  const int64_t conversation_calls =
-      EndpointRequests(after, "conversations", false) - EndpointRequests(before, "conversations", false);
-  std::printf("\nsource, no-change resync: %.1f s, %lld requests, tickets list pages %lld (all passes), "
-              "conversation calls %lld, 429s %lld\n",
-              resync.seconds,
-              static_cast<long long>(after["requests"].get<int64_t>() - before["requests"].get<int64_t>()),
-              static_cast<long long>(list_pages), static_cast<long long>(conversation_calls),
-              static_cast<long long>(after["rate_limited"].get<int64_t>() - before["rate_limited"].get<int64_t>()));
-  std::fflush(stdout);
+  NoChangeResync(args, emulator, *http, full.cursors, known,
+                 "source, no-change resync from the saved cursors");
+  std::map<std::string, json> relist = full.cursors;
+  for (const char* stream : {"tickets", "tickets_deleted", "tickets_spam"}) relist.erase(stream);
+  NoChangeResync(args, emulator, *http, relist, known,
+                 "source, no-change resync re-listing every ticket from the start date (store attached)");
 }
 
 // The request layer alone, the way a source with parallel thread fetching reads tickets: each list page

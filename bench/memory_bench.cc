@@ -27,22 +27,23 @@ int main(int argc, char** argv) {
   const fs::path log = root / "sync.log";
   fs::create_directories(root);
 
-  std::printf("%-10s %-10s %10s %12s %14s\n", "tickets", "embedder", "seconds", "tickets/s", "peak RSS MB");
+  std::printf("%-10s %-10s %10s %12s %14s %16s\n", "tickets", "embedder", "seconds", "tickets/s", "peak RSS MB",
+              "CPU ms/ticket");
   double first_rss = 0;
   double last_rss = 0;
   for (int tickets : sizes) {
-    Emulator emulator(tickets);
-    if (emulator.url().empty()) {
-      std::fprintf(stderr, "emulator did not start\n");
+    auto emulator = StartEmulator(tickets);
+    if (!emulator) {
+      std::fprintf(stderr, "%s\n", emulator.error().ToString().c_str());
       return 1;
     }
-    const SyncMeasurement m = MeasureSync(emulator.url(), root / "data", embedder, log);
+    const SyncMeasurement m = MeasureSync(emulator->base_url(), root / "data", embedder, log);
     if (!m.ok) {
       std::fprintf(stderr, "sync of %d tickets failed; see %s\n", tickets, log.c_str());
       return 1;
     }
-    std::printf("%-10d %-10s %10.1f %12.0f %14.1f\n", tickets, embedder.c_str(), m.seconds, tickets / m.seconds,
-                m.peak_rss_mb);
+    std::printf("%-10d %-10s %10.1f %12.0f %14.1f %16.2f\n", tickets, embedder.c_str(), m.seconds,
+                tickets / m.seconds, m.peak_rss_mb, m.cpu_seconds * 1000 / tickets);
     std::fflush(stdout);
     if (first_rss == 0) first_rss = m.peak_rss_mb;
     last_rss = m.peak_rss_mb;

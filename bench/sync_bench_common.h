@@ -1,6 +1,6 @@
 // Shared by the sync benchmarks (bench/memory_bench.cc, bench/e2e_bench.cc): starts the real emulator binary
 // with N synthetic tickets, runs the real `deskpipe sync` into a fresh data directory, and measures the sync
-// process (wall time, peak RSS from wait4). Header-only; single-threaded.
+// process (wall time, peak RSS from wait4). Header-only (link deskpipe_emulator_process); single-threaded.
 #pragma once
 
 #include <fcntl.h>
@@ -16,6 +16,9 @@
 #include <string>
 #include <vector>
 
+#include "cli/emulator_process.h"
+#include "core/status.h"
+
 extern char** environ;
 
 namespace deskpipe::bench {
@@ -29,46 +32,24 @@ inline std::vector<char*> Argv(std::vector<std::string>& storage) {
   return argv;
 }
 
-// The emulator binary serving `tickets` synthetic tickets on a free port; stopped on destruction.
-class Emulator {
- public:
-  Emulator(int tickets, std::vector<std::string> extra = {}) {
-    int fds[2];
-    if (pipe(fds) != 0) return;
-    std::vector<std::string> args = {EMULATOR_BIN, "--port", "0", "--seed", "5", "--tickets", std::to_string(tickets),
-                                     "--now", "2026-11-01T00:00:00Z", "--api-key", "bench-key"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    std::vector<char*> argv = Argv(args);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addclose(&actions, fds[0]);
-    posix_spawn(&pid_, EMULATOR_BIN, &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    close(fds[1]);
-    std::string line;
-    char c;
-    while (read(fds[0], &c, 1) == 1 && c != '\n') line.push_back(c);
-    close(fds[0]);
-    if (line.rfind("listening on ", 0) == 0) url_ = line.substr(13);
-  }
-  ~Emulator() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  const std::string& url() const { return url_; }
-
- private:
-  pid_t pid_ = -1;
-  std::string url_;
-};
+// The emulator binary serving `tickets` synthetic tickets (fixed seed and clock, so every run syncs the same
+// data) on a free port, through the same EmulatorProcess `deskpipe demo` uses; stopped on destruction.
+// Unthrottled: `--budget 1000000` advertises (and enforces) a million credits per minute. Without it the
+// emulator refuses nothing but still sends X-RateLimit-Total: 5000, and deskpipe's rate governor rightly paces
+// itself to that: a 20,000-ticket sync (~3 credits a ticket) would then take 12 minutes whatever the pipeline
+// does. The governor's tickets-list sub-limit (400 calls a minute at this total) still applies.
+inline Result<cli::EmulatorProcess> StartEmulator(int tickets, std::vector<std::string> extra = {}) {
+  std::vector<std::string> args = {"--seed", "5", "--tickets", std::to_string(tickets), "--now",
+                                   "2026-11-01T00:00:00Z", "--api-key", "bench-key", "--budget", "1000000"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return cli::EmulatorProcess::Start(EMULATOR_BIN, args);
+}
 
 struct SyncMeasurement {
   bool ok = false;
   double seconds = 0;
   double peak_rss_mb = 0;
+  double cpu_seconds = 0;  // user + system time of the sync process: steadier than wall time on a busy machine
   std::string output;  // the sync's stdout (the --json summary)
 };
 
@@ -95,6 +76,8 @@ inline SyncMeasurement MeasureSync(const std::string& url, const fs::path& data_
   wait4(pid, &status, 0, &usage);
   m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   m.peak_rss_mb = static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  m.cpu_seconds = seconds(usage.ru_utime) + seconds(usage.ru_stime);
   m.ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
   if (FILE* f = std::fopen(out.c_str(), "r")) {
     char buffer[4096];

@@ -13,6 +13,7 @@
 #include <sstream>
 #include <string_view>
 #include <system_error>
+#include <utility>
 #include <variant>
 
 #include "core/ids.h"
@@ -107,6 +108,25 @@ const std::vector<FieldDef>& Defs() {
           "Embedding model name sent to openai_base_url"),
       Def("openai_embedding_dimension", "OPENAI_EMBEDDING_DIMENSION", &Config::openai_embedding_dimension,
           "Vector width for embedder openai; 0 = the model's own (asked of the server when unknown)"),
+      Def("llm_summary_url", "LLM_SUMMARY_URL", &Config::llm_summary_url,
+          "OpenAI-compatible API root for thread summaries: POST {url}/chat/completions (https, or http to "
+          "loopback)"),
+      Def("llm_summary_model", "LLM_SUMMARY_MODEL", &Config::llm_summary_model,
+          "Chat model that writes thread summaries"),
+      Def("llm_summary_api_key", "LLM_SUMMARY_API_KEY", &Config::llm_summary_api_key,
+          "API key for llm_summary_url (secret: never printed or logged)", /*secret=*/true),
+      Def("llm_summary_timeout", "LLM_SUMMARY_TIMEOUT", &Config::llm_summary_timeout,
+          "Seconds one summary request may take, connect included, (0, 600]"),
+      Def("llm_summary_max_concurrent", "LLM_SUMMARY_MAX_CONCURRENT", &Config::llm_summary_max_concurrent,
+          "Summary requests in flight per batch (1..64)"),
+      Def("attachment_max_bytes", "DESKPIPE_ATTACHMENT_MAX_BYTES", &Config::attachment_max_bytes,
+          "Largest attachment downloaded, in bytes, checked before download (>= 0; 0 = none are downloaded)"),
+      Def("index_drafts", "DESKPIPE_INDEX_DRAFTS", &Config::index_drafts,
+          "Index draft knowledge-base articles like published ones (else kept apart, not searchable)"),
+      Def("reconcile_interval", "DESKPIPE_RECONCILE_INTERVAL", &Config::reconcile_interval,
+          "Seconds between reconciliation sweeps over stored tickets (deletes, archive) (>= 0)"),
+      Def("reconcile_max_probes", "DESKPIPE_RECONCILE_MAX_PROBES", &Config::reconcile_max_probes,
+          "Ticket views one sync may spend on the reconciliation sweep (>= 0; 0 = no sweep)"),
   };
   return defs;
 }
@@ -397,6 +417,22 @@ Result<void> Validate(Config& config, const std::map<std::string, std::string>& 
   if (!start) return fail("start_date", start.error().message());
   config.start_date = *start;
   if (config.vector_db_content_field.empty()) return fail("vector_db_content_field", "must not be empty");
+  if (!(config.llm_summary_timeout > 0 && config.llm_summary_timeout <= 600)) {
+    return fail("llm_summary_timeout", fmt::format("{} is not in (0, 600]", config.llm_summary_timeout));
+  }
+  if (config.llm_summary_max_concurrent < 1 || config.llm_summary_max_concurrent > 64) {
+    return fail("llm_summary_max_concurrent",
+                std::to_string(config.llm_summary_max_concurrent) + " is not in 1..64");
+  }
+  if (config.llm_summary && config.llm_summary_model.empty()) {
+    return fail("llm_summary_model", "must not be empty when llm_summary is on");
+  }
+  const std::pair<const char*, int> counts[] = {{"attachment_max_bytes", config.attachment_max_bytes},
+                                                {"reconcile_interval", config.reconcile_interval},
+                                                {"reconcile_max_probes", config.reconcile_max_probes}};
+  for (const auto& [key, value] : counts) {
+    if (value < 0) return fail(key, std::to_string(value) + " is negative");
+  }
   return {};
 }
 

@@ -42,6 +42,17 @@ struct Config {
   std::string openai_api_key;                                 // OPENAI_API_KEY (secret)
   std::string openai_embedding_model = "text-embedding-3-small";  // OPENAI_EMBEDDING_MODEL
   int openai_embedding_dimension = 0;         // OPENAI_EMBEDDING_DIMENSION; 0 = the model's own width
+  // The Freshdesk source (FreshdeskSourceOptions).
+  int attachment_max_bytes = 20 * 1024 * 1024;  // DESKPIPE_ATTACHMENT_MAX_BYTES; 0 = download none
+  bool index_drafts = false;           // DESKPIPE_INDEX_DRAFTS: draft articles indexed like published ones
+  int reconcile_interval = 24 * 3600;  // DESKPIPE_RECONCILE_INTERVAL: seconds between reconciliation sweeps
+  int reconcile_max_probes = 2000;     // DESKPIPE_RECONCILE_MAX_PROBES: ticket views per sync; 0 = no sweep
+  // LLM thread summaries (llm_summary in hybrid mode): an OpenAI-compatible chat-completions endpoint.
+  std::string llm_summary_url = "https://api.openai.com/v1";  // LLM_SUMMARY_URL: POST {url}/chat/completions
+  std::string llm_summary_model = "gpt-4o-mini";              // LLM_SUMMARY_MODEL
+  std::string llm_summary_api_key;                            // LLM_SUMMARY_API_KEY (secret)
+  double llm_summary_timeout = 60;                            // LLM_SUMMARY_TIMEOUT: seconds per request
+  int llm_summary_max_concurrent = 4;                         // LLM_SUMMARY_MAX_CONCURRENT: requests in flight
 
   // The store URL in effect: store_url, or the SQLite default "sqlite://" + data_dir + "/deskpipe.db".
   // URL form: sqlite://<path>, the path taken as written: sqlite://./deskpipe-data/deskpipe.db is relative,

@@ -46,13 +46,14 @@ class ConfigTest : public ::testing::Test {
 
 TEST_F(ConfigTest, SpecCoversEveryFieldWithSeedEnvNames) {
   const auto& spec = ConfigSpec();
-  EXPECT_EQ(spec.size(), 27u);
+  EXPECT_EQ(spec.size(), 36u);
   std::set<std::string> keys, envs;
   for (const ConfigField& f : spec) {
     EXPECT_FALSE(f.doc.empty()) << f.key;
     EXPECT_TRUE(keys.insert(f.key).second) << "duplicate key " << f.key;
     EXPECT_TRUE(envs.insert(f.env).second) << "duplicate env " << f.env;
-    EXPECT_EQ(f.secret, f.key == "freshdesk_api_key" || f.key == "openai_api_key") << f.key;
+    EXPECT_EQ(f.secret, f.key == "freshdesk_api_key" || f.key == "openai_api_key" || f.key == "llm_summary_api_key")
+        << f.key;
   }
   auto env_of = [&](const std::string& key) {
     for (const ConfigField& f : spec) {
@@ -76,6 +77,43 @@ TEST_F(ConfigTest, SpecCoversEveryFieldWithSeedEnvNames) {
   EXPECT_EQ(env_of("api_budget_share"), "DESKPIPE_API_BUDGET_SHARE");
   EXPECT_EQ(env_of("data_dir"), "DESKPIPE_DATA_DIR");
   EXPECT_EQ(env_of("allowed_hosts"), "DESKPIPE_ALLOWED_HOSTS");
+  EXPECT_EQ(env_of("llm_summary_url"), "LLM_SUMMARY_URL");
+  EXPECT_EQ(env_of("llm_summary_model"), "LLM_SUMMARY_MODEL");
+  EXPECT_EQ(env_of("llm_summary_api_key"), "LLM_SUMMARY_API_KEY");
+  EXPECT_EQ(env_of("llm_summary_timeout"), "LLM_SUMMARY_TIMEOUT");
+  EXPECT_EQ(env_of("llm_summary_max_concurrent"), "LLM_SUMMARY_MAX_CONCURRENT");
+  EXPECT_EQ(env_of("attachment_max_bytes"), "DESKPIPE_ATTACHMENT_MAX_BYTES");
+  EXPECT_EQ(env_of("index_drafts"), "DESKPIPE_INDEX_DRAFTS");
+  EXPECT_EQ(env_of("reconcile_interval"), "DESKPIPE_RECONCILE_INTERVAL");
+  EXPECT_EQ(env_of("reconcile_max_probes"), "DESKPIPE_RECONCILE_MAX_PROBES");
+}
+
+// LLM summary settings (issue 8 point 7): off by default, limits checked, the key never echoed.
+TEST_F(ConfigTest, LlmSummaryKeys) {
+  Config defaults = LoadConfig({}).value();
+  EXPECT_FALSE(defaults.llm_summary);
+  EXPECT_EQ(defaults.llm_summary_timeout, 60);
+  EXPECT_EQ(defaults.llm_summary_max_concurrent, 4);
+
+  ConfigSources sources;
+  sources.env = {{"ENABLE_LLM_SUMMARY_GENERATION", "true"}, {"LLM_SUMMARY_URL", "http://127.0.0.1:9/v1"},
+                 {"LLM_SUMMARY_API_KEY", "sk-llm-secret-77"}, {"LLM_SUMMARY_TIMEOUT", "2.5"}};
+  Config config = LoadConfig(sources).value();
+  EXPECT_TRUE(config.llm_summary);
+  EXPECT_EQ(config.llm_summary_url, "http://127.0.0.1:9/v1");
+  EXPECT_EQ(config.llm_summary_timeout, 2.5);
+  EXPECT_EQ(DescribeConfig(config).find("sk-llm-secret-77"), std::string::npos);
+
+  sources.env["LLM_SUMMARY_TIMEOUT"] = "0";
+  auto bad_timeout = LoadConfig(sources);
+  ASSERT_FALSE(bad_timeout);
+  EXPECT_NE(bad_timeout.error().message().find("llm_summary_timeout"), std::string::npos);
+  sources.env["LLM_SUMMARY_TIMEOUT"] = "5";
+  sources.env["LLM_SUMMARY_MAX_CONCURRENT"] = "0";
+  auto bad_concurrency = LoadConfig(sources);
+  ASSERT_FALSE(bad_concurrency);
+  EXPECT_NE(bad_concurrency.error().message().find("llm_summary_max_concurrent"), std::string::npos);
+  EXPECT_EQ(bad_concurrency.error().message().find("sk-llm-secret-77"), std::string::npos);
 }
 
 TEST_F(ConfigTest, DefaultsLoadAndValidate) {
@@ -130,6 +168,42 @@ TEST_F(ConfigTest, PrecedenceFileEnvFlags) {
   EXPECT_EQ(with_flags.tenant_id, "from-flag");
   EXPECT_EQ(with_flags.collection_batch_size, 20);
   EXPECT_EQ(with_flags.rate_limit_delay, 0.25);
+}
+
+// The Freshdesk source's settings (issue 4): defaults, env names, precedence, and refusal of negatives.
+TEST_F(ConfigTest, FreshdeskSourceKeys) {
+  Config defaults = LoadConfig({}).value();
+  EXPECT_EQ(defaults.attachment_max_bytes, 20 * 1024 * 1024);
+  EXPECT_FALSE(defaults.index_drafts);
+  EXPECT_EQ(defaults.reconcile_interval, 86400);
+  EXPECT_EQ(defaults.reconcile_max_probes, 2000);
+
+  ConfigSources sources;
+  sources.file = WriteFile(
+      "attachment_max_bytes = 1000\n"
+      "reconcile_interval = 60\n"
+      "reconcile_max_probes = 7\n");
+  sources.env = {{"DESKPIPE_INDEX_DRAFTS", "yes"}, {"DESKPIPE_RECONCILE_MAX_PROBES", "5"},
+                 {"DESKPIPE_ATTACHMENT_MAX_BYTES", "2048"}};
+  sources.flags = {{"reconcile-interval", "0"}};
+  Config c = LoadConfig(sources).value();
+  EXPECT_EQ(c.attachment_max_bytes, 2048);  // env over file
+  EXPECT_TRUE(c.index_drafts);
+  EXPECT_EQ(c.reconcile_interval, 0);       // flag over file
+  EXPECT_EQ(c.reconcile_max_probes, 5);
+  EXPECT_THAT(DescribeConfig(c), HasSubstr("reconcile_max_probes = 5\n"));
+
+  for (const char* key : {"attachment_max_bytes", "reconcile_interval", "reconcile_max_probes"}) {
+    ConfigSources bad;
+    bad.flags = {{key, "-1"}};
+    Status e = LoadError(bad);
+    EXPECT_EQ(e.code(), StatusCode::kInvalidArgument) << key;
+    EXPECT_THAT(e.message(), HasSubstr(key));
+    EXPECT_THAT(e.message(), HasSubstr("negative"));
+  }
+  ConfigSources not_a_number;
+  not_a_number.env = {{"DESKPIPE_RECONCILE_INTERVAL", "1h"}};
+  EXPECT_THAT(LoadError(not_a_number).message(), HasSubstr("DESKPIPE_RECONCILE_INTERVAL"));
 }
 
 TEST_F(ConfigTest, EmptyEnvValueIsUnset) {

@@ -19,6 +19,8 @@
 #include "embed/use_lite/blas_runtime.h"
 #include "extract/extract.h"
 #include "net/http_client.h"
+#include "pipeline/store_known_records.h"
+#include "pipeline/summarizer.h"
 #include "platforms/registry.h"
 #include "transforms/chunker.h"
 #include "transforms/thread.h"
@@ -56,12 +58,14 @@ struct Runner::Shared {
   std::condition_variable changed;
   std::map<int64_t, WorkItem> finished;  // processed batches waiting for their turn to commit
   int64_t pushed = 0;                    // batches handed to the CPU stage
+  int64_t committed = 0;                 // batches the store stage has taken (in seq order) to commit
   bool fetch_done = false;
   Status fetch_error;
   std::map<std::string, std::string> skipped_streams;  // stream → reason (403)
 
   std::mutex store_mutex;   // serializes every Store call
   Store* store = nullptr;   // null once the run returned (a late fetch thread must not touch it)
+  std::unique_ptr<StoreKnownRecords> known;  // the source's view of the store; detached when the run returns
   std::mutex embed_mutex;   // serializes Embed() when the embedder is not thread-safe
   // The attachment extractor, found on first use; its error (worker binary missing) dead-letters attachments.
   std::once_flag extractor_once;
@@ -138,10 +142,15 @@ Runner::~Runner() {
 Result<RunSummary> Runner::Run() {
   const auto started = std::chrono::steady_clock::now();
   RunSummary summary;
+  ASSIGN_OR_RETURN(summarizer_, Summarizer::FromConfig(config_));
+  if (summarizer_) summarizer_->set_stop(options_.stop);
   ASSIGN_OR_RETURN(int64_t run_id, store_.BeginRun(config_.tenant_id));
 
   shared_ = std::make_shared<Shared>(static_cast<size_t>(options_.queue_capacity));
   shared_->store = &store_;
+  // The source diffs against what is stored: removed conversations, the reconciliation sweep, KB tombstones.
+  shared_->known = std::make_unique<StoreKnownRecords>(store_, config_.tenant_id, shared_->store_mutex);
+  source_.AttachKnownRecords(shared_->known.get());
   std::shared_ptr<Shared> shared = shared_;
 
   ProgressDisplay display(*progress_, options_.display);
@@ -178,6 +187,12 @@ Result<RunSummary> Runner::Run() {
       }
     }
     if (!item) break;
+    {
+      // The fetch waits on this (max_in_flight in FetchLoop).
+      std::lock_guard lock(shared->mutex);
+      shared->committed = next_seq + 1;
+    }
+    shared->changed.notify_all();
     if (item->skipped) {
       summary.stopped = true;
       break;
@@ -230,6 +245,8 @@ Result<RunSummary> Runner::Run() {
     std::lock_guard lock(shared->store_mutex);
     shared->store = nullptr;
   }
+  shared->known->Detach();  // an abandoned fetch thread keeps it (in `shared`) but can no longer reach the store
+  if (!summary.fetch_abandoned) source_.AttachKnownRecords(nullptr);
   display.Stop();
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
@@ -252,6 +269,9 @@ void Runner::FetchLoop(std::shared_ptr<Shared> shared) {
   std::shared_ptr<ProgressTracker> progress = progress_;
   const std::atomic<bool>* stop = options_.stop;  // the caller keeps it alive (process-wide for the CLI)
   auto cancelled = [&] { return shared->cancel.load() || (stop != nullptr && stop->load()); };
+  // Batches fetched but not yet committed: one in the fetched queue per slot, one per CPU worker, and as many
+  // again finished and waiting for an earlier one to commit.
+  const int64_t max_in_flight = static_cast<int64_t>(options_.queue_capacity) + 2 * options_.cpu_workers;
   Status error;
   int64_t seq = 0;
   for (const std::string& stream : streams) {
@@ -270,6 +290,15 @@ void Runner::FetchLoop(std::shared_ptr<Shared> shared) {
     progress->StreamStarted(stream);
     bool stream_over = false;
     while (!stream_over) {
+      // Back-pressure over the whole pipeline, not only the fetched queue: CPU workers hand batches on to
+      // `finished` without bound, so when the store is the slow stage the fetch must wait here or processed
+      // batches (records, chunks, vectors) pile up in memory for the length of the run.
+      {
+        std::unique_lock lock(shared->mutex);
+        while (shared->pushed - shared->committed >= max_in_flight && !cancelled()) {
+          shared->changed.wait_for(lock, std::chrono::milliseconds(100));
+        }
+      }
       if (cancelled()) {
         progress->StreamFinished(stream, "stopped");
         break;
@@ -416,6 +445,17 @@ Result<void> Runner::ProcessBatch(WorkItem& item) {
     document.content_hash = HashBuilder().Add(document.content_hash).Add(document.metadata.dump()).Hex();
   }
 
+  // LLM summaries of threads whose text changed since their last summary (hybrid mode, when enabled); a
+  // failure is a dead letter, never a failed batch.
+  std::vector<Record> summary_records;
+  if (summarizer_) {
+    RETURN_IF_ERROR(summarizer_->AddSummaries(stream, documents, summary_records, write,
+                                              [this](const std::vector<std::string>& summary_ids) {
+                                                std::lock_guard lock(shared_->store_mutex);
+                                                return store_.DocumentHashes(config_.tenant_id, summary_ids);
+                                              }));
+  }
+
   // Unchanged documents are neither re-chunked nor re-embedded nor rewritten.
   std::vector<std::string> ids;
   ids.reserve(documents.size());
@@ -451,6 +491,7 @@ Result<void> Runner::ProcessBatch(WorkItem& item) {
     write.records.clear();  // vector-only mode keeps no record tables (DESIGN §3)
   } else {
     write.records = std::move(records);
+    for (Record& summary : summary_records) write.records.push_back(std::move(summary));
   }
   return {};
 }
@@ -550,6 +591,9 @@ Result<RunSummary> RunSync(const Config& config, RunnerOptions options) {
   ASSIGN_OR_RETURN(auto store, OpenConfiguredStore(config, *embedder));
   // Both built-in embedders document Embed() as safe from several threads at once.
   if (config.embedder == "use-lite" || config.embedder == "hashing") options.embedder_thread_safe = true;
+  // USE-lite holds ~3 MB of activations per text of a batch while it runs, and every CPU worker embeds a batch
+  // at once: 64 texts × 2 workers peaked at ~540 MB (bench_e2e). Its cost per text barely depends on the batch.
+  if (config.embedder == "use-lite") options.embed_batch_size = std::min(options.embed_batch_size, 16);
   // The CPU pool already uses every core: one OpenBLAS thread per Embed() call avoids oversubscription.
   if (options.cpu_workers != 1 && std::thread::hardware_concurrency() > 1) embed::SetBlasThreads(1);
   Runner runner(config, *source, *embedder, *store, std::move(options));

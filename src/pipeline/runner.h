@@ -41,6 +41,8 @@
 
 namespace deskpipe {
 
+class Summarizer;
+
 struct StreamSummary {
   int64_t batches = 0;
   int64_t records = 0;
@@ -118,6 +120,7 @@ class Runner {
   RunnerOptions options_;
   std::shared_ptr<Shared> shared_;
   std::shared_ptr<ProgressTracker> progress_;
+  std::unique_ptr<Summarizer> summarizer_;  // LLM thread summaries; null when off (see summarizer.h)
 };
 
 // Builds the HTTP client, source, embedder and store that `config` names and runs one sync.

@@ -2,12 +2,15 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -217,6 +220,30 @@ TEST_F(RunnerTest, ConcurrentStagesCommitEveryBatchInCursorOrder) {
   auto second = rerun.Run();
   ASSERT_TRUE(second.has_value());
   EXPECT_EQ(store->ComputeDigest(kTenant)->hex, CleanDigest());
+}
+
+TEST_F(RunnerTest, TheFetchWaitsForASlowStoreInsteadOfPilingBatchesUpInMemory) {
+  auto store = OpenIn("slow");
+  FakeSource source;
+  source.pages = 40;
+  std::atomic<int> commits{0};
+  int furthest_ahead = 0;  // fetched-but-uncommitted batches seen by the fetch (the fetch thread only)
+  source.on_page = [&](int page) {
+    // Tickets page p is batch p (the agents batch is batch 0): batches 0 … p-1 were handed on before it.
+    furthest_ahead = std::max(furthest_ahead, page - commits.load());
+  };
+  RunnerOptions options = Options();
+  options.on_batch = [&](const std::string&, const StreamSummary&) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // a store far slower than the CPU stages
+    ++commits;
+  };
+  Runner runner(config_, source, embedder_, *store, options);
+  auto summary = runner.Run();
+  ASSERT_TRUE(summary.has_value()) << summary.error().ToString();
+  EXPECT_EQ(summary->streams["tickets"].batches, 40);
+  // queue_capacity + 2 × cpu_workers in flight, +1 for the batch being committed when the fetch looked.
+  const int bound = options.queue_capacity + 2 * options.cpu_workers + 1;
+  EXPECT_LE(furthest_ahead, bound) << "processed batches must not accumulate behind a slow store";
 }
 
 TEST_F(RunnerTest, AFetchFailureKeepsWhatCameBeforeAndTheNextRunFinishesTheJob) {

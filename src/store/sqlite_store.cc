@@ -103,7 +103,12 @@ UPDATE documents SET status = COALESCE(json_extract(metadata, '$.status'), ''),
 CREATE INDEX documents_filter ON documents (tenant_id, type, status, updated_at);
 )sql";
 
-std::vector<std::pair<int, std::string>> Migrations() { return {{1, MigrationOneSql()}, {2, kMigrationTwoSql}}; }
+// Migration 3: a ticket's stored conversations found by parent (Store::KnownChildren, issue 4).
+constexpr char kMigrationThreeSql[] = "CREATE INDEX conversations_parent ON conversations (tenant_id, parent_id);";
+
+std::vector<std::pair<int, std::string>> Migrations() {
+  return {{1, MigrationOneSql()}, {2, kMigrationTwoSql}, {3, kMigrationThreeSql}};
+}
 
 // The upsert statement for one record table (built once per table; the text is the statement cache key).
 const std::string& RecordUpsertSql(const std::string& table) {
@@ -513,11 +518,10 @@ Result<void> SqliteStore::Commit(const BatchWrite& batch, const std::string& mod
       return Error(removed.error().WithContext("vector index of tenant " + tenant + " (will be rebuilt)"));
     }
   }
-  for (const auto& [key, vector] : added) {
-    if (auto ok = index->Add(key, *vector); !ok) {
-      DropIndex(tenant);
-      return Error(ok.error().WithContext("vector index of tenant " + tenant + " (will be rebuilt)"));
-    }
+  // One call for the whole batch: the graph insertions run on every core.
+  if (auto ok = index->AddBatch(added); !ok) {
+    DropIndex(tenant);
+    return Error(ok.error().WithContext("vector index of tenant " + tenant + " (will be rebuilt)"));
   }
   return {};
 }
@@ -578,13 +582,26 @@ Result<std::unique_ptr<VectorIndex>> SqliteStore::RebuildIndex(const std::string
                                 "ON e.model_id = c.model_id AND e.content_hash = c.content_hash "
                                 "WHERE c.tenant_id = ? AND e.dim = ?"));
   stmt->Bind(1, tenant_id).Bind(2, static_cast<int64_t>(options_.dimension));
+  // Added in slices, each spread over the cores by AddBatch.
+  constexpr size_t kRebuildSlice = 4096;
+  std::vector<std::pair<int64_t, std::vector<float>>> slice;
+  auto add_slice = [&]() -> Result<void> {
+    std::vector<std::pair<int64_t, const std::vector<float>*>> items;
+    items.reserve(slice.size());
+    for (const auto& [key, vector] : slice) items.emplace_back(key, &vector);
+    RETURN_IF_ERROR(index->AddBatch(items));
+    slice.clear();
+    return {};
+  };
   while (true) {
     ASSIGN_OR_RETURN(bool row, stmt->Step());
     if (!row) break;
     std::vector<float> vector = BlobToVector(*stmt, 1);
     if (vector.size() != static_cast<size_t>(options_.dimension)) continue;
-    RETURN_IF_ERROR(index->Add(stmt->ColumnInt(0), vector));
+    slice.emplace_back(stmt->ColumnInt(0), std::move(vector));
+    if (slice.size() == kRebuildSlice) RETURN_IF_ERROR(add_slice());
   }
+  RETURN_IF_ERROR(add_slice());
   RETURN_IF_ERROR(SaveIndex(tenant_id, *index));
   return index;
 }
@@ -701,31 +718,39 @@ Result<std::vector<int64_t>> SqliteStore::VectorCandidates(const SearchQuery& qu
     if (query.exclude_private && a.is_private) return false;
     return true;
   };
-  // Count (and collect, while few) the chunks that pass: a very selective filter is answered exactly.
+  // Collect the chunks that pass while they are few: a very selective filter is answered exactly. Once more
+  // pass than an exact scan should take, stop counting: the graph search it is, and the share passing so far
+  // estimates the filter's selectivity (a full count cost ~1 ms per search at 100,000 chunks).
   std::vector<int64_t> allowed;
   int64_t passing = 0;
+  size_t scanned = 0;
   for (const auto& [key, a] : attrs) {
+    ++scanned;
     if (!passes(a)) continue;
-    if (++passing <= options_.exact_scan_max_candidates) allowed.push_back(key);
+    if (++passing > options_.exact_scan_max_candidates) break;
+    allowed.push_back(key);
   }
   if (passing == 0) return ranked;
   if (passing <= options_.exact_scan_max_candidates) {
-    std::vector<std::pair<float, int64_t>> scored;
-    scored.reserve(allowed.size());
-    for (int64_t key : allowed) {
-      const std::vector<float> vector = index->Get(key);
-      if (vector.size() != query.vector.size()) continue;
-      scored.emplace_back(-sc::Cosine(vector.data(), query.vector.data(), vector.size()), key);
-    }
-    const size_t keep = std::min(scored.size(), static_cast<size_t>(sc::kCandidateCount));
-    std::partial_sort(scored.begin(), scored.begin() + static_cast<std::ptrdiff_t>(keep), scored.end());
-    for (size_t i = 0; i < keep; ++i) ranked.push_back(scored[i].second);
+    ASSIGN_OR_RETURN(auto exact, index->ExactSearch(query.vector, sc::kCandidateCount, allowed));
+    for (const auto& hit : exact) ranked.push_back(hit.first);
     return ranked;
   }
-  ASSIGN_OR_RETURN(auto hits, index->Search(query.vector, sc::kCandidateCount, [&](int64_t key) {
-    auto it = attrs.find(key);
-    return it != attrs.end() && passes(it->second);
-  }));
+  // usearch keeps only passing nodes in its candidate list, so a filter letting a fraction f through walks
+  // ~1/f times more of the graph than an unfiltered search with the same expansion: scale the expansion by
+  // 1.5 f (at least the candidate count). bench_store, 100,000 chunks, a 20 % filter: recall@10 0.985 at 2 ms
+  // CPU on real-text vectors (unfiltered 0.987); on near-random vectors 0.47 (unfiltered 0.55).
+  const double fraction = static_cast<double>(passing) / static_cast<double>(std::max<size_t>(1, scanned));
+  const size_t base = index->params().expansion_search;
+  const size_t expansion = std::clamp<size_t>(static_cast<size_t>(static_cast<double>(base) * 1.5 * fraction),
+                                              static_cast<size_t>(sc::kCandidateCount), base);
+  ASSIGN_OR_RETURN(auto hits, index->Search(
+                                  query.vector, sc::kCandidateCount,
+                                  [&](int64_t key) {
+                                    auto it = attrs.find(key);
+                                    return it != attrs.end() && passes(it->second);
+                                  },
+                                  expansion));
   for (const auto& hit : hits) ranked.push_back(hit.first);
   return ranked;
 }

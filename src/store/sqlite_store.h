@@ -50,6 +50,13 @@ class SqliteStore : public Store {
                                  const std::string& record_id) override;
   Result<ResetReport> ResetTenant(const std::string& tenant_id) override;
   Result<VerifyReport> Verify(const std::string& tenant_id, bool repair) override;
+  // Known records (issue 4); in sqlite_known_records.cc / postgres_known_records.cc.
+  Result<std::vector<KnownRecord>> ListKnown(const std::string& tenant_id, const std::string& type,
+                                             const std::string& after_id, size_t limit) override;
+  Result<std::vector<KnownRecord>> KnownChildren(const std::string& tenant_id,
+                                                 const std::string& parent_id) override;
+  Result<std::vector<KnownRecord>> LookupKnown(const std::string& tenant_id,
+                                               const std::vector<std::string>& ids) override;
   Result<int> SchemaVersion() override;
   std::string BackendName() const override { return "sqlite"; }
 

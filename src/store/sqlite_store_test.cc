@@ -139,12 +139,12 @@ TEST_F(SqliteStoreTest, OpeningTwiceMigratesOnce) {
   {
     auto store = Open();
     ASSERT_TRUE(store);
-    EXPECT_EQ(*store->SchemaVersion(), 2);
+    EXPECT_EQ(*store->SchemaVersion(), 3);
   }
   auto store = Open();
   ASSERT_TRUE(store);
-  EXPECT_EQ(*store->SchemaVersion(), 2);
-  EXPECT_EQ(Count(*store, "SELECT COUNT(*) FROM schema_migrations"), 2);
+  EXPECT_EQ(*store->SchemaVersion(), 3);
+  EXPECT_EQ(Count(*store, "SELECT COUNT(*) FROM schema_migrations"), 3);
   EXPECT_EQ(Count(*store, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'chunks_fts'"), 1);
   auto mode = store->db().Prepare("PRAGMA journal_mode");
   ASSERT_TRUE(mode.has_value());

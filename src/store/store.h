@@ -17,6 +17,7 @@
 
 #include "core/record.h"
 #include "core/status.h"
+#include "platforms/platform.h"  // KnownRecord (a header-only value type; the store does not link platforms)
 
 namespace deskpipe {
 
@@ -177,6 +178,25 @@ class Store {
   // hashes match stored text, chunks belong to stored documents, cursors are readable JSON objects. With
   // `repair`, rebuilds what SQL can rebuild (missing/stray vectors, orphan chunks) and reports the rest.
   virtual Result<VerifyReport> Verify(const std::string& tenant_id, bool repair) = 0;
+
+  // What the store holds of one tenant's records, for sources that diff against it (the KnownRecords view of
+  // platforms/platform.h, adapted by pipeline/store_known_records.h). A record with a document (tickets,
+  // articles) is known by it: state = the document's state, updated_at = the record's own (kept in the
+  // document's metadata; the document's may be a later conversation's). A record without one is known by its
+  // row in the record tables (hybrid mode, or vector-only without minimal SQL): state = its metadata "state",
+  // else its status. In vector-only mode with minimal SQL only documents are known: conversations and draft
+  // articles live only inside their ticket's document (rewritten whole) or nowhere. Added for issue 4.
+  //
+  // Up to `limit` known records of `type` with id > `after_id`, in byte order of id.
+  virtual Result<std::vector<KnownRecord>> ListKnown(const std::string& tenant_id, const std::string& type,
+                                                     const std::string& after_id, size_t limit) = 0;
+  // Known records whose parent is `parent_id` (a ticket's conversations, from the conversations table), in id
+  // order.
+  virtual Result<std::vector<KnownRecord>> KnownChildren(const std::string& tenant_id,
+                                                         const std::string& parent_id) = 0;
+  // The known records among `ids` (absent ⇒ not stored), in id order.
+  virtual Result<std::vector<KnownRecord>> LookupKnown(const std::string& tenant_id,
+                                                       const std::vector<std::string>& ids) = 0;
 
   // Highest applied schema migration.
   virtual Result<int> SchemaVersion() = 0;

@@ -91,7 +91,7 @@ struct Sync {
           if (r.type == "ticket" || r.type == "article" || r.type == "article_draft") last[r.id] = r;
         }
         known.Apply(*batch);
-        cursors[stream] = batch->cursor;
+        if (!batch->cursor.is_null()) cursors[stream] = batch->cursor;  // as the store: null leaves it as is
         if (batch->done) break;
       }
     }
@@ -236,6 +236,104 @@ TEST(EmulatorSourceTest, FullHelpdeskThroughATimelineMatchesTruth) {
   EXPECT_EQ(sync.known.records.at(TicketId(closed)).state, "archived");
   EXPECT_EQ(sync.last.at("acme_freshdesk_article-" + std::to_string(edited_article)).title, "Edited title");
   EXPECT_EQ(sync.last.at(TicketId(active[0])).title, "bulk edited");
+}
+
+// retry-failed's Refetch: one record read again, by any id a dead letter may carry.
+TEST(EmulatorSourceTest, RefetchReadsOneRecordAgain) {
+  Emulator emulator(60, /*full=*/true);
+  int64_t now = kNow;
+  auto source = MakeSource(emulator, emulator.MakeConfig(), &now);
+  ASSERT_NE(source, nullptr);
+  json truth = emulator.Control("GET", "/_emulator/truth");
+  const json* active = nullptr;
+  const json* archived = nullptr;
+  const json* trashed = nullptr;
+  for (const auto& t : truth["tickets"]) {
+    if (t.value("archived", false)) {
+      if (!archived) archived = &t;
+    } else if (t.value("deleted", false)) {
+      if (!trashed) trashed = &t;
+    } else if (!t.value("spam", false) && !t["conversations"].empty() && !active) {
+      active = &t;
+    }
+  }
+  ASSERT_TRUE(active && archived);
+  const int64_t id = (*active)["id"].get<int64_t>();
+  std::set<std::string> expected_thread = {TicketId(id)};
+  for (const auto& c : (*active)["conversations"]) {
+    expected_thread.insert("acme_freshdesk_conversation-" + std::to_string(c["id"].get<int64_t>()));
+  }
+  for (const std::string& letter :
+       {TicketId(id), "ticket " + std::to_string(id), TicketId(id) + " conversations",
+        TicketId(id) + "/attachment-67009900001"}) {
+    auto batch = source->Refetch("tickets", letter);
+    ASSERT_TRUE(batch) << letter << ": " << batch.error().ToString();
+    std::set<std::string> ids;
+    for (const auto& r : batch->records) ids.insert(r.id);
+    EXPECT_EQ(ids, expected_thread) << letter;
+    EXPECT_TRUE(batch->done);
+    EXPECT_TRUE(batch->cursor.is_null());
+    EXPECT_EQ(batch->records.front().title, (*active)["subject"].get<std::string>());
+    EXPECT_EQ(batch->records.front().metadata.value("state", ""), "active");
+  }
+  // An archived ticket comes from the archive; a trashed one keeps its state.
+  auto from_archive = source->Refetch("tickets_reconcile", TicketId((*archived)["id"].get<int64_t>()));
+  ASSERT_TRUE(from_archive) << from_archive.error().ToString();
+  EXPECT_EQ(from_archive->records.front().metadata.value("state", ""), "archived");
+  if (trashed) {
+    auto in_trash = source->Refetch("tickets_deleted", TicketId((*trashed)["id"].get<int64_t>()));
+    ASSERT_TRUE(in_trash) << in_trash.error().ToString();
+    EXPECT_EQ(in_trash->records.front().metadata.value("state", ""), "deleted");
+  }
+  // A hard-deleted ticket is NotFound (retry-failed counts it gone).
+  ASSERT_FALSE(truth["purged_ticket_ids"].empty());
+  auto purged = source->Refetch("tickets", TicketId(truth["purged_ticket_ids"][0].get<int64_t>()));
+  ASSERT_FALSE(purged);
+  EXPECT_EQ(purged.error().code(), StatusCode::kNotFound);
+
+  // Articles in the primary language and in a translation, with their titles.
+  const json* translated = nullptr;
+  for (const auto& a : truth["articles"]) {
+    if (a["status"] == 2 && a.contains("translations") && a["translations"].contains("fr") &&
+        a["translations"]["fr"]["status"] == 2) {
+      translated = &a;
+      break;
+    }
+  }
+  ASSERT_TRUE(translated);
+  const std::string article = std::to_string((*translated)["id"].get<int64_t>());
+  auto primary = source->Refetch("solutions", "acme_freshdesk_article-" + article);
+  ASSERT_TRUE(primary) << primary.error().ToString();
+  ASSERT_EQ(primary->records.size(), 1u);
+  EXPECT_EQ(primary->records[0].id, "acme_freshdesk_article-" + article);
+  EXPECT_EQ(primary->records[0].title, (*translated)["title"].get<std::string>());
+  auto french = source->Refetch("solutions", "acme_freshdesk_article-" + article + "-fr");
+  ASSERT_TRUE(french) << french.error().ToString();
+  ASSERT_EQ(french->records.size(), 1u);
+  EXPECT_EQ(french->records[0].id, "acme_freshdesk_article-" + article + "-fr");
+  EXPECT_EQ(french->records[0].title, (*translated)["translations"]["fr"]["title"].get<std::string>());
+  auto by_label = source->Refetch("solutions", "article " + article);
+  ASSERT_TRUE(by_label) << by_label.error().ToString();
+  EXPECT_EQ(by_label->records.at(0).id, "acme_freshdesk_article-" + article);
+
+  // A contact and a company.
+  const std::string contact = std::to_string(truth["contacts"][0]["id"].get<int64_t>());
+  auto contact_batch = source->Refetch("contacts", "acme_freshdesk_contact-" + contact);
+  ASSERT_TRUE(contact_batch) << contact_batch.error().ToString();
+  EXPECT_EQ(contact_batch->records.at(0).id, "acme_freshdesk_contact-" + contact);
+  const std::string company = std::to_string(truth["companies"][0]["id"].get<int64_t>());
+  auto company_batch = source->Refetch("companies", "company " + company);
+  ASSERT_TRUE(company_batch) << company_batch.error().ToString();
+  EXPECT_EQ(company_batch->records.at(0).title, truth["companies"][0]["name"].get<std::string>());
+
+  // What cannot be re-read alone, or is not an id at all: InvalidRecord (the letter stays, counted up).
+  for (const std::string& letter :
+       {std::string("acme_freshdesk_conversation-1"), std::string("acme_freshdesk_agent-3"),
+        std::string("globex_freshdesk_5"), std::string("ticket five"), std::string("")}) {
+    auto refused = source->Refetch("tickets", letter);
+    ASSERT_FALSE(refused) << letter;
+    EXPECT_EQ(refused.error().code(), StatusCode::kInvalidRecord) << letter;
+  }
 }
 
 TEST(EmulatorSourceTest, TwoThousandTicketsBulkEditedInOneSecondArriveExactlyOnce) {

@@ -386,6 +386,10 @@ FreshdeskClient::FreshdeskClient(std::string api_base, std::string api_key, net:
   while (!api_base_.empty() && api_base_.back() == '/') api_base_.pop_back();
   if (options_.max_attempts < 1) options_.max_attempts = 1;
   retry_.max_attempts = options_.max_attempts;
+  // A client told not to retry (max_attempts 1) does not retry a 429 either.
+  rate_limited_attempts_ = options_.max_rate_limited_attempts > 0 ? options_.max_rate_limited_attempts
+                           : options_.max_attempts == 1       ? 1
+                                                               : std::max(options_.max_attempts, 10);
   retry_.backoff_base = options_.backoff_base;
   retry_.backoff_max = options_.backoff_max;
   retry_.default_retry_after = options_.default_retry_after;
@@ -490,37 +494,41 @@ Result<FreshdeskPage> FreshdeskClient::GetUrl(const std::string& absolute_url) {
 Result<FreshdeskPage> FreshdeskClient::Fetch(const std::string& url, const std::string& what,
                                              FreshdeskError* details) {
   Status last;
-  for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
+  int sent = 0;
+  int transient_failures = 0;
+  int rate_limited = 0;
+  for (;;) {
     net::CircuitBreaker::Admission admission;
     Status gate = breaker_->Allow(what, &admission);
-    bool refused_by_breaker = !gate.ok();
-    if (refused_by_breaker) {
-      last = gate;
-    } else {
-      *details = FreshdeskError{};
-      auto page = FetchOnce(url, what, details);
-      if (page) {
-        breaker_->RecordSuccess(admission);
-        return page;
-      }
-      last = page.error();
-      // Only transient failures say the server is unwell; a 4xx or a 429 is an answer.
-      if (last.code() == StatusCode::kUnavailable) {
-        breaker_->RecordFailure(admission);
-      } else {
-        breaker_->RecordSuccess(admission);
-      }
-    }
     // An open breaker refuses at once: the caller (the runner) decides when to come back (retry_after).
-    if (refused_by_breaker) return Error(last);
-    if (attempt == options_.max_attempts || !net::RetryPolicy::IsRetryable(last.code())) break;
-    // A 429 already paused the whole account in the governor: the next Acquire waits it out.
-    if (last.code() == StatusCode::kUnavailable) clock_->SleepFor(Backoff(attempt, last));
-  }
-  if (last.code() == StatusCode::kRateLimited || last.code() == StatusCode::kUnavailable) {
-    if (options_.max_attempts > 1) {
-      last = last.WithContext("gave up after " + std::to_string(options_.max_attempts) + " attempts");
+    if (!gate.ok()) return Error(gate);
+    *details = FreshdeskError{};
+    ++sent;
+    auto page = FetchOnce(url, what, details);
+    if (page) {
+      breaker_->RecordSuccess(admission);
+      return page;
     }
+    last = page.error();
+    // Only transient failures say the server is unwell; a 4xx or a 429 is an answer.
+    if (last.code() == StatusCode::kUnavailable) {
+      breaker_->RecordFailure(admission);
+    } else {
+      breaker_->RecordSuccess(admission);
+    }
+    if (!net::RetryPolicy::IsRetryable(last.code())) break;
+    if (last.code() == StatusCode::kRateLimited) {
+      // A 429 is the server pacing the account, not a failure of this request: it has its own, larger
+      // allowance, so a burst of 429s (another app on the account, a storm) does not exhaust the attempts
+      // meant for 5xx and resets. The governor already paused the account: the next Acquire waits it out.
+      if (++rate_limited >= rate_limited_attempts_) break;
+      continue;
+    }
+    if (++transient_failures >= options_.max_attempts) break;
+    clock_->SleepFor(Backoff(transient_failures, last));
+  }
+  if (sent > 1 && (last.code() == StatusCode::kRateLimited || last.code() == StatusCode::kUnavailable)) {
+    last = last.WithContext("gave up after " + std::to_string(sent) + " attempts");
   }
   return Error(last);
 }

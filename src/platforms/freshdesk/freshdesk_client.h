@@ -6,7 +6,8 @@
 //     X-RateLimit-Used-CurrentRequest (include credits anticipated before sending), separate calls-per-window
 //     sub-budgets for the tickets-list and contacts-list operations, a 429 pauses every request of the account
 //     for Retry-After, at most max_concurrent_requests in flight, RATE_LIMIT_DELAY as a minimum spacing;
-//   - a net::RetryPolicy: 5xx, timeouts, resets → exponential backoff with jitter; 429 → Retry-After; bounded;
+//   - a net::RetryPolicy: 5xx, timeouts, resets, truncated or malformed bodies → exponential backoff with
+//     jitter, bounded by max_attempts; 429 → Retry-After, bounded apart (max_rate_limited_attempts);
 //   - a net::CircuitBreaker (one per account): opens after repeated transient failures, half-opens to probe.
 // Classification: 401 → Unauthenticated naming FRESHDESK_API_KEY (stop the job); 403 → PermissionDenied
 // (skip that stream, report it); 404 → NotFound (the caller runs its deletion/archive check); the tickets
@@ -73,7 +74,11 @@ struct FreshdeskError {
 
 struct FreshdeskClientOptions {
   double rate_limit_delay = 0;  // RATE_LIMIT_DELAY: minimum seconds between two request starts
-  int max_attempts = 4;         // attempts per request for RateLimited / Unavailable (≥ 1)
+  int max_attempts = 4;         // attempts per request for Unavailable (5xx, resets, timeouts) (≥ 1)
+  // 429 answers tolerated per request, counted apart from max_attempts (each waits its Retry-After, so a 429
+  // storm is waited out instead of failing the request). 0 ⇒ max(max_attempts, 10), or 1 when max_attempts
+  // is 1.
+  int max_rate_limited_attempts = 0;
   std::chrono::milliseconds request_timeout{30000};
   std::chrono::milliseconds default_retry_after{60000};  // a 429 without a usable Retry-After
   std::chrono::milliseconds backoff_base{1000};          // first Unavailable retry waits ~this, then doubles
@@ -164,6 +169,7 @@ class FreshdeskClient {
   net::HttpClient& http_;
   FreshdeskClientOptions options_;
   net::RetryPolicy retry_;
+  int rate_limited_attempts_ = 1;
   int max_concurrent_ = 4;
   std::shared_ptr<net::Clock> clock_;
   std::shared_ptr<net::RateGovernor> governor_;

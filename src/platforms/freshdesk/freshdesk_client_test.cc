@@ -141,6 +141,30 @@ TEST(FreshdeskClientTest, RateLimitedCarriesRetryAfterWhenAttemptsRunOut) {
   EXPECT_EQ(page.error().retry_after(), milliseconds(31000));
 }
 
+// The emulator's "429 storm" (issue 8 point 4): this request and the next four are refused. 429s have their own
+// allowance, so the storm is waited out (Retry-After each time) and the 5xx attempts stay untouched.
+TEST(FreshdeskClientTest, A429StormIsWaitedOutApartFromTheTransientAttempts) {
+  ClientFixture f;  // max_attempts 4
+  for (int i = 0; i < 5; ++i) f.http.Expect(std::string(kBase) + "/tickets", 429, "", {{"Retry-After", "1"}});
+  f.http.Expect(std::string(kBase) + "/tickets", 503, "<html>Service Unavailable</html>");
+  f.http.Expect(std::string(kBase) + "/tickets", 200, "[]");
+  auto page = f.client.Get("tickets");
+  ASSERT_TRUE(page) << page.error().ToString();
+  EXPECT_EQ(f.http.requests().size(), 7u);
+}
+
+TEST(FreshdeskClientTest, RateLimitedAttemptsAreBoundedToo) {
+  FreshdeskClientOptions options;
+  options.max_rate_limited_attempts = 3;
+  ClientFixture f(options);
+  for (int i = 0; i < 3; ++i) f.http.Expect(std::string(kBase) + "/tickets", 429, "", {{"Retry-After", "2"}});
+  auto page = f.client.Get("tickets");
+  ASSERT_FALSE(page);
+  EXPECT_EQ(page.error().code(), StatusCode::kRateLimited);
+  EXPECT_NE(page.error().message().find("gave up after 3 attempts"), std::string::npos) << page.error().message();
+  EXPECT_EQ(f.http.requests().size(), 3u);
+}
+
 TEST(FreshdeskClientTest, ServerErrorsBackOffThenGiveUp) {
   ClientFixture f;
   for (int i = 0; i < 4; ++i)

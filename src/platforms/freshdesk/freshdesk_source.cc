@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <set>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
 
 #include "core/ids.h"
@@ -203,7 +205,8 @@ Result<Batch> FreshdeskSource::NextPagedReference(const std::string& stream, con
   }
   if (response.next_url.empty()) {
     batch.done = true;
-    batch.cursor = nullptr;
+    // The next run reads from page 1 again (a null cursor would leave the stored one, the last page, in place).
+    batch.cursor = json{{"page", 1}};
     if (paged_from_start_.count(stream) > 0) (agents ? agents_loaded_ : groups_loaded_) = true;
   } else {
     batch.cursor = json{{"page", page + 1}};
@@ -356,6 +359,32 @@ Result<std::vector<json>> FreshdeskSource::ListConversations(const std::string& 
 
 std::string FreshdeskSource::TicketPath(int64_t id, bool archived) {
   return (archived ? "tickets/archived/" : "tickets/") + std::to_string(id);
+}
+
+Result<void> FreshdeskSource::DropUnchanged(std::vector<json>& tickets) {
+  if (known_ == nullptr || tickets.empty()) return {};
+  const std::string prefix = config_.tenant_id + "_freshdesk_";
+  std::vector<std::string> ids;
+  ids.reserve(tickets.size());
+  for (const json& ticket : tickets) ids.push_back(prefix + std::to_string(*JsonInt(ticket, "id")));
+  ASSIGN_OR_RETURN(std::vector<KnownRecord> stored, known_->Lookup(ids));
+  if (stored.empty()) return {};
+  std::unordered_map<std::string, const KnownRecord*> by_id;
+  for (const KnownRecord& entry : stored) by_id[entry.id] = &entry;
+  std::vector<json> changed;
+  changed.reserve(tickets.size());
+  for (size_t i = 0; i < tickets.size(); ++i) {
+    auto it = by_id.find(ids[i]);
+    if (it != by_id.end()) {
+      auto updated = NormalizeTimestamp(tickets[i].value("updated_at", std::string()));
+      const bool unchanged =
+          updated && *updated == it->second->updated_at && TicketState(tickets[i]) == it->second->state;
+      if (unchanged) continue;
+    }
+    changed.push_back(std::move(tickets[i]));
+  }
+  tickets = std::move(changed);
+  return {};
 }
 
 Result<void> FreshdeskSource::AppendTicket(const json& list_item, bool archived, Batch* batch) {
@@ -518,6 +547,7 @@ Result<Batch> FreshdeskSource::NextTicketWindow(const std::string& stream, const
     window.Saw(*id, *ts);
     fresh.push_back(ticket);
   }
+  RETURN_IF_ERROR(DropUnchanged(fresh));
   RETURN_IF_ERROR(AppendTickets(fresh, false, &batch));
 
   if (response->next_url.empty()) {
@@ -581,6 +611,7 @@ Result<Batch> FreshdeskSource::NextTicketSplit(const std::string& stream, const 
       window.Saw(*id, *ts);
       fresh.push_back(ticket);
     }
+    RETURN_IF_ERROR(DropUnchanged(fresh));
     RETURN_IF_ERROR(AppendTickets(fresh, false, &batch));
     more = !response->next_url.empty();
     at_cap = more && window.split_page >= options_.max_ticket_pages;
@@ -677,6 +708,180 @@ Result<Batch> FreshdeskSource::NextReconcile(const json& cursor) {
   return batch;
 }
 
+// ---- refetch (retry-failed) ----------------------------------------------------------------------------
+
+namespace {
+
+// What a dead letter's record id names.
+struct RefetchTarget {
+  std::string kind;  // "ticket", "article", "article_draft", "contact", "company", "conversation", …
+  int64_t id = 0;
+  std::string language;  // an article translation's language; "" = primary
+};
+
+std::optional<int64_t> ParseId(std::string_view text) {
+  if (text.empty() || text.size() > 18) return std::nullopt;
+  int64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + (c - '0');
+  }
+  return value;
+}
+
+Result<RefetchTarget> ParseRefetchTarget(const std::string& tenant_id, const std::string& record_id) {
+  auto unreadable = [&]() {
+    return Error(
+        InvalidRecord("freshdesk cannot re-read '" + record_id +
+                      "': not a record id or '<type> <id>' of a ticket, article, contact or company"));
+  };
+  std::string text = record_id;
+  // An attachment or a thread that failed is re-read through its parent.
+  if (auto slash = text.find("/attachment-"); slash != std::string::npos) text.resize(slash);
+  constexpr std::string_view kThread = " conversations";
+  if (text.size() > kThread.size() &&
+      text.compare(text.size() - kThread.size(), kThread.size(), kThread) == 0) {
+    text.resize(text.size() - kThread.size());
+  }
+  RefetchTarget target;
+  // "<type> <platform id>": a record that failed mapping.
+  if (auto space = text.find(' '); space != std::string::npos) {
+    target.kind = text.substr(0, space);
+    auto id = ParseId(std::string_view(text).substr(space + 1));
+    if (!id) return unreadable();
+    target.id = *id;
+    return target;
+  }
+  const std::string prefix = tenant_id + "_freshdesk_";
+  if (text.rfind(prefix, 0) != 0) return unreadable();
+  const std::string original = text.substr(prefix.size());
+  if (auto id = ParseId(original)) {
+    target.kind = "ticket";
+    target.id = *id;
+    return target;
+  }
+  // "<kind>-<id>" or, for a translated article, "<kind>-<id>-<language>".
+  const size_t dash = original.find('-');
+  if (dash == std::string::npos) return unreadable();
+  target.kind = original.substr(0, dash);
+  std::string rest = original.substr(dash + 1);
+  if (auto lang = rest.find('-'); lang != std::string::npos) {
+    target.language = rest.substr(lang + 1);
+    rest.resize(lang);
+  }
+  auto id = ParseId(rest);
+  if (!id) return unreadable();
+  target.id = *id;
+  return target;
+}
+
+}  // namespace
+
+Result<void> FreshdeskSource::RefetchTicket(int64_t id, Batch* batch) {
+  // The list's includes (description, requester, stats), so the ticket maps as a sync would map it.
+  auto live = client_->Get(TicketPath(id, false) + "?include=requester,stats");
+  if (live) {
+    if (!JsonInt(live->body, "id")) {
+      return Error(Unavailable("unexpected response from " + TicketPath(id, false) + ": no ticket id"));
+    }
+    return AppendTicket(live->body, false, batch);
+  }
+  if (live.error().code() != StatusCode::kNotFound) return Error(live.error());
+  // Archived tickets answer 404 on the live path (API.md §6.4).
+  auto archived = client_->Get(TicketPath(id, true));
+  if (!archived) {
+    if (archived.error().code() == StatusCode::kNotFound) {
+      return Error(NotFound("freshdesk ticket " + std::to_string(id) + " no longer exists"));
+    }
+    return Error(archived.error());
+  }
+  json ticket = archived->body;
+  if (!ticket.is_object() || !JsonInt(ticket, "id")) {
+    return Error(Unavailable("unexpected response from " + TicketPath(id, true) + ": no ticket id"));
+  }
+  ticket["archived"] = true;
+  return AppendTicket(ticket, true, batch);
+}
+
+Result<void> FreshdeskSource::RefetchArticle(int64_t id, const std::string& language, Batch* batch) {
+  const std::string translation = language == context_.primary_language ? "" : language;
+  const std::string path =
+      "solutions/articles/" + std::to_string(id) + (translation.empty() ? "" : "/" + translation);
+  auto response = client_->Get(path);
+  if (!response) {
+    if (response.error().code() == StatusCode::kNotFound) {
+      return Error(NotFound("freshdesk article " + std::to_string(id) +
+                            (translation.empty() ? "" : " (" + translation + ")") + " no longer exists"));
+    }
+    return Error(response.error());
+  }
+  const json& article = response->body;
+  // The folder gives the article its visibility and names, as the KB walk does; the category name then comes
+  // from the article's own hierarchy.
+  json folder = json::object();
+  if (auto folder_id = JsonInt(article, "folder_id")) {
+    auto fetched = client_->Get("solutions/folders/" + std::to_string(*folder_id));
+    if (fetched && fetched->body.is_object()) {
+      folder = fetched->body;
+    } else if (!fetched && fetched.error().code() != StatusCode::kNotFound) {
+      return Error(fetched.error());
+    }
+  }
+  auto record = MapArticle(article, folder, context_, translation);
+  if (!record) {
+    batch->rejected.emplace_back(ObjectLabel("article", article), record.error());
+    return {};
+  }
+  if (options_.download_attachments) {
+    auto refs = ParseAttachments(article);
+    if (!refs.empty()) {
+      record->attachments =
+          downloader_.DownloadAll(std::move(refs), [&]() -> Result<std::vector<AttachmentRef>> {
+            ASSIGN_OR_RETURN(FreshdeskPage fresh, client_->Get(path));
+            return ParseAttachments(fresh.body);
+          });
+    }
+  }
+  batch->records.push_back(std::move(*record));
+  return {};
+}
+
+Result<Batch> FreshdeskSource::Refetch(const std::string& stream, const std::string& record_id) {
+  ASSIGN_OR_RETURN(RefetchTarget target, ParseRefetchTarget(config_.tenant_id, record_id));
+  RETURN_IF_ERROR(EnsureReferenceData());
+  Batch batch;
+  batch.stream = stream;
+  batch.cursor = nullptr;
+  batch.done = true;
+  const std::string id = std::to_string(target.id);
+  if (target.kind == "ticket") {
+    RETURN_IF_ERROR(RefetchTicket(target.id, &batch));
+  } else if (target.kind == "article" || target.kind == "article_draft") {
+    RETURN_IF_ERROR(RefetchArticle(target.id, target.language, &batch));
+  } else if (target.kind == "contact" || target.kind == "company") {
+    const bool company = target.kind == "company";
+    auto response = client_->Get((company ? "companies/" : "contacts/") + id);
+    if (!response) {
+      if (response.error().code() == StatusCode::kNotFound) {
+        return Error(NotFound("freshdesk " + target.kind + " " + id + " no longer exists"));
+      }
+      return Error(response.error());
+    }
+    auto record = company ? MapCompany(response->body, context_) : MapContact(response->body, context_);
+    if (!record) {
+      batch.rejected.emplace_back(target.kind + " " + id, record.error());
+    } else {
+      batch.records.push_back(std::move(*record));
+    }
+  } else {
+    return Error(InvalidRecord(
+        "freshdesk cannot re-read " + target.kind + " " + id + " (" + record_id + ") on its own" +
+        (target.kind == "conversation" ? ": a conversation is re-read with its ticket"
+                                       : ": its stream re-reads it whole on the next sync")));
+  }
+  return batch;
+}
+
 // ---- solutions -----------------------------------------------------------------------------------------
 
 std::vector<std::string> FreshdeskSource::Languages() const {
@@ -726,7 +931,7 @@ Result<std::vector<json>> FreshdeskSource::ListFolders() {
 }
 
 Result<Batch> FreshdeskSource::NextSolutions(const json& cursor) {
-  if (cursor.is_null()) {
+  if (cursor.is_null() || (cursor.is_object() && cursor.value("complete", false))) {
     folders_.reset();  // a new walk sees the current hierarchy
     walk_from_start_ = true;
     walk_seen_.clear();
@@ -760,7 +965,9 @@ Result<Batch> FreshdeskSource::NextSolutions(const json& cursor) {
   batch.stream = "solutions";
   auto finish = [&]() -> Result<void> {
     batch.done = true;
-    batch.cursor = nullptr;
+    // The next run walks again from the start. Not null: the store keeps its previous cursor for a null one,
+    // and the next run would resume at the end of this walk instead of starting a new one.
+    batch.cursor = json{{"complete", true}};
     folders_.reset();
     // Articles the store holds that this complete walk did not see have disappeared.
     if (walk_from_start_ && known_ != nullptr) {
@@ -858,8 +1065,19 @@ Result<Batch> FreshdeskSource::NextSolutions(const json& cursor) {
   return batch;
 }
 
+FreshdeskSourceOptions SourceOptionsFromConfig(const Config& config) {
+  FreshdeskSourceOptions options;
+  options.attachments.max_bytes = config.attachment_max_bytes;
+  options.download_attachments = config.attachment_max_bytes > 0;
+  options.index_drafts = config.index_drafts;
+  options.reconcile_interval = std::chrono::seconds(config.reconcile_interval);
+  options.reconcile_max_probes = config.reconcile_max_probes;
+  return options;
+}
+
 Result<std::unique_ptr<Source>> CreateSource(const Config& config, net::HttpClient& http) {
-  ASSIGN_OR_RETURN(std::unique_ptr<FreshdeskSource> source, FreshdeskSource::Create(config, http));
+  ASSIGN_OR_RETURN(std::unique_ptr<FreshdeskSource> source,
+                   FreshdeskSource::Create(config, http, {}, SourceOptionsFromConfig(config)));
   return std::unique_ptr<Source>(std::move(source));
 }
 

@@ -15,11 +15,12 @@
 //   solutions       categories → folders → subfolders (recursive) → articles, per language
 //
 // Tickets: a page lists up to 100 tickets (order_by=updated_at asc, include=description,requester,stats).
-// Every ticket not already emitted is new or changed: it is viewed (GET /tickets/{id}?include=company, for
-// its attachments and company name), its conversations are listed (every page, per_page=100), attachments of
-// the ticket and its conversations are downloaded right away (expired URLs re-signed through the parent),
-// and conversations the store holds for it but Freshdesk no longer lists go to Batch::removed_ids. Trash and
-// spam are states of the ticket (metadata.state), never tombstones: they can be restored.
+// A ticket neither emitted by this window nor held by the store with the same updated_at and state
+// (KnownRecords) is new or changed: it is viewed (GET /tickets/{id}?include=company, for its attachments and
+// company name), its conversations are listed (every page, per_page=100), attachments of the ticket and its
+// conversations are downloaded right away (expired URLs re-signed through the parent), and conversations the
+// store holds for it but Freshdesk no longer lists go to Batch::removed_ids. Trash and spam are states of the
+// ticket (metadata.state), never tombstones: they can be restored.
 //
 // Reconciliation (tickets_reconcile): at most once per `reconcile_interval`, the stored ticket ids are
 // walked in id order, `reconcile_batch` per batch and at most `reconcile_max_probes` per run (its share of
@@ -32,7 +33,8 @@
 // supported_languages); articles are paged per folder; an article the store already holds with the same
 // updated_at and status is not re-emitted. When a whole walk ran in this process, stored articles not
 // seen in it are tombstoned. Drafts are kept apart (mapping.h). Cursor {"language_index", "folder_index",
-// "folder_id", "page"}; null once done (the KB has no updated_since).
+// "folder_id", "page"}; {"complete": true} once done, so the next run walks again (the KB has no
+// updated_since).
 //
 // Every cursor is returned in the Batch whose records it covers; the runner saves it with that batch, never
 // before. A record that fails mapping is skipped and listed in Batch::rejected; the batch goes on.
@@ -77,6 +79,10 @@ struct FreshdeskSourceOptions {
   std::function<int64_t()> now_unix;  // the clock of the reconciliation cadence (default: system)
 };
 
+// The source options a configuration asks for: attachment_max_bytes (0 = no downloads), index_drafts,
+// reconcile_interval, reconcile_max_probes; the rest at their defaults.
+FreshdeskSourceOptions SourceOptionsFromConfig(const Config& config);
+
 class FreshdeskSource : public Source {
  public:
   // Resolves the API base and key from `config` (InvalidArgument on a bad setting). `options` are the
@@ -89,6 +95,14 @@ class FreshdeskSource : public Source {
   std::vector<std::string> Streams() const override;
   Result<Batch> Next(const std::string& stream, const nlohmann::json& cursor) override;
   void AttachKnownRecords(KnownRecords* known) override { known_ = known; }
+  // Reads one record again for `deskpipe retry-failed`. `record_id` as a dead letter names it: a record id
+  // ("acme_freshdesk_123", "acme_freshdesk_article-9-fr", "…_article_draft-9", "…_contact-5", "…_company-7"),
+  // one with a suffix (" conversations", "/attachment-<id>": the parent is re-read) or a mapping failure's
+  // "<type> <platform id>" (ticket, article, contact, company). A ticket comes with its conversations and
+  // attachments, from the archive when the live path answers 404. NotFound when Freshdesk no longer has it;
+  // InvalidRecord for what cannot be re-read alone (a conversation has no endpoint of its own; reference data
+  // is re-read whole by its stream).
+  Result<Batch> Refetch(const std::string& stream, const std::string& record_id) override;
 
   const MappingContext& mapping_context() const { return context_; }
   const AttachmentStats& attachment_stats() const { return downloader_.stats(); }
@@ -112,6 +126,10 @@ class FreshdeskSource : public Source {
   Result<Batch> NextTicketSplit(const std::string& stream, const std::string& filter, ListCursor window);
   // Sets batch.cursor and remembers its parsed form for the next call (window_cache_).
   void SetTicketCursor(Batch& batch, ListCursor next);
+  // Drops the listed tickets the store already holds with the same updated_at and state: unchanged, so
+  // neither viewed nor their threads listed again (a resync from an older cursor or the start date costs list
+  // pages only). Without KnownRecords every listed ticket counts as changed.
+  Result<void> DropUnchanged(std::vector<nlohmann::json>& tickets);
   // Reads a new or changed ticket (list item) completely into `batch`: view, conversations (diffed against
   // the store), attachments. `archived` reads it from /tickets/archived/{id}.
   Result<void> AppendTicket(const nlohmann::json& list_item, bool archived, Batch* batch);
@@ -123,6 +141,9 @@ class FreshdeskSource : public Source {
   static std::string TicketPath(int64_t id, bool archived);
   Result<std::vector<nlohmann::json>> ListConversations(const std::string& ticket_path);
   Result<Batch> NextReconcile(const nlohmann::json& cursor);
+  // Refetch of one ticket / article (in `language`, "" = primary) into `batch`.
+  Result<void> RefetchTicket(int64_t id, Batch* batch);
+  Result<void> RefetchArticle(int64_t id, const std::string& language, Batch* batch);
 
   // Knowledge base.
   Result<Batch> NextSolutions(const nlohmann::json& cursor);

@@ -44,7 +44,8 @@ std::unique_ptr<FreshdeskSource> MakeSource(net::HttpClient& http, FreshdeskSour
 }
 
 // Drives one stream to its end the way the runner does: each batch "committed" (applied to `known` and its
-// cursor saved in `cursors`) before the next is asked for.
+// cursor saved in `cursors`, a null one leaving the saved one in place as Store::Commit does) before the next is
+// asked for.
 struct Harness {
   std::map<std::string, json> cursors;
   MemoryKnownRecords known;
@@ -58,7 +59,7 @@ struct Harness {
       if (!batch) return Error(batch.error());
       for (const auto& r : batch->records) ++emitted[r.id];
       known.Apply(*batch);
-      cursors[stream] = batch->cursor;
+      if (!batch->cursor.is_null()) cursors[stream] = batch->cursor;  // as the store: null leaves the cursor as is
       const bool done = batch->done;
       if (keep_batches) batches.push_back(std::move(*batch));
       if (done) return {};
@@ -204,6 +205,42 @@ TEST(FreshdeskSourceTest, NoChangeResyncMakesOnlyListCalls) {
   EXPECT_EQ(h.emitted[TicketId(500)], 2);
   EXPECT_EQ(fd.counts["view"], 1);
   EXPECT_EQ(fd.counts["conversations"], 1);
+}
+
+// A resync that re-lists everything (cursors lost, or a new start date) with the store attached: list pages
+// only — every listed ticket the store holds with the same updated_at and state is skipped, no view, no
+// thread.
+TEST(FreshdeskSourceTest, RelistWithTheStoreAttachedRereadsNoUnchangedThread) {
+  FakeFreshdesk fd;
+  AddReferenceData(fd);
+  for (int64_t id = 1; id <= 250; ++id) {
+    fd.AddTicket(id, kT0, kT0 + id).conversations.push_back(Conversation(5000 + id, id, kT0));
+  }
+  fd.tickets[7].deleted = true;
+  Harness h;
+  {
+    auto source = MakeSource(fd);
+    source->AttachKnownRecords(&h.known);
+    for (const char* stream : {"tickets", "tickets_deleted", "tickets_spam"})
+      ASSERT_TRUE(h.Drain(*source, stream));
+  }
+  EXPECT_EQ(h.Emitted("ticket"), 250);
+  h.cursors.clear();                    // re-list from the start date
+  fd.tickets[100].updated = kT0 + 100;  // unchanged second, but moved to the trash: a changed state
+  fd.tickets[100].deleted = true;
+  fd.tickets[200].updated = kT0 + 9999;  // changed
+  fd.counts.clear();
+  auto source = MakeSource(fd);
+  source->AttachKnownRecords(&h.known);
+  for (const char* stream : {"tickets", "tickets_deleted", "tickets_spam"})
+    ASSERT_TRUE(h.Drain(*source, stream));
+  EXPECT_EQ(fd.counts["view"], 2);
+  EXPECT_EQ(fd.counts["conversations"], 2);
+  EXPECT_EQ(h.emitted[TicketId(100)], 2);
+  EXPECT_EQ(h.emitted[TicketId(200)], 2);
+  EXPECT_EQ(h.emitted[TicketId(7)], 1) << "an unchanged trashed ticket is not re-read in its own pass";
+  EXPECT_EQ(h.emitted[TicketId(1)], 1);
+  EXPECT_EQ(fd.counts["list"], 3 + 1 + 1 + 3);  // ⌈248/100⌉ + ⌈2/100⌉ + 1 (empty spam pass); reference data
 }
 
 TEST(FreshdeskSourceTest, FiftyThousandTicketsSharingOneSecondArriveExactlyOnce) {
@@ -409,6 +446,23 @@ TEST(FreshdeskSourceTest, ExpiredAttachmentUrlIsResignedThroughItsParent) {
   EXPECT_EQ(source->attachment_stats().resigned, 1);
 }
 
+// A finished full-refresh stream starts over on the next run, although the store keeps a cursor that a batch
+// returns as null: its final cursor is not null.
+TEST(FreshdeskSourceTest, FinishedPagedReferenceStreamStartsAgainAtPageOne) {
+  FakeFreshdesk fd;
+  AddReferenceData(fd);
+  for (int64_t id = 2; id <= 150; ++id) {
+    fd.agents.push_back({{"id", id}, {"contact", {{"name", "Agent " + std::to_string(id)}}},
+                         {"created_at", "2015-08-18T16:18:05Z"}, {"updated_at", "2015-08-18T16:18:05Z"}});
+  }
+  Harness h;
+  ASSERT_TRUE(h.Drain(*MakeSource(fd), "agents"));
+  EXPECT_EQ(h.cursors["agents"], (json{{"page", 1}}));
+  ASSERT_TRUE(h.Drain(*MakeSource(fd), "agents"));  // the next run
+  EXPECT_EQ(h.emitted["acme_freshdesk_agent-1"], 2) << "page 1 read again";
+  EXPECT_EQ(h.emitted["acme_freshdesk_agent-150"], 2);
+}
+
 // ---- knowledge base ------------------------------------------------------------------------------------
 
 json Article(int64_t id, int64_t folder, int status, const std::string& updated, const std::string& title) {
@@ -448,6 +502,8 @@ TEST(FreshdeskSourceTest, KnowledgeBaseEveryLanguageNestedFoldersDraftsAndTombst
   EXPECT_EQ(fr->metadata["url"], std::string(FakeFreshdesk::kRoot) + "/fr/support/solutions/articles/100");
   EXPECT_EQ(h.Last("acme_freshdesk_article-101")->metadata["visibility"], "agents");
   EXPECT_EQ(h.Last("acme_freshdesk_article_draft-102")->type, "article_draft");
+
+  EXPECT_EQ(h.cursors["solutions"], (json{{"complete", true}})) << "the next run walks again";
 
   // Second walk: nothing changed ⇒ nothing emitted; then 101 disappears and the draft is published.
   fd.counts.clear();
@@ -536,6 +592,32 @@ TEST(FreshdeskSourceTest, UnknownStreamAndBadConfig) {
   auto rejected = FreshdeskSource::Create(config, fd);
   ASSERT_FALSE(rejected);
   EXPECT_NE(rejected.error().message().find("DESKPIPE_ALLOWED_HOSTS"), std::string::npos);
+}
+
+// The configuration's source keys reach the source the registry builds (issue 4: attachment_max_bytes,
+// index_drafts, reconcile_interval, reconcile_max_probes).
+TEST(FreshdeskSourceTest, ConfigKeysBecomeSourceOptions) {
+  Config config = TestConfig();
+  config.attachment_max_bytes = 4096;
+  config.index_drafts = true;
+  config.reconcile_interval = 600;
+  config.reconcile_max_probes = 12;
+  FreshdeskSourceOptions options = SourceOptionsFromConfig(config);
+  EXPECT_EQ(options.attachments.max_bytes, 4096);
+  EXPECT_TRUE(options.download_attachments);
+  EXPECT_TRUE(options.index_drafts);
+  EXPECT_EQ(options.reconcile_interval, std::chrono::seconds(600));
+  EXPECT_EQ(options.reconcile_max_probes, 12);
+  config.attachment_max_bytes = 0;
+  EXPECT_FALSE(SourceOptionsFromConfig(config).download_attachments);
+
+  FakeFreshdesk http;
+  config.index_drafts = true;
+  auto source = ::deskpipe::CreateSource(config, http);
+  ASSERT_TRUE(source) << source.error().ToString();
+  auto* freshdesk = dynamic_cast<FreshdeskSource*>(source->get());
+  ASSERT_NE(freshdesk, nullptr);
+  EXPECT_TRUE(freshdesk->mapping_context().index_drafts);  // drafts become indexed articles
 }
 
 TEST(RegistryTest, DispatchesOnPlatform) {

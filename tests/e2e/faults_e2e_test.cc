@@ -1,0 +1,172 @@
+// Faults end to end (issue 8 point 4): the real deskpipe binary syncs the real emulator while it injects every
+// fault class it has — 5xx (JSON 500 and HTML 502/503/504), connection resets, slow answers, truncated bodies,
+// malformed JSON and 429 storms — and the sync must complete with a store whose `deskpipe digest` equals that of
+// a clean sync of the same helpdesk from a fault-free emulator.
+//
+// Both emulators serve on the same port one after the other: documents carry the helpdesk's URL (ticket deep
+// links), so the same data behind another port would be a different digest.
+//
+// Environment: DESKPIPE_FAULT_TICKETS (default 250) sizes the helpdesk, DESKPIPE_FAULT_RATE (default 0.1) the
+// probability of a fault per API request, DESKPIPE_FAULT_SEED (default 5) the fault draws. Seed 5 opens with a
+// 429 storm on the reference-data streams (five 429s in a row), which a client counting 429s against its four
+// attempts for 5xx and resets did not survive.
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <curl/curl.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/emulator_process.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using deskpipe::cli::EmulatorProcess;
+
+std::string EnvOr(const char* name, const std::string& fallback) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? std::string(value) : fallback;
+}
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+};
+
+std::string Quote(const std::string& arg) {
+  std::string quoted = "'";
+  for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+// Runs a command with a clean deskpipe environment; stdout captured, stderr appended to `log`.
+CommandResult RunCommand(const std::vector<std::string>& args, const fs::path& log) {
+  std::string command = "env -u TENANT_ID -u FRESHDESK_API_KEY -u FRESHDESK_DOMAIN -u FRESHDESK_BASE_URL";
+  for (const auto& arg : args) command += " " + Quote(arg);
+  command += " 2>>" + Quote(log.string());
+  CommandResult result;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return result;
+  std::array<char, 4096> buffer;
+  size_t n;
+  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.out.append(buffer.data(), n);
+  const int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+size_t Append(char* data, size_t size, size_t count, void* out) {
+  static_cast<std::string*>(out)->append(data, size * count);
+  return size * count;
+}
+
+// GET a control-surface URL of the emulator; "" on failure.
+std::string HttpGet(const std::string& url) {
+  std::string body;
+  CURL* curl = curl_easy_init();
+  if (curl == nullptr) return body;
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &Append);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
+  if (curl_easy_perform(curl) != CURLE_OK) body.clear();
+  curl_easy_cleanup(curl);
+  return body;
+}
+
+// "http://127.0.0.1:PORT" → "PORT".
+std::string PortOf(const std::string& base_url) { return base_url.substr(base_url.rfind(':') + 1); }
+
+class FaultsE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() / ("deskpipe-faults-" + std::to_string(getpid()));
+    fs::remove_all(root_);
+    fs::create_directories(root_);
+  }
+  void TearDown() override {
+    if (!HasFailure()) fs::remove_all(root_);
+  }
+
+  std::vector<std::string> Deskpipe(const std::string& verb, const fs::path& dir,
+                                    const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = {DESKPIPE_BIN, verb, "--tenant", "faults", "--data-dir", dir.string(),
+                                     "--embedder", "hashing"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  }
+  CommandResult Sync(const fs::path& dir, const std::string& base_url) {
+    return RunCommand(Deskpipe("sync", dir, {"--base-url", base_url, "--api-key", kKey, "--json"}),
+                      root_ / "sync.log");
+  }
+  std::string Digest(const fs::path& dir) {
+    const CommandResult digest = RunCommand(Deskpipe("digest", dir), root_ / "digest.log");
+    EXPECT_EQ(digest.exit_code, 0) << digest.out;
+    return digest.out;
+  }
+
+  static constexpr const char* kKey = "faults-e2e-key";
+  fs::path root_;
+};
+
+TEST_F(FaultsE2eTest, SyncSurvivesEveryFaultClassAndEqualsACleanRun) {
+  // --minute-seconds scales the slow fault (1.5 s a minute) down to 0.15 s; no plan, so no budget applies.
+  const std::vector<std::string> data = {"--seed",       "5",     "--tickets", EnvOr("DESKPIPE_FAULT_TICKETS", "250"),
+                                         "--now",        "2026-11-01T00:00:00Z", "--api-key", kKey,
+                                         "--minute-seconds", "6"};
+  std::vector<std::string> faulty = data;
+  faulty.insert(faulty.end(), {"--fault-rate", EnvOr("DESKPIPE_FAULT_RATE", "0.1"), "--faults",
+                               "5xx,reset,slow,truncate,malformed,429storm", "--fault-seed",
+                               EnvOr("DESKPIPE_FAULT_SEED", "5")});
+
+  std::string port;
+  std::string faulted_url;
+  {
+    auto emulator = EmulatorProcess::Start(EMULATOR_BIN, faulty);
+    ASSERT_TRUE(emulator) << emulator.error().ToString();
+    faulted_url = emulator->base_url();
+    port = PortOf(faulted_url);
+
+    const CommandResult sync = Sync(root_ / "faulted", faulted_url);
+    ASSERT_EQ(sync.exit_code, 0) << "the sync did not survive the faults; see " << (root_ / "sync.log") << "\n"
+                                 << sync.out;
+    const nlohmann::json summary = nlohmann::json::parse(sync.out, nullptr, false);
+    ASSERT_TRUE(summary.is_object()) << sync.out;
+    EXPECT_EQ(summary["dead_letters"], 0) << "a fault must cost a retry, never a record: " << sync.out;
+
+    // Every class was injected, so every one was survived.
+    const nlohmann::json stats = nlohmann::json::parse(HttpGet(faulted_url + "/_emulator/stats"), nullptr, false);
+    ASSERT_TRUE(stats.is_object() && stats.contains("faults"));
+    std::printf("faults injected over %d requests: %s\n", stats.value("requests", 0), stats["faults"].dump().c_str());
+    for (const char* fault : {"5xx", "reset", "slow", "truncate", "malformed", "429storm"}) {
+      EXPECT_GT(stats["faults"].value(fault, 0), 0) << fault << " was never injected: " << stats["faults"].dump();
+    }
+  }
+
+  // The same helpdesk, fault-free, at the same address.
+  auto clean_emulator = EmulatorProcess::Start(EMULATOR_BIN, data, std::stoi(port));
+  ASSERT_TRUE(clean_emulator) << clean_emulator.error().ToString();
+  ASSERT_EQ(clean_emulator->base_url(), faulted_url);
+  const CommandResult clean = Sync(root_ / "clean", clean_emulator->base_url());
+  ASSERT_EQ(clean.exit_code, 0) << clean.out;
+
+  const std::string clean_digest = Digest(root_ / "clean");
+  ASSERT_EQ(clean_digest.rfind("digest ", 0), 0u) << clean_digest;
+  EXPECT_EQ(Digest(root_ / "faulted"), clean_digest) << "the faulted sync must equal a clean one";
+
+  const CommandResult status = RunCommand(Deskpipe("status", root_ / "faulted", {"--json"}), root_ / "status.log");
+  ASSERT_EQ(status.exit_code, 0);
+  const nlohmann::json stats = nlohmann::json::parse(status.out, nullptr, false);
+  ASSERT_TRUE(stats.is_object()) << status.out;
+  EXPECT_EQ(stats["chunks"], stats["vectors"]) << status.out;
+  EXPECT_EQ(status.out.find(kKey), std::string::npos) << "the API key leaked into status";
+}
+
+}  // namespace
