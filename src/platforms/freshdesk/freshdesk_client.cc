@@ -497,11 +497,19 @@ Result<FreshdeskPage> FreshdeskClient::Fetch(const std::string& url, const std::
   int sent = 0;
   int transient_failures = 0;
   int rate_limited = 0;
+  std::chrono::milliseconds breaker_waited{0};
   for (;;) {
     net::CircuitBreaker::Admission admission;
     Status gate = breaker_->Allow(what, &admission);
-    // An open breaker refuses at once: the caller (the runner) decides when to come back (retry_after).
-    if (!gate.ok()) return Error(gate);
+    if (!gate.ok()) {
+      // Open: wait for the half-open probe while this request's allowance lasts (every waiting request
+      // comes back; one becomes the probe, the others are refused again until it succeeds).
+      const auto wait = gate.retry_after().value_or(options_.circuit_open_for);
+      if (breaker_waited + wait > options_.circuit_wait_max) return Error(gate);
+      clock_->SleepFor(wait);
+      breaker_waited += wait;
+      continue;
+    }
     *details = FreshdeskError{};
     ++sent;
     auto page = FetchOnce(url, what, details);

@@ -8,7 +8,8 @@
 //     for Retry-After, at most max_concurrent_requests in flight, RATE_LIMIT_DELAY as a minimum spacing;
 //   - a net::RetryPolicy: 5xx, timeouts, resets, truncated or malformed bodies → exponential backoff with
 //     jitter, bounded by max_attempts; 429 → Retry-After, bounded apart (max_rate_limited_attempts);
-//   - a net::CircuitBreaker (one per account): opens after repeated transient failures, half-opens to probe.
+//   - a net::CircuitBreaker (one per account): opens after repeated transient failures, half-opens to probe;
+//     a request waits for the probe (up to circuit_wait_max) rather than failing while it is open.
 // Classification: 401 → Unauthenticated naming FRESHDESK_API_KEY (stop the job); 403 → PermissionDenied
 // (skip that stream, report it); 404 → NotFound (the caller runs its deletion/archive check); the tickets
 // list's page-cap 400 → InvalidArgument for which IsPageCap() is true (re-window); other 400 → InvalidArgument.
@@ -93,6 +94,9 @@ struct FreshdeskClientOptions {
   std::chrono::milliseconds rate_window{60000};
   int circuit_failure_threshold = 5;                 // consecutive transient failures that open the breaker
   std::chrono::milliseconds circuit_open_for{30000};  // first open period (doubles on a failed probe)
+  // How long one request may wait, in total, for an open breaker to let a probe through before it fails (a
+  // short outage is ridden out instead of failing the sync). 0 ⇒ an open breaker fails the request at once.
+  std::chrono::milliseconds circuit_wait_max{600000};
   // The account's governor and breaker. Unset: one shared by every client of the same api_base in the process
   // (created by the first; its options win) — unless a clock or sleep/now is injected, then private ones.
   std::shared_ptr<net::RateGovernor> governor;

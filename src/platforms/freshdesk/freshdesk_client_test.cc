@@ -381,6 +381,7 @@ TEST(FreshdeskClientClassifyTest, PageCapIsADistinctStatus) {
 TEST(FreshdeskClientBreakerTest, RepeatedFailuresOpenTheBreakerThenAProbeClosesIt) {
   FreshdeskClientOptions options;
   options.max_attempts = 1;
+  options.circuit_wait_max = milliseconds(0);  // fail fast while open, to see the refusal
   options.circuit_failure_threshold = 3;
   options.circuit_open_for = std::chrono::seconds(30);
   ClockFixture f(options);
@@ -401,9 +402,10 @@ TEST(FreshdeskClientBreakerTest, RepeatedFailuresOpenTheBreakerThenAProbeClosesI
   EXPECT_EQ(f.client->breaker().state(), net::CircuitBreaker::State::kClosed);
 }
 
-TEST(FreshdeskClientBreakerTest, OpeningMidRetryFailsFastWithRetryAfter) {
+TEST(FreshdeskClientBreakerTest, OpeningMidRetryFailsFastWithRetryAfterWhenNotAllowedToWait) {
   FreshdeskClientOptions options;
   options.max_attempts = 6;
+  options.circuit_wait_max = milliseconds(0);
   options.circuit_failure_threshold = 2;
   options.circuit_open_for = std::chrono::seconds(5);
   options.backoff_base = milliseconds(100);
@@ -419,6 +421,40 @@ TEST(FreshdeskClientBreakerTest, OpeningMidRetryFailsFastWithRetryAfter) {
   EXPECT_LE(*page.error().retry_after(), std::chrono::seconds(5));
   EXPECT_EQ(f.http.requests().size(), 2u);
   EXPECT_LT(f.clock->total_slept(), std::chrono::seconds(1)) << "no waiting for the breaker inside the client";
+}
+
+TEST(FreshdeskClientBreakerTest, AShortOutageIsWaitedOutThroughTheHalfOpenProbe) {
+  FreshdeskClientOptions options;
+  options.max_attempts = 6;
+  options.circuit_failure_threshold = 2;
+  options.circuit_open_for = std::chrono::seconds(5);
+  options.backoff_base = milliseconds(100);
+  ClockFixture f(options);
+  f.http.Expect(std::string(kBase) + "/agents", 503, "");
+  f.http.Expect(std::string(kBase) + "/agents", 503, "");
+  f.http.Expect(std::string(kBase) + "/agents", 200, "[]");  // the probe, once the open period is over
+  auto page = f.client->Get("agents");
+  ASSERT_TRUE(page) << page.error().ToString();
+  EXPECT_EQ(f.http.requests().size(), 3u);
+  EXPECT_GE(f.clock->total_slept(), std::chrono::seconds(4)) << "waited for the breaker to half-open";
+  EXPECT_EQ(f.client->breaker().state(), net::CircuitBreaker::State::kClosed);
+}
+
+TEST(FreshdeskClientBreakerTest, AnOutageLongerThanTheWaitAllowanceFailsNamingTheBreaker) {
+  FreshdeskClientOptions options;
+  options.max_attempts = 100;
+  options.circuit_failure_threshold = 2;
+  options.circuit_open_for = std::chrono::seconds(5);
+  options.circuit_wait_max = std::chrono::seconds(30);
+  options.backoff_base = milliseconds(100);
+  ClockFixture f(options);
+  for (int i = 0; i < 4; ++i) f.http.Expect(std::string(kBase) + "/agents", 503, "");
+  auto page = f.client->Get("agents");
+  ASSERT_FALSE(page);
+  EXPECT_NE(page.error().message().find("circuit breaker is open"), std::string::npos) << page.error().ToString();
+  // Probes at +5 s and +10 s (doubling) failed; the next wait (20 s) would pass the 30 s allowance.
+  EXPECT_EQ(f.http.requests().size(), 4u);
+  EXPECT_LT(f.clock->total_slept(), std::chrono::seconds(31));
 }
 
 TEST(FreshdeskClientBatchTest, GetAllPagesManyFollowsPagesAndKeepsFailuresApart) {
