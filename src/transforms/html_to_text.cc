@@ -146,6 +146,12 @@ class TextWriter {
   const std::string& out() const { return out_; }
 
   std::string Finish() {
+    // A NUL is never text (the HTML parser passes one through inside unknown elements) and breaks C-string
+    // consumers downstream (FTS tokenizers, libpq). Removing it, or an absurd character reference decoded by
+    // the parser, can leave a broken UTF-8 sequence: the output is repaired so it is always valid (both found
+    // by the fuzzer).
+    out_.erase(std::remove(out_.begin(), out_.end(), '\0'), out_.end());
+    if (!IsValidUtf8(out_)) out_ = RepairUtf8(out_);
     size_t end = out_.size();
     while (end > 0 && IsAsciiSpace(static_cast<unsigned char>(out_[end - 1]))) --end;
     out_.resize(end);

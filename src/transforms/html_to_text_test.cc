@@ -19,6 +19,22 @@ TEST(HtmlToText, EmptyInput) {
   EXPECT_EQ(Convert("<div></div><p> </p><br><br>"), "");
 }
 
+TEST(HtmlToText, NulBytesNeverReachTheText) {
+  using namespace std::string_literals;
+  // Found by the fuzzer: a NUL inside an unknown element came through the parser into the output.
+  for (const std::string& html : {"<mplli>a\0b</mplli>"s, "<p>x\0y</p>"s, "plain\0text"s, "<b>&#0;z</b>"s}) {
+    const std::string text = Convert(html);
+    EXPECT_EQ(text.find('\0'), std::string::npos) << text.size();
+    EXPECT_TRUE(IsValidUtf8(text));
+    EXPECT_FALSE(text.empty());
+  }
+  // The fuzzer's input: an overflowing numeric reference followed by a NUL inside an unknown element.
+  const std::string found = "<m\x94plli>&#821795"s + std::string(118, '1') + "\0bmp;pl'i\xff>"s;
+  const std::string text = Convert(found);
+  EXPECT_EQ(text.find('\0'), std::string::npos);
+  EXPECT_TRUE(IsValidUtf8(text)) << text;
+}
+
 TEST(HtmlToText, PlainTextCollapsesWhitespace) {
   EXPECT_EQ(Convert("  hello \n\n  world\t! "), "hello world !");
 }
