@@ -12,40 +12,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "net/url.h"
+
 namespace deskpipe {
 namespace {
 
 using std::chrono::milliseconds;
-
-struct ParsedUrl {
-  std::string scheme, host;
-};
-
-// scheme://[user@]host[:port][/path] → scheme and host (brackets of an IPv6 literal kept).
-std::optional<ParsedUrl> ParseUrl(const std::string& url) {
-  const size_t sep = url.find("://");
-  if (sep == std::string::npos || sep == 0) return std::nullopt;
-  ParsedUrl parsed;
-  parsed.scheme = url.substr(0, sep);
-  for (char& c : parsed.scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  std::string rest = url.substr(sep + 3);
-  rest = rest.substr(0, rest.find_first_of("/?#"));
-  if (const size_t at = rest.rfind('@'); at != std::string::npos) rest = rest.substr(at + 1);
-  if (!rest.empty() && rest.front() == '[') {
-    const size_t close = rest.find(']');
-    if (close == std::string::npos) return std::nullopt;
-    parsed.host = rest.substr(0, close + 1);
-  } else {
-    parsed.host = rest.substr(0, rest.find(':'));
-  }
-  for (char& c : parsed.host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (parsed.host.empty()) return std::nullopt;
-  return parsed;
-}
-
-bool IsLoopback(const std::string& host) {
-  return host == "localhost" || host == "[::1]" || host.rfind("127.", 0) == 0;
-}
 
 // Widths of the models whose width is public, so no probe is needed.
 int KnownDimension(const std::string& model) {
@@ -132,12 +104,12 @@ OpenAiEmbedder::~OpenAiEmbedder() = default;
 
 Result<std::unique_ptr<OpenAiEmbedder>> OpenAiEmbedder::Create(OpenAiEmbedderOptions options) {
   while (!options.base_url.empty() && options.base_url.back() == '/') options.base_url.pop_back();
-  const auto url = ParseUrl(options.base_url);
+  const auto url = net::ParseUrl(options.base_url);
   if (!url || (url->scheme != "http" && url->scheme != "https")) {
     return Error(InvalidArgument("openai_base_url '" + options.base_url +
                                  "' is not an http(s) URL such as https://api.openai.com/v1"));
   }
-  if (url->scheme == "http" && !IsLoopback(url->host)) {
+  if (url->scheme == "http" && !net::IsLoopbackHost(url->host)) {
     return Error(InvalidArgument("openai_base_url '" + options.base_url +
                                  "': plain http is allowed only to a loopback host (the API key would travel "
                                  "in clear); use https"));

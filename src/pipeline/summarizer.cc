@@ -11,6 +11,7 @@
 
 #include "core/hash.h"
 #include "core/log.h"
+#include "net/url.h"
 #include "transforms/thread.h"
 
 namespace deskpipe {
@@ -25,36 +26,6 @@ constexpr char kSystemPrompt[] =
     "You summarize customer-support ticket threads for the support agents who will pick them up. In 2 to 4 "
     "plain sentences, say what the customer needs, what has been tried or answered so far, and what is still "
     "open. Use only facts from the thread. No preamble, no lists, no markdown.";
-
-struct UrlParts {
-  std::string scheme;
-  std::string host;
-};
-
-std::optional<UrlParts> ParseUrl(const std::string& url) {
-  const size_t sep = url.find("://");
-  if (sep == std::string::npos || sep == 0) return std::nullopt;
-  UrlParts parts;
-  parts.scheme = url.substr(0, sep);
-  for (char& c : parts.scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  std::string authority = url.substr(sep + 3);
-  authority = authority.substr(0, authority.find_first_of("/?#"));
-  if (authority.find('@') != std::string::npos) return std::nullopt;  // no credentials in the URL
-  if (!authority.empty() && authority.front() == '[') {
-    const size_t close = authority.find(']');
-    if (close == std::string::npos) return std::nullopt;
-    parts.host = authority.substr(0, close + 1);
-  } else {
-    parts.host = authority.substr(0, authority.find(':'));
-  }
-  for (char& c : parts.host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (parts.host.empty()) return std::nullopt;
-  return parts;
-}
-
-bool IsLoopback(const std::string& host) {
-  return host == "localhost" || host == "[::1]" || host.rfind("127.", 0) == 0;
-}
 
 std::string Mask(std::string text, const std::string& secret) {
   if (secret.empty()) return text;
@@ -163,12 +134,12 @@ Summarizer::Summarizer(SummarizerOptions options, std::unique_ptr<net::HttpClien
 Result<std::unique_ptr<Summarizer>> Summarizer::Create(SummarizerOptions options,
                                                        std::unique_ptr<net::HttpClient> http) {
   while (!options.base_url.empty() && options.base_url.back() == '/') options.base_url.pop_back();
-  const auto url = ParseUrl(options.base_url);
+  const auto url = net::ParseUrl(options.base_url);
   if (!url || (url->scheme != "http" && url->scheme != "https")) {
     return Error(InvalidArgument("llm_summary_url '" + options.base_url +
                                  "' is not an http(s) URL such as https://api.openai.com/v1"));
   }
-  if (url->scheme == "http" && !IsLoopback(url->host)) {
+  if (url->scheme == "http" && !net::IsLoopbackHost(url->host)) {
     return Error(InvalidArgument("llm_summary_url '" + options.base_url +
                                  "': plain http is allowed only to a loopback host (the API key would travel "
                                  "in clear); use https"));

@@ -1,0 +1,27 @@
+// URL pieces the HTTP callers check before sending: scheme and host (is plain http going to loopback only?),
+// and the origin (does a `next` link stay on the API's host?). Not a general URL parser: userinfo is refused,
+// because credentials travel in headers, never in URLs. Pure functions; thread-safe.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace deskpipe::net {
+
+struct UrlParts {
+  std::string scheme;  // lower-cased
+  std::string host;    // lower-cased, without IPv6 brackets
+  std::string port;    // "" when absent
+  std::string rest;    // path + query, starting with '/' or empty
+};
+
+// scheme://host[:port][/path…]; nullopt when malformed, with userinfo, or with a non-numeric port.
+std::optional<UrlParts> ParseUrl(const std::string& url);
+
+// scheme://host:port with the default port filled in, for same-origin checks.
+std::string Origin(const UrlParts& parts);
+
+// localhost, ::1, or a dotted quad in 127.0.0.0/8.
+bool IsLoopbackHost(const std::string& host);
+
+}  // namespace deskpipe::net
