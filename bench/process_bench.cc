@@ -27,6 +27,8 @@
 #include "transforms/chunker.h"
 #include "transforms/thread.h"
 
+#include "csv.h"
+
 namespace {
 
 using deskpipe::Record;
@@ -61,49 +63,6 @@ std::string Escape(const std::string& text) {
     }
   }
   return out;
-}
-
-// Minimal RFC 4180 CSV reader (quoted fields with "" escapes and embedded newlines).
-std::vector<std::vector<std::string>> ReadCsv(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const std::string data = buffer.str();
-  std::vector<std::vector<std::string>> rows;
-  std::vector<std::string> row;
-  std::string field;
-  bool quoted = false;
-  for (size_t i = 0; i < data.size(); ++i) {
-    const char c = data[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < data.size() && data[i + 1] == '"') {
-        field.push_back('"');
-        ++i;
-      } else if (c == '"') {
-        quoted = false;
-      } else {
-        field.push_back(c);
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      row.push_back(std::move(field));
-      field.clear();
-    } else if (c == '\n' || c == '\r') {
-      if (c == '\r' && i + 1 < data.size() && data[i + 1] == '\n') ++i;
-      row.push_back(std::move(field));
-      field.clear();
-      rows.push_back(std::move(row));
-      row.clear();
-    } else {
-      field.push_back(c);
-    }
-  }
-  if (!field.empty() || !row.empty()) {
-    row.push_back(std::move(field));
-    rows.push_back(std::move(row));
-  }
-  return rows;
 }
 
 struct Turn {
@@ -188,7 +147,7 @@ std::vector<RawTicket> LoadTickets(const std::string& data_dir) {
   }
   for (const char* file : {"Bitext_Sample_Customer_Support_Training_Dataset_6480rows.csv",
                            "Bitext_Sample_Customer_Support_Training_Dataset_4514rows.csv"}) {
-    auto rows = ReadCsv(data_dir + "/bitext/" + file);
+    auto rows = deskpipe::bench::ReadCsv(data_dir + "/bitext/" + file);
     if (rows.empty()) continue;
     const auto& header = rows[0];
     size_t question = header.size(), answer = header.size();

@@ -46,6 +46,8 @@
 #include "store/testing/pg_test_servers.h"
 #include "store/vector_index.h"
 
+#include "csv.h"
+
 #ifndef DESKPIPE_SHARED_DATA_DIR
 #define DESKPIPE_SHARED_DATA_DIR "../shared/data"
 #endif
@@ -158,48 +160,6 @@ Dataset ClusteredDataset(int count, int dim, int queries) {
 
 // ---- the real-text data set ----
 
-std::vector<std::vector<std::string>> ReadCsv(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const std::string data = buffer.str();
-  std::vector<std::vector<std::string>> rows;
-  std::vector<std::string> row;
-  std::string field;
-  bool quoted = false;
-  for (size_t i = 0; i < data.size(); ++i) {
-    const char c = data[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < data.size() && data[i + 1] == '"') {
-        field.push_back('"');
-        ++i;
-      } else if (c == '"') {
-        quoted = false;
-      } else {
-        field.push_back(c);
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      row.push_back(std::move(field));
-      field.clear();
-    } else if (c == '\n' || c == '\r') {
-      if (c == '\r' && i + 1 < data.size() && data[i + 1] == '\n') ++i;
-      row.push_back(std::move(field));
-      field.clear();
-      rows.push_back(std::move(row));
-      row.clear();
-    } else {
-      field.push_back(c);
-    }
-  }
-  if (!field.empty() || !row.empty()) {
-    row.push_back(std::move(field));
-    rows.push_back(std::move(row));
-  }
-  return rows;
-}
-
 // Sentences split at line breaks and at ". ", "! ", "? ".
 std::vector<std::string> Sentences(const std::string& text) {
   std::vector<std::string> out;
@@ -230,7 +190,7 @@ Result<Dataset> TextDataset(const std::string& data_dir, int count, int dim, int
   for (const char* file : {"Bitext_Sample_Customer_Support_Training_Dataset_4514rows.csv",
                            "Bitext_Sample_Customer_Support_Training_Dataset_6480rows.csv"}) {
     const std::string path = data_dir + "/bitext/" + file;
-    auto rows = ReadCsv(path);
+    auto rows = deskpipe::bench::ReadCsv(path);
     if (rows.empty()) return Error(NotFound("cannot read " + path + " (set --data-dir)"));
     size_t question = rows[0].size(), answer = rows[0].size();
     for (size_t i = 0; i < rows[0].size(); ++i) {
