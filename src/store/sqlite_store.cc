@@ -11,6 +11,7 @@
 
 #include "core/hash.h"
 #include "core/ids.h"
+#include "core/log.h"
 #include "core/time.h"
 #include "store/store_common.h"
 
@@ -312,10 +313,12 @@ Result<void> SqliteStore::Commit(const BatchWrite& batch, const std::string& mod
   if (has_vectors && model_id.empty()) return Error(InvalidArgument("commit with chunks needs a model id"));
 
   // Open (or rebuild) the index before the transaction, so a rebuild sees the pre-commit state and the
-  // changes below apply on top of it exactly once.
-  VectorIndex* index = nullptr;
+  // changes below apply on top of it exactly once. An open index is not waited for: the follower may still
+  // be applying the previous batch while this one's SQL runs.
+  bool indexed = false;
   if (options_.dimension > 0) {
-    ASSIGN_OR_RETURN(index, TenantIndex(tenant));
+    if (!indexes_.count(tenant)) RETURN_IF_ERROR(TenantIndex(tenant));
+    indexed = true;
   }
 
   std::vector<int64_t> removed_keys;
@@ -499,7 +502,7 @@ Result<void> SqliteStore::Commit(const BatchWrite& batch, const std::string& mod
   RETURN_IF_ERROR(txn.Commit());
   if (options_.after_sql_commit_for_test) options_.after_sql_commit_for_test();
 
-  if (index != nullptr) {
+  if (indexed) {
     // The filter fields of every chunk this batch touched (a status change keeps chunks but moves filters).
     AttrMap& attrs = attrs_[tenant];
     for (int64_t key : removed_keys) attrs.erase(key);
@@ -510,20 +513,27 @@ Result<void> SqliteStore::Commit(const BatchWrite& batch, const std::string& mod
       }
     }
   }
-  if (index == nullptr || !vectors_changed) return {};
-  // SQL is committed; the index follows. Should it fail now, forget it: the next open rebuilds it from SQL.
-  for (int64_t key : removed_keys) {
-    if (auto removed = index->Remove(key); !removed) {
-      DropIndex(tenant);
-      return Error(removed.error().WithContext("vector index of tenant " + tenant + " (will be rebuilt)"));
-    }
-  }
-  // One call for the whole batch: the graph insertions run on every core.
-  if (auto ok = index->AddBatch(added); !ok) {
-    DropIndex(tenant);
-    return Error(ok.error().WithContext("vector index of tenant " + tenant + " (will be rebuilt)"));
-  }
+  if (!indexed || !vectors_changed) return {};
+  // SQL is committed; the follower applies the same changes to the index while the caller goes on.
+  IndexFollower::Job job;
+  job.tenant_id = tenant;
+  job.removed_keys = std::move(removed_keys);
+  job.added.reserve(added.size());
+  for (const auto& [key, vector] : added) job.added.emplace_back(key, *vector);
+  CatchUpIndexes();  // the previous batch's job, which may have failed and dropped this index
+  auto open = indexes_.find(tenant);
+  if (open == indexes_.end()) return {};  // reopening rebuilds it from SQL, this batch included
+  job.index = open->second.get();
+  follower_.Submit(std::move(job));
   return {};
+}
+
+void SqliteStore::CatchUpIndexes() {
+  for (const IndexFollower::Failure& failure : follower_.Wait()) {
+    log::Warn("vector index update failed; the index will be rebuilt from SQL",
+              {{"tenant", failure.tenant_id}, {"error", failure.status.ToString()}});
+    ForgetIndex(failure.tenant_id);
+  }
 }
 
 // ---- vector index lifecycle ----
@@ -542,6 +552,7 @@ Result<VectorIndex*> SqliteStore::TenantIndex(const std::string& tenant_id) {
     return Error(
         InvalidArgument("the store was opened without a vector dimension; vector operations need one"));
   }
+  CatchUpIndexes();
   auto it = indexes_.find(tenant_id);
   if (it != indexes_.end()) return it->second.get();
 
@@ -615,6 +626,11 @@ Result<void> SqliteStore::SaveIndex(const std::string& tenant_id, VectorIndex& i
 }
 
 void SqliteStore::DropIndex(const std::string& tenant_id) {
+  CatchUpIndexes();
+  ForgetIndex(tenant_id);
+}
+
+void SqliteStore::ForgetIndex(const std::string& tenant_id) {
   indexes_.erase(tenant_id);
   attrs_.erase(tenant_id);
   std::error_code ec;
@@ -622,6 +638,7 @@ void SqliteStore::DropIndex(const std::string& tenant_id) {
 }
 
 Result<void> SqliteStore::Flush() {
+  CatchUpIndexes();
   Status first;
   for (auto& [tenant, index] : indexes_) {
     auto saved = SaveIndex(tenant, *index);
@@ -696,13 +713,38 @@ Result<void> SqliteStore::RefreshAttrs(const std::string& tenant_id, const std::
 }
 
 Result<std::vector<int64_t>> SqliteStore::VectorCandidates(const SearchQuery& query) {
-  std::vector<int64_t> ranked;
-  ASSIGN_OR_RETURN(VectorIndex * index, TenantIndex(query.tenant_id));
-  if (!sc::HasMetadataFilter(query)) {
-    ASSIGN_OR_RETURN(auto hits, index->Search(query.vector, sc::kCandidateCount));
-    for (const auto& hit : hits) ranked.push_back(hit.first);
-    return ranked;
+  ASSIGN_OR_RETURN(auto candidates, IndexCandidates(query));
+  return RankExactly(query.vector, candidates);
+}
+
+Result<std::vector<int64_t>> SqliteStore::RankExactly(const std::vector<float>& query,
+                                                      const std::vector<std::pair<int64_t, float>>& candidates) {
+  ASSIGN_OR_RETURN(Statement * stmt,
+                   db_->Prepare("SELECT e.vector FROM chunks c JOIN embeddings e "
+                                "ON e.model_id = c.model_id AND e.content_hash = c.content_hash "
+                                "WHERE c.rowid = ?"));
+  std::vector<std::pair<int64_t, float>> scored;
+  scored.reserve(candidates.size());
+  for (const auto& [key, approximate] : candidates) {
+    stmt->Reset();
+    stmt->Bind(1, key);
+    ASSIGN_OR_RETURN(bool row, stmt->Step());
+    const std::vector<float> vector = row ? BlobToVector(*stmt, 0) : std::vector<float>();
+    // Without its stored vector (a cache row gone) the index's estimate stands.
+    scored.emplace_back(key, vector.size() == query.size() ? sc::Cosine(query.data(), vector.data(), query.size())
+                                                           : approximate);
   }
+  std::stable_sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::vector<int64_t> ranked;
+  ranked.reserve(scored.size());
+  for (const auto& hit : scored) ranked.push_back(hit.first);
+  return ranked;
+}
+
+Result<std::vector<std::pair<int64_t, float>>> SqliteStore::IndexCandidates(const SearchQuery& query) {
+  std::vector<std::pair<int64_t, float>> none;
+  ASSIGN_OR_RETURN(VectorIndex * index, TenantIndex(query.tenant_id));
+  if (!sc::HasMetadataFilter(query)) return index->Search(query.vector, sc::kCandidateCount);
   // The filter as interned ids and epoch bounds, so the predicate inside the graph search is cheap.
   const AttrMap& attrs = attrs_[query.tenant_id];
   std::vector<int32_t> types, statuses;
@@ -730,11 +772,9 @@ Result<std::vector<int64_t>> SqliteStore::VectorCandidates(const SearchQuery& qu
     if (++passing > options_.exact_scan_max_candidates) break;
     allowed.push_back(key);
   }
-  if (passing == 0) return ranked;
+  if (passing == 0) return none;
   if (passing <= options_.exact_scan_max_candidates) {
-    ASSIGN_OR_RETURN(auto exact, index->ExactSearch(query.vector, sc::kCandidateCount, allowed));
-    for (const auto& hit : exact) ranked.push_back(hit.first);
-    return ranked;
+    return index->ExactSearch(query.vector, sc::kCandidateCount, allowed);
   }
   // usearch keeps only passing nodes in its candidate list, so a filter letting a fraction f through walks
   // ~1/f times more of the graph than an unfiltered search with the same expansion: scale the expansion by
@@ -744,15 +784,13 @@ Result<std::vector<int64_t>> SqliteStore::VectorCandidates(const SearchQuery& qu
   const size_t base = index->params().expansion_search;
   const size_t expansion = std::clamp<size_t>(static_cast<size_t>(static_cast<double>(base) * 1.5 * fraction),
                                               static_cast<size_t>(sc::kCandidateCount), base);
-  ASSIGN_OR_RETURN(auto hits, index->Search(
-                                  query.vector, sc::kCandidateCount,
-                                  [&](int64_t key) {
-                                    auto it = attrs.find(key);
-                                    return it != attrs.end() && passes(it->second);
-                                  },
-                                  expansion));
-  for (const auto& hit : hits) ranked.push_back(hit.first);
-  return ranked;
+  return index->Search(
+      query.vector, sc::kCandidateCount,
+      [&](int64_t key) {
+        auto it = attrs.find(key);
+        return it != attrs.end() && passes(it->second);
+      },
+      expansion);
 }
 
 Result<std::vector<SearchHit>> SqliteStore::Search(const SearchQuery& raw_query) {
@@ -984,6 +1022,7 @@ Result<void> SqliteStore::ResolveDeadLetter(const std::string& tenant_id, const 
 // ---- maintenance ----
 
 Result<ResetReport> SqliteStore::ResetTenant(const std::string& tenant_id) {
+  CatchUpIndexes();
   RETURN_IF_ERROR(ValidateTenantId(tenant_id));
   ResetReport report;
   if (options_.dimension > 0) {
@@ -1024,6 +1063,7 @@ Result<ResetReport> SqliteStore::ResetTenant(const std::string& tenant_id) {
 }
 
 Result<VerifyReport> SqliteStore::Verify(const std::string& tenant_id, bool repair) {
+  CatchUpIndexes();
   RETURN_IF_ERROR(ValidateTenantId(tenant_id));
   VerifyReport report;
   // Chunks as SQL has them: rowid → (id, text, hash, has a cached vector, has a document).

@@ -3,7 +3,8 @@
 // index per tenant under {data_dir}/vectors/{tenant}.usearch, keyed by the chunk's SQLite rowid.
 //
 // The vector index is a cache of SQL: Commit() writes SQL (and bumps the tenant's meta.vector_generation) in
-// one transaction, then applies the same changes to the in-memory index; Flush() saves the index and a
+// one transaction, then hands the same changes to a background follower that applies them to the in-memory
+// index while the next batch's SQL runs (every other use of an index waits for it); Flush() saves the index and a
 // `.gen` sidecar. An index whose sidecar is missing or disagrees with SQL (a crash between commit and flush)
 // is rebuilt from `chunks JOIN embeddings` when first opened.
 //
@@ -18,6 +19,7 @@
 #include <memory>
 #include <string>
 
+#include "store/index_follower.h"
 #include "store/sqlite_db.h"
 #include "store/store.h"
 #include "store/vector_index.h"
@@ -85,12 +87,21 @@ class SqliteStore : public Store {
   Result<void> RefreshAttrs(const std::string& tenant_id, const std::string& document_id, AttrMap& attrs);
   int32_t Intern(const std::string& value);
   int32_t InternedId(const std::string& value) const;  // -1 when never seen
+  // The vector side's ranked chunk rowids: the index's candidates (int8 codes: approximate scores) re-ranked by
+  // the exact cosine of their stored float vectors.
   Result<std::vector<int64_t>> VectorCandidates(const SearchQuery& query);
+  Result<std::vector<std::pair<int64_t, float>>> IndexCandidates(const SearchQuery& query);
+  Result<std::vector<int64_t>> RankExactly(const std::vector<float>& query,
+                                           const std::vector<std::pair<int64_t, float>>& candidates);
   Result<VectorIndex*> TenantIndex(const std::string& tenant_id);
   Result<std::unique_ptr<VectorIndex>> RebuildIndex(const std::string& tenant_id);
   Result<int64_t> VectorGeneration(const std::string& tenant_id);
   Result<void> SaveIndex(const std::string& tenant_id, VectorIndex& index);
+  // Waits for the follower (below) and drops the index of every tenant whose update failed.
+  void CatchUpIndexes();
+  // CatchUpIndexes(), then forgets the tenant's index (and its sidecar) so the next use rebuilds it.
   void DropIndex(const std::string& tenant_id);
+  void ForgetIndex(const std::string& tenant_id);
 
   std::unique_ptr<sqlite::SqliteDb> db_;
   StoreOptions options_;
@@ -98,6 +109,7 @@ class SqliteStore : public Store {
   std::map<std::string, std::unique_ptr<VectorIndex>> indexes_;  // tenant → open index
   std::map<std::string, AttrMap> attrs_;                          // tenant → chunk rowid → filter fields
   std::unordered_map<std::string, int32_t> interned_;
+  IndexFollower follower_;  // last: destroyed (joined) before the indexes it writes to
 };
 
 }  // namespace deskpipe

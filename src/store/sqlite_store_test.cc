@@ -235,6 +235,46 @@ TEST_F(SqliteStoreTest, CommitThenSearchByKeywordAndByVector) {
   for (const auto& hit : *filtered) EXPECT_EQ(hit.type, "article");
 }
 
+TEST_F(SqliteStoreTest, VectorRanksAreExactCosinesNotTheIndexsInt8Estimates) {
+  // Found by a search over 3-d vectors: for the query (0, 1, 0), A's cosine is 0.0174 and B's 0.0119, but
+  // their int8 codes estimate 0.0143 and 0.0157. The store must re-rank by the stored float vectors.
+  StoreOptions options = Options();
+  options.dimension = 3;
+  auto opened = SqliteStore::Open((dir_ / "db" / "deskpipe.db").string(), options);
+  ASSERT_TRUE(opened.has_value()) << opened.error().ToString();
+  auto& store = *opened;
+  BatchWrite batch;
+  batch.tenant_id = "acme";
+  batch.stream = "tickets";
+  for (const auto& [id, vector] : {std::pair<std::string, std::vector<float>>{"a", {1.0f, 0.0192f, -0.46f}},
+                                   {"b", {1.0f, 0.012f, -0.11f}}}) {
+    Document doc;
+    doc.id = id;
+    doc.tenant_id = "acme";
+    doc.platform = "freshdesk";
+    doc.type = "ticket";
+    doc.content_hash = HashHex(id);
+    Chunk chunk;
+    chunk.id = id + "#0";
+    chunk.text = "text of " + id;
+    chunk.content_hash = HashHex(chunk.text);
+    chunk.vector = vector;
+    doc.chunks.push_back(chunk);
+    batch.documents.push_back(doc);
+  }
+  ASSERT_TRUE(store->Commit(batch, "test-model").has_value());
+  SearchQuery query;
+  query.tenant_id = "acme";
+  query.vector = {0.0f, 1.0f, 0.0f};
+  query.top_k = 2;
+  auto hits = store->Search(query);
+  ASSERT_TRUE(hits.has_value()) << hits.error().ToString();
+  ASSERT_EQ(hits->size(), 2u);
+  EXPECT_EQ((*hits)[0].document_id, "a");
+  EXPECT_EQ((*hits)[0].vector_rank, 1);
+  EXPECT_EQ((*hits)[1].document_id, "b");
+}
+
 TEST_F(SqliteStoreTest, FusedOrderRanksAgreementAboveSingleListHits) {
   auto store = Open();
   ASSERT_TRUE(store->Commit(Batch(), embedder_.model_id()).has_value());

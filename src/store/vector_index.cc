@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <mutex>
@@ -36,68 +37,103 @@ Status FromUsearch(us::error_t& error, const std::string& what) {
   return Internal(what + ": " + (message ? message : "unknown usearch error"));
 }
 
-// ---- distance kernels ----
-// Vectors are stored unit-length in float16 (half the memory traffic of float32, which bounds HNSW at 512-d),
-// so cosine distance is 1 - a·b. One kernel per instruction set, picked once at startup.
+// ---- vector codes and distance kernels ----
+// A vector is stored as a code of dimension + 8 bytes: the unit-length vector quantized to int8 with its own
+// scale (the largest component maps to ±127), then that scale (float) and the sum of the int8 values (int32).
+// Half the bytes of float16, so HNSW, bound by memory traffic at 512-d, touches half the cache lines, and the
+// dot product is an exact integer sum, so every kernel below gives the same score. The sum serves the AVX-512
+// VNNI kernel, whose multiply takes one unsigned operand: Σ(a+128)·b − 128·Σb = Σa·b.
 
-float DotPortable(const uint16_t* a, const uint16_t* b, size_t n) {
-  float sums[4] = {0, 0, 0, 0};
-  size_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    for (size_t j = 0; j < 4; ++j) sums[j] += us::f16_to_f32(a[i + j]) * us::f16_to_f32(b[i + j]);
+constexpr size_t kCodeTail = sizeof(float) + sizeof(int32_t);
+
+size_t CodeSize(size_t dimension) { return dimension + kCodeTail; }
+
+float CodeScale(const int8_t* code, size_t dimension) {
+  float scale;
+  std::memcpy(&scale, code + dimension, sizeof(scale));
+  return scale;
+}
+
+int32_t CodeSum(const int8_t* code, size_t dimension) {
+  int32_t sum;
+  std::memcpy(&sum, code + dimension + sizeof(float), sizeof(sum));
+  return sum;
+}
+
+// `vector` quantized into `code` (CodeSize(n) bytes): its largest component becomes ±127, and the scale makes
+// the code's own norm exactly 1 (so a vector is its own nearest neighbour at similarity 1); a zero vector gets
+// scale 0.
+void Encode(const float* vector, size_t n, int8_t* code) {
+  float largest = 0;
+  for (size_t i = 0; i < n; ++i) largest = std::max(largest, std::fabs(vector[i]));
+  int32_t sum = 0;
+  int64_t squares = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const long q = largest > 0 ? std::lround(static_cast<double>(vector[i]) * 127.0 / largest) : 0;
+    code[i] = static_cast<int8_t>(std::clamp<long>(q, -127, 127));
+    sum += code[i];
+    squares += int64_t{code[i]} * code[i];
   }
-  for (; i < n; ++i) sums[0] += us::f16_to_f32(a[i]) * us::f16_to_f32(b[i]);
-  return (sums[0] + sums[1]) + (sums[2] + sums[3]);
+  const float scale = squares > 0 ? static_cast<float>(1.0 / std::sqrt(static_cast<double>(squares))) : 0.0f;
+  std::memcpy(code + n, &scale, sizeof(scale));
+  std::memcpy(code + n + sizeof(float), &sum, sizeof(sum));
+}
+
+void Decode(const int8_t* code, size_t n, float* vector) {
+  const float scale = CodeScale(code, n);
+  for (size_t i = 0; i < n; ++i) vector[i] = code[i] * scale;
+}
+
+int32_t DotPortable(const int8_t* a, const int8_t* b, size_t n) {
+  int32_t sum = 0;
+  for (size_t i = 0; i < n; ++i) sum += int32_t{a[i]} * int32_t{b[i]};
+  return sum;
 }
 
 #ifdef DESKPIPE_X86_KERNELS
-__attribute__((target("avx2,fma,f16c"))) float DotAvx2(const uint16_t* a, const uint16_t* b, size_t n) {
-  // Independent accumulators hide the FMA latency.
-  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
-// (A macro, not a lambda: a lambda would not inherit the function's target attribute.)
-#define DESKPIPE_LOAD_F16(p) _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)))
+__attribute__((target("avx2"))) int32_t DotAvx2(const int8_t* a, const int8_t* b, size_t n) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256i sums = _mm256_setzero_si256();
   size_t i = 0;
   for (; i + 32 <= n; i += 32) {
-    s0 = _mm256_fmadd_ps(DESKPIPE_LOAD_F16(a + i), DESKPIPE_LOAD_F16(b + i), s0);
-    s1 = _mm256_fmadd_ps(DESKPIPE_LOAD_F16(a + i + 8), DESKPIPE_LOAD_F16(b + i + 8), s1);
-    s2 = _mm256_fmadd_ps(DESKPIPE_LOAD_F16(a + i + 16), DESKPIPE_LOAD_F16(b + i + 16), s2);
-    s3 = _mm256_fmadd_ps(DESKPIPE_LOAD_F16(a + i + 24), DESKPIPE_LOAD_F16(b + i + 24), s3);
+    const __m256i va = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + i));
+    const __m256i vb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + i));
+    // |a| (unsigned) times b with a's sign: pairs sum to at most 2·127·127, inside int16 (codes avoid -128).
+    const __m256i pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(va, va), _mm256_sign_epi8(vb, va));
+    sums = _mm256_add_epi32(sums, _mm256_madd_epi16(pairs, ones));
   }
-  for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(DESKPIPE_LOAD_F16(a + i), DESKPIPE_LOAD_F16(b + i), s0);
-  alignas(32) float lanes[8];
-  _mm256_store_ps(lanes, _mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
-  float sum = 0;
-  for (float lane : lanes) sum += lane;
-  for (; i < n; ++i) sum += us::f16_to_f32(a[i]) * us::f16_to_f32(b[i]);
-  return sum;
-#undef DESKPIPE_LOAD_F16
+  alignas(32) int32_t lanes[8];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), sums);
+  int32_t sum = 0;
+  for (int32_t lane : lanes) sum += lane;
+  return sum + DotPortable(a + i, b + i, n - i);
 }
 
-// Not _mm512_reduce_add_ps: GCC 12 warns inside it (-Wuninitialized on its own undefined temporaries).
-__attribute__((target("avx512f"))) float DotAvx512(const uint16_t* a, const uint16_t* b, size_t n) {
-  __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps(), s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
-// The zero-masked form: the plain one trips the same GCC 12 warning.
-#define DESKPIPE_LOAD_F16(p) \
-  _mm512_maskz_cvtph_ps(static_cast<__mmask16>(0xFFFF), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)))
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) int32_t DotAvx512Vnni(const int8_t* a, const int8_t* b,
+                                                                          size_t n) {
+  const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));  // a XOR 0x80 = a + 128, as unsigned
+  __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
   size_t i = 0;
-  for (; i + 64 <= n; i += 64) {
-    s0 = _mm512_fmadd_ps(DESKPIPE_LOAD_F16(a + i), DESKPIPE_LOAD_F16(b + i), s0);
-    s1 = _mm512_fmadd_ps(DESKPIPE_LOAD_F16(a + i + 16), DESKPIPE_LOAD_F16(b + i + 16), s1);
-    s2 = _mm512_fmadd_ps(DESKPIPE_LOAD_F16(a + i + 32), DESKPIPE_LOAD_F16(b + i + 32), s2);
-    s3 = _mm512_fmadd_ps(DESKPIPE_LOAD_F16(a + i + 48), DESKPIPE_LOAD_F16(b + i + 48), s3);
+  for (; i + 128 <= n; i += 128) {
+    s0 = _mm512_dpbusd_epi32(s0, _mm512_xor_si512(_mm512_loadu_si512(a + i), bias), _mm512_loadu_si512(b + i));
+    s1 = _mm512_dpbusd_epi32(s1, _mm512_xor_si512(_mm512_loadu_si512(a + i + 64), bias),
+                             _mm512_loadu_si512(b + i + 64));
   }
-  for (; i + 16 <= n; i += 16) s0 = _mm512_fmadd_ps(DESKPIPE_LOAD_F16(a + i), DESKPIPE_LOAD_F16(b + i), s0);
-  alignas(64) float lanes[16];
-  _mm512_store_ps(lanes, _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
-  float sum = 0;
-  for (float lane : lanes) sum += lane;
-  for (; i < n; ++i) sum += us::f16_to_f32(a[i]) * us::f16_to_f32(b[i]);
-  return sum;
-#undef DESKPIPE_LOAD_F16
+  for (; i < n; i += 64) {
+    // The tail is zero in b, so whatever a's lanes hold there adds nothing.
+    const __mmask64 mask = n - i >= 64 ? ~__mmask64{0} : (__mmask64{1} << (n - i)) - 1;
+    s0 = _mm512_dpbusd_epi32(s0, _mm512_xor_si512(_mm512_maskz_loadu_epi8(mask, a + i), bias),
+                             _mm512_maskz_loadu_epi8(mask, b + i));
+  }
+  alignas(64) int32_t lanes[16];
+  _mm512_store_si512(lanes, _mm512_add_epi32(s0, s1));
+  int32_t sum = 0;
+  for (int32_t lane : lanes) sum += lane;
+  return sum - 128 * CodeSum(b, n);
 }
 #endif
 
-using DotKernel = float (*)(const uint16_t*, const uint16_t*, size_t);
+using DotKernel = int32_t (*)(const int8_t*, const int8_t*, size_t);
 
 struct KernelChoice {
   DotKernel kernel;
@@ -108,12 +144,12 @@ KernelChoice ChooseKernel() {
 #ifdef DESKPIPE_X86_KERNELS
   __builtin_cpu_init();
   // __builtin_cpu_supports also checks that the OS saves the wider registers (XCR0).
-  if (__builtin_cpu_supports("avx512f")) return {&DotAvx512, "avx512f (f16)"};
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) {
-    return {&DotAvx2, "avx2+fma+f16c (f16)"};
+  if (__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni")) {
+    return {&DotAvx512Vnni, "avx512-vnni (int8)"};
   }
+  if (__builtin_cpu_supports("avx2")) return {&DotAvx2, "avx2 (int8)"};
 #endif
-  return {&DotPortable, "portable (f16)"};
+  return {&DotPortable, "portable (int8)"};
 }
 
 const KernelChoice& Kernel() {
@@ -121,29 +157,27 @@ const KernelChoice& Kernel() {
   return choice;
 }
 
-// The signature usearch calls for a stateless metric with a length argument (all arguments pointer-sized).
-us::distance_punned_t UnitCosineDistance(size_t a, size_t b, size_t dimensions) {
-  return 1.0f - Kernel().kernel(reinterpret_cast<const uint16_t*>(a), reinterpret_cast<const uint16_t*>(b),
-                                dimensions);
+// The cosine similarity of two codes of `dimension` components.
+float CodeSimilarity(const int8_t* a, const int8_t* b, size_t dimension) {
+  return static_cast<float>(Kernel().kernel(a, b, dimension)) * CodeScale(a, dimension) * CodeScale(b, dimension);
 }
 
-// Inner product over unit vectors: the file says so (ip, f16), so any usearch reader computes the right
-// distance, and an older file (cos over raw float32) is recognized and rebuilt.
-constexpr us::metric_kind_t kMetricKind = us::metric_kind_t::ip_k;
-constexpr us::scalar_kind_t kScalarKind = us::scalar_kind_t::f16_k;
+// The signature usearch calls for a stateless metric with a length argument (all arguments pointer-sized);
+// usearch's "dimensions" are the code's bytes.
+us::distance_punned_t UnitCosineDistance(size_t a, size_t b, size_t code_size) {
+  return 1.0f - CodeSimilarity(reinterpret_cast<const int8_t*>(a), reinterpret_cast<const int8_t*>(b),
+                               code_size - kCodeTail);
+}
 
-us::metric_punned_t UnitCosineMetric(size_t dimensions) {
-  return us::metric_punned_t::stateless(dimensions, reinterpret_cast<std::uintptr_t>(&UnitCosineDistance),
+// Inner product over int8 codes: the file says so (ip, i8, dimension + 8), so an older file (float16 or
+// float32 vectors) is recognized and rebuilt. Other usearch readers would not know the code's tail.
+constexpr us::metric_kind_t kMetricKind = us::metric_kind_t::ip_k;
+constexpr us::scalar_kind_t kScalarKind = us::scalar_kind_t::i8_k;
+
+us::metric_punned_t UnitCosineMetric(size_t dimension) {
+  return us::metric_punned_t::stateless(CodeSize(dimension), reinterpret_cast<std::uintptr_t>(&UnitCosineDistance),
                                         us::metric_punned_signature_t::array_array_size_k, kMetricKind,
                                         kScalarKind);
-}
-
-// `vector` scaled to unit length into `out` (a zero vector stays zero).
-void Normalize(const float* vector, size_t n, float* out) {
-  double norm = 0;
-  for (size_t i = 0; i < n; ++i) norm += static_cast<double>(vector[i]) * vector[i];
-  const float scale = norm > 0 ? static_cast<float>(1.0 / std::sqrt(norm)) : 0.0f;
-  for (size_t i = 0; i < n; ++i) out[i] = vector[i] * scale;
 }
 
 }  // namespace
@@ -165,6 +199,17 @@ Result<std::unique_ptr<VectorIndex>> VectorIndex::Open(const std::string& path, 
 
 Result<std::unique_ptr<VectorIndex>> VectorIndex::Open(const std::string& path, int dimension,
                                                        const Params& params) {
+  return Open(path, dimension, params, /*view=*/false);
+}
+
+Result<std::unique_ptr<VectorIndex>> VectorIndex::OpenView(const std::string& path, int dimension,
+                                                           const Params& params) {
+  if (path.empty()) return Error(InvalidArgument("a vector index view needs a file"));
+  return Open(path, dimension, params, /*view=*/true);
+}
+
+Result<std::unique_ptr<VectorIndex>> VectorIndex::Open(const std::string& path, int dimension,
+                                                       const Params& params, bool view) {
   if (dimension <= 0) return Error(InvalidArgument("vector index dimension must be positive"));
   if (params.connectivity < 2 || params.expansion_add == 0 || params.expansion_search == 0) {
     return Error(InvalidArgument("vector index needs connectivity ≥ 2 and positive expansions"));
@@ -173,18 +218,18 @@ Result<std::unique_ptr<VectorIndex>> VectorIndex::Open(const std::string& path, 
     auto impl = std::make_unique<Impl>();
     std::error_code ec;
     const us::metric_punned_t metric = UnitCosineMetric(static_cast<size_t>(dimension));
-    if (!path.empty() && std::filesystem::exists(path, ec)) {
-      auto loaded = DenseIndex::make(path.c_str());
+    if (view || (!path.empty() && std::filesystem::exists(path, ec))) {
+      auto loaded = DenseIndex::make(path.c_str(), view);
       if (!loaded) return Error(FromUsearch(loaded.error, "cannot load vector index " + path));
       impl->index = std::move(loaded.index);
-      if (impl->index.dimensions() != static_cast<size_t>(dimension)) {
-        return Error(Internal("vector index " + path + " has dimension " +
-                              std::to_string(impl->index.dimensions()) + ", expected " +
-                              std::to_string(dimension)));
-      }
       if (impl->index.metric_kind() != kMetricKind || impl->index.scalar_kind() != kScalarKind) {
-        return Error(Internal("vector index " + path + " has an older format (not unit float16 vectors); "
+        return Error(Internal("vector index " + path + " has an older format (not int8 codes); "
                               "rebuild it from SQL"));
+      }
+      if (impl->index.dimensions() != CodeSize(static_cast<size_t>(dimension))) {
+        return Error(Internal("vector index " + path + " has dimension " +
+                              std::to_string(impl->index.dimensions() - std::min(impl->index.dimensions(), kCodeTail)) +
+                              ", expected " + std::to_string(dimension)));
       }
       // The file records only the metric's kind; use the same SIMD kernel as a fresh index.
       if (!impl->index.try_change_metric(metric)) {
@@ -200,7 +245,8 @@ Result<std::unique_ptr<VectorIndex>> VectorIndex::Open(const std::string& path, 
       impl->index = std::move(made.index);
     }
     std::unique_ptr<VectorIndex> index(new VectorIndex(path, dimension, params, std::move(impl)));
-    RETURN_IF_ERROR(index->EnsureCapacity(std::max(kInitialCapacity, index->size())));
+    index->read_only_ = view;
+    if (!view) RETURN_IF_ERROR(index->EnsureCapacity(std::max(kInitialCapacity, index->size())));
     return index;
   } catch (const std::exception& e) {
     return Error(Internal("vector index " + path + ": " + e.what()));
@@ -242,6 +288,7 @@ Result<void> VectorIndex::AddBatch(const std::vector<std::pair<int64_t, const st
     }
   }
   if (items.empty()) return {};
+  if (read_only_) return Error(Internal("vector index " + path_ + " is a read-only view"));
   try {
     DenseIndex& index = impl_->index;
     // The last vector of each key, in first-seen order.
@@ -271,14 +318,14 @@ Result<void> VectorIndex::AddBatch(const std::vector<std::pair<int64_t, const st
     // Each worker passes its own thread id, so usearch gives it its own search context (concurrent adds).
     const size_t dimension = static_cast<size_t>(dimension_);
     auto work = [&](size_t thread) {
-      std::vector<float> unit(dimension);
+      std::vector<int8_t> code(CodeSize(dimension));
       while (true) {
         const size_t i = next.fetch_add(1);
         if (i >= unique.size()) return;
         Status failed;
         try {
-          Normalize(unique[i].second, dimension, unit.data());
-          auto added = index.add(unique[i].first, unit.data(), thread);
+          Encode(unique[i].second, dimension, code.data());
+          auto added = index.add(unique[i].first, code.data(), thread);
           if (!added) failed = FromUsearch(added.error, "cannot add vector " + std::to_string(unique[i].first));
         } catch (const std::exception& e) {
           failed = Internal("vector index add: " + std::string(e.what()));
@@ -303,6 +350,7 @@ Result<void> VectorIndex::AddBatch(const std::vector<std::pair<int64_t, const st
 }
 
 Result<void> VectorIndex::Remove(int64_t key) {
+  if (read_only_) return Error(Internal("vector index " + path_ + " is a read-only view"));
   try {
     auto removed = impl_->index.remove(static_cast<DenseIndex::vector_key_t>(key));
     if (!removed) return Error(FromUsearch(removed.error, "cannot remove vector " + std::to_string(key)));
@@ -317,12 +365,16 @@ bool VectorIndex::Contains(int64_t key) const {
 }
 
 std::vector<float> VectorIndex::Get(int64_t key) const {
-  std::vector<float> vector(static_cast<size_t>(dimension_));
+  const size_t dimension = static_cast<size_t>(dimension_);
+  std::vector<int8_t> code(CodeSize(dimension));
   try {
-    if (impl_->index.get(static_cast<DenseIndex::vector_key_t>(key), vector.data()) == 0) return {};
+    // An int8 get from an int8 index copies the code as stored.
+    if (impl_->index.get(static_cast<DenseIndex::vector_key_t>(key), code.data()) == 0) return {};
   } catch (const std::exception&) {
     return {};
   }
+  std::vector<float> vector(dimension);
+  Decode(code.data(), dimension, vector.data());
   return vector;
 }
 
@@ -345,15 +397,15 @@ Result<std::vector<std::pair<int64_t, float>>> VectorIndex::Search(const std::ve
   if (k <= 0 || impl_->index.size() == 0) return hits;
   try {
     DenseIndex& index = impl_->index;
-    std::vector<float> unit(query.size());
-    Normalize(query.data(), query.size(), unit.data());
+    std::vector<int8_t> code(CodeSize(query.size()));
+    Encode(query.data(), query.size(), code.data());
     // usearch reads the search expansion from its config: set it for this call (calls are serialized).
     index.change_expansion_search(expansion > 0 ? expansion : params_.expansion_search);
-    auto result = filter ? index.filtered_search(unit.data(), static_cast<size_t>(k),
+    auto result = filter ? index.filtered_search(code.data(), static_cast<size_t>(k),
                                                  [&filter](DenseIndex::vector_key_t key) {
                                                    return filter(static_cast<int64_t>(key));
                                                  })
-                         : index.search(unit.data(), static_cast<size_t>(k));
+                         : index.search(code.data(), static_cast<size_t>(k));
     index.change_expansion_search(params_.expansion_search);
     if (!result) return Error(FromUsearch(result.error, "vector search failed"));
     hits.reserve(result.size());
@@ -378,17 +430,13 @@ Result<std::vector<std::pair<int64_t, float>>> VectorIndex::ExactSearch(const st
   if (k <= 0 || keys.empty()) return hits;
   try {
     const size_t dimension = static_cast<size_t>(dimension_);
-    // The query rounded to float16 like the stored vectors, so scores match the graph search's.
-    std::vector<float> unit(dimension);
-    Normalize(query.data(), dimension, unit.data());
-    std::vector<uint16_t> query_f16(dimension), stored(dimension);
-    for (size_t i = 0; i < dimension; ++i) query_f16[i] = us::f32_to_f16(unit[i]);
+    // The query encoded like the stored vectors, so scores match the graph search's.
+    std::vector<int8_t> query_code(CodeSize(dimension)), stored(CodeSize(dimension));
+    Encode(query.data(), dimension, query_code.data());
     hits.reserve(keys.size());
     for (int64_t key : keys) {
-      // get() into float16 copies the stored bits without conversion.
-      auto* out = reinterpret_cast<us::f16_t*>(stored.data());
-      if (impl_->index.get(static_cast<DenseIndex::vector_key_t>(key), out) == 0) continue;
-      hits.emplace_back(key, Kernel().kernel(query_f16.data(), stored.data(), dimension));
+      if (impl_->index.get(static_cast<DenseIndex::vector_key_t>(key), stored.data()) == 0) continue;
+      hits.emplace_back(key, CodeSimilarity(query_code.data(), stored.data(), dimension));
     }
     const size_t keep = std::min(hits.size(), static_cast<size_t>(k));
     std::partial_sort(hits.begin(), hits.begin() + static_cast<std::ptrdiff_t>(keep), hits.end(),
@@ -402,9 +450,11 @@ Result<std::vector<std::pair<int64_t, float>>> VectorIndex::ExactSearch(const st
 
 size_t VectorIndex::size() const { return impl_->index.size(); }
 
-Result<void> VectorIndex::Save() {
-  if (path_.empty()) return {};
-  const std::string temp = path_ + ".tmp";
+Result<void> VectorIndex::Save() { return SaveAs(path_); }
+
+Result<void> VectorIndex::SaveAs(const std::string& path) {
+  if (path.empty() || read_only_) return {};
+  const std::string temp = path + ".tmp";
   try {
     auto saved = impl_->index.save(temp.c_str());
     if (!saved) {
@@ -416,8 +466,8 @@ Result<void> VectorIndex::Save() {
     return Error(Internal("cannot write vector index " + temp + ": " + e.what()));
   }
   std::error_code ec;
-  std::filesystem::rename(temp, path_, ec);
-  if (ec) return Error(Internal("cannot rename " + temp + " to " + path_ + ": " + ec.message()));
+  std::filesystem::rename(temp, path, ec);
+  if (ec) return Error(Internal("cannot rename " + temp + " to " + path + ": " + ec.message()));
   return {};
 }
 

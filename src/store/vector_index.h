@@ -1,9 +1,10 @@
 // A usearch HNSW index (cosine similarity) keyed by int64 — the chunk's SQLite rowid — persisted in one file.
 // The file is a cache: SQL holds every vector (the `embeddings` table), so the store can always rebuild it.
-// Vectors are kept scaled to unit length in float16, so cosine is an inner product over half the bytes (memory
-// traffic bounds HNSW at 512-d); the kernel is picked once for the CPU (AVX-512F, AVX2+FMA+F16C, else portable
-// code) because usearch's own portable kernel is not vectorized and dominated every add and search. A file of
-// the older format (raw float32, cosine) fails to open, so the store rebuilds it from SQL.
+// Vectors are kept as int8 codes (unit length, each vector with its own scale; see vector_index.cc): a
+// quarter of float32's bytes, because memory traffic bounds HNSW at 512-d. Scores are therefore approximate
+// (±0.002); the store re-ranks the candidates by their stored float vectors. The kernel is picked once for
+// the CPU (AVX-512 VNNI, AVX2, else portable code), and all give the same integer dot product. A file of an
+// older format (float16 or float32 vectors) fails to open, so the store rebuilds it from SQL.
 // Thread-safety: not thread-safe; the owning store serializes calls (AddBatch spreads one call's adds over
 // worker threads internally). Lifetime: Open() → use → Save() → destroy (the destructor does not save).
 #pragma once
@@ -21,12 +22,13 @@ namespace deskpipe {
 
 class VectorIndex {
  public:
-  // HNSW graph parameters. The defaults, measured by bench_store at 100,000 real-text 512-d vectors: recall@10
-  // ≈ 0.985 at ~1.7 ms CPU per search; halving expansion_add speeds inserts ~1.5× but costs ~3 points of recall.
+  // HNSW graph parameters. The defaults, measured by bench_store at 100,000 real-text 512-d vectors (store
+  // re-ranking included): recall@10 ≈ 0.987 at ~2 ms per search, ~11,000 upserts/s. A cheap graph and a wide
+  // search: expansion_add 128 / search 256 gave the same recall at 2/3 of the upsert rate; 64 / 512 loses a point.
   struct Params {
     size_t connectivity = 16;       // edges per node (M; 2M on the base layer); more raises recall and build cost
-    size_t expansion_add = 128;     // candidate list while inserting (efConstruction)
-    size_t expansion_search = 256;  // candidate list while searching (ef); raised to k when k is larger
+    size_t expansion_add = 80;      // candidate list while inserting (efConstruction)
+    size_t expansion_search = 512;  // candidate list while searching (ef); raised to k when k is larger
   };
 
   ~VectorIndex();
@@ -39,6 +41,10 @@ class VectorIndex {
   // with; the expansions come from `params`.
   static Result<std::unique_ptr<VectorIndex>> Open(const std::string& path, int dimension);
   static Result<std::unique_ptr<VectorIndex>> Open(const std::string& path, int dimension, const Params& params);
+  // Maps the file at `path` read-only (pages are read as searches touch them; the file must stay): searches,
+  // Get() and Keys() work, changes fail, Save() does nothing.
+  static Result<std::unique_ptr<VectorIndex>> OpenView(const std::string& path, int dimension,
+                                                       const Params& params);
 
   // Adds `vector` (dimension() floats) under `key`, replacing any vector the key had.
   Result<void> Add(int64_t key, const std::vector<float>& vector);
@@ -75,19 +81,24 @@ class VectorIndex {
   // The distance kernel this CPU uses, e.g. "avx512f (f16)".
   static const char* KernelName();
 
-  // Writes the index to `path` atomically (temp file + rename).
+  // Writes the index to path() (or `path`) atomically (temp file + rename).
   Result<void> Save();
+  Result<void> SaveAs(const std::string& path);
+  bool read_only() const { return read_only_; }
   // Removes every vector.
   void Clear();
 
  private:
   struct Impl;
   VectorIndex(std::string path, int dimension, Params params, std::unique_ptr<Impl> impl);
+  static Result<std::unique_ptr<VectorIndex>> Open(const std::string& path, int dimension, const Params& params,
+                                                   bool view);
   Result<void> EnsureCapacity(size_t vectors);
 
   std::string path_;
   int dimension_;
   Params params_;
+  bool read_only_ = false;
   std::unique_ptr<Impl> impl_;
 };
 
