@@ -18,6 +18,7 @@ nlohmann::json ReportToJson(const VerifyReport& r) {
           {"vectors", r.vectors},
           {"chunks_without_vector", r.chunks_without_vector},
           {"vectors_without_chunk", r.vectors_without_chunk},
+          {"dead_vectors", r.dead_vectors},
           {"chunk_hash_mismatches", r.chunk_hash_mismatches},
           {"orphan_chunks", r.orphan_chunks},
           {"cursor_problems", r.cursor_problems},
@@ -41,7 +42,8 @@ int CommandVerify(const Flags& flags, bool repair, bool json) {
   auto found = (*store)->Verify(config->tenant_id, /*repair=*/false);
   if (!found) return Fail(&*config, found.error());
   VerifyReport final_report = *found;
-  if (repair && !found->ok()) {
+  const bool mend = !found->ok() || found->dead_vectors > 0;
+  if (repair && mend) {
     auto repaired = (*store)->Verify(config->tenant_id, /*repair=*/true);
     if (!repaired) return Fail(&*config, repaired.error());
     auto after = (*store)->Verify(config->tenant_id, /*repair=*/false);
@@ -64,7 +66,11 @@ int CommandVerify(const Flags& flags, bool repair, bool json) {
     PrintList("chunks whose text does not match its hash", found->chunk_hash_mismatches);
     PrintList("chunks without a document", found->orphan_chunks);
     PrintList("cursor problems", found->cursor_problems);
-    if (repair && !found->ok()) {
+    if (found->dead_vectors > 0) {
+      std::printf("  %lld vectors of deleted chunks in sealed segments (never returned by a search; "
+                  "--repair compacts them)\n", static_cast<long long>(found->dead_vectors));
+    }
+    if (repair && mend) {
       std::printf("repair: %lld problems mended; now %s\n", static_cast<long long>(final_report.repaired),
                   final_report.ok() ? "ok" : "problems remain");
     } else if (!found->ok()) {

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "core/status.h"
-#include "store/vector_index.h"
+#include "store/segmented_index.h"
 
 namespace deskpipe {
 
@@ -28,7 +28,7 @@ class IndexFollower {
   // One batch's changes to one tenant's index: removals first, then additions.
   struct Job {
     std::string tenant_id;
-    VectorIndex* index = nullptr;
+    SegmentedIndex* index = nullptr;
     std::vector<int64_t> removed_keys;
     std::vector<std::pair<int64_t, std::vector<float>>> added;
   };

@@ -132,10 +132,14 @@ Result<Statement*> SqliteDb::Prepare(const std::string& sql) {
   return raw;
 }
 
+void SqliteDb::ResetStatements() {
+  for (auto& [sql, statement] : statements_) statement->Reset();
+}
+
 int64_t SqliteDb::LastInsertRowid() const { return sqlite3_last_insert_rowid(db_); }
 int SqliteDb::Changes() const { return sqlite3_changes(db_); }
 
-Transaction::Transaction(SqliteDb& db) : db_(db), begin_(db.Exec("BEGIN IMMEDIATE")) {
+Transaction::Transaction(SqliteDb& db) : db_(db), begin_((db.ResetStatements(), db.Exec("BEGIN IMMEDIATE"))) {
   open_ = begin_.has_value();
 }
 

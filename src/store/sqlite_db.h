@@ -66,6 +66,9 @@ class SqliteDb {
   Result<void> Exec(const std::string& sql);
   // The cached prepared statement for `sql`, reset and with bindings cleared.
   Result<Statement*> Prepare(const std::string& sql);
+  // Resets every cached statement. A statement left on a row keeps its read snapshot open, and while any
+  // snapshot is older than the WAL's end a checkpoint cannot restart the WAL, which then grows without bound.
+  void ResetStatements();
 
   int64_t LastInsertRowid() const;
   int Changes() const;
@@ -79,6 +82,8 @@ class SqliteDb {
 };
 
 // BEGIN IMMEDIATE on construction (check status()), ROLLBACK on destruction unless Commit() succeeded.
+// Construction resets every cached statement first (see SqliteDb::ResetStatements), so no statement may be
+// in the middle of its rows when a transaction begins.
 class Transaction {
  public:
   explicit Transaction(SqliteDb& db);

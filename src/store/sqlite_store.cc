@@ -160,20 +160,6 @@ std::string Placeholders(size_t n) {
   return out + ")";
 }
 
-Result<void> WriteFileAtomically(const std::string& path, const std::string& contents) {
-  const std::string temp = path + ".tmp";
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out << contents;
-    out.flush();
-    if (!out) return Error(Internal("cannot write " + temp));
-  }
-  std::error_code ec;
-  std::filesystem::rename(temp, path, ec);
-  if (ec) return Error(Internal("cannot rename " + temp + " to " + path + ": " + ec.message()));
-  return {};
-}
-
 }  // namespace
 
 SqliteStore::SqliteStore(std::unique_ptr<sqlite::SqliteDb> db, const StoreOptions& options,
@@ -502,10 +488,11 @@ Result<void> SqliteStore::Commit(const BatchWrite& batch, const std::string& mod
   RETURN_IF_ERROR(txn.Commit());
   if (options_.after_sql_commit_for_test) options_.after_sql_commit_for_test();
 
-  if (indexed) {
-    // The filter fields of every chunk this batch touched (a status change keeps chunks but moves filters).
-    AttrMap& attrs = attrs_[tenant];
-    for (int64_t key : removed_keys) attrs.erase(key);
+  if (auto loaded = attrs_.find(tenant); indexed && loaded != attrs_.end()) {
+    // The filter fields of every chunk this batch touched (a status change keeps chunks but moves filters);
+    // they are kept only once a search has loaded them.
+    AttrMap& attrs = loaded->second;
+    for (int64_t key : removed_keys) attrs.Erase(key);
     for (const Document& doc : batch.documents) {
       if (auto refreshed = RefreshAttrs(tenant, doc.id, attrs); !refreshed) {
         DropIndex(tenant);
@@ -524,6 +511,10 @@ Result<void> SqliteStore::Commit(const BatchWrite& batch, const std::string& mod
   auto open = indexes_.find(tenant);
   if (open == indexes_.end()) return {};  // reopening rebuilds it from SQL, this batch included
   job.index = open->second.get();
+  if (auto sealed = job.index->SealIfFull(); !sealed) {
+    DropIndex(tenant);
+    return Error(sealed.error().WithContext("vector index of tenant " + tenant + " (will be rebuilt)"));
+  }
   follower_.Submit(std::move(job));
   return {};
 }
@@ -547,7 +538,7 @@ Result<int64_t> SqliteStore::VectorGeneration(const std::string& tenant_id) {
   return row ? stmt->ColumnInt(0) : 0;
 }
 
-Result<VectorIndex*> SqliteStore::TenantIndex(const std::string& tenant_id) {
+Result<SegmentedIndex*> SqliteStore::TenantIndex(const std::string& tenant_id) {
   if (options_.dimension <= 0) {
     return Error(
         InvalidArgument("the store was opened without a vector dimension; vector operations need one"));
@@ -555,54 +546,53 @@ Result<VectorIndex*> SqliteStore::TenantIndex(const std::string& tenant_id) {
   CatchUpIndexes();
   auto it = indexes_.find(tenant_id);
   if (it != indexes_.end()) return it->second.get();
-
-  ASSIGN_OR_RETURN(int64_t generation, VectorGeneration(tenant_id));
-  const std::string path = VectorIndexPath(tenant_id);
-  std::error_code ec;
-  std::filesystem::create_directories(vectors_dir_, ec);
-  if (ec) return Error(Internal("cannot create " + vectors_dir_ + ": " + ec.message()));
-
-  std::unique_ptr<VectorIndex> index;
-  {
-    std::ifstream sidecar(path + ".gen");
-    int64_t saved = -1;
-    if (sidecar >> saved && saved == generation && std::filesystem::exists(path, ec)) {
-      auto loaded = VectorIndex::Open(path, options_.dimension);
-      if (loaded) index = std::move(*loaded);  // else: unreadable or another dimension → rebuild below
-    }
-  }
-  if (!index) {
-    ASSIGN_OR_RETURN(index, RebuildIndex(tenant_id));
-  }
-  AttrMap attrs;
-  RETURN_IF_ERROR(LoadAttrs(tenant_id, attrs));
-  VectorIndex* raw = index.get();
+  ASSIGN_OR_RETURN(auto index, OpenIndex(tenant_id));
+  if (index->stale()) RETURN_IF_ERROR(RefillIndex(tenant_id, *index));
+  SegmentedIndex* raw = index.get();
   indexes_[tenant_id] = std::move(index);
-  attrs_[tenant_id] = std::move(attrs);
   return raw;
 }
 
-Result<std::unique_ptr<VectorIndex>> SqliteStore::RebuildIndex(const std::string& tenant_id) {
-  const std::string path = VectorIndexPath(tenant_id);
-  std::error_code ec;
-  std::filesystem::remove(path + ".gen", ec);
-  std::filesystem::remove(path, ec);
-  ASSIGN_OR_RETURN(auto index, VectorIndex::Open(path, options_.dimension));
+Result<std::unique_ptr<SegmentedIndex>> SqliteStore::OpenIndex(const std::string& tenant_id) {
+  ASSIGN_OR_RETURN(int64_t generation, VectorGeneration(tenant_id));
+  SegmentedIndex::Options options;
+  options.dimension = options_.dimension;
+  options.seal_at = options_.vector_segment_size;
+  return SegmentedIndex::Open(VectorIndexPath(tenant_id), options, generation);
+}
+
+Result<const SqliteStore::AttrMap*> SqliteStore::TenantAttrs(const std::string& tenant_id) {
+  auto it = attrs_.find(tenant_id);
+  if (it != attrs_.end()) return &it->second;
+  AttrMap attrs;
+  RETURN_IF_ERROR(LoadAttrs(tenant_id, attrs));
+  return &(attrs_[tenant_id] = std::move(attrs));
+}
+
+Result<SegmentedIndex*> SqliteStore::RebuildIndex(const std::string& tenant_id) {
+  CatchUpIndexes();
+  ForgetIndex(tenant_id);
+  RETURN_IF_ERROR(SegmentedIndex::RemoveFiles(VectorIndexPath(tenant_id)));
+  return TenantIndex(tenant_id);
+}
+
+Result<void> SqliteStore::RefillIndex(const std::string& tenant_id, SegmentedIndex& index) {
+  // In key order, so a segment sealed midway holds exactly the keys below the rest.
   ASSIGN_OR_RETURN(Statement * stmt,
                    db_->Prepare("SELECT c.rowid, e.vector FROM chunks c JOIN embeddings e "
                                 "ON e.model_id = c.model_id AND e.content_hash = c.content_hash "
-                                "WHERE c.tenant_id = ? AND e.dim = ?"));
-  stmt->Bind(1, tenant_id).Bind(2, static_cast<int64_t>(options_.dimension));
-  // Added in slices, each spread over the cores by AddBatch.
-  constexpr size_t kRebuildSlice = 4096;
+                                "WHERE c.tenant_id = ? AND e.dim = ? AND c.rowid > ? ORDER BY c.rowid"));
+  stmt->Bind(1, tenant_id).Bind(2, static_cast<int64_t>(options_.dimension)).Bind(3, index.sealed_through());
+  // Added in slices, each spread over the cores by AddBatch; full segments are sealed as they fill.
+  constexpr size_t kRefillSlice = 4096;
   std::vector<std::pair<int64_t, std::vector<float>>> slice;
   auto add_slice = [&]() -> Result<void> {
     std::vector<std::pair<int64_t, const std::vector<float>*>> items;
     items.reserve(slice.size());
     for (const auto& [key, vector] : slice) items.emplace_back(key, &vector);
-    RETURN_IF_ERROR(index->AddBatch(items));
+    RETURN_IF_ERROR(index.AddBatch(items));
     slice.clear();
-    return {};
+    return index.SealIfFull();
   };
   while (true) {
     ASSIGN_OR_RETURN(bool row, stmt->Step());
@@ -610,19 +600,25 @@ Result<std::unique_ptr<VectorIndex>> SqliteStore::RebuildIndex(const std::string
     std::vector<float> vector = BlobToVector(*stmt, 1);
     if (vector.size() != static_cast<size_t>(options_.dimension)) continue;
     slice.emplace_back(stmt->ColumnInt(0), std::move(vector));
-    if (slice.size() == kRebuildSlice) RETURN_IF_ERROR(add_slice());
+    if (slice.size() == kRefillSlice) RETURN_IF_ERROR(add_slice());
   }
   RETURN_IF_ERROR(add_slice());
-  RETURN_IF_ERROR(SaveIndex(tenant_id, *index));
-  return index;
+  return SaveIndex(tenant_id, index);
 }
 
-Result<void> SqliteStore::SaveIndex(const std::string& tenant_id, VectorIndex& index) {
+Result<void> SqliteStore::SaveIndex(const std::string& tenant_id, SegmentedIndex& index) {
   ASSIGN_OR_RETURN(int64_t generation, VectorGeneration(tenant_id));
-  // Index first, then the sidecar: a crash in between leaves a mismatch, hence a rebuild, never a stale index
-  // that claims to be current.
-  RETURN_IF_ERROR(index.Save());
-  return WriteFileAtomically(index.path() + ".gen", std::to_string(generation) + "\n");
+  return index.Save(generation);
+}
+
+Result<int64_t> SqliteStore::VectorCount(const std::string& tenant_id) {
+  ASSIGN_OR_RETURN(SegmentedIndex * index, TenantIndex(tenant_id));
+  // Sealed segments hold every chunk in their key range (verify checks that), besides dead vectors.
+  ASSIGN_OR_RETURN(Statement * stmt,
+                   db_->Prepare("SELECT COUNT(*) FROM chunks WHERE tenant_id = ? AND rowid <= ?"));
+  stmt->Bind(1, tenant_id).Bind(2, index->sealed_through());
+  ASSIGN_OR_RETURN(bool row, stmt->Step());
+  return static_cast<int64_t>(index->growing_size()) + (row ? stmt->ColumnInt(0) : 0);
 }
 
 void SqliteStore::DropIndex(const std::string& tenant_id) {
@@ -677,7 +673,7 @@ constexpr char kAttrSelect[] =
 }  // namespace
 
 Result<void> SqliteStore::LoadAttrs(const std::string& tenant_id, AttrMap& attrs) {
-  attrs.clear();
+  attrs = AttrMap();
   ASSIGN_OR_RETURN(Statement * stmt, db_->Prepare(kAttrSelect));
   stmt->Bind(1, tenant_id);
   while (true) {
@@ -689,9 +685,35 @@ Result<void> SqliteStore::LoadAttrs(const std::string& tenant_id, AttrMap& attrs
     auto updated = ParseTimestamp(stmt->ColumnText(3));
     a.updated_at = updated ? *updated : INT64_MIN;
     a.is_private = stmt->ColumnInt(4) != 0;
-    attrs[stmt->ColumnInt(0)] = a;
+    attrs.Set(stmt->ColumnInt(0), a);
   }
   return {};
+}
+
+void SqliteStore::AttrMap::Set(int64_t key, const ChunkAttrs& attrs) {
+  auto [it, inserted] = slots_.try_emplace(key, static_cast<uint32_t>(entries_.size()));
+  if (inserted) {
+    entries_.emplace_back(key, attrs);
+  } else {
+    entries_[it->second].second = attrs;
+  }
+}
+
+void SqliteStore::AttrMap::Erase(int64_t key) {
+  auto it = slots_.find(key);
+  if (it == slots_.end()) return;
+  entries_[it->second].first = kErased;
+  slots_.erase(it);
+  if (slots_.size() * 2 >= entries_.size()) return;
+  // Mostly erased: compact, so scans do not walk the dead.
+  std::vector<std::pair<int64_t, ChunkAttrs>> live;
+  live.reserve(slots_.size());
+  for (const auto& entry : entries_) {
+    if (entry.first == kErased) continue;
+    slots_[entry.first] = static_cast<uint32_t>(live.size());
+    live.push_back(entry);
+  }
+  entries_ = std::move(live);
 }
 
 Result<void> SqliteStore::RefreshAttrs(const std::string& tenant_id, const std::string& document_id,
@@ -707,7 +729,7 @@ Result<void> SqliteStore::RefreshAttrs(const std::string& tenant_id, const std::
     auto updated = ParseTimestamp(stmt->ColumnText(3));
     a.updated_at = updated ? *updated : INT64_MIN;
     a.is_private = stmt->ColumnInt(4) != 0;
-    attrs[stmt->ColumnInt(0)] = a;
+    attrs.Set(stmt->ColumnInt(0), a);
   }
   return {};
 }
@@ -743,10 +765,15 @@ Result<std::vector<int64_t>> SqliteStore::RankExactly(const std::vector<float>& 
 
 Result<std::vector<std::pair<int64_t, float>>> SqliteStore::IndexCandidates(const SearchQuery& query) {
   std::vector<std::pair<int64_t, float>> none;
-  ASSIGN_OR_RETURN(VectorIndex * index, TenantIndex(query.tenant_id));
-  if (!sc::HasMetadataFilter(query)) return index->Search(query.vector, sc::kCandidateCount);
+  ASSIGN_OR_RETURN(SegmentedIndex * index, TenantIndex(query.tenant_id));
+  ASSIGN_OR_RETURN(const AttrMap* attr_map, TenantAttrs(query.tenant_id));
+  const AttrMap& attrs = *attr_map;
+  if (!sc::HasMetadataFilter(query)) {
+    if (!index->requires_filter()) return index->Search(query.vector, sc::kCandidateCount);
+    // Sealed segments keep deleted chunks' vectors: only keys with filter fields are live.
+    return index->Search(query.vector, sc::kCandidateCount, [&attrs](int64_t key) { return attrs.Find(key) != nullptr; });
+  }
   // The filter as interned ids and epoch bounds, so the predicate inside the graph search is cheap.
-  const AttrMap& attrs = attrs_[query.tenant_id];
   std::vector<int32_t> types, statuses;
   for (const std::string& t : query.types) types.push_back(InternedId(t));
   for (const std::string& st : query.statuses) statuses.push_back(InternedId(st));
@@ -762,16 +789,18 @@ Result<std::vector<std::pair<int64_t, float>>> SqliteStore::IndexCandidates(cons
   };
   // Collect the chunks that pass while they are few: a very selective filter is answered exactly. Once more
   // pass than an exact scan should take, stop counting: the graph search it is, and the share passing so far
-  // estimates the filter's selectivity (a full count cost ~1 ms per search at 100,000 chunks).
+  // estimates the filter's selectivity.
   std::vector<int64_t> allowed;
   int64_t passing = 0;
   size_t scanned = 0;
-  for (const auto& [key, a] : attrs) {
+  attrs.Scan([&](int64_t key, const ChunkAttrs& a) {
     ++scanned;
-    if (!passes(a)) continue;
-    if (++passing > options_.exact_scan_max_candidates) break;
+    if (!passes(a)) return true;
+    if (++passing > options_.exact_scan_max_candidates) return false;
     allowed.push_back(key);
-  }
+    return true;
+  });
+
   if (passing == 0) return none;
   if (passing <= options_.exact_scan_max_candidates) {
     return index->ExactSearch(query.vector, sc::kCandidateCount, allowed);
@@ -787,8 +816,8 @@ Result<std::vector<std::pair<int64_t, float>>> SqliteStore::IndexCandidates(cons
   return index->Search(
       query.vector, sc::kCandidateCount,
       [&](int64_t key) {
-        auto it = attrs.find(key);
-        return it != attrs.end() && passes(it->second);
+        const ChunkAttrs* a = attrs.Find(key);
+        return a != nullptr && passes(*a);
       },
       expansion);
 }
@@ -797,6 +826,13 @@ Result<std::vector<SearchHit>> SqliteStore::Search(const SearchQuery& raw_query)
   ASSIGN_OR_RETURN(SearchQuery query, sc::NormalizeQuery(raw_query));
   const std::string& tenant = query.tenant_id;
   if (query.top_k <= 0) return std::vector<SearchHit>{};
+  if (!reads_mapped_) {
+    // A store that serves searches reads the database through a memory map: re-ranking and hit details
+    // touch pages all over the chunks and embeddings, and pread calls cost ~10× a mapped read. A sync
+    // that never searches keeps SQLite's small page cache, so its memory does not grow with the database.
+    RETURN_IF_ERROR(db_->Exec("PRAGMA mmap_size = 4294967296"));
+    reads_mapped_ = true;
+  }
 
   std::vector<int64_t> keyword;
   const std::string match = FtsMatchExpression(query.text);
@@ -902,8 +938,7 @@ Result<StoreStats> SqliteStore::Stats(const std::string& tenant_id) {
     stats.chunks = row ? stmt->ColumnInt(0) : 0;
   }
   if (options_.dimension > 0) {
-    ASSIGN_OR_RETURN(VectorIndex * index, TenantIndex(tenant_id));
-    stats.vectors = static_cast<int64_t>(index->size());
+    ASSIGN_OR_RETURN(stats.vectors, VectorCount(tenant_id));
   }
   {
     ASSIGN_OR_RETURN(Statement * stmt,
@@ -1026,8 +1061,7 @@ Result<ResetReport> SqliteStore::ResetTenant(const std::string& tenant_id) {
   RETURN_IF_ERROR(ValidateTenantId(tenant_id));
   ResetReport report;
   if (options_.dimension > 0) {
-    ASSIGN_OR_RETURN(VectorIndex * index, TenantIndex(tenant_id));
-    report.vectors = static_cast<int64_t>(index->size());
+    ASSIGN_OR_RETURN(report.vectors, VectorCount(tenant_id));
   }
   {
     sqlite::Transaction txn(*db_);
@@ -1053,12 +1087,7 @@ Result<ResetReport> SqliteStore::ResetTenant(const std::string& tenant_id) {
   }
   indexes_.erase(tenant_id);
   attrs_.erase(tenant_id);
-  const std::string path = VectorIndexPath(tenant_id);
-  std::error_code ec;
-  for (const std::string& file : {path, path + ".gen", path + ".tmp", path + ".gen.tmp"}) {
-    std::filesystem::remove(file, ec);
-    if (ec) return Error(Internal("cannot remove " + file + ": " + ec.message()));
-  }
+  RETURN_IF_ERROR(SegmentedIndex::RemoveFiles(VectorIndexPath(tenant_id)));
   return report;
 }
 
@@ -1101,20 +1130,34 @@ Result<VerifyReport> SqliteStore::Verify(const std::string& tenant_id, bool repa
     ASSIGN_OR_RETURN(bool row, stmt->Step());
     report.documents = row ? stmt->ColumnInt(0) : 0;
   }
-  // The index as it is — in memory if open, else the file as saved — never silently rebuilt first.
+  // The index as it is — in memory if open, else the files as saved — never silently rebuilt first (a
+  // growing segment that does not match SQL counts as empty).
   std::vector<int64_t> keys;
+  int64_t sealed_through = 0;
   if (options_.dimension > 0) {
+    std::unique_ptr<SegmentedIndex> unopened;
+    SegmentedIndex* index = nullptr;
     if (auto it = indexes_.find(tenant_id); it != indexes_.end()) {
-      keys = it->second->Keys();
-    } else if (std::filesystem::exists(VectorIndexPath(tenant_id))) {
-      auto loaded = VectorIndex::Open(VectorIndexPath(tenant_id), options_.dimension);
-      if (loaded) keys = (*loaded)->Keys();  // unreadable ⇒ no vectors: every chunk is reported
+      index = it->second.get();
+    } else if (auto opened = OpenIndex(tenant_id); opened) {
+      unopened = std::move(*opened);
+      index = unopened.get();
+    }
+    if (index != nullptr) {
+      sealed_through = index->sealed_through();
+      auto all = index->Keys();
+      if (all) keys = std::move(*all);  // an unreadable segment ⇒ its chunks are reported
     }
   }
-  report.vectors = static_cast<int64_t>(keys.size());
   const std::unordered_set<int64_t> key_set(keys.begin(), keys.end());
   for (int64_t key : keys) {
-    if (!chunks.count(key)) report.vectors_without_chunk.push_back(key);
+    if (chunks.count(key)) {
+      ++report.vectors;
+    } else if (key <= sealed_through) {
+      ++report.dead_vectors;
+    } else {
+      report.vectors_without_chunk.push_back(key);
+    }
   }
   std::vector<int64_t> unrebuildable;  // chunks SQL cannot give a vector or whose text is damaged
   std::vector<int64_t> orphans;
@@ -1142,7 +1185,7 @@ Result<VerifyReport> SqliteStore::Verify(const std::string& tenant_id, bool repa
   std::sort(report.chunks_without_vector.begin(), report.chunks_without_vector.end());
   std::sort(report.chunk_hash_mismatches.begin(), report.chunk_hash_mismatches.end());
   std::sort(report.orphan_chunks.begin(), report.orphan_chunks.end());
-  if (!repair || report.ok()) return report;
+  if (!repair || (report.ok() && report.dead_vectors == 0)) return report;
 
   {
     sqlite::Transaction txn(*db_);
@@ -1171,17 +1214,12 @@ Result<VerifyReport> SqliteStore::Verify(const std::string& tenant_id, bool repa
     RETURN_IF_ERROR(bump->Run());
     RETURN_IF_ERROR(txn.Commit());
   }
-  // The index is a cache of SQL: rebuilding it mends every missing and stray vector at once.
+  // The index is a cache of SQL: rebuilding it mends every missing and stray vector at once, and compacts
+  // the dead ones away.
   if (options_.dimension > 0) {
-    indexes_.erase(tenant_id);
-    attrs_.erase(tenant_id);
-    ASSIGN_OR_RETURN(auto rebuilt, RebuildIndex(tenant_id));
-    AttrMap attrs;
-    RETURN_IF_ERROR(LoadAttrs(tenant_id, attrs));
+    RETURN_IF_ERROR(RebuildIndex(tenant_id));
     report.repaired += static_cast<int64_t>(report.vectors_without_chunk.size()) +
-                       static_cast<int64_t>(report.chunks_without_vector.size());
-    indexes_[tenant_id] = std::move(rebuilt);
-    attrs_[tenant_id] = std::move(attrs);
+                       static_cast<int64_t>(report.chunks_without_vector.size()) + report.dead_vectors;
   }
   return report;
 }

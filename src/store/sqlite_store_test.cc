@@ -467,6 +467,72 @@ TEST_F(SqliteStoreTest, FtsSyntaxInQueriesIsTreatedAsText) {
   EXPECT_EQ(Count(*store, "SELECT COUNT(*) FROM chunks"), 4);
 }
 
+TEST_F(SqliteStoreTest, SealedVectorSegmentsServeSearchesThroughUpdatesAndRepairCompactsThem) {
+  StoreOptions options = Options();
+  options.vector_segment_size = 8;  // sealed every 8 vectors: 20 chunks make several segments
+  const auto topics = std::vector<std::string>{"printer jams", "refund request", "password reset", "vpn drops",
+                                               "invoice copy", "laptop battery", "email bounce", "calendar sync",
+                                               "mobile crash", "export report"};
+  auto open = [&] {
+    auto store = SqliteStore::Open((dir_ / "db" / "deskpipe.db").string(), options);
+    EXPECT_TRUE(store.has_value()) << store.error().ToString();
+    return std::move(*store);
+  };
+  auto commit = [&](SqliteStore& store, const Document& doc) {
+    BatchWrite batch;
+    batch.tenant_id = "acme";
+    batch.stream = "tickets";
+    batch.documents = {doc};
+    ASSERT_TRUE(store.Commit(batch, embedder_.model_id()).has_value());
+  };
+  auto top_document = [&](SqliteStore& store, const std::string& text) {
+    SearchQuery query = Query("acme", text);
+    query.text.clear();  // the vector side alone
+    auto hits = store.Search(query);
+    EXPECT_TRUE(hits.has_value());
+    if (!hits || hits->empty()) return std::string("none");
+    // Rank 1 of the vector list is a live chunk (a dead vector ranked first would leave a gap here).
+    EXPECT_EQ((*hits)[0].vector_rank, 1) << text;
+    return (*hits)[0].document_id + " " + (*hits)[0].chunk_id;
+  };
+  {
+    auto store = open();
+    for (size_t i = 0; i < topics.size(); ++i) {
+      const std::string id = "acme_freshdesk_" + std::to_string(i);
+      commit(*store, Doc("acme", id, "ticket", topics[i], {topics[i] + " details", topics[i] + " follow up"}));
+    }
+    // Ticket 0 is rewritten: its two old chunks (now in a sealed segment) die.
+    commit(*store, Doc("acme", "acme_freshdesk_0", "ticket", "keyboard", {"keyboard keys stick", "keyboard"}));
+    EXPECT_EQ(top_document(*store, "keyboard keys stick"), "acme_freshdesk_0 acme_freshdesk_0#0");
+    EXPECT_EQ(top_document(*store, "mobile crash details"), "acme_freshdesk_8 acme_freshdesk_8#0");
+    // The dead vectors of ticket 0 are never returned, even for their own text.
+    EXPECT_NE(top_document(*store, "printer jams details"), "acme_freshdesk_0 acme_freshdesk_0#0");
+    EXPECT_EQ(store->Stats("acme")->vectors, 20);
+  }
+  size_t sealed_files = 0;
+  for (const auto& entry : fs::directory_iterator(dir_ / "data" / "vectors")) {
+    sealed_files += entry.path().filename().string().find(".sealed-") != std::string::npos ? 1 : 0;
+  }
+  EXPECT_GE(sealed_files, 2u);
+
+  auto store = open();  // reopened: sealed segments are read back from their files
+  EXPECT_EQ(top_document(*store, "calendar sync follow up"), "acme_freshdesk_7 acme_freshdesk_7#1");
+  auto found = store->Verify("acme", /*repair=*/false);
+  ASSERT_TRUE(found.has_value()) << found.error().ToString();
+  EXPECT_TRUE(found->ok());
+  EXPECT_EQ(found->vectors, 20);
+  EXPECT_EQ(found->dead_vectors, 2);
+  auto repaired = store->Verify("acme", /*repair=*/true);
+  ASSERT_TRUE(repaired.has_value()) << repaired.error().ToString();
+  EXPECT_EQ(repaired->repaired, 2);
+  auto after = store->Verify("acme", /*repair=*/false);
+  ASSERT_TRUE(after.has_value());
+  EXPECT_TRUE(after->ok());
+  EXPECT_EQ(after->dead_vectors, 0);
+  EXPECT_EQ(after->vectors, 20);
+  EXPECT_EQ(top_document(*store, "keyboard keys stick"), "acme_freshdesk_0 acme_freshdesk_0#0");
+}
+
 TEST_F(SqliteStoreTest, VectorIndexIsRebuiltFromSqlAfterACrash) {
   const std::string index_path = (dir_ / "data" / "vectors" / "acme.usearch").string();
   {

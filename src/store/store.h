@@ -101,6 +101,9 @@ struct VerifyReport {
   int64_t vectors = 0;
   std::vector<std::string> chunks_without_vector;      // chunk ids with no vector
   std::vector<int64_t> vectors_without_chunk;          // vector keys (chunk row ids) whose chunk is gone
+  // Vectors of deleted chunks kept in sealed (immutable) segments: never returned by a search, not a
+  // problem; repair compacts them away.
+  int64_t dead_vectors = 0;
   std::vector<std::string> chunk_hash_mismatches;      // chunk ids whose text no longer hashes to content_hash
   std::vector<std::string> orphan_chunks;              // chunk ids whose document row is missing
   std::vector<std::string> cursor_problems;            // "stream: reason"
@@ -225,6 +228,9 @@ struct StoreOptions {
   // A search filter letting through at most this many chunks is answered by an exact scan of exactly those
   // chunks instead of the ANN graph (which would have to wander far to find so few).
   int64_t exact_scan_max_candidates = 2000;
+  // Embedded store: vectors per in-memory index segment before it is sealed to a file that the writer no
+  // longer holds (so a long sync's memory stays flat; searches visit every segment).
+  size_t vector_segment_size = 32768;
   // Test hook: called after the SQL transaction of Commit() committed and before the vector index follows
   // (a test kills the process here to prove the index is repaired from SQL on the next open).
   std::function<void()> after_sql_commit_for_test;
