@@ -411,6 +411,27 @@ TEST_F(SqliteStoreTest, TenantsAreIsolated) {
   EXPECT_EQ(store->Commit(mixed, embedder_.model_id()).error().code(), StatusCode::kInvalidArgument);
 }
 
+TEST_F(SqliteStoreTest, TheWalIsCheckpointedWhileCursorsAreReadBetweenCommits) {
+  // A sync reads its cursor (a statement that stops on its row) between commits. Were that statement left
+  // open, its read snapshot would pin the WAL: no checkpoint, the database file never grows, the WAL does.
+  const fs::path db_path = dir_ / "db" / "deskpipe.db";
+  auto store = Open();
+  const std::string filler(64 * 1024, 'x');
+  for (int i = 0; i < 120; ++i) {  // ~8 MB of records: several auto-checkpoints' worth (1,000 pages each)
+    ASSERT_TRUE(store->LoadCursor("acme", "tickets").has_value());
+    BatchWrite batch;
+    batch.tenant_id = "acme";
+    batch.stream = "tickets";
+    batch.cursor = {{"page", i}};
+    Record record = Rec("acme", "acme_freshdesk_" + std::to_string(i), "ticket");
+    record.content = filler + std::to_string(i);
+    batch.records.push_back(record);
+    ASSERT_TRUE(store->Commit(batch, embedder_.model_id()).has_value());
+  }
+  EXPECT_GT(fs::file_size(db_path), 4u << 20) << "nothing was checkpointed into the database file";
+  EXPECT_LT(fs::file_size(db_path.string() + "-wal"), 8u << 20);
+}
+
 TEST_F(SqliteStoreTest, CursorIsSavedWithTheBatch) {
   auto store = Open();
   EXPECT_TRUE(store->LoadCursor("acme", "tickets")->is_null());
