@@ -45,8 +45,9 @@ Result<void> RemoveFile(const std::string& path) {
 
 // Best first; equal scores by key, so merged results do not depend on the segment order.
 void SortHits(std::vector<std::pair<int64_t, float>>& hits, int k) {
-  std::sort(hits.begin(), hits.end(),
-            [](const auto& a, const auto& b) { return a.second > b.second || (a.second == b.second && a.first < b.first); });
+  std::sort(hits.begin(), hits.end(), [](const auto& a, const auto& b) {
+    return a.second > b.second || (a.second == b.second && a.first < b.first);
+  });
   if (hits.size() > static_cast<size_t>(std::max(k, 0))) hits.resize(static_cast<size_t>(std::max(k, 0)));
 }
 

@@ -771,7 +771,8 @@ Result<std::vector<std::pair<int64_t, float>>> SqliteStore::IndexCandidates(cons
   if (!sc::HasMetadataFilter(query)) {
     if (!index->requires_filter()) return index->Search(query.vector, sc::kCandidateCount);
     // Sealed segments keep deleted chunks' vectors: only keys with filter fields are live.
-    return index->Search(query.vector, sc::kCandidateCount, [&attrs](int64_t key) { return attrs.Find(key) != nullptr; });
+    return index->Search(query.vector, sc::kCandidateCount,
+                         [&attrs](int64_t key) { return attrs.Find(key) != nullptr; });
   }
   // The filter as interned ids and epoch bounds, so the predicate inside the graph search is cheap.
   std::vector<int32_t> types, statuses;
@@ -800,7 +801,6 @@ Result<std::vector<std::pair<int64_t, float>>> SqliteStore::IndexCandidates(cons
     allowed.push_back(key);
     return true;
   });
-
   if (passing == 0) return none;
   if (passing <= options_.exact_scan_max_candidates) {
     return index->ExactSearch(query.vector, sc::kCandidateCount, allowed);
