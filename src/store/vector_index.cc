@@ -140,20 +140,23 @@ struct KernelChoice {
   const char* name;
 };
 
-KernelChoice ChooseKernel() {
+// Every kernel this CPU can run, fastest first.
+std::vector<KernelChoice> SupportedKernels() {
+  std::vector<KernelChoice> kernels;
 #ifdef DESKPIPE_X86_KERNELS
   __builtin_cpu_init();
   // __builtin_cpu_supports also checks that the OS saves the wider registers (XCR0).
   if (__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni")) {
-    return {&DotAvx512Vnni, "avx512-vnni (int8)"};
+    kernels.push_back({&DotAvx512Vnni, "avx512-vnni (int8)"});
   }
-  if (__builtin_cpu_supports("avx2")) return {&DotAvx2, "avx2 (int8)"};
+  if (__builtin_cpu_supports("avx2")) kernels.push_back({&DotAvx2, "avx2 (int8)"});
 #endif
-  return {&DotPortable, "portable (int8)"};
+  kernels.push_back({&DotPortable, "portable (int8)"});
+  return kernels;
 }
 
 const KernelChoice& Kernel() {
-  static const KernelChoice choice = ChooseKernel();
+  static const KernelChoice choice = SupportedKernels().front();
   return choice;
 }
 
@@ -183,6 +186,20 @@ us::metric_punned_t UnitCosineMetric(size_t dimension) {
 }  // namespace
 
 const char* VectorIndex::KernelName() { return Kernel().name; }
+
+std::vector<std::pair<std::string, float>> VectorIndex::SimilarityByEveryKernel(const std::vector<float>& a,
+                                                                               const std::vector<float>& b) {
+  const size_t n = std::min(a.size(), b.size());
+  std::vector<int8_t> code_a(CodeSize(n)), code_b(CodeSize(n));
+  Encode(a.data(), n, code_a.data());
+  Encode(b.data(), n, code_b.data());
+  std::vector<std::pair<std::string, float>> scores;
+  for (const KernelChoice& kernel : SupportedKernels()) {
+    scores.emplace_back(kernel.name, static_cast<float>(kernel.kernel(code_a.data(), code_b.data(), n)) *
+                                         CodeScale(code_a.data(), n) * CodeScale(code_b.data(), n));
+  }
+  return scores;
+}
 
 struct VectorIndex::Impl {
   DenseIndex index;

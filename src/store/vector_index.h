@@ -80,6 +80,10 @@ class VectorIndex {
   const Params& params() const { return params_; }
   // The distance kernel this CPU uses, e.g. "avx512f (f16)".
   static const char* KernelName();
+  // For tests: the similarity of `a` and `b` (encoded as the index stores them) by every kernel this CPU can
+  // run, named — the search uses only the first, so the others would otherwise go untested here.
+  static std::vector<std::pair<std::string, float>> SimilarityByEveryKernel(const std::vector<float>& a,
+                                                                            const std::vector<float>& b);
 
   // Writes the index to path() (or `path`) atomically (temp file + rename).
   Result<void> Save();

@@ -205,6 +205,29 @@ TEST(VectorIndexKernelTest, SimilarityIsTheCosineOfUnnormalizedVectorsOfAnyWidth
   }
 }
 
+TEST(VectorIndexKernelTest, EveryKernelThisCpuRunsGivesTheSameScore) {
+  // The integer dot product is exact, so every kernel must agree to the bit; widths exercise each tail.
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal;
+  for (int dim : {1, 31, 63, 64, 65, 127, 128, 384, 512, 515}) {
+    for (int trial = 0; trial < 20; ++trial) {
+      std::vector<float> a(static_cast<size_t>(dim)), b(static_cast<size_t>(dim));
+      for (float& x : a) x = normal(rng);
+      if (trial == 1) b = a;  // trial 0: b is zero; 1: b is a; then random
+      if (trial > 1) {
+        for (float& x : b) x = normal(rng);
+      }
+      const auto scores = VectorIndex::SimilarityByEveryKernel(a, b);
+      ASSERT_FALSE(scores.empty());
+      EXPECT_EQ(scores.back().first, "portable (int8)");
+      for (const auto& [name, score] : scores) {
+        EXPECT_EQ(score, scores.back().second) << name << " vs portable, dim " << dim << " trial " << trial;
+        EXPECT_NEAR(score, trial == 0 ? 0.0 : ExactCosine(a, b), 5e-3) << name << ", dim " << dim;
+      }
+    }
+  }
+}
+
 TEST_F(VectorIndexTest, AddBatchMatchesSingleAddsAndKeepsTheLastVectorOfARepeatedKey) {
   auto index = VectorIndex::Open("", kDim);
   ASSERT_TRUE(index.has_value());
