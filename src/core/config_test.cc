@@ -20,10 +20,12 @@ constexpr char kSecret[] = "sEcReT-K3y-9f8e7d";
 
 class ConfigTest : public ::testing::Test {
  protected:
-  // Writes `text` to a fresh file in the test's temp dir and returns its path.
+  // Writes `text` to a fresh file in the test's temp dir and returns its path. The name carries the test's
+  // name: ctest runs the tests as parallel processes sharing that dir.
   std::string WriteFile(const std::string& text) {
+    const std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
     const std::string path = (std::filesystem::path(::testing::TempDir()) /
-                              ("deskpipe_config_test_" + std::to_string(counter_++) + ".toml"))
+                              ("deskpipe_config_test_" + test + "_" + std::to_string(counter_++) + ".toml"))
                                  .string();
     std::ofstream(path) << text;
     files_.push_back(path);
