@@ -1,5 +1,5 @@
 // Applies committed vector changes to the in-memory indexes on one background thread, so the SQL of the next
-// batch overlaps the graph insertions of the previous one (HNSW insertion costs ~2/3 of an embedded commit).
+// batch overlaps the graph insertions of the previous one (the insertions cost nearly as much CPU as the SQL).
 // SQL stays the source of truth: a change the follower failed to apply is reported by the next Wait(), and
 // the store then drops that tenant's index so it is rebuilt from SQL.
 //

@@ -118,14 +118,15 @@ Result<void> SegmentedIndex::RemoveFiles(const std::string& base_path) {
   return {};
 }
 
-Result<void> SegmentedIndex::AddBatch(const std::vector<std::pair<int64_t, const std::vector<float>*>>& items) {
+Result<void> SegmentedIndex::AddBatch(const std::vector<std::pair<int64_t, const std::vector<float>*>>& items,
+                                      size_t max_threads) {
   for (const auto& item : items) {
     if (item.first <= sealed_through()) {
       return Error(Internal("vector key " + std::to_string(item.first) + " is not above the sealed segments (" +
                             std::to_string(sealed_through()) + "): chunk rowids must only grow"));
     }
   }
-  return growing_->AddBatch(items);
+  return growing_->AddBatch(items, max_threads);
 }
 
 Result<void> SegmentedIndex::Remove(int64_t key) {

@@ -51,7 +51,8 @@ class SegmentedIndex {
   size_t sealed_segments() const { return sealed_.size(); }
 
   // Adds to the growing segment (keys must be above sealed_through()); see VectorIndex::AddBatch.
-  Result<void> AddBatch(const std::vector<std::pair<int64_t, const std::vector<float>*>>& items);
+  Result<void> AddBatch(const std::vector<std::pair<int64_t, const std::vector<float>*>>& items,
+                        size_t max_threads = 0);
   // Removes `key` from the growing segment; a key in a sealed segment becomes dead there.
   Result<void> Remove(int64_t key);
   // Seals the growing segment once it holds seal_at vectors (Seal() seals any non-empty one). The growing

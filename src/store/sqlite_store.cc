@@ -189,6 +189,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& db_pat
   std::unique_ptr<SqliteStore> store(
       new SqliteStore(std::move(db), options, (data_dir / "vectors").string()));
   RETURN_IF_ERROR(store->Migrate());
+  ASSIGN_OR_RETURN(store->checkpointer_, sqlite::WalCheckpointer::Start(*store->db_, db_path, {}));
   return store;
 }
 

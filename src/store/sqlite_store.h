@@ -25,6 +25,7 @@
 #include "store/sqlite_db.h"
 #include "store/store.h"
 #include "store/vector_index.h"
+#include "store/wal_checkpointer.h"
 
 namespace deskpipe {
 
@@ -136,6 +137,7 @@ class SqliteStore : public Store {
   void ForgetIndex(const std::string& tenant_id);
 
   std::unique_ptr<sqlite::SqliteDb> db_;
+  std::unique_ptr<sqlite::WalCheckpointer> checkpointer_;  // after db_: destroyed before it
   StoreOptions options_;
   std::string vectors_dir_;
   std::map<std::string, std::unique_ptr<SegmentedIndex>> indexes_;  // tenant → open index

@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "core/hash.h"
 #include "embed/hashing_embedder.h"
@@ -428,8 +430,13 @@ TEST_F(SqliteStoreTest, TheWalIsCheckpointedWhileCursorsAreReadBetweenCommits) {
     batch.records.push_back(record);
     ASSERT_TRUE(store->Commit(batch, embedder_.model_id()).has_value());
   }
+  // Checkpoints run on the store's background thread: give it time (up to 30 s) to catch up.
+  for (int i = 0; i < 3000 && fs::file_size(db_path) <= 4u << 20; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   EXPECT_GT(fs::file_size(db_path), 4u << 20) << "nothing was checkpointed into the database file";
-  EXPECT_LT(fs::file_size(db_path.string() + "-wal"), 8u << 20);
+  // How far the WAL grows meanwhile depends on the background thread's timing; its bound and its restarts
+  // are WalCheckpointerTest's.
 }
 
 TEST_F(SqliteStoreTest, CursorIsSavedWithTheBatch) {

@@ -296,7 +296,8 @@ Result<void> VectorIndex::Add(int64_t key, const std::vector<float>& vector) {
   return AddBatch({{key, &vector}});
 }
 
-Result<void> VectorIndex::AddBatch(const std::vector<std::pair<int64_t, const std::vector<float>*>>& items) {
+Result<void> VectorIndex::AddBatch(const std::vector<std::pair<int64_t, const std::vector<float>*>>& items,
+                                   size_t max_threads) {
   for (const auto& [key, vector] : items) {
     if (vector == nullptr || vector->size() != static_cast<size_t>(dimension_)) {
       return Error(InvalidArgument("vector for key " + std::to_string(key) + " has " +
@@ -328,7 +329,8 @@ Result<void> VectorIndex::AddBatch(const std::vector<std::pair<int64_t, const st
     // Removed slots are reused first, so this is an upper bound on the growth.
     RETURN_IF_ERROR(EnsureCapacity(index.size() + unique.size()));
 
-    const size_t workers = std::min(WorkerCount(), std::max<size_t>(1, unique.size() / kMinAddsPerWorker));
+    const size_t thread_limit = max_threads == 0 ? WorkerCount() : std::min(max_threads, WorkerCount());
+    const size_t workers = std::min(thread_limit, std::max<size_t>(1, unique.size() / kMinAddsPerWorker));
     std::atomic<size_t> next{0};
     std::mutex error_mutex;
     Status first_error;

@@ -49,9 +49,10 @@ class VectorIndex {
   // Adds `vector` (dimension() floats) under `key`, replacing any vector the key had.
   Result<void> Add(int64_t key, const std::vector<float>& vector);
   // Adds many (key, vector) pairs, replacing vectors the keys had; a key given twice keeps its last vector.
-  // The graph insertions run on up to hardware_concurrency() threads. Validates every vector first: on an
-  // invalid one nothing is added.
-  Result<void> AddBatch(const std::vector<std::pair<int64_t, const std::vector<float>*>>& items);
+  // The graph insertions run on up to `max_threads` threads (0: hardware_concurrency()). Validates every
+  // vector first: on an invalid one nothing is added.
+  Result<void> AddBatch(const std::vector<std::pair<int64_t, const std::vector<float>*>>& items,
+                        size_t max_threads = 0);
   // Removes `key`; removing an absent key is not an error.
   Result<void> Remove(int64_t key);
   bool Contains(int64_t key) const;
