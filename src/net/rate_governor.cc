@@ -55,20 +55,30 @@ RateGovernor::RateGovernor(RateGovernorOptions options)
   if (options_.window.count() <= 0) options_.window = std::chrono::milliseconds(60'000);
 }
 
-void RateGovernor::AddLocked(const Entry& e) {
-  used_ += e.credits;
-  if (!e.bucket.empty()) ++bucket_calls_[e.bucket];
+void RateGovernor::AddLocked(int64_t credits, const std::string& bucket) {
+  used_ += credits;
+  if (!bucket.empty()) ++bucket_calls_[bucket];
 }
 
-void RateGovernor::RemoveLocked(const Entry& e) {
-  used_ -= e.credits;
-  if (!e.bucket.empty() && --bucket_calls_[e.bucket] <= 0) bucket_calls_.erase(e.bucket);
+void RateGovernor::RemoveLocked(int64_t credits, const std::string& bucket) {
+  used_ -= credits;
+  if (!bucket.empty() && --bucket_calls_[bucket] <= 0) bucket_calls_.erase(bucket);
+}
+
+int RateGovernor::BucketIndexLocked(const std::string& bucket) {
+  if (bucket.empty()) return -1;
+  auto it = std::find(bucket_names_.begin(), bucket_names_.end(), bucket);
+  if (it != bucket_names_.end()) return static_cast<int>(it - bucket_names_.begin());
+  bucket_names_.push_back(bucket);
+  return static_cast<int>(bucket_names_.size()) - 1;
 }
 
 void RateGovernor::PruneLocked(Clock::TimePoint now) {
-  while (!answered_.empty() && answered_.begin()->first <= now) {
-    RemoveLocked(answered_.begin()->second);
-    answered_.erase(answered_.begin());
+  static const std::string kNoBucket;
+  while (!answered_.empty() && answered_.front().leaves <= now) {
+    const Answered& gone = answered_.front();
+    RemoveLocked(gone.credits, gone.bucket < 0 ? kNoBucket : bucket_names_[static_cast<size_t>(gone.bucket)]);
+    answered_.pop_front();
   }
 }
 
@@ -102,10 +112,10 @@ std::optional<Clock::TimePoint> RateGovernor::TimeUsedFallsToLocked(int64_t targ
   }
   if (sum <= target) return clock_->Now();
   if (staying > target) return std::nullopt;
-  for (const auto& [when, e] : answered_) {  // in the order they leave the window
-    if (!bucket.empty() && e.bucket != bucket) continue;
+  for (const Answered& e : answered_) {  // in the order they leave the window
+    if (!bucket.empty() && (e.bucket < 0 || bucket_names_[static_cast<size_t>(e.bucket)] != bucket)) continue;
     sum -= bucket.empty() ? e.credits : 1;
-    if (sum <= target) return when;
+    if (sum <= target) return e.leaves;
   }
   return std::nullopt;  // unreachable: staying <= target
 }
@@ -167,7 +177,7 @@ RateGovernor::Permit RateGovernor::Acquire(const RequestTicket& ticket) {
     // Admitted.
     const uint64_t id = next_id_++;
     Entry entry{cost, ticket.bucket, ticket.cost_key};
-    AddLocked(entry);
+    AddLocked(entry.credits, entry.bucket);
     in_flight_credits_ += cost;
     if (!entry.bucket.empty()) ++bucket_in_flight_[entry.bucket];
     in_flight_entries_.emplace(id, std::move(entry));
@@ -192,7 +202,7 @@ void RateGovernor::Release(uint64_t id, const ResponseCredits& credits) {
   --in_flight_;
   in_flight_credits_ -= entry.credits;
   if (!entry.bucket.empty() && --bucket_in_flight_[entry.bucket] <= 0) bucket_in_flight_.erase(entry.bucket);
-  RemoveLocked(entry);
+  RemoveLocked(entry.credits, entry.bucket);
   if (credits.pause_for) {
     auto until = now + *credits.pause_for;
     if (until > paused_until_) paused_until_ = until;
@@ -208,8 +218,12 @@ void RateGovernor::Release(uint64_t id, const ResponseCredits& credits) {
   }
   stats_.credits += entry.credits;
   const bool unbucketed = entry.bucket.empty();
-  AddLocked(entry);
-  answered_.emplace(now + options_.window, std::move(entry));
+  AddLocked(entry.credits, entry.bucket);
+  Answered answered{now + options_.window, entry.credits, BucketIndexLocked(entry.bucket)};
+  // Responses arrive in time order, so this appends; only a clock stepped back lands earlier.
+  auto later = std::upper_bound(answered_.begin(), answered_.end(), answered.leaves,
+                                [](Clock::TimePoint t, const Answered& a) { return t < a.leaves; });
+  answered_.insert(later, answered);
   saw_response_ = true;
   if (credits.total && *credits.total > 0) {
     total_ = *credits.total;

@@ -28,12 +28,14 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "net/clock.h"
 
@@ -127,10 +129,18 @@ class RateGovernor {
     std::string cost_key;
   };
 
+  // An answered request until it leaves the window. Compact: a fast sync keeps tens of thousands of them.
+  struct Answered {
+    Clock::TimePoint leaves;
+    int64_t credits = 0;
+    int bucket = -1;  // index into bucket_names_; -1: none
+  };
+
   void Release(uint64_t id, const ResponseCredits& credits);
   void PruneLocked(Clock::TimePoint now);
-  void AddLocked(const Entry& e);
-  void RemoveLocked(const Entry& e);
+  void AddLocked(int64_t credits, const std::string& bucket);
+  void RemoveLocked(int64_t credits, const std::string& bucket);
+  int BucketIndexLocked(const std::string& bucket);  // -1 for no bucket
   std::optional<int64_t> AllowedLocked() const;
   std::optional<int64_t> BucketAllowedLocked(const std::string& bucket) const;
   // When the credits (or, for a bucket, the calls) in the window fall to `target`: a time, or nullopt when
@@ -144,7 +154,8 @@ class RateGovernor {
   // Requests in the window: in flight (by id), and answered (by when they leave the window). Running sums keep
   // admission O(log n) however many requests the window holds.
   std::map<uint64_t, Entry> in_flight_entries_;
-  std::multimap<Clock::TimePoint, Entry> answered_;
+  std::deque<Answered> answered_;         // ordered by `leaves`
+  std::vector<std::string> bucket_names_;  // the few buckets seen, named by Answered::bucket
   int64_t used_ = 0;                                    // credits of both
   std::map<std::string, int64_t> bucket_calls_;         // calls of both, per bucket
   std::map<std::string, int64_t> bucket_in_flight_;     // in-flight calls per bucket

@@ -1,5 +1,7 @@
 #include "pipeline/runner.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <climits>
 #include <chrono>
@@ -163,6 +165,7 @@ Result<RunSummary> Runner::Run() {
   Status failure;
   int64_t next_seq = 0;
   auto next_progress_save = std::chrono::steady_clock::now();
+  auto next_trim = std::chrono::steady_clock::now();
   for (;;) {
     std::optional<WorkItem> item;
     {
@@ -212,6 +215,12 @@ Result<RunSummary> Runner::Run() {
         log::Warn("progress not saved", {{"error", saved.error().ToString()}});
       }
       next_progress_save = std::chrono::steady_clock::now() + options_.progress_save_interval;
+    }
+    if (std::chrono::steady_clock::now() >= next_trim) {
+      // Batches are allocated on one thread and freed on others, and glibc keeps the freed pages in each
+      // thread's arena: over a long sync that grows the resident size, not the heap. Hand them back.
+      malloc_trim(0);
+      next_trim = std::chrono::steady_clock::now() + std::chrono::seconds(1);
     }
     ++next_seq;
   }
