@@ -9,27 +9,18 @@ namespace deskpipe::sqlite {
 
 Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(SqliteDb& writer, const std::string& path,
                                                                 Options options) {
-  sqlite3* own = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &own, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
-  if (rc != SQLITE_OK) {
-    Status status = SqliteError(own, rc, "cannot open the checkpoint connection to " + path);
-    sqlite3_close(own);
-    return Error(status);
-  }
-  sqlite3_extended_result_codes(own, 1);
+  auto own = SqliteDb::Open(path);
+  if (!own) return Error(own.error().WithContext("checkpoint connection"));
   // A connection learns that the database is in WAL mode on its first read; until then a checkpoint on it
   // does nothing.
-  if (int read = sqlite3_exec(own, "SELECT 1 FROM sqlite_master LIMIT 1", nullptr, nullptr, nullptr);
-      read != SQLITE_OK) {
-    Status status = SqliteError(own, read, "cannot read " + path + " on the checkpoint connection");
-    sqlite3_close(own);
-    return Error(status);
+  if (auto read = (*own)->Exec("SELECT 1 FROM sqlite_master LIMIT 1"); !read) {
+    return Error(read.error().WithContext("checkpoint connection"));
   }
-  return std::unique_ptr<WalCheckpointer>(new WalCheckpointer(writer, own, options));
+  return std::unique_ptr<WalCheckpointer>(new WalCheckpointer(writer, std::move(*own), options));
 }
 
-WalCheckpointer::WalCheckpointer(SqliteDb& writer, sqlite3* own, Options options)
-    : writer_(writer), own_(own), options_(options) {
+WalCheckpointer::WalCheckpointer(SqliteDb& writer, std::unique_ptr<SqliteDb> own, Options options)
+    : writer_(writer), own_(std::move(own)), options_(options) {
   thread_ = std::thread(&WalCheckpointer::Run, this);
   // Replaces SQLite's auto-checkpoint hook on the writer (one WAL hook per connection).
   sqlite3_wal_hook(writer_.handle(), &WalCheckpointer::OnCommit, this);
@@ -43,7 +34,6 @@ WalCheckpointer::~WalCheckpointer() {
   }
   wake_.notify_all();
   thread_.join();
-  sqlite3_close(own_);
 }
 
 int WalCheckpointer::OnCommit(void* self, sqlite3* db, const char* schema, int frames) {
@@ -75,7 +65,8 @@ void WalCheckpointer::Run() {
     if (stopping_) return;
     requested_ = false;
     lock.unlock();
-    const int rc = sqlite3_wal_checkpoint_v2(own_, "main", SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    const int rc =
+        sqlite3_wal_checkpoint_v2(own_->handle(), "main", SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     lock.lock();
     if (rc == SQLITE_OK) {
       ++background_checkpoints_;
@@ -84,7 +75,7 @@ void WalCheckpointer::Run() {
       // Not fatal: the writer's own checkpoint past writer_frames still bounds the WAL.
       warned_ = true;
       log::Warn("background WAL checkpoint failed; the writer will checkpoint itself",
-                {{"error", SqliteError(own_, rc, "wal checkpoint").message()}});
+                {{"error", SqliteError(own_->handle(), rc, "wal checkpoint").message()}});
     }
   }
 }

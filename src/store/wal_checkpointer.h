@@ -22,15 +22,15 @@
 #include "core/status.h"
 #include "store/sqlite_db.h"
 
-struct sqlite3;
-
 namespace deskpipe::sqlite {
 
 class WalCheckpointer {
  public:
   struct Options {
-    int trigger_frames = 1000;  // WAL pages after a commit that wake the background checkpoint (SQLite's default)
-    int writer_frames = 16000;  // WAL pages after a commit at which the writer checkpoints itself (~64 MB)
+    // WAL pages after a commit that wake the background checkpoint (SQLite's auto-checkpoint default).
+    int trigger_frames = 1000;
+    // WAL pages after a commit at which the writer checkpoints everything itself (~64 MB).
+    int writer_frames = 16000;
   };
 
   // Opens a second connection to the database at `path` and installs the WAL hook on `writer`.
@@ -45,12 +45,12 @@ class WalCheckpointer {
   int64_t writer_checkpoints() const { return writer_checkpoints_.load(); }
 
  private:
-  WalCheckpointer(SqliteDb& writer, sqlite3* own, Options options);
+  WalCheckpointer(SqliteDb& writer, std::unique_ptr<SqliteDb> own, Options options);
   static int OnCommit(void* self, sqlite3* db, const char* schema, int frames);
   void Run();
 
   SqliteDb& writer_;
-  sqlite3* own_;  // the background thread's connection
+  std::unique_ptr<SqliteDb> own_;  // the background thread's connection
   const Options options_;
   std::atomic<int64_t> background_checkpoints_{0};
   std::atomic<int64_t> writer_checkpoints_{0};
