@@ -105,9 +105,40 @@ CREATE INDEX documents_filter ON documents (tenant_id, type, status, updated_at)
 // Migration 3: a ticket's stored conversations found by parent (Store::KnownChildren, issue 4).
 constexpr char kMigrationThreeSql[] = "CREATE INDEX conversations_parent ON conversations (tenant_id, parent_id);";
 
+// Migration 4: the embedding cache split in two, because inserting into a b-tree keyed by content hash lands
+// on a random page per vector and cost a quarter of the commit time. Vectors are appended in id order and
+// each chunk points at its vector; the key index is filled in sorted batches (FoldEmbeddingKeys). The FTS
+// update trigger now fires only for the columns FTS holds, so pointing chunks at vectors leaves it alone.
+constexpr char kMigrationFourSql[] = R"sql(
+CREATE TABLE embedding_vectors (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, model_id TEXT NOT NULL, content_hash TEXT NOT NULL,
+  dim INTEGER NOT NULL, vector BLOB NOT NULL);
+CREATE TABLE embedding_keys (
+  model_id TEXT NOT NULL, content_hash TEXT NOT NULL, vector_id INTEGER NOT NULL,
+  PRIMARY KEY (model_id, content_hash)) WITHOUT ROWID;
+INSERT INTO embedding_vectors (model_id, content_hash, dim, vector)
+  SELECT model_id, content_hash, dim, vector FROM embeddings ORDER BY rowid;
+INSERT INTO embedding_keys (model_id, content_hash, vector_id)
+  SELECT model_id, content_hash, id FROM embedding_vectors ORDER BY model_id, content_hash;
+INSERT INTO meta (tenant_id, key, value)
+  SELECT '', 'embedding_keys_through', CAST(COALESCE(MAX(id), 0) AS TEXT) FROM embedding_vectors;
+DROP TABLE embeddings;
+DROP TRIGGER chunks_fts_update;
+ALTER TABLE chunks ADD COLUMN vector_id INTEGER;
+UPDATE chunks SET vector_id = (SELECT k.vector_id FROM embedding_keys k
+                               WHERE k.model_id = chunks.model_id AND k.content_hash = chunks.content_hash);
+CREATE TRIGGER chunks_fts_update AFTER UPDATE OF text, title ON chunks BEGIN
+  INSERT INTO chunks_fts (chunks_fts, rowid, text, title) VALUES ('delete', old.rowid, old.text, old.title);
+  INSERT INTO chunks_fts (rowid, text, title) VALUES (new.rowid, new.text, new.title);
+END;
+)sql";
+
 std::vector<std::pair<int, std::string>> Migrations() {
-  return {{1, MigrationOneSql()}, {2, kMigrationTwoSql}, {3, kMigrationThreeSql}};
+  return {{1, MigrationOneSql()}, {2, kMigrationTwoSql}, {3, kMigrationThreeSql}, {4, kMigrationFourSql}};
 }
+
+// Unkeyed vectors are folded into embedding_keys once this many have been appended (and at Flush).
+constexpr int64_t kEmbeddingFoldRows = 16384;
 
 // The upsert statement for one record table (built once per table; the text is the statement cache key).
 const std::string& RecordUpsertSql(const std::string& table) {
@@ -189,6 +220,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& db_pat
   std::unique_ptr<SqliteStore> store(
       new SqliteStore(std::move(db), options, (data_dir / "vectors").string()));
   RETURN_IF_ERROR(store->Migrate());
+  RETURN_IF_ERROR(store->LoadKeysThrough());
   ASSIGN_OR_RETURN(store->checkpointer_, sqlite::WalCheckpointer::Start(*store->db_, db_path, {}));
   return store;
 }
@@ -215,7 +247,9 @@ Result<void> SqliteStore::Migrate() {
 Result<int> SqliteStore::SchemaVersion() {
   ASSIGN_OR_RETURN(Statement * stmt, db_->Prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
   ASSIGN_OR_RETURN(bool row, stmt->Step());
-  return row ? static_cast<int>(stmt->ColumnInt(0)) : 0;
+  const int version = row ? static_cast<int>(stmt->ColumnInt(0)) : 0;
+  stmt->Reset();  // finished: a statement left mid-read would lock migrations that drop tables
+  return version;
 }
 
 std::string SqliteStore::VectorIndexPath(const std::string& tenant_id) const {
@@ -237,13 +271,20 @@ Result<nlohmann::json> SqliteStore::LoadCursor(const std::string& tenant_id, con
 Result<std::unordered_map<std::string, std::vector<float>>> SqliteStore::CachedEmbeddings(
     const std::string& model_id, const std::vector<std::string>& content_hashes) {
   std::unordered_map<std::string, std::vector<float>> found;
-  ASSIGN_OR_RETURN(
-      Statement * stmt,
-      db_->Prepare("SELECT dim, vector FROM embeddings WHERE model_id = ? AND content_hash = ?"));
+  ASSIGN_OR_RETURN(Statement * keyed,
+                   db_->Prepare("SELECT v.dim, v.vector FROM embedding_keys k JOIN embedding_vectors v "
+                                "ON v.id = k.vector_id WHERE k.model_id = ? AND k.content_hash = ?"));
+  ASSIGN_OR_RETURN(Statement * by_id, db_->Prepare("SELECT dim, vector FROM embedding_vectors WHERE id = ?"));
   for (const std::string& hash : content_hashes) {
     if (found.count(hash)) continue;
+    Statement* stmt = keyed;
     stmt->Reset();
     stmt->Bind(1, model_id).Bind(2, hash);
+    if (auto unkeyed = unkeyed_vectors_.find(EmbeddingKey(model_id, hash)); unkeyed != unkeyed_vectors_.end()) {
+      stmt = by_id;
+      stmt->Reset();
+      stmt->Bind(1, unkeyed->second);
+    }
     ASSIGN_OR_RETURN(bool row, stmt->Step());
     if (!row) continue;
     std::vector<float> vector = BlobToVector(*stmt, 1);
@@ -251,6 +292,77 @@ Result<std::unordered_map<std::string, std::vector<float>>> SqliteStore::CachedE
     found.emplace(hash, std::move(vector));
   }
   return found;
+}
+
+std::string SqliteStore::EmbeddingKey(const std::string& model_id, const std::string& content_hash) {
+  return model_id + '\n' + content_hash;
+}
+
+Result<int64_t> SqliteStore::StoreVector(const std::string& model_id, const Chunk& chunk,
+                                         std::unordered_map<std::string, int64_t>& appended) {
+  const std::string key = EmbeddingKey(model_id, chunk.content_hash);
+  if (auto it = appended.find(key); it != appended.end()) return it->second;
+  if (auto it = unkeyed_vectors_.find(key); it != unkeyed_vectors_.end()) return it->second;
+  const int64_t bytes = static_cast<int64_t>(chunk.vector.size() * sizeof(float));
+  ASSIGN_OR_RETURN(Statement * keyed,
+                   db_->Prepare("SELECT k.vector_id FROM embedding_keys k JOIN embedding_vectors v "
+                                "ON v.id = k.vector_id WHERE k.model_id = ? AND k.content_hash = ? "
+                                "AND v.dim = ? AND length(v.vector) = ?"));
+  keyed->Bind(1, model_id).Bind(2, chunk.content_hash).Bind(3, static_cast<int64_t>(chunk.vector.size()));
+  keyed->Bind(4, bytes);
+  ASSIGN_OR_RETURN(bool row, keyed->Step());
+  if (row) return keyed->ColumnInt(0);
+  // New (or its cached copy is damaged): appended, and keyed by the next fold.
+  ASSIGN_OR_RETURN(Statement * insert,
+                   db_->Prepare("INSERT INTO embedding_vectors (model_id, content_hash, dim, vector) "
+                                "VALUES (?, ?, ?, ?)"));
+  insert->Bind(1, model_id).Bind(2, chunk.content_hash).Bind(3, static_cast<int64_t>(chunk.vector.size()));
+  insert->BindBlob(4, chunk.vector.data(), static_cast<size_t>(bytes));
+  RETURN_IF_ERROR(insert->Run());
+  const int64_t id = db_->LastInsertRowid();
+  appended.emplace(key, id);
+  return id;
+}
+
+Result<int64_t> SqliteStore::FoldEmbeddingKeys() {
+  ASSIGN_OR_RETURN(Statement * last, db_->Prepare("SELECT COALESCE(MAX(id), 0) FROM embedding_vectors"));
+  ASSIGN_OR_RETURN(bool row, last->Step());
+  const int64_t through = row ? last->ColumnInt(0) : 0;
+  if (through <= keys_through_) return keys_through_;
+  // Sorted, so each page of the key index is written once per fold rather than once per vector. Where a text
+  // was stored twice (its key was not yet visible, or the keyed copy is damaged) the newest copy wins.
+  ASSIGN_OR_RETURN(Statement * fold,
+                   db_->Prepare("INSERT INTO embedding_keys (model_id, content_hash, vector_id) "
+                                "SELECT model_id, content_hash, id FROM embedding_vectors WHERE id > ? AND id <= ? "
+                                "ORDER BY model_id, content_hash, id ON CONFLICT (model_id, content_hash) "
+                                "DO UPDATE SET vector_id = excluded.vector_id"));
+  fold->Bind(1, keys_through_).Bind(2, through);
+  RETURN_IF_ERROR(fold->Run());
+  ASSIGN_OR_RETURN(Statement * mark,
+                   db_->Prepare("INSERT INTO meta (tenant_id, key, value) VALUES ('', 'embedding_keys_through', ?) "
+                                "ON CONFLICT (tenant_id, key) DO UPDATE SET value = excluded.value"));
+  mark->Bind(1, std::to_string(through));
+  RETURN_IF_ERROR(mark->Run());
+  return through;
+}
+
+Result<void> SqliteStore::FoldUnkeyedVectors() {
+  sqlite::Transaction txn(*db_);
+  RETURN_IF_ERROR(txn.status());
+  ASSIGN_OR_RETURN(int64_t through, FoldEmbeddingKeys());
+  RETURN_IF_ERROR(txn.Commit());
+  keys_through_ = through;
+  unkeyed_vectors_.clear();
+  return {};
+}
+
+Result<void> SqliteStore::LoadKeysThrough() {
+  ASSIGN_OR_RETURN(Statement * stmt,
+                   db_->Prepare("SELECT CAST(value AS INTEGER) FROM meta WHERE tenant_id = '' AND "
+                                "key = 'embedding_keys_through'"));
+  ASSIGN_OR_RETURN(bool row, stmt->Step());
+  keys_through_ = row ? stmt->ColumnInt(0) : 0;
+  return {};
 }
 
 Result<std::unordered_map<std::string, std::string>> SqliteStore::DocumentHashes(
@@ -308,6 +420,7 @@ Result<void> SqliteStore::Commit(const BatchWrite& batch, const std::string& mod
 
   std::vector<int64_t> removed_keys;
   std::vector<std::pair<int64_t, const std::vector<float>*>> added;
+  std::unordered_map<std::string, int64_t> appended_vectors;  // this batch's new cache rows, by EmbeddingKey
   const std::string now = Now();
 
   sqlite::Transaction txn(*db_);
@@ -408,22 +521,16 @@ Result<void> SqliteStore::Commit(const BatchWrite& batch, const std::string& mod
         return Error(Internal("chunk " + chunk.id + " has a " + std::to_string(chunk.vector.size()) +
                               "-d vector; the store expects " + std::to_string(options_.dimension)));
       }
+      ASSIGN_OR_RETURN(int64_t vector_id, StoreVector(model_id, chunk, appended_vectors));
       ASSIGN_OR_RETURN(
           Statement * insert,
           db_->Prepare("INSERT INTO chunks (tenant_id, id, document_id, chunk_index, title, text, "
-                       "content_hash, model_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+                       "content_hash, model_id, vector_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
       insert->Bind(1, tenant).Bind(2, chunk.id).Bind(3, doc.id).Bind(4, static_cast<int64_t>(chunk.index));
       insert->Bind(5, doc.title).Bind(6, options_.store_original_text ? chunk.text : std::string());
-      insert->Bind(7, chunk.content_hash).Bind(8, model_id);
+      insert->Bind(7, chunk.content_hash).Bind(8, model_id).Bind(9, vector_id);
       RETURN_IF_ERROR(insert->Run());
       added.emplace_back(db_->LastInsertRowid(), &chunk.vector);
-
-      ASSIGN_OR_RETURN(Statement * cache,
-                       db_->Prepare("INSERT INTO embeddings (model_id, content_hash, dim, vector) "
-                                    "VALUES (?, ?, ?, ?) ON CONFLICT (model_id, content_hash) DO NOTHING"));
-      cache->Bind(1, model_id).Bind(2, chunk.content_hash).Bind(3, static_cast<int64_t>(chunk.vector.size()));
-      cache->BindBlob(4, chunk.vector.data(), chunk.vector.size() * sizeof(float));
-      RETURN_IF_ERROR(cache->Run());
     }
   }
 
@@ -484,7 +591,20 @@ Result<void> SqliteStore::Commit(const BatchWrite& batch, const std::string& mod
     RETURN_IF_ERROR(stmt->Run());
   }
 
+  const bool fold = static_cast<int64_t>(unkeyed_vectors_.size() + appended_vectors.size()) >= kEmbeddingFoldRows;
+  int64_t keys_through = keys_through_;
+  if (fold) {
+    ASSIGN_OR_RETURN(keys_through, FoldEmbeddingKeys());
+  }
+
   RETURN_IF_ERROR(txn.Commit());
+  // Only now, so a rolled-back batch leaves no entry pointing at a vector row that was never written.
+  if (fold) {
+    keys_through_ = keys_through;
+    unkeyed_vectors_.clear();
+  } else {
+    unkeyed_vectors_.merge(appended_vectors);
+  }
   if (options_.after_sql_commit_for_test) options_.after_sql_commit_for_test();
 
   if (auto loaded = attrs_.find(tenant); indexed && loaded != attrs_.end()) {
@@ -578,9 +698,9 @@ Result<SegmentedIndex*> SqliteStore::RebuildIndex(const std::string& tenant_id) 
 Result<void> SqliteStore::RefillIndex(const std::string& tenant_id, SegmentedIndex& index) {
   // In key order, so a segment sealed midway holds exactly the keys below the rest.
   ASSIGN_OR_RETURN(Statement * stmt,
-                   db_->Prepare("SELECT c.rowid, e.vector FROM chunks c JOIN embeddings e "
-                                "ON e.model_id = c.model_id AND e.content_hash = c.content_hash "
-                                "WHERE c.tenant_id = ? AND e.dim = ? AND c.rowid > ? ORDER BY c.rowid"));
+                   db_->Prepare("SELECT c.rowid, v.vector FROM chunks c JOIN embedding_vectors v "
+                                "ON v.id = c.vector_id WHERE c.tenant_id = ? AND v.dim = ? AND c.rowid > ? "
+                                "ORDER BY c.rowid"));
   stmt->Bind(1, tenant_id).Bind(2, static_cast<int64_t>(options_.dimension)).Bind(3, index.sealed_through());
   // Added in slices, each spread over the cores by AddBatch; full segments are sealed as they fill.
   constexpr size_t kRefillSlice = 4096;
@@ -635,6 +755,9 @@ void SqliteStore::ForgetIndex(const std::string& tenant_id) {
 Result<void> SqliteStore::Flush() {
   CatchUpIndexes();
   Status first;
+  if (!unkeyed_vectors_.empty()) {
+    if (auto folded = FoldUnkeyedVectors(); !folded) first = folded.error();
+  }
   for (auto& [tenant, index] : indexes_) {
     auto saved = SaveIndex(tenant, *index);
     if (!saved && first.ok()) first = saved.error();
@@ -741,8 +864,7 @@ Result<std::vector<int64_t>> SqliteStore::VectorCandidates(const SearchQuery& qu
 Result<std::vector<int64_t>> SqliteStore::RankExactly(const std::vector<float>& query,
                                                       const std::vector<std::pair<int64_t, float>>& candidates) {
   ASSIGN_OR_RETURN(Statement * stmt,
-                   db_->Prepare("SELECT e.vector FROM chunks c JOIN embeddings e "
-                                "ON e.model_id = c.model_id AND e.content_hash = c.content_hash "
+                   db_->Prepare("SELECT v.vector FROM chunks c JOIN embedding_vectors v ON v.id = c.vector_id "
                                 "WHERE c.rowid = ?"));
   std::vector<std::pair<int64_t, float>> scored;
   scored.reserve(candidates.size());
@@ -1062,6 +1184,7 @@ Result<ResetReport> SqliteStore::ResetTenant(const std::string& tenant_id) {
   if (options_.dimension > 0) {
     ASSIGN_OR_RETURN(report.vectors, VectorCount(tenant_id));
   }
+  int64_t keys_through = keys_through_;
   {
     sqlite::Transaction txn(*db_);
     RETURN_IF_ERROR(txn.status());
@@ -1079,11 +1202,16 @@ Result<ResetReport> SqliteStore::ResetTenant(const std::string& tenant_id) {
     ASSIGN_OR_RETURN(report.documents, remove("documents"));
     ASSIGN_OR_RETURN(report.cursors, remove("cursors"));
     for (const char* table : {"runs", "dead_letters", "meta"}) RETURN_IF_ERROR(remove(table));
-    // The embedding cache is shared by content hash: drop the entries no remaining chunk of any tenant uses.
-    RETURN_IF_ERROR(db_->Exec("DELETE FROM embeddings WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE "
-                              "c.model_id = embeddings.model_id AND c.content_hash = embeddings.content_hash)"));
+    // The embedding cache is shared by content hash: drop the vectors no remaining chunk of any tenant uses
+    // (keyed first, so the survivors stay findable).
+    ASSIGN_OR_RETURN(keys_through, FoldEmbeddingKeys());
+    RETURN_IF_ERROR(db_->Exec(
+        "DELETE FROM embedding_vectors WHERE id NOT IN (SELECT vector_id FROM chunks WHERE vector_id IS NOT NULL);"
+        "DELETE FROM embedding_keys WHERE vector_id NOT IN (SELECT id FROM embedding_vectors);"));
     RETURN_IF_ERROR(txn.Commit());
   }
+  keys_through_ = keys_through;
+  unkeyed_vectors_.clear();
   indexes_.erase(tenant_id);
   attrs_.erase(tenant_id);
   RETURN_IF_ERROR(SegmentedIndex::RemoveFiles(VectorIndexPath(tenant_id)));
@@ -1105,10 +1233,10 @@ Result<VerifyReport> SqliteStore::Verify(const std::string& tenant_id, bool repa
   {
     ASSIGN_OR_RETURN(
         Statement * stmt,
-        db_->Prepare("SELECT c.rowid, c.id, c.text, c.content_hash, e.content_hash IS NOT NULL, d.id IS NOT NULL "
-                     "FROM chunks c LEFT JOIN embeddings e ON e.model_id = c.model_id AND e.content_hash = "
-                     "c.content_hash AND e.dim = ? LEFT JOIN documents d ON d.tenant_id = c.tenant_id AND "
-                     "d.id = c.document_id WHERE c.tenant_id = ?"));
+        db_->Prepare("SELECT c.rowid, c.id, c.text, c.content_hash, v.id IS NOT NULL, d.id IS NOT NULL "
+                     "FROM chunks c LEFT JOIN embedding_vectors v ON v.id = c.vector_id AND v.dim = ? "
+                     "LEFT JOIN documents d ON d.tenant_id = c.tenant_id AND d.id = c.document_id "
+                     "WHERE c.tenant_id = ?"));
     stmt->Bind(1, static_cast<int64_t>(options_.dimension)).Bind(2, tenant_id);
     while (true) {
       ASSIGN_OR_RETURN(bool row, stmt->Step());

@@ -7,7 +7,7 @@
 // growing segment while the next batch's SQL runs (every other use of an index waits for it); full segments
 // are sealed to files the writer no longer holds. Flush() saves the growing segment and a `.gen` sidecar; a
 // growing segment whose sidecar is missing or disagrees with SQL (a crash between commit and flush) is
-// refilled from `chunks JOIN embeddings` when first opened. Vector candidates are re-ranked by the exact
+// refilled from `chunks JOIN embedding_vectors` when first opened. Vector candidates are re-ranked by the exact
 // cosine of their stored float vectors (the index keeps int8 codes).
 //
 // Thread-safety: one thread at a time (see Store). Lifetime: Open() → use → destroy (flushes).
@@ -109,6 +109,17 @@ class SqliteStore : public Store {
   };
 
   Result<void> Migrate();
+  // The embedding cache: vectors appended to embedding_vectors (each chunk names its row), found by
+  // (model, content hash) through embedding_keys, which is filled in sorted folds; the vectors appended
+  // since the last fold are found through unkeyed_vectors_.
+  static std::string EmbeddingKey(const std::string& model_id, const std::string& content_hash);
+  // The cache row holding chunk.vector: an existing one, or one appended (and recorded in `appended`).
+  Result<int64_t> StoreVector(const std::string& model_id, const Chunk& chunk,
+                              std::unordered_map<std::string, int64_t>& appended);
+  // Keys every vector appended since keys_through_ (inside the caller's transaction); returns the new mark.
+  Result<int64_t> FoldEmbeddingKeys();
+  Result<void> FoldUnkeyedVectors();  // FoldEmbeddingKeys in its own transaction
+  Result<void> LoadKeysThrough();
   Result<void> LoadAttrs(const std::string& tenant_id, AttrMap& attrs);
   Result<void> RefreshAttrs(const std::string& tenant_id, const std::string& document_id, AttrMap& attrs);
   int32_t Intern(const std::string& value);
@@ -144,6 +155,8 @@ class SqliteStore : public Store {
   std::map<std::string, AttrMap> attrs_;                          // tenant → chunk rowid → filter fields
   std::unordered_map<std::string, int32_t> interned_;
   bool reads_mapped_ = false;  // mmap_size raised by the first search
+  int64_t keys_through_ = 0;   // embedding_vectors ids up to this one are in embedding_keys
+  std::unordered_map<std::string, int64_t> unkeyed_vectors_;  // EmbeddingKey → id, for ids past keys_through_
   IndexFollower follower_;  // last: destroyed (joined) before the indexes it writes to
 };
 

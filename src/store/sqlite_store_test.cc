@@ -141,12 +141,12 @@ TEST_F(SqliteStoreTest, OpeningTwiceMigratesOnce) {
   {
     auto store = Open();
     ASSERT_TRUE(store);
-    EXPECT_EQ(*store->SchemaVersion(), 3);
+    EXPECT_EQ(*store->SchemaVersion(), 4);
   }
   auto store = Open();
   ASSERT_TRUE(store);
-  EXPECT_EQ(*store->SchemaVersion(), 3);
-  EXPECT_EQ(Count(*store, "SELECT COUNT(*) FROM schema_migrations"), 3);
+  EXPECT_EQ(*store->SchemaVersion(), 4);
+  EXPECT_EQ(Count(*store, "SELECT COUNT(*) FROM schema_migrations"), 4);
   EXPECT_EQ(Count(*store, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'chunks_fts'"), 1);
   auto mode = store->db().Prepare("PRAGMA journal_mode");
   ASSERT_TRUE(mode.has_value());
@@ -313,7 +313,7 @@ TEST_F(SqliteStoreTest, ReplayingABatchChangesNothing) {
   EXPECT_EQ(stats2->records_by_type, stats->records_by_type);
   EXPECT_EQ(stats2->documents_by_type, stats->documents_by_type);
   EXPECT_EQ(Rowids(*store, "acme"), rowids);  // no vector churn
-  EXPECT_EQ(Count(*store, "SELECT COUNT(*) FROM embeddings"), 4);
+  EXPECT_EQ(Count(*store, "SELECT COUNT(*) FROM embedding_vectors"), 4);
   EXPECT_EQ(Count(*store, "SELECT COUNT(*) FROM chunks_fts"), 4);
 }
 
@@ -475,6 +475,135 @@ TEST_F(SqliteStoreTest, EmbeddingCacheReturnsStoredVectorsAndDocumentHashes) {
   ASSERT_TRUE(hashes.has_value());
   ASSERT_EQ(hashes->size(), 1u);
   EXPECT_EQ(hashes->at("acme_freshdesk_2"), batch.documents[1].content_hash);
+}
+
+// The cache's vectors are appended and keyed in sorted folds: before a fold they are found through the
+// store's memory, after it (and in the next process) through embedding_keys; the same text is stored once
+// whether it repeats within a batch, before the fold or after it.
+TEST_F(SqliteStoreTest, EmbeddingCacheStoresEachTextOnceBeforeAndAfterItsKeysAreFolded) {
+  const std::string printer = "Printer jammed: the office printer on floor three jams on every print job";
+  {
+    auto store = Open();
+    BatchWrite batch = Batch();
+    batch.documents.push_back(Doc("acme", "acme_freshdesk_3", "ticket", "Same text", {printer}));
+    ASSERT_TRUE(store->Commit(batch, embedder_.model_id()).has_value());
+    EXPECT_EQ(Count(*store, "SELECT COUNT(*) FROM embedding_vectors"), 4);
+    EXPECT_EQ(Count(*store, "SELECT COUNT(*) FROM embedding_keys"), 0);  // not folded yet
+    auto cached = store->CachedEmbeddings(embedder_.model_id(), {HashHex(printer)});
+    ASSERT_TRUE(cached.has_value());
+    EXPECT_EQ(cached->size(), 1u);
+
+    BatchWrite again;
+    again.tenant_id = "acme";
+    again.stream = "tickets";
+    again.documents = {Doc("acme", "acme_freshdesk_4", "ticket", "Again", {printer})};
+    ASSERT_TRUE(store->Commit(again, embedder_.model_id()).has_value());
+    EXPECT_EQ(Count(*store, "SELECT COUNT(*) FROM embedding_vectors"), 4);
+  }  // closing folds
+  auto store = Open();
+  EXPECT_EQ(Count(*store, "SELECT COUNT(*) FROM embedding_keys"), 4);
+  EXPECT_EQ(Count(*store, "SELECT CAST(value AS INTEGER) FROM meta WHERE tenant_id = '' AND "
+                          "key = 'embedding_keys_through'"),
+            Count(*store, "SELECT MAX(id) FROM embedding_vectors"));
+  auto cached = store->CachedEmbeddings(embedder_.model_id(), {HashHex(printer), HashHex("never stored")});
+  ASSERT_TRUE(cached.has_value());
+  ASSERT_EQ(cached->size(), 1u);
+  EXPECT_EQ(cached->at(HashHex(printer)), embedder_.EmbedOne(printer));
+
+  BatchWrite later;
+  later.tenant_id = "acme";
+  later.stream = "tickets";
+  later.documents = {Doc("acme", "acme_freshdesk_5", "ticket", "Later", {printer, "A text never seen"})};
+  ASSERT_TRUE(store->Commit(later, embedder_.model_id()).has_value());
+  EXPECT_EQ(Count(*store, "SELECT COUNT(*) FROM embedding_vectors"), 5);
+  EXPECT_EQ(Count(*store, "SELECT COUNT(DISTINCT vector_id) FROM chunks WHERE text = '" + printer + "'"), 1);
+  auto verified = store->Verify("acme", false);
+  ASSERT_TRUE(verified.has_value());
+  EXPECT_TRUE(verified->ok());
+  EXPECT_EQ(verified->chunks, 8);
+}
+
+// Vectors a crashed process appended but never keyed are keyed by the next fold, and a damaged cache row is
+// not reused for a new chunk.
+TEST_F(SqliteStoreTest, UnkeyedVectorsOfACrashedProcessAreKeyedLaterAndDamagedOnesNotReused) {
+  const std::string refund = "Refund policy: refunds are issued within fourteen days of purchase";
+  {
+    auto store = Open();
+    ASSERT_TRUE(store->Commit(Batch(), embedder_.model_id()).has_value());
+  }
+  {
+    auto db = sqlite::SqliteDb::Open((dir_ / "db" / "deskpipe.db").string());
+    ASSERT_TRUE(db.has_value());
+    // As a crash before the fold leaves it: vectors past the mark, no keys. One vector is also truncated.
+    ASSERT_TRUE((*db)->Exec("DELETE FROM embedding_keys; UPDATE meta SET value = '0' WHERE tenant_id = '' "
+                            "AND key = 'embedding_keys_through'; UPDATE embedding_vectors SET vector = "
+                            "substr(vector, 1, 8) WHERE content_hash = '" + HashHex(refund) + "'")
+                    .has_value());
+  }
+  auto store = Open();
+  EXPECT_TRUE(store->CachedEmbeddings(embedder_.model_id(), {HashHex(refund)})->empty());
+  BatchWrite batch;
+  batch.tenant_id = "acme";
+  batch.stream = "tickets";
+  batch.documents = {Doc("acme", "acme_freshdesk_6", "ticket", "Refund again", {refund})};
+  ASSERT_TRUE(store->Commit(batch, embedder_.model_id()).has_value());
+  EXPECT_EQ(Count(*store, "SELECT COUNT(*) FROM embedding_vectors"), 5);  // damaged copy not reused
+  ASSERT_TRUE(store->Flush().has_value());
+  EXPECT_EQ(Count(*store, "SELECT COUNT(*) FROM embedding_keys"), 4);  // one key per text: the newest copy
+  const std::string password = "Password reset email never arrives and I cannot log in to the portal";
+  auto cached = store->CachedEmbeddings(embedder_.model_id(), {HashHex(password), HashHex(refund)});
+  ASSERT_TRUE(cached.has_value());
+  EXPECT_EQ(cached->size(), 2u);
+  EXPECT_EQ(cached->at(HashHex(refund)), embedder_.EmbedOne(refund));
+}
+
+// A database written before migration 4 (one keyed `embeddings` table) keeps every vector: chunks point at
+// them, keys find them, and the index rebuilt from SQL answers searches.
+TEST_F(SqliteStoreTest, MigrationFourMovesTheEmbeddingCacheAndKeepsEveryVector) {
+  {
+    auto store = Open();
+    ASSERT_TRUE(store->Commit(Batch(), embedder_.model_id()).has_value());
+  }
+  {
+    auto db = sqlite::SqliteDb::Open((dir_ / "db" / "deskpipe.db").string());
+    ASSERT_TRUE(db.has_value());
+    auto downgraded = (*db)->Exec(R"sql(
+CREATE TABLE embeddings (
+  model_id TEXT NOT NULL, content_hash TEXT NOT NULL, dim INTEGER NOT NULL, vector BLOB NOT NULL,
+  PRIMARY KEY (model_id, content_hash));
+INSERT INTO embeddings SELECT model_id, content_hash, dim, vector FROM embedding_vectors;
+DROP TABLE embedding_vectors;
+DROP TABLE embedding_keys;
+DROP TRIGGER chunks_fts_update;
+ALTER TABLE chunks DROP COLUMN vector_id;
+CREATE TRIGGER chunks_fts_update AFTER UPDATE ON chunks BEGIN
+  INSERT INTO chunks_fts (chunks_fts, rowid, text, title) VALUES ('delete', old.rowid, old.text, old.title);
+  INSERT INTO chunks_fts (rowid, text, title) VALUES (new.rowid, new.text, new.title);
+END;
+DELETE FROM meta WHERE tenant_id = '';
+DELETE FROM schema_migrations WHERE version = 4;
+)sql");
+    ASSERT_TRUE(downgraded.has_value()) << downgraded.error().ToString();
+  }
+  for (const char* suffix : {"", ".gen"}) {
+    fs::remove(dir_ / "data" / "vectors" / (std::string("acme.usearch") + suffix));
+  }
+  auto store = Open();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(*store->SchemaVersion(), 4);
+  EXPECT_EQ(Count(*store, "SELECT COUNT(*) FROM chunks WHERE vector_id IS NULL"), 0);
+  EXPECT_EQ(Count(*store, "SELECT COUNT(*) FROM embedding_keys"), 4);
+  auto hits = store->Search(Query("acme", "printer jammed"));  // the index is refilled from SQL first
+  ASSERT_TRUE(hits.has_value());
+  ASSERT_FALSE(hits->empty());
+  EXPECT_EQ(hits->front().document_id, "acme_freshdesk_1");
+  auto verified = store->Verify("acme", false);
+  ASSERT_TRUE(verified.has_value()) << verified.error().ToString();
+  EXPECT_TRUE(verified->ok());
+  EXPECT_EQ(verified->vectors, 4);
+  const std::string password = "Password reset email never arrives and I cannot log in to the portal";
+  EXPECT_EQ(store->CachedEmbeddings(embedder_.model_id(), {HashHex(password)})->at(HashHex(password)),
+            embedder_.EmbedOne(password));
 }
 
 TEST_F(SqliteStoreTest, FtsSyntaxInQueriesIsTreatedAsText) {

@@ -1,5 +1,5 @@
 // A usearch HNSW index (cosine similarity) keyed by int64 — the chunk's SQLite rowid — persisted in one file.
-// The file is a cache: SQL holds every vector (the `embeddings` table), so the store can always rebuild it.
+// The file is a cache: SQL holds every vector (the embedding cache), so the store can always rebuild it.
 // Vectors are kept as int8 codes (unit length, each vector with its own scale; see vector_index.cc): a
 // quarter of float32's bytes, because memory traffic bounds HNSW at 512-d. Scores are therefore approximate
 // (±0.002); the store re-ranks the candidates by their stored float vectors. The kernel is picked once for
