@@ -1,18 +1,20 @@
 // Applies committed vector changes to the in-memory indexes on one background thread, so the SQL of the next
-// batch overlaps the graph insertions of the previous one (the insertions cost nearly as much CPU as the SQL).
-// SQL stays the source of truth: a change the follower failed to apply is reported by the next Wait(), and
-// the store then drops that tenant's index so it is rebuilt from SQL.
+// batches overlaps the graph insertions of the previous ones (the insertions cost nearly as much CPU as the
+// SQL). Up to kMaxPending jobs queue up, so a slow batch on either side does not stall the other.
+// SQL stays the source of truth: a change the follower failed to apply is reported by the next Wait(), the
+// tenant's later jobs are skipped, and the store then drops that tenant's index so it is rebuilt from SQL.
 //
-// Thread-safety: Submit() and Wait() are called from the owning store's thread only. Between Submit() and the
-// next Wait() the submitted index belongs to the follower: the owner must Wait() before touching any index.
+// Thread-safety: Submit(), Wait() and HasFailures() are called from the owning store's thread only. Between
+// Submit() and the next Wait() the submitted index belongs to the follower: the owner must Wait() before
+// touching any index.
 // Lifetime: the thread starts with the first Submit() and is joined by the destructor (after the last job);
 // the indexes submitted must outlive that job.
 #pragma once
 
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -25,7 +27,8 @@ namespace deskpipe {
 
 class IndexFollower {
  public:
-  // One batch's changes to one tenant's index: removals first, then additions.
+  // One batch's changes to one tenant's index: a full growing segment sealed first, then removals, then
+  // additions.
   struct Job {
     std::string tenant_id;
     SegmentedIndex* index = nullptr;
@@ -43,19 +46,24 @@ class IndexFollower {
   IndexFollower(const IndexFollower&) = delete;
   IndexFollower& operator=(const IndexFollower&) = delete;
 
-  // Waits until the previous job is done, then hands `job` to the thread and returns. A failure of the
-  // previous job is kept for the next Wait().
+  static constexpr size_t kMaxPending = 4;  // jobs queued or running; each holds one batch's vectors
+
+  // Queues `job` (waiting only while kMaxPending jobs are pending) and returns. Failures are kept for Wait().
   void Submit(Job job);
-  // Waits until no job is running; returns the failures since the last Wait() (usually none).
+  // Waits until no job is pending; returns the failures since the last Wait() (usually none).
   std::vector<Failure> Wait();
+  // Whether a job failed since the last Wait(); does not wait.
+  bool HasFailures();
 
  private:
   void Run();
+  static Status Apply(Job& job);  // on the thread, without the lock
   void WaitIdle(std::unique_lock<std::mutex>& lock);
+  bool TenantFailed(const std::string& tenant_id) const;  // under mutex_
 
   std::mutex mutex_;
   std::condition_variable changed_;
-  std::optional<Job> job_;  // the job handed over and not yet finished
+  std::deque<Job> jobs_;  // handed over and not yet finished; the front one runs
   bool stopping_ = false;
   std::vector<Failure> failures_;
   std::thread thread_;  // last: started after the fields it uses

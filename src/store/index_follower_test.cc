@@ -18,9 +18,10 @@ class IndexFollowerTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::unique_ptr<SegmentedIndex> Index(int dimension) {
+  std::unique_ptr<SegmentedIndex> Index(int dimension, size_t seal_at = 32768) {
     SegmentedIndex::Options options;
     options.dimension = dimension;
+    options.seal_at = seal_at;
     auto index = SegmentedIndex::Open((dir_ / "t.usearch").string(), options, 0);
     EXPECT_TRUE(index.has_value()) << index.error().ToString();
     return index ? std::move(*index) : nullptr;
@@ -84,6 +85,56 @@ TEST_F(IndexFollowerTest, ReportsAFailedJobWithItsTenantOnce) {
   EXPECT_TRUE(Contains(*index, 2));
   EXPECT_FALSE(Contains(*index, 1));
   EXPECT_TRUE(follower.Wait().empty());  // reported once
+}
+
+// Jobs queue up behind a running one; each seals a full growing segment before adding, as the store did
+// before handing the job over.
+TEST_F(IndexFollowerTest, QueuedJobsSealFullSegmentsBeforeAdding) {
+  constexpr int kDim = 16;
+  auto index = Index(kDim, /*seal_at=*/100);
+  ASSERT_TRUE(index);
+  std::mt19937 rng(5);
+  IndexFollower follower;
+  for (int batch = 0; batch < 3 * static_cast<int>(IndexFollower::kMaxPending); ++batch) {
+    IndexFollower::Job job;
+    job.tenant_id = "t";
+    job.index = index.get();
+    for (int i = 0; i < 100; ++i) job.added.emplace_back(batch * 100 + i + 1, RandomVector(rng, kDim));
+    follower.Submit(std::move(job));
+  }
+  EXPECT_TRUE(follower.Wait().empty());
+  EXPECT_EQ(index->sealed_segments(), 3 * IndexFollower::kMaxPending - 1);
+  EXPECT_EQ(index->growing_size(), 100u);
+  EXPECT_EQ(index->Keys()->size(), 3 * IndexFollower::kMaxPending * 100);
+}
+
+// After a tenant's job fails, its queued jobs are skipped (the store drops that index and rebuilds it from
+// SQL); other tenants' jobs still run.
+TEST_F(IndexFollowerTest, SkipsTheQueuedJobsOfAFailedTenant) {
+  auto acme_index = Index(8);
+  ASSERT_TRUE(acme_index);
+  std::filesystem::create_directories(dir_ / "other");
+  SegmentedIndex::Options options;
+  options.dimension = 8;
+  auto other_index = SegmentedIndex::Open((dir_ / "other" / "o.usearch").string(), options, 0);
+  ASSERT_TRUE(other_index.has_value());
+  IndexFollower follower;
+  auto job = [](const std::string& tenant, SegmentedIndex* index, int64_t key, size_t dim) {
+    IndexFollower::Job j;
+    j.tenant_id = tenant;
+    j.index = index;
+    j.added.emplace_back(key, std::vector<float>(dim, 1.0f));
+    return j;
+  };
+  follower.Submit(job("acme", acme_index.get(), 1, 5));  // wrong dimension: fails
+  follower.Submit(job("acme", acme_index.get(), 3, 8));
+  follower.Submit(job("other", other_index->get(), 2, 8));
+  const auto failures = follower.Wait();
+  ASSERT_EQ(failures.size(), 1u);
+  EXPECT_EQ(failures[0].tenant_id, "acme");
+  EXPECT_FALSE(Contains(*acme_index, 3));
+  EXPECT_TRUE(Contains(**other_index, 2));
+  EXPECT_FALSE(follower.HasFailures());
 }
 
 }  // namespace

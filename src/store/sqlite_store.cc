@@ -626,14 +626,11 @@ Result<void> SqliteStore::Commit(const BatchWrite& batch, const std::string& mod
   job.removed_keys = std::move(removed_keys);
   job.added.reserve(added.size());
   for (const auto& [key, vector] : added) job.added.emplace_back(key, *vector);
-  CatchUpIndexes();  // the previous batch's job, which may have failed and dropped this index
+  // A failed job's index is dropped (waiting for the queue first) before more jobs go to it.
+  if (follower_.HasFailures()) CatchUpIndexes();
   auto open = indexes_.find(tenant);
   if (open == indexes_.end()) return {};  // reopening rebuilds it from SQL, this batch included
   job.index = open->second.get();
-  if (auto sealed = job.index->SealIfFull(); !sealed) {
-    DropIndex(tenant);
-    return Error(sealed.error().WithContext("vector index of tenant " + tenant + " (will be rebuilt)"));
-  }
   follower_.Submit(std::move(job));
   return {};
 }

@@ -3,8 +3,8 @@
 // usearch index per tenant under {data_dir}/vectors/{tenant}.usearch*, keyed by the chunk's SQLite rowid.
 //
 // The vector index is a cache of SQL: Commit() writes SQL (and bumps the tenant's meta.vector_generation) in
-// one transaction, then hands the same changes to a background follower that applies them to the index's
-// growing segment while the next batch's SQL runs (every other use of an index waits for it); full segments
+// one transaction, then queues the same changes for a background follower that applies them to the index's
+// growing segment while the next batches' SQL runs (every other use of an index waits for it); full segments
 // are sealed to files the writer no longer holds. Flush() saves the growing segment and a `.gen` sidecar; a
 // growing segment whose sidecar is missing or disagrees with SQL (a crash between commit and flush) is
 // refilled from `chunks JOIN embedding_vectors` when first opened. Vector candidates are re-ranked by the exact
