@@ -1,17 +1,14 @@
 #include "embed/openai_embedder.h"
 
-#include <time.h>
-
 #include <algorithm>
 #include <atomic>
-#include <cmath>
-#include <cstdlib>
 #include <mutex>
 #include <random>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
+#include "net/api_error.h"
 #include "net/url.h"
 
 namespace deskpipe {
@@ -26,66 +23,9 @@ int KnownDimension(const std::string& model) {
   return 0;
 }
 
-// The server's own error message, shortened and with the key masked (some servers echo headers).
-std::string ServerMessage(const std::string& body, const std::string& api_key) {
-  std::string message;
-  auto json = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (json.is_object() && json.contains("error")) {
-    const auto& error = json["error"];
-    if (error.is_object() && error.contains("message") && error["message"].is_string()) {
-      message = error["message"].get<std::string>();
-    } else if (error.is_string()) {
-      message = error.get<std::string>();
-    }
-  }
-  if (message.empty()) message = body;
-  if (message.size() > 300) message = message.substr(0, 300) + "…";
-  if (!api_key.empty()) {
-    for (size_t pos = message.find(api_key); pos != std::string::npos; pos = message.find(api_key, pos)) {
-      message.replace(pos, api_key.size(), "***");
-    }
-  }
-  return message;
-}
-
 bool Retryable(long status) { return status == 408 || status == 429 || status >= 500; }
 
-Status ClassifyHttpStatus(long status, const std::string& what) {
-  switch (status) {
-    case 400:
-    case 404:
-    case 413:
-    case 422:
-      return InvalidArgument(what);
-    case 401:
-      return Unauthenticated(what + " (check openai_api_key)");
-    case 403:
-      return PermissionDenied(what);
-    case 429:
-      return RateLimited(what);
-    default:
-      return status >= 500 || status == 408 ? Unavailable(what) : Internal(what);
-  }
-}
-
 }  // namespace
-
-std::optional<milliseconds> ParseRetryAfter(const std::string& value, std::chrono::system_clock::time_point now) {
-  size_t begin = value.find_first_not_of(" \t");
-  if (begin == std::string::npos) return std::nullopt;
-  const std::string text = value.substr(begin, value.find_last_not_of(" \t") - begin + 1);
-  char* end = nullptr;
-  const double seconds = std::strtod(text.c_str(), &end);
-  if (end != text.c_str() && *end == '\0') {
-    if (!(seconds >= 0) || !std::isfinite(seconds)) return std::nullopt;
-    return milliseconds(static_cast<int64_t>(std::ceil(seconds * 1000)));
-  }
-  struct tm tm {};
-  const char* parsed = strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  if (parsed == nullptr || *parsed != '\0') return std::nullopt;
-  const auto at = std::chrono::system_clock::from_time_t(timegm(&tm));
-  return std::max(milliseconds(0), std::chrono::duration_cast<milliseconds>(at - now));
-}
 
 // State shared by the workers of every Embed() call: idle HTTP clients (kept for keep-alive) and the time
 // before which no request may go out (set by a 429).
@@ -287,11 +227,11 @@ Result<void> OpenAiEmbedder::EmbedBatch(net::HttpClient& client, const std::vect
       return {};
     } else {
       const std::string what = what_prefix + ": HTTP " + std::to_string(response->status) + ": " +
-                               ServerMessage(response->body, options_.api_key);
-      last = ClassifyHttpStatus(response->status, what);
+                               net::ServerErrorMessage(response->body, options_.api_key);
+      last = net::ClassifyHttpStatus(response->status, what, "openai_api_key");
       if (!Retryable(response->status)) return Error(last);
       if (response->status == 429) {
-        retry_after = ParseRetryAfter(response->Header("retry-after"), std::chrono::system_clock::now());
+        retry_after = net::ParseRetryAfter(response->Header("retry-after"), std::chrono::system_clock::now());
         if (retry_after) last.set_retry_after(*retry_after);
         if (retry_after && *retry_after > options_.max_retry_after) return Error(last);
       }

@@ -84,9 +84,4 @@ class OpenAiEmbedder : public Embedder {
   std::unique_ptr<Shared> shared_;
 };
 
-// Parses a Retry-After header value: delta-seconds ("7", "1.5") or an HTTP date, relative to `now`.
-// nullopt when absent or unreadable.
-std::optional<std::chrono::milliseconds> ParseRetryAfter(const std::string& value,
-                                                         std::chrono::system_clock::time_point now);
-
 }  // namespace deskpipe

@@ -296,17 +296,6 @@ TEST(OpenAiEmbedderTest, ChecksBaseUrlAndProbesUnknownWidths) {
   EXPECT_EQ(f.script->requests.size(), 1u);
 }
 
-TEST(OpenAiEmbedderTest, ParsesRetryAfterSecondsAndDates) {
-  const auto now = std::chrono::system_clock::from_time_t(1700000000);  // Tue, 14 Nov 2023 22:13:20 GMT
-  EXPECT_EQ(ParseRetryAfter("3", now), milliseconds(3000));
-  EXPECT_EQ(ParseRetryAfter(" 0.5 ", now), milliseconds(500));
-  EXPECT_EQ(ParseRetryAfter("Tue, 14 Nov 2023 22:13:30 GMT", now), milliseconds(10000));
-  EXPECT_EQ(ParseRetryAfter("Tue, 14 Nov 2023 22:13:00 GMT", now), milliseconds(0));
-  EXPECT_FALSE(ParseRetryAfter("", now));
-  EXPECT_FALSE(ParseRetryAfter("soon", now));
-  EXPECT_FALSE(ParseRetryAfter("-1", now));
-}
-
 // --- Real HTTP on loopback ----------------------------------------------------------------------------------
 
 OpenAiEmbedderOptions LoopbackOptions(const std::string& base_url, const std::string& model) {

@@ -2,15 +2,13 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cmath>
-#include <cstdlib>
-#include <optional>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "core/hash.h"
 #include "core/log.h"
+#include "net/api_error.h"
 #include "net/url.h"
 #include "transforms/thread.h"
 
@@ -27,14 +25,6 @@ constexpr char kSystemPrompt[] =
     "plain sentences, say what the customer needs, what has been tried or answered so far, and what is still "
     "open. Use only facts from the thread. No preamble, no lists, no markdown.";
 
-std::string Mask(std::string text, const std::string& secret) {
-  if (secret.empty()) return text;
-  for (size_t pos = text.find(secret); pos != std::string::npos; pos = text.find(secret, pos)) {
-    text.replace(pos, secret.size(), "***");
-  }
-  return text;
-}
-
 // The longest prefix of `text` of at most `max_bytes` that does not split a UTF-8 sequence.
 size_t Utf8Prefix(std::string_view text, size_t max_bytes) {
   if (text.size() <= max_bytes) return text.size();
@@ -49,50 +39,6 @@ size_t Utf8SuffixStart(std::string_view text, size_t max_bytes) {
   size_t begin = text.size() - max_bytes;
   while (begin < text.size() && (static_cast<unsigned char>(text[begin]) & 0xC0) == 0x80) ++begin;
   return begin;
-}
-
-// The server's own error message, short, single-line and with the key masked (some servers echo headers).
-std::string ServerMessage(const std::string& body, const std::string& api_key) {
-  std::string message;
-  auto json = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (json.is_object() && json.contains("error")) {
-    const auto& error = json["error"];
-    if (error.is_object() && error.contains("message") && error["message"].is_string()) {
-      message = error["message"].get<std::string>();
-    } else if (error.is_string()) {
-      message = error.get<std::string>();
-    }
-  }
-  if (message.empty()) message = body;
-  message = Mask(std::move(message), api_key);
-  message = message.substr(0, Utf8Prefix(message, 200));
-  std::replace_if(message.begin(), message.end(), [](unsigned char c) { return c < ' '; }, ' ');
-  return message.empty() ? "empty body" : message;
-}
-
-Status ClassifyStatus(long status, const std::string& what) {
-  switch (status) {
-    case 400:
-    case 404:
-    case 413:
-    case 422:
-      return InvalidArgument(what);
-    case 401:
-      return Unauthenticated(what + " (check LLM_SUMMARY_API_KEY)");
-    case 403:
-      return PermissionDenied(what);
-    case 429:
-      return RateLimited(what);
-    default:
-      return status >= 500 || status == 408 ? Unavailable(what) : Internal(what);
-  }
-}
-
-std::optional<milliseconds> RetryAfter(const std::string& value) {
-  char* end = nullptr;
-  const double seconds = std::strtod(value.c_str(), &end);
-  if (value.empty() || end == value.c_str() || !(seconds >= 0) || !std::isfinite(seconds)) return std::nullopt;
-  return milliseconds(static_cast<int64_t>(std::ceil(seconds * 1000)));
 }
 
 std::string StringField(const nlohmann::json& object, const char* key, const std::string& fallback = "") {
@@ -188,15 +134,19 @@ Result<ThreadSummary> Summarizer::SummarizeOnce(const std::string& prompt, const
   ++requests_;
   auto response = http_->Send(request);
   if (!response) {
-    return Error(Status(response.error().code(), Mask(response.error().message(), options_.api_key))
+    return Error(Status(response.error().code(), net::MaskSecret(response.error().message(), options_.api_key))
                      .WithContext("summarizing " + what));
   }
   if (response->status < 200 || response->status >= 300) {
-    Status status = ClassifyStatus(response->status, "summarizer endpoint answered HTTP " +
-                                                         std::to_string(response->status) + " for " + what + ": " +
-                                                         ServerMessage(response->body, options_.api_key));
+    Status status = net::ClassifyHttpStatus(response->status,
+                                            "summarizer endpoint answered HTTP " + std::to_string(response->status) +
+                                                " for " + what + ": " +
+                                                net::ServerErrorMessage(response->body, options_.api_key),
+                                            "LLM_SUMMARY_API_KEY");
     if (response->status == 429) {
-      if (auto wait = RetryAfter(response->Header("retry-after"))) status.set_retry_after(*wait);
+      if (auto wait = net::ParseRetryAfter(response->Header("retry-after"), std::chrono::system_clock::now())) {
+        status.set_retry_after(*wait);
+      }
     }
     return Error(status);
   }
@@ -212,7 +162,7 @@ Result<ThreadSummary> Summarizer::SummarizeOnce(const std::string& prompt, const
   if (content == nullptr) {
     return Error(InvalidRecord("malformed chat-completions response for " + what +
                                ": no choices[0].message.content string (" +
-                               ServerMessage(response->body, options_.api_key) + ")"));
+                               net::ServerErrorMessage(response->body, options_.api_key) + ")"));
   }
   ThreadSummary summary;
   summary.text = Trimmed(content->get_ref<const std::string&>());
