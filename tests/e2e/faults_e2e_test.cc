@@ -10,9 +10,7 @@
 // probability of a fault per API request, DESKPIPE_FAULT_SEED (default 5) the fault draws. Seed 5 opens with a
 // 429 storm on the reference-data streams (five 429s in a row), which a client counting 429s against its four
 // attempts for 5xx and resets did not survive.
-#include <sys/wait.h>
 
-#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -24,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/emulator_process.h"
+#include "e2e/command.h"
 
 namespace {
 
@@ -35,31 +34,11 @@ std::string EnvOr(const char* name, const std::string& fallback) {
   return value != nullptr && *value != '\0' ? std::string(value) : fallback;
 }
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string out;
-};
+using deskpipe::e2e::CommandResult;
 
-std::string Quote(const std::string& arg) {
-  std::string quoted = "'";
-  for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return quoted + "'";
-}
-
-// Runs a command with a clean deskpipe environment; stdout captured, stderr appended to `log`.
+// Runs a command (see e2e/command.h); stderr is appended to `log`.
 CommandResult RunCommand(const std::vector<std::string>& args, const fs::path& log) {
-  std::string command = "env -u TENANT_ID -u FRESHDESK_API_KEY -u FRESHDESK_DOMAIN -u FRESHDESK_BASE_URL";
-  for (const auto& arg : args) command += " " + Quote(arg);
-  command += " 2>>" + Quote(log.string());
-  CommandResult result;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return result;
-  std::array<char, 4096> buffer;
-  size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.out.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
+  return deskpipe::e2e::RunCommand(args, " 2>>" + deskpipe::e2e::ShellQuote(log.string()));
 }
 
 size_t Append(char* data, size_t size, size_t count, void* out) {

@@ -2,11 +2,8 @@
 // it into a temporary data directory, and the test checks what landed against what the emulator generated.
 #include <signal.h>
 #include <sqlite3.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -15,37 +12,17 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/emulator_process.h"
+#include "e2e/command.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string out;
-};
+using deskpipe::e2e::CommandResult;
 
-std::string Quote(const std::string& arg) {
-  std::string quoted = "'";
-  for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return quoted + "'";
-}
-
-// Runs a command with a clean deskpipe environment; captures stdout, and stderr too when `with_stderr`
-// (otherwise stderr passes through to the test log).
+// Runs a command (see e2e/command.h); stderr is captured too when `with_stderr`.
 CommandResult RunCommand(const std::vector<std::string>& args, bool with_stderr = false) {
-  std::string command = "env -u TENANT_ID -u FRESHDESK_API_KEY -u FRESHDESK_DOMAIN -u FRESHDESK_BASE_URL";
-  for (const auto& arg : args) command += " " + Quote(arg);
-  if (with_stderr) command += " 2>&1";
-  CommandResult result;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return result;
-  std::array<char, 4096> buffer;
-  size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.out.append(buffer.data(), n);
-  int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
+  return deskpipe::e2e::RunCommand(args, with_stderr ? " 2>&1" : "");
 }
 
 std::string CollapseSpaces(const std::string& text) {

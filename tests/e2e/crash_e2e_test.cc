@@ -26,6 +26,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/emulator_process.h"
+#include "e2e/command.h"
 
 extern char** environ;
 
@@ -78,21 +79,6 @@ Exit Wait(pid_t pid) {
   return e;
 }
 
-// Runs a command to completion and returns its stdout.
-std::string Capture(const std::vector<std::string>& args, int* exit_code = nullptr) {
-  std::string command;
-  for (const auto& arg : args) command += "'" + arg + "' ";
-  std::string out;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return out;
-  std::array<char, 4096> buffer;
-  size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) out.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  if (exit_code != nullptr) *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
-
 class CrashE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -122,18 +108,16 @@ class CrashE2eTest : public ::testing::Test {
     return Deskpipe("sync", dir, {"--base-url", emulator_->base_url(), "--api-key", "crash-key", "--json"});
   }
   std::string Digest(const fs::path& dir) {
-    int code = -1;
-    std::string out = Capture(Deskpipe("digest", dir), &code);
-    EXPECT_EQ(code, 0) << out;
-    return out;
+    const auto digest = deskpipe::e2e::RunCommand(Deskpipe("digest", dir));
+    EXPECT_EQ(digest.exit_code, 0) << digest.out;
+    return digest.out;
   }
   // Chunks and vectors agree (the vector index was repaired from SQL where a kill left it behind).
   void ExpectEveryChunkHasAVector(const fs::path& dir) {
-    int code = -1;
-    const std::string out = Capture(Deskpipe("status", dir, {"--json"}), &code);
-    ASSERT_EQ(code, 0) << out;
-    const nlohmann::json stats = nlohmann::json::parse(out);
-    EXPECT_EQ(stats["chunks"], stats["vectors"]) << out;
+    const auto status = deskpipe::e2e::RunCommand(Deskpipe("status", dir, {"--json"}));
+    ASSERT_EQ(status.exit_code, 0) << status.out;
+    const nlohmann::json stats = nlohmann::json::parse(status.out);
+    EXPECT_EQ(stats["chunks"], stats["vectors"]) << status.out;
     EXPECT_GT(stats["chunks"].get<int64_t>(), 0);
   }
 
