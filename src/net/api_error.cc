@@ -61,7 +61,8 @@ Status ClassifyHttpStatus(long status, const std::string& what, const std::strin
   }
 }
 
-std::optional<milliseconds> ParseRetryAfter(const std::string& value, std::chrono::system_clock::time_point now) {
+std::optional<milliseconds> ParseRetryAfter(const std::string& value,
+                                            std::chrono::system_clock::time_point now) {
   size_t begin = value.find_first_not_of(" \t");
   if (begin == std::string::npos) return std::nullopt;
   const std::string text = value.substr(begin, value.find_last_not_of(" \t") - begin + 1);

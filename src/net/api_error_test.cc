@@ -19,7 +19,8 @@ TEST(ApiErrorTest, ParsesRetryAfterSecondsAndDates) {
 }
 
 TEST(ApiErrorTest, ServerMessageIsTheApisOwnShortOneLineAndMasked) {
-  EXPECT_EQ(ServerErrorMessage(R"({"error": {"message": "Invalid model", "type": "x"}})", "sk-1"), "Invalid model");
+  EXPECT_EQ(ServerErrorMessage(R"({"error": {"message": "Invalid model", "type": "x"}})", "sk-1"),
+            "Invalid model");
   EXPECT_EQ(ServerErrorMessage(R"({"error": "quota\nexceeded"})", "sk-1"), "quota exceeded");
   EXPECT_EQ(ServerErrorMessage("<html>Bad gateway</html>", ""), "<html>Bad gateway</html>");
   EXPECT_EQ(ServerErrorMessage("", "sk-1"), "empty body");

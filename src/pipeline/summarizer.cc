@@ -134,17 +134,19 @@ Result<ThreadSummary> Summarizer::SummarizeOnce(const std::string& prompt, const
   ++requests_;
   auto response = http_->Send(request);
   if (!response) {
-    return Error(Status(response.error().code(), net::MaskSecret(response.error().message(), options_.api_key))
-                     .WithContext("summarizing " + what));
+    return Error(
+        Status(response.error().code(), net::MaskSecret(response.error().message(), options_.api_key))
+            .WithContext("summarizing " + what));
   }
   if (response->status < 200 || response->status >= 300) {
     Status status = net::ClassifyHttpStatus(response->status,
-                                            "summarizer endpoint answered HTTP " + std::to_string(response->status) +
-                                                " for " + what + ": " +
+                                            "summarizer endpoint answered HTTP " +
+                                                std::to_string(response->status) + " for " + what + ": " +
                                                 net::ServerErrorMessage(response->body, options_.api_key),
                                             "LLM_SUMMARY_API_KEY");
     if (response->status == 429) {
-      if (auto wait = net::ParseRetryAfter(response->Header("retry-after"), std::chrono::system_clock::now())) {
+      if (auto wait =
+              net::ParseRetryAfter(response->Header("retry-after"), std::chrono::system_clock::now())) {
         status.set_retry_after(*wait);
       }
     }

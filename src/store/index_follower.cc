@@ -64,8 +64,8 @@ void IndexFollower::Run() {
   std::unique_lock<std::mutex> lock(mutex_);
   while (true) {
     changed_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
-    if (jobs_.empty()) return;  // stopping, nothing left
-    Job& job = jobs_.front();  // stays put: deque growth at the back does not move it
+    if (jobs_.empty()) return;                      // stopping, nothing left
+    Job& job = jobs_.front();                       // stays put: deque growth at the back does not move it
     const bool skip = TenantFailed(job.tenant_id);  // its index no longer matches SQL and will be dropped
     lock.unlock();
 

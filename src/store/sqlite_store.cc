@@ -106,7 +106,7 @@ CREATE INDEX documents_filter ON documents (tenant_id, type, status, updated_at)
 constexpr char kMigrationThreeSql[] = "CREATE INDEX conversations_parent ON conversations (tenant_id, parent_id);";
 
 // Migration 4: the embedding cache split in two, because inserting into a b-tree keyed by content hash lands
-// on a random page per vector and cost a quarter of the commit time. Vectors are appended in id order and
+// on a random page per vector, each one more page for the WAL to carry. Vectors are appended in id order and
 // each chunk points at its vector; the key index is filled in sorted batches (FoldEmbeddingKeys). The FTS
 // update trigger now fires only for the columns FTS holds, so pointing chunks at vectors leaves it alone.
 constexpr char kMigrationFourSql[] = R"sql(
@@ -278,12 +278,14 @@ Result<std::unordered_map<std::string, std::vector<float>>> SqliteStore::CachedE
   for (const std::string& hash : content_hashes) {
     if (found.count(hash)) continue;
     Statement* stmt = keyed;
-    stmt->Reset();
-    stmt->Bind(1, model_id).Bind(2, hash);
-    if (auto unkeyed = unkeyed_vectors_.find(EmbeddingKey(model_id, hash)); unkeyed != unkeyed_vectors_.end()) {
-      stmt = by_id;
+    if (auto unkeyed = unkeyed_vectors_.find(EmbeddingKey(model_id, hash));
+        unkeyed != unkeyed_vectors_.end()) {
+      stmt = by_id;  // appended since the last fold: not in embedding_keys yet
       stmt->Reset();
       stmt->Bind(1, unkeyed->second);
+    } else {
+      stmt->Reset();
+      stmt->Bind(1, model_id).Bind(2, hash);
     }
     ASSIGN_OR_RETURN(bool row, stmt->Step());
     if (!row) continue;
@@ -331,16 +333,18 @@ Result<int64_t> SqliteStore::FoldEmbeddingKeys() {
   if (through <= keys_through_) return keys_through_;
   // Sorted, so each page of the key index is written once per fold rather than once per vector. Where a text
   // was stored twice (its key was not yet visible, or the keyed copy is damaged) the newest copy wins.
-  ASSIGN_OR_RETURN(Statement * fold,
-                   db_->Prepare("INSERT INTO embedding_keys (model_id, content_hash, vector_id) "
-                                "SELECT model_id, content_hash, id FROM embedding_vectors WHERE id > ? AND id <= ? "
-                                "ORDER BY model_id, content_hash, id ON CONFLICT (model_id, content_hash) "
-                                "DO UPDATE SET vector_id = excluded.vector_id"));
+  ASSIGN_OR_RETURN(
+      Statement * fold,
+      db_->Prepare("INSERT INTO embedding_keys (model_id, content_hash, vector_id) "
+                   "SELECT model_id, content_hash, id FROM embedding_vectors WHERE id > ? AND id <= ? "
+                   "ORDER BY model_id, content_hash, id ON CONFLICT (model_id, content_hash) "
+                   "DO UPDATE SET vector_id = excluded.vector_id"));
   fold->Bind(1, keys_through_).Bind(2, through);
   RETURN_IF_ERROR(fold->Run());
-  ASSIGN_OR_RETURN(Statement * mark,
-                   db_->Prepare("INSERT INTO meta (tenant_id, key, value) VALUES ('', 'embedding_keys_through', ?) "
-                                "ON CONFLICT (tenant_id, key) DO UPDATE SET value = excluded.value"));
+  ASSIGN_OR_RETURN(
+      Statement * mark,
+      db_->Prepare("INSERT INTO meta (tenant_id, key, value) VALUES ('', 'embedding_keys_through', ?) "
+                   "ON CONFLICT (tenant_id, key) DO UPDATE SET value = excluded.value"));
   mark->Bind(1, std::to_string(through));
   RETURN_IF_ERROR(mark->Run());
   return through;
@@ -591,7 +595,8 @@ Result<void> SqliteStore::Commit(const BatchWrite& batch, const std::string& mod
     RETURN_IF_ERROR(stmt->Run());
   }
 
-  const bool fold = static_cast<int64_t>(unkeyed_vectors_.size() + appended_vectors.size()) >= kEmbeddingFoldRows;
+  const bool fold =
+      static_cast<int64_t>(unkeyed_vectors_.size() + appended_vectors.size()) >= kEmbeddingFoldRows;
   int64_t keys_through = keys_through_;
   if (fold) {
     ASSIGN_OR_RETURN(keys_through, FoldEmbeddingKeys());
@@ -860,9 +865,10 @@ Result<std::vector<int64_t>> SqliteStore::VectorCandidates(const SearchQuery& qu
 
 Result<std::vector<int64_t>> SqliteStore::RankExactly(const std::vector<float>& query,
                                                       const std::vector<std::pair<int64_t, float>>& candidates) {
-  ASSIGN_OR_RETURN(Statement * stmt,
-                   db_->Prepare("SELECT v.vector FROM chunks c JOIN embedding_vectors v ON v.id = c.vector_id "
-                                "WHERE c.rowid = ?"));
+  ASSIGN_OR_RETURN(
+      Statement * stmt,
+      db_->Prepare("SELECT v.vector FROM chunks c JOIN embedding_vectors v ON v.id = c.vector_id "
+                   "WHERE c.rowid = ?"));
   std::vector<std::pair<int64_t, float>> scored;
   scored.reserve(candidates.size());
   for (const auto& [key, approximate] : candidates) {
@@ -1202,9 +1208,10 @@ Result<ResetReport> SqliteStore::ResetTenant(const std::string& tenant_id) {
     // The embedding cache is shared by content hash: drop the vectors no remaining chunk of any tenant uses
     // (keyed first, so the survivors stay findable).
     ASSIGN_OR_RETURN(keys_through, FoldEmbeddingKeys());
-    RETURN_IF_ERROR(db_->Exec(
-        "DELETE FROM embedding_vectors WHERE id NOT IN (SELECT vector_id FROM chunks WHERE vector_id IS NOT NULL);"
-        "DELETE FROM embedding_keys WHERE vector_id NOT IN (SELECT id FROM embedding_vectors);"));
+    RETURN_IF_ERROR(
+        db_->Exec("DELETE FROM embedding_vectors WHERE id NOT IN (SELECT vector_id FROM chunks WHERE "
+                  "vector_id IS NOT NULL);"
+                  "DELETE FROM embedding_keys WHERE vector_id NOT IN (SELECT id FROM embedding_vectors);"));
     RETURN_IF_ERROR(txn.Commit());
   }
   keys_through_ = keys_through;

@@ -7,8 +7,8 @@
 // growing segment while the next batches' SQL runs (every other use of an index waits for it); full segments
 // are sealed to files the writer no longer holds. Flush() saves the growing segment and a `.gen` sidecar; a
 // growing segment whose sidecar is missing or disagrees with SQL (a crash between commit and flush) is
-// refilled from `chunks JOIN embedding_vectors` when first opened. Vector candidates are re-ranked by the exact
-// cosine of their stored float vectors (the index keeps int8 codes).
+// refilled from `chunks JOIN embedding_vectors` when first opened. Vector candidates are re-ranked by the
+// exact cosine of their stored float vectors (the index keeps int8 codes).
 //
 // Thread-safety: one thread at a time (see Store). Lifetime: Open() → use → destroy (flushes).
 #pragma once

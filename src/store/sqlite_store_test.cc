@@ -502,8 +502,9 @@ TEST_F(SqliteStoreTest, EmbeddingCacheStoresEachTextOnceBeforeAndAfterItsKeysAre
   }  // closing folds
   auto store = Open();
   EXPECT_EQ(Count(*store, "SELECT COUNT(*) FROM embedding_keys"), 4);
-  EXPECT_EQ(Count(*store, "SELECT CAST(value AS INTEGER) FROM meta WHERE tenant_id = '' AND "
-                          "key = 'embedding_keys_through'"),
+  EXPECT_EQ(Count(*store,
+                  "SELECT CAST(value AS INTEGER) FROM meta WHERE tenant_id = '' AND "
+                  "key = 'embedding_keys_through'"),
             Count(*store, "SELECT MAX(id) FROM embedding_vectors"));
   auto cached = store->CachedEmbeddings(embedder_.model_id(), {HashHex(printer), HashHex("never stored")});
   ASSERT_TRUE(cached.has_value());
@@ -535,10 +536,11 @@ TEST_F(SqliteStoreTest, UnkeyedVectorsOfACrashedProcessAreKeyedLaterAndDamagedOn
     auto db = sqlite::SqliteDb::Open((dir_ / "db" / "deskpipe.db").string());
     ASSERT_TRUE(db.has_value());
     // As a crash before the fold leaves it: vectors past the mark, no keys. One vector is also truncated.
-    ASSERT_TRUE((*db)->Exec("DELETE FROM embedding_keys; UPDATE meta SET value = '0' WHERE tenant_id = '' "
-                            "AND key = 'embedding_keys_through'; UPDATE embedding_vectors SET vector = "
-                            "substr(vector, 1, 8) WHERE content_hash = '" + HashHex(refund) + "'")
-                    .has_value());
+    const std::string crashed_and_damaged =
+        "DELETE FROM embedding_keys; "
+        "UPDATE meta SET value = '0' WHERE tenant_id = '' AND key = 'embedding_keys_through'; "
+        "UPDATE embedding_vectors SET vector = substr(vector, 1, 8) WHERE content_hash = '" + HashHex(refund) + "'";
+    ASSERT_TRUE((*db)->Exec(crashed_and_damaged).has_value());
   }
   auto store = Open();
   EXPECT_TRUE(store->CachedEmbeddings(embedder_.model_id(), {HashHex(refund)})->empty());

@@ -1,6 +1,6 @@
-// End-to-end test support: runs a binary (deskpipe, the emulator's tools) to completion through /bin/sh with its
-// stdout captured. The credential variables deskpipe reads are removed from its environment, so a developer's
-// own settings cannot leak into a test. Header-only; not thread-safe (popen).
+// End-to-end test support: runs a binary (deskpipe, the emulator's tools) to completion through /bin/sh with
+// its stdout captured. The credential variables deskpipe reads are removed from its environment, so a
+// developer's own settings cannot leak into a test. Header-only; not thread-safe (popen).
 #pragma once
 
 #include <sys/wait.h>
