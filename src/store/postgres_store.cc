@@ -169,6 +169,50 @@ class MultiRowInsert {
   std::vector<PgResult> results_;
 };
 
+// What a commit does with one document's chunks. `stored` maps chunk id → row of `existing` (columns rowid, id,
+// content_hash, model_id): those whose id, text hash and model are unchanged are kept (same row, same vector),
+// the other stored rows are stale, and the document's other chunks are fresh, each needing a vector.
+struct ChunkChanges {
+  bool any_kept = false;
+  std::vector<int64_t> stale_rowids;
+  std::vector<const Chunk*> fresh;
+};
+
+Result<ChunkChanges> PlanChunkChanges(const Document& doc, const PgResult& existing,
+                                      const std::unordered_map<std::string, int>& stored,
+                                      const std::string& model_id) {
+  std::unordered_set<std::string> kept;
+  for (const Chunk& chunk : doc.chunks) {
+    auto it = stored.find(chunk.id);
+    if (it != stored.end() && existing.Text(it->second, 2) == chunk.content_hash &&
+        existing.Text(it->second, 3) == model_id) {
+      kept.insert(chunk.id);
+    }
+  }
+  ChunkChanges changes;
+  changes.any_kept = !kept.empty();
+  for (const auto& [id, row] : stored) {
+    if (!kept.count(id)) changes.stale_rowids.push_back(existing.Int(row, 0));
+  }
+  for (const Chunk& chunk : doc.chunks) {
+    if (kept.count(chunk.id)) continue;
+    if (chunk.vector.empty()) {
+      return Error(Internal("chunk " + chunk.id + " reached the store without a vector (the embed stage must "
+                            "fill it)"));
+    }
+    changes.fresh.push_back(&chunk);
+  }
+  return changes;
+}
+
+// A kept chunk carries its document's title (FTS ranks it): renamed documents retitle them in place.
+Result<void> RetitleKeptChunks(pg::PgConnection& conn, const std::string& tenant, const Document& doc) {
+  RETURN_IF_ERROR(conn.Exec("UPDATE chunks SET title = $3 WHERE tenant_id = $1 AND document_id = $2 "
+                            "AND title <> $3",
+                            {tenant, doc.id, doc.title}));
+  return {};
+}
+
 // The batched half of PostgresStore::Commit for documents whose ids are distinct: upserts the documents,
 // deletes the chunks no longer current, inserts the new chunks with their cached embeddings and vectors —
 // the same rows the one-by-one path writes, in a handful of statements. Runs inside the caller's transaction.
@@ -207,31 +251,10 @@ Result<void> CommitDocumentsBatched(pg::PgConnection& conn, const StoreOptions& 
   std::vector<int64_t> stale;
   std::vector<std::pair<const Document*, const Chunk*>> fresh;
   for (const Document& doc : documents) {
-    const auto& existing_row = existing_by_doc[doc.id];
-    std::unordered_set<std::string> kept;
-    for (const Chunk& chunk : doc.chunks) {
-      auto it = existing_row.find(chunk.id);
-      if (it != existing_row.end() && existing.Text(it->second, 2) == chunk.content_hash &&
-          existing.Text(it->second, 3) == model_id) {
-        kept.insert(chunk.id);
-      }
-    }
-    for (const auto& [id, row] : existing_row) {
-      if (!kept.count(id)) stale.push_back(existing.Int(row, 0));
-    }
-    if (!kept.empty()) {
-      RETURN_IF_ERROR(conn.Exec("UPDATE chunks SET title = $3 WHERE tenant_id = $1 AND document_id = $2 "
-                                "AND title <> $3",
-                                {tenant, doc.id, doc.title}));
-    }
-    for (const Chunk& chunk : doc.chunks) {
-      if (kept.count(chunk.id)) continue;
-      if (chunk.vector.empty()) {
-        return Error(Internal("chunk " + chunk.id + " reached the store without a vector (the embed stage must "
-                              "fill it)"));
-      }
-      fresh.emplace_back(&doc, &chunk);
-    }
+    ASSIGN_OR_RETURN(ChunkChanges changes, PlanChunkChanges(doc, existing, existing_by_doc[doc.id], model_id));
+    stale.insert(stale.end(), changes.stale_rowids.begin(), changes.stale_rowids.end());
+    if (changes.any_kept) RETURN_IF_ERROR(RetitleKeptChunks(conn, tenant, doc));
+    for (const Chunk* chunk : changes.fresh) fresh.emplace_back(&doc, chunk);
   }
   if (!stale.empty()) {
     RETURN_IF_ERROR(conn.Exec("DELETE FROM chunks WHERE tenant_id = $1 AND rowid = ANY($2::bigint[])",
@@ -484,33 +507,14 @@ Result<void> PostgresStore::Commit(const BatchWrite& batch, const std::string& m
                                    {tenant, doc.id}));
       std::unordered_map<std::string, int> existing_row;
       for (int i = 0; i < existing.rows(); ++i) existing_row[existing.Text(i, 1)] = i;
-      std::unordered_set<std::string> kept;
-      for (const Chunk& chunk : doc.chunks) {
-        auto it = existing_row.find(chunk.id);
-        if (it != existing_row.end() && existing.Text(it->second, 2) == chunk.content_hash &&
-            existing.Text(it->second, 3) == model_id) {
-          kept.insert(chunk.id);
-        }
-      }
-      std::vector<int64_t> stale;
-      for (const auto& [id, row] : existing_row) {
-        if (!kept.count(id)) stale.push_back(existing.Int(row, 0));
-      }
-      if (!stale.empty()) {
+      ASSIGN_OR_RETURN(ChunkChanges changes, PlanChunkChanges(doc, existing, existing_row, model_id));
+      if (!changes.stale_rowids.empty()) {
         RETURN_IF_ERROR(conn_->Exec("DELETE FROM chunks WHERE tenant_id = $1 AND rowid = ANY($2::bigint[])",
-                                    {tenant, IntArray(stale)}));
+                                    {tenant, IntArray(changes.stale_rowids)}));
       }
-      if (!kept.empty()) {
-        RETURN_IF_ERROR(conn_->Exec("UPDATE chunks SET title = $3 WHERE tenant_id = $1 AND document_id = $2 "
-                                    "AND title <> $3",
-                                    {tenant, doc.id, doc.title}));
-      }
-      for (const Chunk& chunk : doc.chunks) {
-        if (kept.count(chunk.id)) continue;
-        if (chunk.vector.empty()) {
-          return Error(Internal("chunk " + chunk.id + " reached the store without a vector (the embed stage must "
-                                "fill it)"));
-        }
+      if (changes.any_kept) RETURN_IF_ERROR(RetitleKeptChunks(*conn_, tenant, doc));
+      for (const Chunk* fresh_chunk : changes.fresh) {
+        const Chunk& chunk = *fresh_chunk;
         ASSIGN_OR_RETURN(PgResult inserted,
                          conn_->Exec("INSERT INTO chunks (tenant_id, id, document_id, chunk_index, title, text, "
                                      "content_hash, model_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING rowid",
