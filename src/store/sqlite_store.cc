@@ -182,6 +182,11 @@ std::vector<float> BlobToVector(const Statement& stmt, int column) {
   return vector;
 }
 
+// The in-memory key of an embedding cache entry (unkeyed_vectors_, a batch's appended vectors).
+std::string EmbeddingKey(const std::string& model_id, const std::string& content_hash) {
+  return model_id + '\n' + content_hash;
+}
+
 // "(?, ?, ?)" for an IN list of n values.
 std::string Placeholders(size_t n) {
   std::string out = "(";
@@ -294,10 +299,6 @@ Result<std::unordered_map<std::string, std::vector<float>>> SqliteStore::CachedE
     found.emplace(hash, std::move(vector));
   }
   return found;
-}
-
-std::string SqliteStore::EmbeddingKey(const std::string& model_id, const std::string& content_hash) {
-  return model_id + '\n' + content_hash;
 }
 
 Result<int64_t> SqliteStore::StoreVector(const std::string& model_id, const Chunk& chunk,
@@ -424,7 +425,7 @@ Result<void> SqliteStore::Commit(const BatchWrite& batch, const std::string& mod
 
   std::vector<int64_t> removed_keys;
   std::vector<std::pair<int64_t, const std::vector<float>*>> added;
-  std::unordered_map<std::string, int64_t> appended_vectors;  // this batch's new cache rows, by EmbeddingKey
+  std::unordered_map<std::string, int64_t> appended_vectors;  // this batch's new cache rows, by EmbeddingKey()
   const std::string now = Now();
 
   sqlite::Transaction txn(*db_);

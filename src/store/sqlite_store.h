@@ -112,7 +112,6 @@ class SqliteStore : public Store {
   // The embedding cache: vectors appended to embedding_vectors (each chunk names its row), found by
   // (model, content hash) through embedding_keys, which is filled in sorted folds; the vectors appended
   // since the last fold are found through unkeyed_vectors_.
-  static std::string EmbeddingKey(const std::string& model_id, const std::string& content_hash);
   // The cache row holding chunk.vector: an existing one, or one appended (and recorded in `appended`).
   Result<int64_t> StoreVector(const std::string& model_id, const Chunk& chunk,
                               std::unordered_map<std::string, int64_t>& appended);
@@ -156,7 +155,7 @@ class SqliteStore : public Store {
   std::unordered_map<std::string, int32_t> interned_;
   bool reads_mapped_ = false;  // mmap_size raised by the first search
   int64_t keys_through_ = 0;   // embedding_vectors ids up to this one are in embedding_keys
-  std::unordered_map<std::string, int64_t> unkeyed_vectors_;  // EmbeddingKey → id, for ids past keys_through_
+  std::unordered_map<std::string, int64_t> unkeyed_vectors_;  // model + hash → id, for ids past keys_through_
   IndexFollower follower_;  // last: destroyed (joined) before the indexes it writes to
 };
 

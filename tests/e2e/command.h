@@ -41,4 +41,15 @@ inline CommandResult RunCommand(const std::vector<std::string>& args, const std:
   return result;
 }
 
+// The arguments of `BINARY VERB --tenant TENANT --data-dir DATA_DIR --embedder hashing EXTRA…`: the deskpipe
+// command line the end-to-end tests run against the emulator.
+inline std::vector<std::string> DeskpipeArgs(const std::string& binary, const std::string& verb,
+                                             const std::string& tenant, const std::string& data_dir,
+                                             const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> args = {binary, verb, "--tenant", tenant, "--data-dir", data_dir,
+                                   "--embedder", "hashing"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
 }  // namespace deskpipe::e2e

@@ -99,10 +99,7 @@ class CrashE2eTest : public ::testing::Test {
 
   std::vector<std::string> Deskpipe(const std::string& verb, const fs::path& dir,
                                     const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> args = {DESKPIPE_BIN, verb, "--tenant", "crash", "--data-dir", dir.string(),
-                                     "--embedder", "hashing"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    return args;
+    return deskpipe::e2e::DeskpipeArgs(DESKPIPE_BIN, verb, "crash", dir.string(), extra);
   }
   std::vector<std::string> Sync(const fs::path& dir) {
     return Deskpipe("sync", dir, {"--base-url", emulator_->base_url(), "--api-key", "crash-key", "--json"});

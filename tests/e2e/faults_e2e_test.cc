@@ -76,10 +76,7 @@ class FaultsE2eTest : public ::testing::Test {
 
   std::vector<std::string> Deskpipe(const std::string& verb, const fs::path& dir,
                                     const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> args = {DESKPIPE_BIN, verb, "--tenant", "faults", "--data-dir", dir.string(),
-                                     "--embedder", "hashing"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    return args;
+    return deskpipe::e2e::DeskpipeArgs(DESKPIPE_BIN, verb, "faults", dir.string(), extra);
   }
   CommandResult Sync(const fs::path& dir, const std::string& base_url) {
     return RunCommand(Deskpipe("sync", dir, {"--base-url", base_url, "--api-key", kKey, "--json"}),
