@@ -9,12 +9,11 @@
 #include <shared_mutex>
 #include <vector>
 
+#include "core/json_text.h"
 #include "core/time.h"
 
 namespace deskpipe::log {
 namespace {
-
-constexpr nlohmann::json::error_handler_t kReplace = nlohmann::json::error_handler_t::replace;
 
 // Levels in increasing severity; index is the comparison value.
 constexpr std::string_view kLevels[] = {"trace", "debug", "info", "warn", "error"};
@@ -97,12 +96,12 @@ std::string TextToken(const std::string& text) {
     const auto u = static_cast<unsigned char>(c);
     if (u <= ' ' || c == '"' || c == '=' || c == '\\' || u == 0x7f) plain = false;
   }
-  return plain ? text : nlohmann::json(text).dump(-1, ' ', false, kReplace);
+  return plain ? text : CompactJson(text);
 }
 
 std::string TextValue(const nlohmann::json& value) {
   if (value.is_string()) return TextToken(value.get<std::string>());
-  return TextToken(value.dump(-1, ' ', false, kReplace));
+  return TextToken(CompactJson(value));
 }
 
 // The message on one line: newlines and other control characters escaped.
@@ -188,12 +187,12 @@ std::string Render(Format format, std::string_view level, std::string_view messa
 
   std::string line;
   if (format == Format::kJson) {
+    auto quote = [](const std::string& s) { return CompactJson(s); };
     // Built by hand so ts, level and msg come first; every piece is escaped by nlohmann.
-    auto quote = [](const std::string& s) { return nlohmann::json(s).dump(-1, ' ', false, kReplace); };
     line = "{\"ts\":" + quote(ts) + ",\"level\":" + quote(std::string(level)) + ",\"msg\":" + quote(msg);
     for (const auto& [key, value] : object.items()) {
       const std::string name = IsReservedKey(key) ? "_" + key : key;
-      line += "," + quote(name) + ":" + value.dump(-1, ' ', false, kReplace);
+      line += "," + quote(name) + ":" + CompactJson(value);
     }
     line += "}";
     // Catches a secret split across a string boundary or hiding in a number; also its JSON-escaped form.

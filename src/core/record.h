@@ -42,7 +42,7 @@ struct Record {
   std::string updated_at;
   std::string parent_id;   // a conversation's ticket document id; empty otherwise
   nlohmann::json metadata = nlohmann::json::object();  // role, private, visibility, tags, names, url, …
-  nlohmann::json raw;      // the payload as the platform sent it (kept in SQL in hybrid mode)
+  std::string raw;  // the payload as the platform sent it, as JSON text (CompactJson); "" when none
   std::vector<Attachment> attachments;
 };
 

@@ -6,14 +6,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_text.h"
 #include "core/log.h"
 
 namespace deskpipe {
 namespace {
 
 std::string ErrorBody(const std::string& message, const std::string& type, const std::string& code) {
-  return nlohmann::json{{"error", {{"message", message}, {"type", type}, {"param", nullptr}, {"code", code}}}}
-      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return CompactJson({{"error", {{"message", message}, {"type", type}, {"param", nullptr}, {"code", code}}}});
 }
 
 // Constant-time comparison (for equal lengths), so the key cannot be found byte by byte from response times.
@@ -157,7 +157,7 @@ void EmbeddingServer::Handle(const std::string& body, const std::string& authori
                         {"model", options_.model_name},
                         {"usage", {{"prompt_tokens", tokens}, {"total_tokens", tokens}}}};
   status = 200;
-  response = out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  response = CompactJson(out);
 }
 
 }  // namespace deskpipe

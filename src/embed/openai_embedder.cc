@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_text.h"
 #include "net/api_error.h"
 #include "net/url.h"
 
@@ -162,7 +163,7 @@ Result<void> OpenAiEmbedder::EmbedBatch(net::HttpClient& client, const std::vect
   request.url = options_.base_url + "/embeddings";
   request.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
   if (!options_.api_key.empty()) request.headers.emplace_back("Authorization", "Bearer " + options_.api_key);
-  request.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  request.body = CompactJson(body);
   request.timeout = options_.timeout;
 
   std::minstd_rand jitter(seed ? seed : 1);

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/hash.h"
+#include "core/json_text.h"
 #include "core/log.h"
 #include "net/api_error.h"
 #include "net/url.h"
@@ -128,7 +129,7 @@ Result<ThreadSummary> Summarizer::SummarizeOnce(const std::string& prompt, const
   request.headers.emplace_back("Accept", "application/json");
   if (!options_.api_key.empty()) request.headers.emplace_back("Authorization", "Bearer " + options_.api_key);
   // Thread text may carry invalid UTF-8 from a platform: replace it rather than fail the dump.
-  request.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  request.body = CompactJson(body);
   request.timeout = options_.timeout;
 
   ++requests_;
@@ -310,7 +311,7 @@ Result<void> Summarizer::AddSummaries(const std::string& stream, std::vector<Doc
     record.created_at = StringField(ticket.metadata, "created_at");
     record.updated_at = ticket.updated_at;
     record.metadata = {{"model", options_.model}, {"summary_hash", job.hash}};
-    record.raw = {{"model", options_.model}, {"usage", job.summary->usage}};
+    record.raw = CompactJson({{"model", options_.model}, {"usage", job.summary->usage}});
 
     made.push_back(std::move(summary));
     summary_records.push_back(std::move(record));

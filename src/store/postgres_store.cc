@@ -7,6 +7,7 @@
 
 #include "core/hash.h"
 #include "core/ids.h"
+#include "core/json_text.h"
 #include "core/log.h"
 #include "core/time.h"
 #include "store/store_common.h"
@@ -78,10 +79,6 @@ CREATE TABLE chunk_vectors (
   tenant_id TEXT NOT NULL, dim INTEGER NOT NULL, embedding vector NOT NULL);
 CREATE INDEX chunk_vectors_tenant ON chunk_vectors (tenant_id, dim);
 )sql";
-
-std::string Dump(const nlohmann::json& value) {
-  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
 
 nlohmann::json ParseJson(const std::string& text) {
   if (text.empty()) return nullptr;
@@ -233,7 +230,7 @@ Result<void> CommitDocumentsBatched(pg::PgConnection& conn, const StoreOptions& 
       const sc::FilterFields fields = sc::FilterFieldsOf(doc);
       RETURN_IF_ERROR(upsert.Add({tenant, doc.id, doc.platform, doc.type, doc.title, doc.state, doc.updated_at,
                                   fields.status, fields.is_private, doc.content_hash,
-                                  Dump(sc::VectorPayload(doc.metadata, options.include_all_metadata))}));
+                                  CompactJson(sc::VectorPayload(doc.metadata, options.include_all_metadata))}));
     }
     RETURN_IF_ERROR(upsert.Flush());
   }
@@ -472,8 +469,8 @@ Result<void> PostgresStore::Commit(const BatchWrite& batch, const std::string& m
           (generic ? ", type = excluded.type" : "");
       std::vector<Param> params = {tenant,     r.id,          r.original_id, r.platform, r.parent_id,
                                    r.title,    r.content,     r.status,      r.priority, r.created_at,
-                                   r.updated_at, Dump(r.metadata),
-                                   r.raw.is_null() ? Param::Null() : Param(Dump(r.raw))};
+                                   r.updated_at, CompactJson(r.metadata),
+                                   r.raw.empty() ? Param::Null() : Param(r.raw)};
       if (generic) params.emplace_back(r.type);
       RETURN_IF_ERROR(conn_->Exec(sql, params));
     }
@@ -498,7 +495,7 @@ Result<void> PostgresStore::Commit(const BatchWrite& batch, const std::string& m
           "status = excluded.status, is_private = excluded.is_private, content_hash = excluded.content_hash, "
           "metadata = excluded.metadata",
           {tenant, doc.id, doc.platform, doc.type, doc.title, doc.state, doc.updated_at, fields.status,
-           fields.is_private, doc.content_hash, Dump(sc::VectorPayload(doc.metadata, options_.include_all_metadata))}));
+           fields.is_private, doc.content_hash, CompactJson(sc::VectorPayload(doc.metadata, options_.include_all_metadata))}));
 
       // Keep chunks whose id, text hash and model are unchanged (same row, same vector); delete the rest.
       ASSIGN_OR_RETURN(PgResult existing,
@@ -562,7 +559,7 @@ Result<void> PostgresStore::Commit(const BatchWrite& batch, const std::string& m
     RETURN_IF_ERROR(conn_->Exec("INSERT INTO cursors (tenant_id, stream, cursor, updated_at) VALUES ($1, $2, "
                                 "$3::jsonb, $4) ON CONFLICT (tenant_id, stream) DO UPDATE SET cursor = "
                                 "excluded.cursor, updated_at = excluded.updated_at",
-                                {tenant, batch.stream, Dump(batch.cursor), now}));
+                                {tenant, batch.stream, CompactJson(batch.cursor), now}));
   }
   RETURN_IF_ERROR(txn.Commit());
   if (options_.after_sql_commit_for_test) options_.after_sql_commit_for_test();
@@ -779,7 +776,7 @@ Result<void> PostgresStore::FinishRun(const std::string& tenant_id, int64_t run_
   ASSIGN_OR_RETURN(PgResult result,
                    conn_->Exec("UPDATE runs SET finished_at = $1, state = $2, summary = $3::jsonb WHERE id = $4 "
                                "AND tenant_id = $5",
-                               {Now(), state, Dump(summary.is_null() ? nlohmann::json::object() : summary), run_id,
+                               {Now(), state, CompactJson(summary.is_null() ? nlohmann::json::object() : summary), run_id,
                                 tenant_id}));
   if (result.Affected() == 0) {
     return Error(NotFound("run " + std::to_string(run_id) + " of tenant " + tenant_id + " does not exist"));

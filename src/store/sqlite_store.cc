@@ -9,6 +9,7 @@
 
 #include "core/hash.h"
 #include "core/ids.h"
+#include "core/json_text.h"
 #include "core/log.h"
 #include "core/time.h"
 #include "store/store_common.h"
@@ -161,10 +162,6 @@ const std::string& RecordUpsertSql(const std::string& table) {
     return sql;
   }();
   return kSql.at(table);
-}
-
-std::string Dump(const nlohmann::json& value) {
-  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 nlohmann::json ParseJson(const std::string& text) {
@@ -439,11 +436,11 @@ Result<void> SqliteStore::Commit(const BatchWrite& batch, const std::string& mod
       ASSIGN_OR_RETURN(Statement * stmt, db_->Prepare(sql));
       stmt->Bind(1, tenant).Bind(2, r.id).Bind(3, r.original_id).Bind(4, r.platform).Bind(5, r.parent_id);
       stmt->Bind(6, r.title).Bind(7, r.content).Bind(8, r.status).Bind(9, r.priority).Bind(10, r.created_at);
-      stmt->Bind(11, r.updated_at).Bind(12, Dump(r.metadata));
-      if (r.raw.is_null()) {
+      stmt->Bind(11, r.updated_at).Bind(12, CompactJson(r.metadata));
+      if (r.raw.empty()) {
         stmt->BindNull(13);
       } else {
-        stmt->Bind(13, Dump(r.raw));
+        stmt->Bind(13, r.raw);
       }
       if (generic) stmt->Bind(14, r.type);
       RETURN_IF_ERROR(stmt->Run());
@@ -462,7 +459,7 @@ Result<void> SqliteStore::Commit(const BatchWrite& batch, const std::string& mod
     const sc::FilterFields fields = sc::FilterFieldsOf(doc);
     upsert->Bind(1, tenant).Bind(2, doc.id).Bind(3, doc.platform).Bind(4, doc.type).Bind(5, doc.title);
     upsert->Bind(6, doc.state).Bind(7, doc.updated_at).Bind(8, doc.content_hash);
-    upsert->Bind(9, Dump(sc::VectorPayload(doc.metadata, options_.include_all_metadata)));
+    upsert->Bind(9, CompactJson(sc::VectorPayload(doc.metadata, options_.include_all_metadata)));
     upsert->Bind(10, fields.status).Bind(11, static_cast<int64_t>(fields.is_private ? 1 : 0));
     RETURN_IF_ERROR(upsert->Run());
 
@@ -581,7 +578,7 @@ Result<void> SqliteStore::Commit(const BatchWrite& batch, const std::string& mod
         db_->Prepare("INSERT INTO cursors (tenant_id, stream, cursor, updated_at) VALUES (?, ?, ?, ?) "
                      "ON CONFLICT (tenant_id, stream) DO UPDATE SET cursor = excluded.cursor, "
                      "updated_at = excluded.updated_at"));
-    stmt->Bind(1, tenant).Bind(2, batch.stream).Bind(3, Dump(batch.cursor)).Bind(4, now);
+    stmt->Bind(1, tenant).Bind(2, batch.stream).Bind(3, CompactJson(batch.cursor)).Bind(4, now);
     RETURN_IF_ERROR(stmt->Run());
   }
 
@@ -1136,7 +1133,7 @@ Result<void> SqliteStore::FinishRun(const std::string& tenant_id, int64_t run_id
   RETURN_IF_ERROR(ValidateTenantId(tenant_id));
   ASSIGN_OR_RETURN(Statement * stmt, db_->Prepare("UPDATE runs SET finished_at = ?, state = ?, summary = ? "
                                                   "WHERE id = ? AND tenant_id = ?"));
-  stmt->Bind(1, Now()).Bind(2, state).Bind(3, Dump(summary.is_null() ? nlohmann::json::object() : summary));
+  stmt->Bind(1, Now()).Bind(2, state).Bind(3, CompactJson(summary.is_null() ? nlohmann::json::object() : summary));
   stmt->Bind(4, run_id).Bind(5, tenant_id);
   RETURN_IF_ERROR(stmt->Run());
   if (db_->Changes() == 0) {

@@ -78,7 +78,7 @@ class SqliteStoreTest : public ::testing::Test {
     r.title = "title of " + id;
     r.content = "content of " + id;
     r.status = "open";
-    r.raw = {{"id", 1}};
+    r.raw = R"({"id":1})";
     return r;
   }
 

@@ -142,7 +142,7 @@ class StoreConformanceTest : public ::testing::TestWithParam<Backend> {
     r.title = "title of " + id;
     r.content = "content of " + id;
     r.status = "open";
-    r.raw = {{"id", 1}};
+    r.raw = R"({"id":1})";
     return r;
   }
 

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/ids.h"
+#include "core/json_text.h"
 #include "core/time.h"
 
 namespace deskpipe::freshdesk {
@@ -52,6 +53,14 @@ json Field(const json& object, const char* key) {
 json IdOrNull(const json& object, const char* key) {
   auto id = IntField(object, key);
   return id ? json(*id) : json(nullptr);
+}
+
+// A ticket record's original id is its Freshdesk id in decimal.
+json TicketNumber(const Record& ticket) {
+  const std::string& digits = ticket.original_id;
+  int64_t id = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
+  return ec == std::errc() && end == digits.data() + digits.size() ? json(id) : json(nullptr);
 }
 
 json StringArray(const json& object, const char* key) {
@@ -116,7 +125,7 @@ Result<Record> BaseRecord(const json& object, const char* kind, const std::strin
     if (auto t = RequiredTimestamp(object, "created_at", kind)) record.created_at = *t;
     if (auto t = RequiredTimestamp(object, "updated_at", kind)) record.updated_at = *t;
   }
-  record.raw = object;
+  record.raw = CompactJson(object);
   return record;
 }
 
@@ -378,7 +387,7 @@ Result<Record> MapConversation(const json& conversation, const Record& ticket,
   }
   m["user_id"] = user_id;
   m["author_name"] = author.empty() ? json(nullptr) : json(author);
-  m["ticket_id"] = ticket.raw.is_object() ? IdOrNull(ticket.raw, "id") : json(nullptr);
+  m["ticket_id"] = TicketNumber(ticket);
   m["from_email"] = Field(conversation, "from_email");
   m["url"] = ticket.metadata.value("url", std::string());
   return record;
@@ -599,7 +608,7 @@ Result<Record> MapHelpdeskSettings(const json& settings, const MappingContext& c
   record.platform = kPlatform;
   record.type = "settings";
   record.title = "helpdesk settings";
-  record.raw = settings;
+  record.raw = CompactJson(settings);
   record.metadata["primary_language"] = Field(settings, "primary_language");
   record.metadata["supported_languages"] = StringArray(settings, "supported_languages");
   record.metadata["portal_languages"] = StringArray(settings, "portal_languages");
