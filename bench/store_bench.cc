@@ -18,8 +18,8 @@
 // (PGlite with the real pgvector, started here; one connection at a time).
 //
 // Usage: bench_store [--chunks 100000] [--dim 512] [--queries 200] [--backends sqlite,postgres,pglite]
-//                    [--vectors text,clustered] [--pg-chunks N] [--pglite-chunks N] [--pg-queries N]
-//                    [--data-dir ../shared/data]
+//                    [--vectors text,clustered] [--segment-size N] [--pg-chunks N] [--pglite-chunks N]
+//                    [--pg-queries N] [--data-dir ../shared/data]
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -67,6 +67,7 @@ struct Options {
   std::vector<std::string> backends = {"sqlite", "postgres", "pglite"};
   std::vector<std::string> vectors = {"text"};
   std::string data_dir = DESKPIPE_SHARED_DATA_DIR;
+  size_t segment_size = StoreOptions().vector_segment_size;  // embedded store: vectors per index segment
 };
 
 struct ChunkInfo {
@@ -298,6 +299,7 @@ Result<RunResult> RunBackend(const std::string& backend, const Dataset& data, co
 
   StoreOptions store_options;
   store_options.dimension = options.dim;
+  store_options.vector_segment_size = options.segment_size;
   const std::filesystem::path dir =
       std::filesystem::temp_directory_path() / ("deskpipe_store_bench_" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
@@ -495,6 +497,8 @@ int main(int argc, char** argv) {
       options.vectors = SplitList(value);
     } else if (name == "--data-dir") {
       options.data_dir = value;
+    } else if (name == "--segment-size") {
+      options.segment_size = static_cast<size_t>(std::max(std::atoi(value.c_str()), 1));
     } else {
       std::fprintf(stderr, "unknown option %s\n", name.c_str());
       return 2;

@@ -30,8 +30,8 @@ class SegmentedIndex {
  public:
   struct Options {
     int dimension = 0;
-    // Vectors in the growing segment at which it is sealed (~17 MB of codes and graph at 512-d).
-    size_t seal_at = 32768;
+    // Vectors in the growing segment at which it is sealed (~9 MB of codes and graph at 512-d).
+    size_t seal_at = 16384;
     VectorIndex::Params params;
   };
 
