@@ -495,7 +495,8 @@ Result<void> PostgresStore::Commit(const BatchWrite& batch, const std::string& m
           "status = excluded.status, is_private = excluded.is_private, content_hash = excluded.content_hash, "
           "metadata = excluded.metadata",
           {tenant, doc.id, doc.platform, doc.type, doc.title, doc.state, doc.updated_at, fields.status,
-           fields.is_private, doc.content_hash, CompactJson(sc::VectorPayload(doc.metadata, options_.include_all_metadata))}));
+           fields.is_private, doc.content_hash,
+           CompactJson(sc::VectorPayload(doc.metadata, options_.include_all_metadata))}));
 
       // Keep chunks whose id, text hash and model are unchanged (same row, same vector); delete the rest.
       ASSIGN_OR_RETURN(PgResult existing,
@@ -776,8 +777,8 @@ Result<void> PostgresStore::FinishRun(const std::string& tenant_id, int64_t run_
   ASSIGN_OR_RETURN(PgResult result,
                    conn_->Exec("UPDATE runs SET finished_at = $1, state = $2, summary = $3::jsonb WHERE id = $4 "
                                "AND tenant_id = $5",
-                               {Now(), state, CompactJson(summary.is_null() ? nlohmann::json::object() : summary), run_id,
-                                tenant_id}));
+                               {Now(), state, CompactJson(summary.is_null() ? nlohmann::json::object() : summary),
+                                run_id, tenant_id}));
   if (result.Affected() == 0) {
     return Error(NotFound("run " + std::to_string(run_id) + " of tenant " + tenant_id + " does not exist"));
   }
