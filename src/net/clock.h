@@ -51,6 +51,11 @@ class FakeClock : public Clock {
     now_ += by;
     if (record) sleeps_.push_back(by);
   }
+  // Moves time backward, as a stepped wall clock would; for code that must cope with it.
+  void StepBack(std::chrono::milliseconds by) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (by.count() > 0) now_ -= by;
+  }
   std::vector<std::chrono::milliseconds> sleeps() const {
     std::lock_guard<std::mutex> lock(mu_);
     return sleeps_;

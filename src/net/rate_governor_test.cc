@@ -94,6 +94,20 @@ TEST(RateGovernorTest, AnticipatesEstimatedCostThenLearnsIt) {
   EXPECT_EQ(f.governor->stats().credits, 1 + 3 + 3);
 }
 
+TEST(RateGovernorTest, AResponseAnsweredEarlierLeavesTheWindowEarlierEvenWhenRecordedLater) {
+  Fixture f;
+  const auto start = f.clock->Now();
+  f.Send("GET probe", 1, 10);  // budget learnt: 10; its credit leaves at start + 60 s
+  f.clock->Advance(seconds(10));
+  f.Send("GET a", 4, 10);  // leaves at start + 70 s
+  f.clock->StepBack(seconds(8));
+  f.Send("GET b", 4, 10);  // recorded after a, but leaves first: at start + 62 s
+  // 9 of 10 credits are in use; 5 more fit once the probe and b have left, before a does.
+  const auto admitted = f.Send("GET c", 5, 10, "", /*estimate=*/5);
+  EXPECT_GE(admitted, start + seconds(62));
+  EXPECT_LT(admitted, start + seconds(70)) << "b's credits must leave at its own time, not after a's";
+}
+
 TEST(RateGovernorTest, ReservationBlocksBeforeTheResponseArrives) {
   // Two requests in flight at once: the second must count the first's anticipated credits.
   RateGovernorOptions options;
