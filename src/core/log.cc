@@ -187,18 +187,18 @@ std::string Render(Format format, std::string_view level, std::string_view messa
 
   std::string line;
   if (format == Format::kJson) {
-    auto quote = [](const std::string& s) { return CompactJson(s); };
     // Built by hand so ts, level and msg come first; every piece is escaped by nlohmann.
-    line = "{\"ts\":" + quote(ts) + ",\"level\":" + quote(std::string(level)) + ",\"msg\":" + quote(msg);
+    line = "{\"ts\":" + CompactJson(ts) + ",\"level\":" + CompactJson(std::string(level)) +
+           ",\"msg\":" + CompactJson(msg);
     for (const auto& [key, value] : object.items()) {
       const std::string name = IsReservedKey(key) ? "_" + key : key;
-      line += "," + quote(name) + ":" + CompactJson(value);
+      line += "," + CompactJson(name) + ":" + CompactJson(value);
     }
     line += "}";
     // Catches a secret split across a string boundary or hiding in a number; also its JSON-escaped form.
     for (const std::string& secret : secrets) {
       ReplaceAll(line, secret, "***");
-      const std::string escaped = quote(secret);
+      const std::string escaped = CompactJson(secret);
       ReplaceAll(line, std::string_view(escaped).substr(1, escaped.size() - 2), "***");
     }
   } else {

@@ -15,18 +15,21 @@ using nlohmann::json;
 
 constexpr const char* kPlatform = "freshdesk";
 
+// A whole string of decimal digits (an optional leading '-'), or nullopt.
+std::optional<int64_t> ParseInteger(const std::string& s) {
+  int64_t value = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (ec == std::errc() && ptr == s.data() + s.size() && !s.empty()) return value;
+  return std::nullopt;
+}
+
 // An integer field; Freshdesk ids exceed 32 bits. Accepts JSON integers and all-digit strings.
 std::optional<int64_t> IntField(const json& object, const char* key) {
   if (!object.is_object()) return std::nullopt;
   auto it = object.find(key);
   if (it == object.end()) return std::nullopt;
   if (it->is_number_integer()) return it->get<int64_t>();
-  if (it->is_string()) {
-    const auto& s = it->get_ref<const std::string&>();
-    int64_t value = 0;
-    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-    if (ec == std::errc() && ptr == s.data() + s.size() && !s.empty()) return value;
-  }
+  if (it->is_string()) return ParseInteger(it->get_ref<const std::string&>());
   return std::nullopt;
 }
 
@@ -57,10 +60,8 @@ json IdOrNull(const json& object, const char* key) {
 
 // A ticket record's original id is its Freshdesk id in decimal.
 json TicketNumber(const Record& ticket) {
-  const std::string& digits = ticket.original_id;
-  int64_t id = 0;
-  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
-  return ec == std::errc() && end == digits.data() + digits.size() ? json(id) : json(nullptr);
+  auto id = ParseInteger(ticket.original_id);
+  return id ? json(*id) : json(nullptr);
 }
 
 json StringArray(const json& object, const char* key) {
