@@ -9,6 +9,15 @@
 namespace deskpipe {
 
 uint64_t Hash64(std::string_view bytes);
+
+// xxh3-128, for sets that keep digests in place of the strings (16 bytes each, one allocation for all); two
+// distinct strings share one with probability 2^-128.
+struct Hash128 {
+  uint64_t high = 0;
+  uint64_t low = 0;
+  auto operator<=>(const Hash128&) const = default;
+};
+Hash128 Hash128Of(std::string_view bytes);
 std::string HashHex(std::string_view bytes);  // 16 hex digits
 
 // Incremental xxh3-64 over several pieces (each piece is length-prefixed so ("ab","c") ≠ ("a","bc")).

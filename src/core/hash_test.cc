@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
 #include <string>
 
 namespace deskpipe {
@@ -12,6 +13,16 @@ TEST(HashTest, KnownValues) {
   EXPECT_EQ(HashHex(""), "2d06800538d394c2");
   EXPECT_EQ(HashHex("deskpipe"), "7fbee8696fa70a77");
   EXPECT_EQ(Hash64("deskpipe"), 0x7fbee8696fa70a77ULL);
+}
+
+TEST(HashTest, Hash128KnownValueAndDistinctIds) {
+  // xxh3-128 of the empty input (the reference implementation's test vector).
+  EXPECT_EQ(Hash128Of(""), (Hash128{0x99aa06d3014798d8ULL, 0x6001c324468d497fULL}));
+  // Ids that differ in one digit, as a knowledge-base walk's do, all get their own digest.
+  std::set<Hash128> digests;
+  for (int i = 0; i < 25000; ++i) digests.insert(Hash128Of("acme_freshdesk_article_" + std::to_string(i)));
+  EXPECT_EQ(digests.size(), 25000u);
+  EXPECT_EQ(Hash128Of("acme_freshdesk_article_7"), Hash128Of(std::string("acme_freshdesk_article_") + "7"));
 }
 
 TEST(HashTest, DeterministicAndSensitive) {

@@ -971,20 +971,23 @@ Result<Batch> FreshdeskSource::NextSolutions(const json& cursor) {
     folders_.reset();
     // Articles the store holds that this complete walk did not see have disappeared.
     if (walk_from_start_ && known_ != nullptr) {
+      std::sort(walk_seen_.begin(), walk_seen_.end());
       for (const char* type : {"article", "article_draft"}) {
         std::string after;
         for (;;) {
           ASSIGN_OR_RETURN(std::vector<KnownRecord> stored, known_->List(type, after, 1000));
           if (stored.empty()) break;
           for (const KnownRecord& entry : stored) {
-            if (walk_seen_.count(entry.id) == 0) batch.removed_ids.push_back(entry.id);
+            if (!std::binary_search(walk_seen_.begin(), walk_seen_.end(), Hash128Of(entry.id))) {
+              batch.removed_ids.push_back(entry.id);
+            }
           }
           after = stored.back().id;
         }
       }
     }
     walk_from_start_ = false;
-    walk_seen_.clear();
+    walk_seen_ = {};  // its capacity too
     return {};
   };
   auto advance = [&](size_t next_language, size_t next_index, int next_page) -> Result<void> {
@@ -1026,7 +1029,7 @@ Result<Batch> FreshdeskSource::NextSolutions(const json& cursor) {
       batch.rejected.emplace_back(ObjectLabel("article", article), record.error());
       continue;
     }
-    walk_seen_.insert(record->id);
+    walk_seen_.push_back(Hash128Of(record->id));
     mapped.emplace_back(std::move(*record), &article);
   }
   // The KB has no updated_since: an article stored with the same updated_at is not emitted again.

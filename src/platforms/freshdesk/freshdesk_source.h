@@ -55,6 +55,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/hash.h"
 #include "net/http_client.h"
 #include "platforms/freshdesk/attachments.h"
 #include "platforms/freshdesk/freshdesk_client.h"
@@ -174,7 +175,9 @@ class FreshdeskSource : public Source {
   // The KB walk in progress.
   std::optional<std::vector<nlohmann::json>> folders_;
   bool walk_from_start_ = false;
-  std::set<std::string> walk_seen_;
+  // Digests of the article ids this walk returned, sorted when it ends. A set of the ids themselves cost ~130
+  // bytes each (3 MB for 25,000 articles) and pinned pages among the batches freed around it.
+  std::vector<Hash128> walk_seen_;
   int reconcile_probes_ = 0;  // ticket views spent by the sweep in this process
   // Per ticket stream: the cursor JSON last returned and its parsed form.
   std::map<std::string, std::pair<nlohmann::json, ListCursor>> window_cache_;
