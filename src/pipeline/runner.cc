@@ -32,6 +32,7 @@ namespace deskpipe {
 // One fetched batch on its way to the store, with what the CPU stages made of it.
 struct Runner::WorkItem {
   int64_t seq = 0;  // fetch order; commits follow it
+  int64_t weight = 0;  // BatchWeight as fetched, for the fetch's back-pressure
   Batch batch;
   BatchWrite write;
   int64_t records = 0;
@@ -61,6 +62,7 @@ struct Runner::Shared {
   std::map<int64_t, WorkItem> finished;  // processed batches waiting for their turn to commit
   int64_t pushed = 0;                    // batches handed to the CPU stage
   int64_t committed = 0;                 // batches the store stage has taken (in seq order) to commit
+  int64_t in_flight_weight = 0;          // the weights of the batches pushed and not yet taken to commit
   bool fetch_done = false;
   Status fetch_error;
   std::map<std::string, std::string> skipped_streams;  // stream → reason (403)
@@ -96,6 +98,16 @@ std::optional<std::pair<int64_t, int64_t>> UpdatedAtRange(const Batch& batch) {
     }
   }
   return range;
+}
+
+// What a batch holds in memory, roughly: its records' text and payloads, and their attachments' bytes.
+int64_t BatchWeight(const Batch& batch) {
+  size_t bytes = 0;
+  for (const Record& record : batch.records) {
+    bytes += record.raw.size() + record.content.size() + record.title.size();
+    for (const Attachment& attachment : record.attachments) bytes += attachment.bytes.size();
+  }
+  return static_cast<int64_t>(bytes);
 }
 
 }  // namespace
@@ -194,6 +206,7 @@ Result<RunSummary> Runner::Run() {
       // The fetch waits on this (max_in_flight in FetchLoop).
       std::lock_guard lock(shared->mutex);
       shared->committed = next_seq + 1;
+      shared->in_flight_weight -= item->weight;
     }
     shared->changed.notify_all();
     if (item->skipped) {
@@ -281,6 +294,7 @@ void Runner::FetchLoop(std::shared_ptr<Shared> shared) {
   // Batches fetched but not yet committed: one in the fetched queue per slot, one per CPU worker, and as many
   // again finished and waiting for an earlier one to commit.
   const int64_t max_in_flight = static_cast<int64_t>(options_.queue_capacity) + 2 * options_.cpu_workers;
+  const int64_t cpu_workers = options_.cpu_workers;
   Status error;
   int64_t seq = 0;
   for (const std::string& stream : streams) {
@@ -297,16 +311,26 @@ void Runner::FetchLoop(std::shared_ptr<Shared> shared) {
       cursor = std::move(*loaded);
     }
     progress->StreamStarted(stream);
+    int64_t stream_batches = 0;
+    int64_t stream_weight = 0;
+    // Back-pressure over the whole pipeline, not only the fetched queue: CPU workers hand batches on to
+    // `finished` without bound, so when the store is the slow stage the fetch must wait here or processed
+    // batches (records, chunks, vectors) pile up in memory for the length of the run. By weight as well as
+    // by count: a ticket page brings its conversations, and a stream's last pages can weigh twice its first
+    // (recent tickets have longer threads), so the window holds max_in_flight batches of the stream's mean
+    // weight so far, but never fewer batches than there are CPU workers to keep busy.
+    auto window_full = [&] {
+      const int64_t batches = shared->pushed - shared->committed;
+      if (batches >= max_in_flight) return true;
+      if (batches < cpu_workers || stream_batches == 0) return false;
+      const int64_t mean = stream_weight / stream_batches;
+      return shared->in_flight_weight + mean > max_in_flight * mean;
+    };
     bool stream_over = false;
     while (!stream_over) {
-      // Back-pressure over the whole pipeline, not only the fetched queue: CPU workers hand batches on to
-      // `finished` without bound, so when the store is the slow stage the fetch must wait here or processed
-      // batches (records, chunks, vectors) pile up in memory for the length of the run.
       {
         std::unique_lock lock(shared->mutex);
-        while (shared->pushed - shared->committed >= max_in_flight && !cancelled()) {
-          shared->changed.wait_for(lock, std::chrono::milliseconds(100));
-        }
+        while (window_full() && !cancelled()) shared->changed.wait_for(lock, std::chrono::milliseconds(100));
       }
       if (cancelled()) {
         progress->StreamFinished(stream, "stopped");
@@ -334,7 +358,15 @@ void Runner::FetchLoop(std::shared_ptr<Shared> shared) {
       stream_over = next->done;
       WorkItem item;
       item.seq = seq;
+      item.weight = BatchWeight(*next);
       item.batch = std::move(*next);
+      ++stream_batches;
+      stream_weight += item.weight;
+      {
+        // Counted before the push: the store may take the batch before this thread runs again.
+        std::lock_guard lock(shared->mutex);
+        shared->in_flight_weight += item.weight;
+      }
       if (!shared->fetched.Push(std::move(item))) break;  // closed: the run is winding down
       {
         std::lock_guard lock(shared->mutex);

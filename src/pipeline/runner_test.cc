@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <climits>
 #include <filesystem>
 #include <functional>
 #include <mutex>
@@ -34,6 +35,8 @@ class FakeSource : public Source {
   int per_page = 5;
   bool agents_forbidden = false;
   int fail_at_page = 0;                   // Next for this tickets page fails with Internal
+  int heavy_from_page = 0;                // from this tickets page on, pages hold heavy_per_page tickets
+  int heavy_per_page = 0;
   std::function<void(int page)> on_page;  // called before a tickets page is returned
   std::atomic<int> calls{0};
 
@@ -59,8 +62,9 @@ class FakeSource : public Source {
       return batch;
     }
     if (on_page) on_page(page);
-    for (int i = 0; i < per_page; ++i) {
-      const int number = (page - 1) * per_page + i + 1;
+    const int stride = std::max(per_page, heavy_per_page);
+    for (int i = 0; i < TicketsOn(page); ++i) {
+      const int number = (page - 1) * stride + i + 1;
       if (reject_tickets.count(number)) {
         batch.rejected.push_back({"ticket " + std::to_string(number), InvalidRecord("ticket has no requester")});
         continue;
@@ -70,6 +74,10 @@ class FakeSource : public Source {
     batch.cursor = {{"page", page}};
     batch.done = page >= pages;
     return batch;
+  }
+
+  int TicketsOn(int page) const {
+    return heavy_from_page > 0 && page >= heavy_from_page ? heavy_per_page : per_page;
   }
 
   // Ticket `number` and its two conversations.
@@ -244,6 +252,41 @@ TEST_F(RunnerTest, TheFetchWaitsForASlowStoreInsteadOfPilingBatchesUpInMemory) {
   // queue_capacity + 2 × cpu_workers in flight, +1 for the batch being committed when the fetch looked.
   const int bound = options.queue_capacity + 2 * options.cpu_workers + 1;
   EXPECT_LE(furthest_ahead, bound) << "processed batches must not accumulate behind a slow store";
+}
+
+TEST_F(RunnerTest, WhenLaterBatchesGrowHeavierTheFetchHoldsFewerOfThem) {
+  auto store = OpenIn("heavy");
+  FakeSource source;
+  source.pages = 40;
+  source.heavy_from_page = 21;
+  source.heavy_per_page = 4 * source.per_page;  // the last 20 pages bring four times the records
+  RunnerOptions options = Options();
+  const int max_in_flight = options.queue_capacity + 2 * options.cpu_workers;
+  std::atomic<int> commits{0};
+  int worst_excess = INT_MIN;  // tickets in flight beyond the bound, at worst (the fetch thread only)
+  source.on_page = [&](int page) {
+    // Tickets page p is batch p: pages commits … p-1 are fetched and not yet committed.
+    if (page == 1) return;
+    int in_flight = 0;
+    for (int p = std::max(1, commits.load()); p < page; ++p) in_flight += source.TicketsOn(p);
+    int fetched = 0;
+    for (int p = 1; p < page; ++p) fetched += source.TicketsOn(p);
+    // max_in_flight batches of the mean weight so far (or one heavy batch per worker), +1 heavy batch for
+    // the one being committed.
+    const double mean = static_cast<double>(fetched) / (page - 1);
+    const double bound =
+        std::max(max_in_flight * mean, 1.0 * options.cpu_workers * source.heavy_per_page) + source.heavy_per_page;
+    worst_excess = std::max(worst_excess, static_cast<int>(in_flight - bound));
+  };
+  options.on_batch = [&](const std::string&, const StreamSummary&) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // a store far slower than the CPU stages
+    ++commits;
+  };
+  Runner runner(config_, source, embedder_, *store, options);
+  auto summary = runner.Run();
+  ASSERT_TRUE(summary.has_value()) << summary.error().ToString();
+  EXPECT_EQ(summary->streams["tickets"].records, (20 * 5 + 20 * 20) * 3);
+  EXPECT_LE(worst_excess, 0) << "heavy batches must not fill the window a light one would";
 }
 
 TEST_F(RunnerTest, AFetchFailureKeepsWhatCameBeforeAndTheNextRunFinishesTheJob) {
