@@ -392,27 +392,33 @@ Result<void> FreshdeskSource::AppendTicket(const json& list_item, bool archived,
 }
 
 Result<void> FreshdeskSource::AppendTickets(const std::vector<json>& items, bool archived, Batch* batch) {
-  if (items.empty()) return {};
-  // Views (attachments, company name) and threads of the whole page are fetched together: the client runs
-  // them concurrently up to MAX_CONCURRENT_REQUESTS, under the account's rate governor.
-  std::vector<std::string> view_paths;
-  std::vector<std::string> thread_paths;
-  for (const json& item : items) {
-    const std::string path = TicketPath(*JsonInt(item, "id"), archived);  // callers checked the id
-    view_paths.push_back(archived ? path : path + "?include=company");
-    thread_paths.push_back(path + "/conversations?per_page=" + std::to_string(kMaxPerPage));
-  }
-  std::vector<Result<FreshdeskPage>> views = client_->GetMany(view_paths);
-  std::vector<Result<std::vector<json>>> threads = client_->GetAllPagesMany(thread_paths);
-  for (size_t i = 0; i < items.size(); ++i) {
-    RETURN_IF_ERROR(AssembleTicket(items[i], archived, view_paths[i], views[i], threads[i], batch));
+  // Views (attachments, company name) and threads are fetched a group of tickets at a time: the client runs
+  // them concurrently up to MAX_CONCURRENT_REQUESTS, under the account's rate governor. A group, not the
+  // whole page, so the parsed threads held at once are a few tickets' (whole pages of parsed threads put
+  // ~5 MB on a sync's peak).
+  const size_t group = static_cast<size_t>(std::max(8, 4 * client_->max_concurrent_requests()));
+  for (size_t first = 0; first < items.size(); first += group) {
+    const size_t end = std::min(items.size(), first + group);
+    std::vector<std::string> view_paths;
+    std::vector<std::string> thread_paths;
+    for (size_t i = first; i < end; ++i) {
+      const std::string path = TicketPath(*JsonInt(items[i], "id"), archived);  // callers checked the id
+      view_paths.push_back(archived ? path : path + "?include=company");
+      thread_paths.push_back(path + "/conversations?per_page=" + std::to_string(kMaxPerPage));
+    }
+    std::vector<Result<FreshdeskPage>> views = client_->GetMany(view_paths);
+    std::vector<Result<std::vector<json>>> threads = client_->GetAllPagesMany(thread_paths);
+    for (size_t i = first; i < end; ++i) {
+      const size_t k = i - first;
+      RETURN_IF_ERROR(AssembleTicket(items[i], archived, view_paths[k], views[k], std::move(threads[k]), batch));
+    }
   }
   return {};
 }
 
 Result<void> FreshdeskSource::AssembleTicket(const json& list_item, bool archived, const std::string& view_path,
                                              const Result<FreshdeskPage>& view,
-                                             const Result<std::vector<json>>& listing, Batch* batch) {
+                                             Result<std::vector<json>> listing, Batch* batch) {
   const std::string ticket_path = TicketPath(*JsonInt(list_item, "id"), archived);
   // The view carries the ticket-level attachments (the list does not) and the company name.
   json merged = list_item;
@@ -434,7 +440,7 @@ Result<void> FreshdeskSource::AssembleTicket(const json& list_item, bool archive
   std::vector<json> conversations;
   bool listed = true;
   if (listing) {
-    conversations = *listing;
+    conversations = std::move(*listing);
   } else {
     // Sub-resources of trashed tickets may answer 403, and a ticket can vanish between list and now.
     if (!NotOffered(listing.error())) return Error(listing.error());
@@ -531,9 +537,9 @@ Result<Batch> FreshdeskSource::NextTicketWindow(const std::string& stream, const
     SetTicketCursor(batch, window.AtPageCap());
     return batch;
   }
-  ASSIGN_OR_RETURN(const json* tickets, ExpectArray(*response, stream));
-  std::vector<json> fresh;  // new or changed: read completely
-  for (const auto& ticket : *tickets) {
+  if (auto listed = ExpectArray(*response, stream); !listed) return Error(listed.error());
+  std::vector<json> fresh;  // new or changed: read completely; moved out of the page
+  for (json& ticket : response->body) {
     auto id = JsonInt(ticket, "id");
     auto ts = JsonTime(ticket, "updated_at");
     if (!id || !ts) {
@@ -545,7 +551,7 @@ Result<Batch> FreshdeskSource::NextTicketWindow(const std::string& stream, const
     }
     if (window.AlreadyEmitted(*id, *ts)) continue;  // emitted by the previous window
     window.Saw(*id, *ts);
-    fresh.push_back(ticket);
+    fresh.push_back(std::move(ticket));
   }
   RETURN_IF_ERROR(DropUnchanged(fresh));
   RETURN_IF_ERROR(AppendTickets(fresh, false, &batch));
@@ -586,9 +592,9 @@ Result<Batch> FreshdeskSource::NextTicketSplit(const std::string& stream, const 
     if (!IsPageCap(response.error())) return Error(response.error());
     at_cap = true;
   } else {
-    ASSIGN_OR_RETURN(const json* tickets, ExpectArray(*response, stream));
-    std::vector<json> fresh;
-    for (const auto& ticket : *tickets) {
+    if (auto listed = ExpectArray(*response, stream); !listed) return Error(listed.error());
+    std::vector<json> fresh;  // moved out of the page
+    for (json& ticket : response->body) {
       auto id = JsonInt(ticket, "id");
       auto ts = JsonTime(ticket, "updated_at");
       auto created = JsonTime(ticket, "created_at");
@@ -609,7 +615,7 @@ Result<Batch> FreshdeskSource::NextTicketSplit(const std::string& stream, const 
       // Later seconds are left to the window that follows the split.
       if (*ts != second || window.max_ids.count(*id) > 0) continue;
       window.Saw(*id, *ts);
-      fresh.push_back(ticket);
+      fresh.push_back(std::move(ticket));
     }
     RETURN_IF_ERROR(DropUnchanged(fresh));
     RETURN_IF_ERROR(AppendTickets(fresh, false, &batch));

@@ -137,7 +137,7 @@ class FreshdeskSource : public Source {
   // The same for a page of tickets, their views and threads fetched concurrently.
   Result<void> AppendTickets(const std::vector<nlohmann::json>& items, bool archived, Batch* batch);
   Result<void> AssembleTicket(const nlohmann::json& list_item, bool archived, const std::string& view_path,
-                              const Result<FreshdeskPage>& view, const Result<std::vector<nlohmann::json>>& listing,
+                              const Result<FreshdeskPage>& view, Result<std::vector<nlohmann::json>> listing,
                               Batch* batch);
   static std::string TicketPath(int64_t id, bool archived);
   Result<std::vector<nlohmann::json>> ListConversations(const std::string& ticket_path);
