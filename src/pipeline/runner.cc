@@ -100,14 +100,48 @@ std::optional<std::pair<int64_t, int64_t>> UpdatedAtRange(const Batch& batch) {
   return range;
 }
 
-// What a batch holds in memory, roughly: its records' text and payloads, and their attachments' bytes.
-int64_t BatchWeight(const Batch& batch) {
-  size_t bytes = 0;
-  for (const Record& record : batch.records) {
-    bytes += record.raw.size() + record.content.size() + record.title.size();
-    for (const Attachment& attachment : record.attachments) bytes += attachment.bytes.size();
-  }
+// What a record holds in memory, roughly: its text and payload, and its attachments' bytes.
+int64_t RecordWeight(const Record& record) {
+  size_t bytes = record.raw.size() + record.content.size() + record.title.size();
+  for (const Attachment& attachment : record.attachments) bytes += attachment.bytes.size();
   return static_cast<int64_t>(bytes);
+}
+
+int64_t BatchWeight(const Batch& batch) {
+  int64_t weight = 0;
+  for (const Record& record : batch.records) weight += RecordWeight(record);
+  return weight;
+}
+
+// A batch over 1.5 times `usual` weight, in parts of about `usual` weight, each ending where a thread ends
+// (before a record without a parent), so the CPU and store stages never hold more than usual at once. Only the
+// last part carries the cursor, `done`, removals and rejections: the parts before it commit and leave the
+// stream's cursor where it was, so after a crash the batch is read again and what they wrote is found unchanged.
+std::vector<Batch> SplitHeavyBatch(Batch batch, int64_t weight, int64_t usual) {
+  std::vector<Batch> parts;
+  if (usual <= 0 || weight <= usual + usual / 2) {
+    parts.push_back(std::move(batch));
+    return parts;
+  }
+  Batch part;
+  int64_t part_weight = 0;
+  for (Record& record : batch.records) {
+    if (record.parent_id.empty() && part_weight >= usual) {
+      part.stream = batch.stream;
+      parts.push_back(std::move(part));
+      part = Batch();
+      part_weight = 0;
+    }
+    part_weight += RecordWeight(record);
+    part.records.push_back(std::move(record));
+  }
+  part.stream = batch.stream;
+  part.removed_ids = std::move(batch.removed_ids);
+  part.cursor = std::move(batch.cursor);
+  part.done = batch.done;
+  part.rejected = std::move(batch.rejected);
+  parts.push_back(std::move(part));
+  return parts;
 }
 
 }  // namespace
@@ -356,23 +390,32 @@ void Runner::FetchLoop(std::shared_ptr<Shared> shared) {
       next->stream = stream;
       cursor = next->cursor;
       stream_over = next->done;
-      WorkItem item;
-      item.seq = seq;
-      item.weight = BatchWeight(*next);
-      item.batch = std::move(*next);
+      const int64_t weight = BatchWeight(*next);
+      const int64_t usual = stream_batches == 0 ? 0 : stream_weight / stream_batches;
       ++stream_batches;
-      stream_weight += item.weight;
-      {
-        // Counted before the push: the store may take the batch before this thread runs again.
-        std::lock_guard lock(shared->mutex);
-        shared->in_flight_weight += item.weight;
+      stream_weight += weight;
+      bool closed = false;
+      for (Batch& part : SplitHeavyBatch(std::move(*next), weight, usual)) {
+        WorkItem item;
+        item.seq = seq;
+        item.weight = BatchWeight(part);
+        item.batch = std::move(part);
+        {
+          // Counted before the push: the store may take the batch before this thread runs again.
+          std::lock_guard lock(shared->mutex);
+          shared->in_flight_weight += item.weight;
+        }
+        if (!shared->fetched.Push(std::move(item))) {  // closed: the run is winding down
+          closed = true;
+          break;
+        }
+        {
+          std::lock_guard lock(shared->mutex);
+          shared->pushed = ++seq;
+        }
+        shared->changed.notify_all();
       }
-      if (!shared->fetched.Push(std::move(item))) break;  // closed: the run is winding down
-      {
-        std::lock_guard lock(shared->mutex);
-        shared->pushed = ++seq;
-      }
-      shared->changed.notify_all();
+      if (closed) break;
     }
     if (!error.ok() || cancelled()) break;
   }

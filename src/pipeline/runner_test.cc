@@ -35,8 +35,9 @@ class FakeSource : public Source {
   int per_page = 5;
   bool agents_forbidden = false;
   int fail_at_page = 0;                   // Next for this tickets page fails with Internal
-  int heavy_from_page = 0;                // from this tickets page on, pages hold heavy_per_page tickets
-  int heavy_per_page = 0;
+  int heavy_from_page = 0;                // from this tickets page on, pages are heavy:
+  int heavy_per_page = 0;                 //   this many tickets (each its own thread), or
+  int heavy_thread_conversations = 0;     //   one ticket with this many conversations (one thread)
   std::function<void(int page)> on_page;  // called before a tickets page is returned
   std::atomic<int> calls{0};
 
@@ -63,6 +64,11 @@ class FakeSource : public Source {
     }
     if (on_page) on_page(page);
     const int stride = std::max(per_page, heavy_per_page);
+    if (Heavy(page) && heavy_thread_conversations > 0) {
+      for (Record& record : Ticket((page - 1) * stride + 1, heavy_thread_conversations)) {
+        batch.records.push_back(std::move(record));
+      }
+    }
     for (int i = 0; i < TicketsOn(page); ++i) {
       const int number = (page - 1) * stride + i + 1;
       if (reject_tickets.count(number)) {
@@ -76,12 +82,18 @@ class FakeSource : public Source {
     return batch;
   }
 
+  bool Heavy(int page) const { return heavy_from_page > 0 && page >= heavy_from_page; }
+  // Tickets with two conversations on `page` (not counting a heavy page's single thread).
   int TicketsOn(int page) const {
-    return heavy_from_page > 0 && page >= heavy_from_page ? heavy_per_page : per_page;
+    if (!Heavy(page)) return per_page;
+    return heavy_thread_conversations > 0 ? 0 : heavy_per_page;
+  }
+  int RecordsOn(int page) const {
+    return 3 * TicketsOn(page) + (Heavy(page) && heavy_thread_conversations > 0 ? 1 + heavy_thread_conversations : 0);
   }
 
-  // Ticket `number` and its two conversations.
-  static std::vector<Record> Ticket(int number) {
+  // Ticket `number` and its conversations.
+  static std::vector<Record> Ticket(int number, int conversations = 2) {
     std::vector<Record> records;
     Record ticket = MakeRecord("ticket", std::to_string(number), "Ticket " + std::to_string(number),
                                "<p>Printer " + std::to_string(number) + " is on fire</p>");
@@ -89,8 +101,8 @@ class FakeSource : public Source {
     ticket.updated_at = "2026-01-01T00:00:" + std::string(number % 60 < 10 ? "0" : "") +
                         std::to_string(number % 60) + "Z";
     records.push_back(ticket);
-    for (int c = 0; c < 2; ++c) {
-      Record reply = MakeRecord("conversation", "conversation-" + std::to_string(number * 10 + c), "",
+    for (int c = 0; c < conversations; ++c) {
+      Record reply = MakeRecord("conversation", "conversation-" + std::to_string(number * 1000 + c), "",
                                 "Reply " + std::to_string(c) + " about printer " + std::to_string(number));
       reply.parent_id = ticket.id;
       reply.metadata["role"] = c == 0 ? "agent" : "customer";
@@ -254,39 +266,89 @@ TEST_F(RunnerTest, TheFetchWaitsForASlowStoreInsteadOfPilingBatchesUpInMemory) {
   EXPECT_LE(furthest_ahead, bound) << "processed batches must not accumulate behind a slow store";
 }
 
-TEST_F(RunnerTest, WhenLaterBatchesGrowHeavierTheFetchHoldsFewerOfThem) {
+TEST_F(RunnerTest, HeavyBatchesThatCannotBeSplitTakeFewerSlotsOfTheFetchWindow) {
   auto store = OpenIn("heavy");
   FakeSource source;
   source.pages = 40;
   source.heavy_from_page = 21;
-  source.heavy_per_page = 4 * source.per_page;  // the last 20 pages bring four times the records
+  source.heavy_thread_conversations = 59;  // the last 20 pages: one thread of 60 records, four light pages' worth
   RunnerOptions options = Options();
   const int max_in_flight = options.queue_capacity + 2 * options.cpu_workers;
-  std::atomic<int> commits{0};
-  int worst_excess = INT_MIN;  // tickets in flight beyond the bound, at worst (the fetch thread only)
+  const double heavy = source.RecordsOn(source.heavy_from_page);
+  std::atomic<int64_t> committed{0};  // tickets records
+  int worst_excess = INT_MIN;         // records in flight beyond the bound, at worst (the fetch thread only)
   source.on_page = [&](int page) {
-    // Tickets page p is batch p: pages commits … p-1 are fetched and not yet committed.
     if (page == 1) return;
-    int in_flight = 0;
-    for (int p = std::max(1, commits.load()); p < page; ++p) in_flight += source.TicketsOn(p);
     int fetched = 0;
-    for (int p = 1; p < page; ++p) fetched += source.TicketsOn(p);
+    for (int p = 1; p < page; ++p) fetched += source.RecordsOn(p);
     // max_in_flight batches of the mean weight so far (or one heavy batch per worker), +1 heavy batch for
     // the one being committed.
     const double mean = static_cast<double>(fetched) / (page - 1);
-    const double bound =
-        std::max(max_in_flight * mean, 1.0 * options.cpu_workers * source.heavy_per_page) + source.heavy_per_page;
-    worst_excess = std::max(worst_excess, static_cast<int>(in_flight - bound));
+    const double bound = std::max(max_in_flight * mean, options.cpu_workers * heavy) + heavy;
+    worst_excess = std::max(worst_excess, static_cast<int>(fetched - committed.load() - bound));
   };
-  options.on_batch = [&](const std::string&, const StreamSummary&) {
+  options.on_batch = [&](const std::string& stream, const StreamSummary& summary) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));  // a store far slower than the CPU stages
-    ++commits;
+    if (stream == "tickets") committed = summary.records;
   };
   Runner runner(config_, source, embedder_, *store, options);
   auto summary = runner.Run();
   ASSERT_TRUE(summary.has_value()) << summary.error().ToString();
-  EXPECT_EQ(summary->streams["tickets"].records, (20 * 5 + 20 * 20) * 3);
-  EXPECT_LE(worst_excess, 0) << "heavy batches must not fill the window a light one would";
+  EXPECT_EQ(summary->streams["tickets"].records, 20 * 15 + 20 * 60);
+  EXPECT_EQ(summary->streams["tickets"].batches, 40) << "one thread is never split";
+  EXPECT_LE(worst_excess, 0) << "heavy batches must not fill the window light ones would";
+}
+
+TEST_F(RunnerTest, AHeavyBatchIsCommittedInPartsAndOnlyItsLastPartMovesTheCursor) {
+  auto heavy_source = [] {
+    auto source = std::make_unique<FakeSource>();
+    source->pages = 30;
+    source->heavy_from_page = 21;
+    source->heavy_per_page = 20;  // four times the tickets, each its own thread
+    return source;
+  };
+  auto store = OpenIn("parts");
+  std::vector<int> cursor_pages;  // the stored tickets cursor after each tickets commit
+  RunnerOptions options = Options();
+  options.on_batch = [&](const std::string& stream, const StreamSummary&) {
+    if (stream == "tickets") cursor_pages.push_back(store->LoadCursor(kTenant, "tickets")->at("page").get<int>());
+  };
+  auto source = heavy_source();
+  Runner runner(config_, *source, embedder_, *store, options);
+  auto summary = runner.Run();
+  ASSERT_TRUE(summary.has_value()) << summary.error().ToString();
+  EXPECT_GT(summary->streams["tickets"].batches, 30);
+  EXPECT_TRUE(std::is_sorted(cursor_pages.begin(), cursor_pages.end()));
+  // Page 21 (four times page 20) came as parts: the ones before its last left the cursor at page 20.
+  EXPECT_GE(std::count(cursor_pages.begin(), cursor_pages.end(), 20), 3);
+  EXPECT_EQ(std::count(cursor_pages.begin(), cursor_pages.end(), 19), 1) << "light pages are not split";
+  EXPECT_EQ(cursor_pages.back(), 30);
+  EXPECT_EQ(store->Stats(kTenant)->documents_by_type["ticket"], 20 * 5 + 10 * 20);
+  const std::string clean = store->ComputeDigest(kTenant)->hex;
+
+  // Page 21's last ticket is poison: the parts before it commit, the cursor stays at page 20, and the next run
+  // reads page 21 again and ends with the same store as the clean run.
+  class PoisonSource : public FakeSource {
+   public:
+    Result<Batch> Next(const std::string& stream, const nlohmann::json& cursor) override {
+      auto batch = FakeSource::Next(stream, cursor);
+      if (batch && stream == "tickets" && batch->cursor["page"] == 21) batch->records[19 * 3].title = "poison";
+      return batch;
+    }
+  } poison;
+  poison.pages = 30;
+  poison.heavy_from_page = 21;
+  poison.heavy_per_page = 20;
+  auto failed_store = OpenIn("failed");
+  PickyEmbedder picky;
+  Runner failing(config_, poison, picky, *failed_store, Options());
+  ASSERT_FALSE(failing.Run().has_value());
+  EXPECT_EQ(failed_store->LoadCursor(kTenant, "tickets")->at("page"), 20);
+  EXPECT_GT(failed_store->Stats(kTenant)->documents_by_type["ticket"], 20 * 5) << "page 21's first parts committed";
+  auto again = heavy_source();
+  Runner rerun(config_, *again, picky, *failed_store, Options());
+  ASSERT_TRUE(rerun.Run().has_value());
+  EXPECT_EQ(failed_store->ComputeDigest(kTenant)->hex, clean);
 }
 
 TEST_F(RunnerTest, AFetchFailureKeepsWhatCameBeforeAndTheNextRunFinishesTheJob) {
