@@ -350,9 +350,9 @@ void Runner::FetchLoop(std::shared_ptr<Shared> shared) {
     // Back-pressure over the whole pipeline, not only the fetched queue: CPU workers hand batches on to
     // `finished` without bound, so when the store is the slow stage the fetch must wait here or processed
     // batches (records, chunks, vectors) pile up in memory for the length of the run. By weight as well as
-    // by count: a ticket page brings its conversations, and a stream's last pages can weigh twice its first
-    // (recent tickets have longer threads), so the window holds max_in_flight batches of the stream's mean
-    // weight so far, but never fewer batches than there are CPU workers to keep busy.
+    // by count, for the heavy batches SplitHeavyBatch cannot split (one long thread, large attachments): the
+    // window holds max_in_flight batches of the stream's mean weight so far, but never fewer batches than
+    // there are CPU workers to keep busy.
     auto window_full = [&] {
       const int64_t batches = shared->pushed - shared->committed;
       if (batches >= max_in_flight) return true;

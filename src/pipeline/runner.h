@@ -4,7 +4,9 @@
 // Shape (issue 8): three kinds of threads joined by bounded queues, so a slow stage applies back-pressure and
 // memory stays flat:
 //   fetch    one thread: Source::Next, stream after stream (the Source is not thread-safe). Network waits
-//            happen here only, never on a CPU worker.
+//            happen here only, never on a CPU worker. It runs ahead of the store by a window bounded in
+//            batches and in bytes, and hands a batch much heavier than its stream's usual ones on in parts
+//            (whole threads each; only the last part carries the cursor).
 //   cpu      a pool sized to the cores: transform (HTML → text) → extract (attachments) → build documents →
 //            chunk → embed (with the embedding cache), one batch per task; batches run side by side.
 //   store    the calling thread: commits finished batches strictly in fetch order, each batch with the cursor
@@ -44,7 +46,7 @@ namespace deskpipe {
 class Summarizer;
 
 struct StreamSummary {
-  int64_t batches = 0;
+  int64_t batches = 0;  // committed, counting each part of a split batch
   int64_t records = 0;
   int64_t rejected = 0;  // records the source or a transform refused (dead letters)
   bool skipped = false;  // the stream is not available to this account (403)
