@@ -1,5 +1,6 @@
 // deskpipe: the command-line front end. Each verb parses flags into the one Config (flags > env > file),
 // then calls the pipeline or the store. Exit codes: 0 success, 1 failure, 2 configuration or usage error.
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -314,5 +315,9 @@ int Main(int argc, char** argv) {
 int main(int argc, char** argv) {
   // Before anything else: OpenBLAS picks its kernels when it loads, so a better core type needs a re-exec.
   deskpipe::embed::ReexecWithBetterBlasCoreIfNeeded(argv);
+  // A fixed mmap threshold. glibc otherwise raises it to the largest block freed so far (API pages run to
+  // ~300 KB), and from then on such blocks come from the arenas and leave holes there when freed; fixed, they
+  // go back to the system. Part of keeping a long sync's peak memory flat (issue 8.8; figures in the README).
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   return deskpipe::cli::Main(argc, argv);
 }
