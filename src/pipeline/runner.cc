@@ -117,29 +117,31 @@ int64_t BatchWeight(const Batch& batch) {
 // (before a record without a parent), so the CPU and store stages never hold more than usual at once. Only the
 // last part carries the cursor, `done`, removals and rejections: the parts before it commit and leave the
 // stream's cursor where it was, so after a crash the batch is read again and what they wrote is found unchanged.
-std::vector<Batch> SplitHeavyBatch(Batch batch, int64_t weight, int64_t usual) {
-  std::vector<Batch> parts;
+struct BatchPart {
+  Batch batch;
+  int64_t weight = 0;  // BatchWeight(batch)
+};
+std::vector<BatchPart> SplitHeavyBatch(Batch batch, int64_t weight, int64_t usual) {
+  std::vector<BatchPart> parts;
   if (usual <= 0 || weight <= usual + usual / 2) {
-    parts.push_back(std::move(batch));
+    parts.push_back({std::move(batch), weight});
     return parts;
   }
-  Batch part;
-  int64_t part_weight = 0;
+  BatchPart part;
   for (Record& record : batch.records) {
-    if (record.parent_id.empty() && part_weight >= usual) {
-      part.stream = batch.stream;
+    if (record.parent_id.empty() && part.weight >= usual) {
+      part.batch.stream = batch.stream;
       parts.push_back(std::move(part));
-      part = Batch();
-      part_weight = 0;
+      part = BatchPart();
     }
-    part_weight += RecordWeight(record);
-    part.records.push_back(std::move(record));
+    part.weight += RecordWeight(record);
+    part.batch.records.push_back(std::move(record));
   }
-  part.stream = batch.stream;
-  part.removed_ids = std::move(batch.removed_ids);
-  part.cursor = std::move(batch.cursor);
-  part.done = batch.done;
-  part.rejected = std::move(batch.rejected);
+  part.batch.stream = batch.stream;
+  part.batch.removed_ids = std::move(batch.removed_ids);
+  part.batch.cursor = std::move(batch.cursor);
+  part.batch.done = batch.done;
+  part.batch.rejected = std::move(batch.rejected);
   parts.push_back(std::move(part));
   return parts;
 }
@@ -347,6 +349,7 @@ void Runner::FetchLoop(std::shared_ptr<Shared> shared) {
     progress->StreamStarted(stream);
     int64_t stream_batches = 0;
     int64_t stream_weight = 0;
+    auto usual_weight = [&] { return stream_batches == 0 ? int64_t{0} : stream_weight / stream_batches; };
     // Back-pressure over the whole pipeline, not only the fetched queue: CPU workers hand batches on to
     // `finished` without bound, so when the store is the slow stage the fetch must wait here or processed
     // batches (records, chunks, vectors) pile up in memory for the length of the run. By weight as well as
@@ -357,8 +360,8 @@ void Runner::FetchLoop(std::shared_ptr<Shared> shared) {
       const int64_t batches = shared->pushed - shared->committed;
       if (batches >= max_in_flight) return true;
       if (batches < cpu_workers || stream_batches == 0) return false;
-      const int64_t mean = stream_weight / stream_batches;
-      return shared->in_flight_weight + mean > max_in_flight * mean;
+      const int64_t usual = usual_weight();
+      return shared->in_flight_weight + usual > max_in_flight * usual;
     };
     bool stream_over = false;
     while (!stream_over) {
@@ -391,15 +394,15 @@ void Runner::FetchLoop(std::shared_ptr<Shared> shared) {
       cursor = next->cursor;
       stream_over = next->done;
       const int64_t weight = BatchWeight(*next);
-      const int64_t usual = stream_batches == 0 ? 0 : stream_weight / stream_batches;
+      const int64_t usual = usual_weight();
       ++stream_batches;
       stream_weight += weight;
       bool closed = false;
-      for (Batch& part : SplitHeavyBatch(std::move(*next), weight, usual)) {
+      for (BatchPart& part : SplitHeavyBatch(std::move(*next), weight, usual)) {
         WorkItem item;
         item.seq = seq;
-        item.weight = BatchWeight(part);
-        item.batch = std::move(part);
+        item.weight = part.weight;
+        item.batch = std::move(part.batch);
         {
           // Counted before the push: the store may take the batch before this thread runs again.
           std::lock_guard lock(shared->mutex);
