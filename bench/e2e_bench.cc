@@ -37,6 +37,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", emulator.error().ToString().c_str());
     return 1;
   }
+  if (const char* core = std::getenv("OPENBLAS_CORETYPE")) {
+    std::printf("OPENBLAS_CORETYPE=%s in the environment: USE-lite runs on those kernels (unset: deskpipe picks)\n",
+                core);
+  }
   std::printf("%-10s %8s %10s %12s %12s %14s %16s\n", "embedder", "tickets", "seconds", "tickets/s", "chunks",
               "peak RSS MB", "CPU ms/ticket");
   for (const std::string& embedder : embedders) {

@@ -6,6 +6,7 @@
 #include "core/log.h"
 #include "embed/hashing_embedder.h"
 #include "embed/openai_embedder.h"
+#include "embed/use_lite/blas_runtime.h"
 #include "embed/use_lite/use_lite_embedder.h"
 
 namespace deskpipe {
@@ -20,6 +21,7 @@ Result<std::unique_ptr<Embedder>> MakeEmbedder(std::string_view name) {
       return std::unique_ptr<Embedder>(std::make_unique<HashingEmbedder>());
     }
     ASSIGN_OR_RETURN(auto model, embed::UseLiteEmbedder::Load(model_dir));
+    if (const std::string warning = embed::SlowerBlasCoreWarning(); !warning.empty()) log::Warn(warning);
     return std::unique_ptr<Embedder>(std::move(model));
   }
   if (name == "openai") {

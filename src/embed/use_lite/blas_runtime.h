@@ -18,11 +18,17 @@ namespace deskpipe::embed {
 std::string BlasCoreName();
 void SetBlasThreads(int threads);
 
-// The core type to force, or "" to leave OpenBLAS alone: when OpenBLAS picked a pre-AVX2 kernel set and the
-// user has not set OPENBLAS_CORETYPE themselves, "SkylakeX" on a CPU with AVX-512 (F, BW, DQ, VL; ~1.5x
-// Haswell's kernels on USE-lite here), else "Haswell" on a CPU with AVX2 and FMA.
+// The core type to force, or "" to leave OpenBLAS alone (always "" when the user set OPENBLAS_CORETYPE):
+//   - OpenBLAS picked a pre-AVX2 kernel set: "SkylakeX" on a CPU with AVX-512 (F, BW, DQ, VL; ~1.5x Haswell's
+//     kernels on USE-lite here), else "Haswell" on a CPU with AVX2 and FMA;
+//   - it picked an AVX2 set (Haswell, Zen) on a CPU with AVX-512, as it may on CPUs newer than the library:
+//     "SkylakeX".
 std::string BetterBlasCoreType(std::string_view picked_core, bool cpu_has_avx2_fma,
                                bool coretype_already_set, bool cpu_has_avx512 = false);
+
+// A user's OPENBLAS_CORETYPE is kept, even one that holds OpenBLAS to kernels slower than this CPU could run;
+// this says so, for the log ("" when the variable is unset or costs nothing).
+std::string SlowerBlasCoreWarning();
 
 // If BetterBlasCoreType() says so for this process, sets OPENBLAS_CORETYPE and execv()s /proc/self/exe with
 // `argv`; returns only when no re-exec is needed or it failed (then the program runs on, just slower).
