@@ -2,7 +2,7 @@
 
 #include <cmath>
 #include <cstdint>
-#include <unordered_map>
+#include <string>
 
 #include "core/hash.h"
 
@@ -35,56 +35,113 @@ uint64_t FeatureHash(std::string_view bytes, uint64_t seed) { return Mix(Hash64(
 
 bool IsWordByte(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80; }
 
-// Lower-cases ASCII (non-ASCII bytes are kept as they are) and splits into word tokens.
-std::vector<std::string> Tokenize(std::string_view text) {
-  std::vector<std::string> words;
-  std::string current;
-  for (char ch : text) {
-    unsigned char c = static_cast<unsigned char>(ch);
-    if (c >= 'A' && c <= 'Z') c = static_cast<unsigned char>(c - 'A' + 'a');
-    if (IsWordByte(c)) {
-      current.push_back(static_cast<char>(c));
-    } else if (!current.empty()) {
-      words.push_back(std::move(current));
-      current.clear();
+// Word tokens of `text`, as views into `lowered`: the text with ASCII lower-cased (non-ASCII bytes are kept as
+// they are).
+std::vector<std::string_view> Tokenize(std::string_view text, std::string& lowered) {
+  lowered.assign(text);
+  for (char& ch : lowered) {
+    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+  }
+  std::vector<std::string_view> words;
+  const std::string_view view = lowered;
+  size_t start = std::string_view::npos;
+  for (size_t i = 0; i <= view.size(); ++i) {
+    const bool word = i < view.size() && IsWordByte(static_cast<unsigned char>(view[i]));
+    if (word && start == std::string_view::npos) start = i;
+    if (!word && start != std::string_view::npos) {
+      words.push_back(view.substr(start, i - start));
+      start = std::string_view::npos;
     }
   }
-  if (!current.empty()) words.push_back(std::move(current));
   return words;
 }
 
-struct Feature {
-  float weight = 0;
-  int count = 0;
-};
-
-void AddFeature(std::unordered_map<uint64_t, Feature>& features, uint64_t hash, float weight) {
-  Feature& f = features[hash];
-  f.weight = weight;
-  ++f.count;
-}
-
-// Character n-grams of "<word>" over code points (a UTF-8 continuation byte never starts a gram).
-void AddCharGrams(std::unordered_map<uint64_t, Feature>& features, const std::string& word) {
-  std::string marked;
-  marked.reserve(word.size() + 2);
-  marked.push_back('<');
-  marked += word;
-  marked.push_back('>');
-  std::vector<size_t> starts;  // byte offset of each code point, plus the end
-  for (size_t i = 0; i < marked.size(); ++i) {
-    if ((static_cast<unsigned char>(marked[i]) & 0xC0) != 0x80) starts.push_back(i);
+// Builds features of one text, reusing its buffers across words.
+class FeatureCollector {
+ public:
+  explicit FeatureCollector(size_t words) {
+    // ~20 features per word of ordinary length; the table stays at most half full.
+    size_t capacity = 64;
+    while (capacity < words * 40) capacity *= 2;
+    slots_.resize(capacity);
   }
-  const size_t chars = starts.size();
-  starts.push_back(marked.size());
-  for (int n = kMinCharGram; n <= kMaxCharGram; ++n) {
-    if (chars < static_cast<size_t>(n)) break;
-    for (size_t i = 0; i + n <= chars; ++i) {
-      std::string_view gram(marked.data() + starts[i], starts[i + n] - starts[i]);
-      AddFeature(features, FeatureHash(gram, kCharGramSeed), kCharGramWeight);
+
+  void Add(std::string_view bytes, uint64_t seed, float weight) {
+    if (2 * (used_ + 1) > slots_.size()) Grow();
+    Slot& slot = Find(FeatureHash(bytes, seed));
+    if (slot.count++ == 0) ++used_;
+    slot.weight = weight;
+  }
+
+  void AddBigram(std::string_view first, std::string_view second) {
+    scratch_.assign(first);
+    scratch_.push_back(' ');
+    scratch_.append(second);
+    Add(scratch_, kBigramSeed, kBigramWeight);
+  }
+
+  // Character n-grams of "<word>" over code points (a UTF-8 continuation byte never starts a gram).
+  void AddCharGrams(std::string_view word) {
+    scratch_.assign("<");
+    scratch_.append(word);
+    scratch_.push_back('>');
+    starts_.clear();  // byte offset of each code point, plus the end
+    for (size_t i = 0; i < scratch_.size(); ++i) {
+      if ((static_cast<unsigned char>(scratch_[i]) & 0xC0) != 0x80) starts_.push_back(i);
+    }
+    const size_t chars = starts_.size();
+    starts_.push_back(scratch_.size());
+    const std::string_view marked = scratch_;
+    for (int n = kMinCharGram; n <= kMaxCharGram; ++n) {
+      if (chars < static_cast<size_t>(n)) break;
+      for (size_t i = 0; i + n <= chars; ++i) {
+        Add(marked.substr(starts_[i], starts_[i + n] - starts_[i]), kCharGramSeed, kCharGramWeight);
+      }
     }
   }
-}
+
+  // Adds every distinct feature into its signed bucket of `out`: weight · (1 + ln count).
+  void Accumulate(std::vector<float>& out) const {
+    const uint64_t buckets = out.size();
+    for (const Slot& slot : slots_) {
+      if (slot.count == 0) continue;
+      const float sign = (slot.hash >> 63) ? -1.0f : 1.0f;
+      out[slot.hash % buckets] += sign * slot.weight * (1.0f + std::log(static_cast<float>(slot.count)));
+    }
+  }
+
+ private:
+  // Open addressing with linear probing: no allocation per feature, unlike a node-based hash map.
+  struct Slot {
+    uint64_t hash = 0;
+    float weight = 0;
+    int count = 0;  // 0: empty
+  };
+
+  Slot& Find(uint64_t hash) {
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = static_cast<size_t>(hash) & mask;; i = (i + 1) & mask) {
+      Slot& slot = slots_[i];
+      if (slot.count == 0 || slot.hash == hash) {
+        slot.hash = hash;
+        return slot;
+      }
+    }
+  }
+
+  void Grow() {
+    std::vector<Slot> old(slots_.size() * 2);
+    old.swap(slots_);
+    for (const Slot& slot : old) {
+      if (slot.count != 0) Find(slot.hash) = slot;
+    }
+  }
+
+  std::vector<Slot> slots_;  // size a power of two
+  size_t used_ = 0;
+  std::string scratch_;
+  std::vector<size_t> starts_;
+};
 
 }  // namespace
 
@@ -107,28 +164,18 @@ int HashingEmbedder::CountTokens(const std::string& text) const {
 
 std::vector<float> HashingEmbedder::EmbedOne(std::string_view text) const {
   std::vector<float> out(static_cast<size_t>(dimension_), 0.0f);
-  std::vector<std::string> words = Tokenize(text);
+  std::string lowered;
+  const std::vector<std::string_view> words = Tokenize(text, lowered);
   if (words.empty()) return out;
 
-  std::unordered_map<uint64_t, Feature> features;
-  features.reserve(words.size() * 16);
-  std::string bigram;
+  FeatureCollector features(words.size());
   for (size_t i = 0; i < words.size(); ++i) {
-    AddFeature(features, FeatureHash(words[i], kUnigramSeed), kUnigramWeight);
-    if (i + 1 < words.size()) {
-      bigram.assign(words[i]);
-      bigram.push_back(' ');
-      bigram += words[i + 1];
-      AddFeature(features, FeatureHash(bigram, kBigramSeed), kBigramWeight);
-    }
-    AddCharGrams(features, words[i]);
+    features.Add(words[i], kUnigramSeed, kUnigramWeight);
+    if (i + 1 < words.size()) features.AddBigram(words[i], words[i + 1]);
+    features.AddCharGrams(words[i]);
   }
+  features.Accumulate(out);
 
-  for (const auto& [hash, feature] : features) {
-    const size_t bucket = static_cast<size_t>(hash % static_cast<uint64_t>(dimension_));
-    const float sign = (hash >> 63) ? -1.0f : 1.0f;
-    out[bucket] += sign * feature.weight * (1.0f + std::log(static_cast<float>(feature.count)));
-  }
   double norm2 = 0;
   for (float v : out) norm2 += static_cast<double>(v) * v;
   if (norm2 > 0) {

@@ -2,9 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
+#include <map>
+#include <string>
+#include <vector>
 
+#include "core/hash.h"
 #include "embed/embedder_factory.h"
 
 namespace deskpipe {
@@ -20,6 +26,77 @@ double Cosine(const std::vector<float>& a, const std::vector<float>& b) {
   double dot = 0;
   for (size_t i = 0; i < a.size(); ++i) dot += static_cast<double>(a[i]) * b[i];
   return dot / (Norm(a) * Norm(b));
+}
+
+// The embedder's algorithm written plainly (a map of features, strings built per word), to check the fast
+// implementation against: unigrams (1.0), bigrams "a b" (0.5) and character 3-5-grams of "<word>" over code
+// points (0.25), each hashed as splitmix64(xxh3(bytes) ^ seed) into bucket hash % d with the sign of its top bit,
+// weighted by 1 + ln(count); then L2-normalized.
+std::vector<float> ReferenceEmbedding(const std::string& text, int dimension) {
+  auto mix = [](uint64_t x) {
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+  };
+  std::map<uint64_t, std::pair<float, int>> features;
+  auto add = [&](const std::string& bytes, uint64_t seed, float weight) {
+    auto& feature = features[mix(Hash64(bytes) ^ seed)];
+    feature.first = weight;
+    ++feature.second;
+  };
+  std::vector<std::string> words(1);
+  for (char ch : text) {
+    const unsigned char c = static_cast<unsigned char>(std::tolower(static_cast<unsigned char>(ch)));
+    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80) {
+      words.back().push_back(static_cast<char>(c));
+    } else if (!words.back().empty()) {
+      words.emplace_back();
+    }
+  }
+  if (words.back().empty()) words.pop_back();
+  for (size_t i = 0; i < words.size(); ++i) {
+    add(words[i], 0x9e3779b97f4a7c15ULL, 1.0f);
+    if (i + 1 < words.size()) add(words[i] + " " + words[i + 1], 0xc2b2ae3d27d4eb4fULL, 0.5f);
+    std::vector<std::string> chars;
+    for (char ch : "<" + words[i] + ">") {
+      if ((static_cast<unsigned char>(ch) & 0xC0) != 0x80 || chars.empty()) {
+        chars.emplace_back(1, ch);
+      } else {
+        chars.back().push_back(ch);
+      }
+    }
+    for (size_t n = 3; n <= 5; ++n) {
+      for (size_t start = 0; start + n <= chars.size(); ++start) {
+        std::string gram;
+        for (size_t k = start; k < start + n; ++k) gram += chars[k];
+        add(gram, 0x165667b19e3779f9ULL, 0.25f);
+      }
+    }
+  }
+  std::vector<double> sums(static_cast<size_t>(dimension), 0.0);
+  for (const auto& [hash, feature] : features) {
+    sums[hash % static_cast<uint64_t>(dimension)] +=
+        ((hash >> 63) ? -1.0 : 1.0) * feature.first * (1.0 + std::log(static_cast<double>(feature.second)));
+  }
+  double norm = 0;
+  for (double v : sums) norm += v * v;
+  std::vector<float> out(sums.size(), 0.0f);
+  for (size_t i = 0; i < sums.size() && norm > 0; ++i) out[i] = static_cast<float>(sums[i] / std::sqrt(norm));
+  return out;
+}
+
+TEST(HashingEmbedderTest, MatchesThePlainlyWrittenAlgorithm) {
+  const HashingEmbedder embedder(256);
+  for (const std::string& text : std::vector<std::string>{
+           "Password reset link expired", "The the THE the: repeated words, repeated grams",
+        "Crème brûlée — naïve café 東京 order #4711 didn't arrive!", "a", "x y", "ab\nCD\tef   gh",
+        std::string(300, 'z') + " tail"}) {
+    const std::vector<float> expected = ReferenceEmbedding(text, 256);
+    const std::vector<float> got = embedder.EmbedOne(text);
+    ASSERT_EQ(got.size(), expected.size());
+    for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], expected[i], 1e-5) << text << " at " << i;
+  }
 }
 
 TEST(HashingEmbedderTest, VectorsHaveUnitNormAndTheConfiguredDimension) {
