@@ -1,5 +1,6 @@
 #include "embed/hashing_embedder.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -56,21 +57,28 @@ std::vector<std::string_view> Tokenize(std::string_view text, std::string& lower
   return words;
 }
 
-// Builds features of one text, reusing its buffers across words.
+// Builds the features of one text at a time. Its buffers are kept from text to text (one collector per
+// thread), so steady-state embedding allocates nothing per word, gram or text.
 class FeatureCollector {
  public:
-  explicit FeatureCollector(size_t words) {
+  // Empties the table for a text of `words` words.
+  void Reset(size_t words) {
+    for (size_t index : filled_) slots_[index] = Slot{};
+    filled_.clear();
     // ~20 features per word of ordinary length; the table stays at most half full.
     size_t capacity = 64;
     while (capacity < words * 40) capacity *= 2;
-    slots_.resize(capacity);
+    // Keep a table of ordinary size; give back one a huge text needed.
+    if (capacity > slots_.size() || slots_.size() > std::max<size_t>(capacity, kKeptSlots)) {
+      slots_.assign(capacity, Slot{});
+    }
   }
 
   void Add(std::string_view bytes, uint64_t seed, float weight) {
-    if (2 * (used_ + 1) > slots_.size()) Grow();
-    Slot& slot = Find(FeatureHash(bytes, seed));
-    if (slot.count++ == 0) ++used_;
-    slot.weight = weight;
+    if (2 * (filled_.size() + 1) > slots_.size()) Grow();
+    const size_t index = Find(FeatureHash(bytes, seed));
+    if (slots_[index].count++ == 0) filled_.push_back(index);
+    slots_[index].weight = weight;
   }
 
   void AddBigram(std::string_view first, std::string_view second) {
@@ -103,14 +111,16 @@ class FeatureCollector {
   // Adds every distinct feature into its signed bucket of `out`: weight · (1 + ln count).
   void Accumulate(std::vector<float>& out) const {
     const uint64_t buckets = out.size();
-    for (const Slot& slot : slots_) {
-      if (slot.count == 0) continue;
+    for (size_t index : filled_) {
+      const Slot& slot = slots_[index];
       const float sign = (slot.hash >> 63) ? -1.0f : 1.0f;
       out[slot.hash % buckets] += sign * slot.weight * (1.0f + std::log(static_cast<float>(slot.count)));
     }
   }
 
  private:
+  static constexpr size_t kKeptSlots = size_t{1} << 16;  // 1 MB
+
   // Open addressing with linear probing: no allocation per feature, unlike a node-based hash map.
   struct Slot {
     uint64_t hash = 0;
@@ -118,13 +128,14 @@ class FeatureCollector {
     int count = 0;  // 0: empty
   };
 
-  Slot& Find(uint64_t hash) {
+  // The index of `hash`'s slot, claimed if it was empty.
+  size_t Find(uint64_t hash) {
     const size_t mask = slots_.size() - 1;
     for (size_t i = static_cast<size_t>(hash) & mask;; i = (i + 1) & mask) {
       Slot& slot = slots_[i];
       if (slot.count == 0 || slot.hash == hash) {
         slot.hash = hash;
-        return slot;
+        return i;
       }
     }
   }
@@ -132,13 +143,15 @@ class FeatureCollector {
   void Grow() {
     std::vector<Slot> old(slots_.size() * 2);
     old.swap(slots_);
-    for (const Slot& slot : old) {
-      if (slot.count != 0) Find(slot.hash) = slot;
+    for (size_t& index : filled_) {
+      const Slot slot = old[index];
+      index = Find(slot.hash);
+      slots_[index] = slot;
     }
   }
 
-  std::vector<Slot> slots_;  // size a power of two
-  size_t used_ = 0;
+  std::vector<Slot> slots_;    // size a power of two
+  std::vector<size_t> filled_;  // the slots in use, in the order they were filled
   std::string scratch_;
   std::vector<size_t> starts_;
 };
@@ -168,7 +181,8 @@ std::vector<float> HashingEmbedder::EmbedOne(std::string_view text) const {
   const std::vector<std::string_view> words = Tokenize(text, lowered);
   if (words.empty()) return out;
 
-  FeatureCollector features(words.size());
+  thread_local FeatureCollector features;
+  features.Reset(words.size());
   for (size_t i = 0; i < words.size(); ++i) {
     features.Add(words[i], kUnigramSeed, kUnigramWeight);
     if (i + 1 < words.size()) features.AddBigram(words[i], words[i + 1]);

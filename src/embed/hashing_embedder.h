@@ -2,7 +2,8 @@
 // `dimension` signed buckets (the "hashing trick"), sublinear term frequency, L2-normalized. It knows no
 // semantics beyond shared words and word pieces, but it is fast, offline and stable across runs and
 // machines, so it serves tests and as a fallback when no model is installed.
-// Thread-safety: stateless after construction; Embed() may be called from several threads at once.
+// Thread-safety: stateless after construction; Embed() may be called from several threads at once (each
+// thread keeps its own scratch table for counting features).
 #pragma once
 
 #include <string>

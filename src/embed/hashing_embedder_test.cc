@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/hash.h"
@@ -86,17 +87,52 @@ std::vector<float> ReferenceEmbedding(const std::string& text, int dimension) {
   return out;
 }
 
+// One word of `length` varied letters: ~3 distinct grams per letter, far more than a text of one word usually
+// has, so the embedder's feature table must grow mid-text.
+std::string LongVariedWord(size_t length) {
+  std::string word;
+  uint32_t state = 12345;
+  for (size_t i = 0; i < length; ++i) {
+    state = state * 1103515245u + 12345u;
+    word.push_back(static_cast<char>('a' + (state >> 16) % 26));
+  }
+  return word;
+}
+
 TEST(HashingEmbedderTest, MatchesThePlainlyWrittenAlgorithm) {
   const HashingEmbedder embedder(256);
+  // In this order the long word's grown table is then reset for the short texts after it.
   for (const std::string& text : std::vector<std::string>{
            "Password reset link expired", "The the THE the: repeated words, repeated grams",
-        "Crème brûlée — naïve café 東京 order #4711 didn't arrive!", "a", "x y", "ab\nCD\tef   gh",
-        std::string(300, 'z') + " tail"}) {
+           "Crème brûlée — naïve café 東京 order #4711 didn't arrive!", "a", "x y", "ab\nCD\tef   gh",
+           std::string(300, 'z') + " tail", LongVariedWord(3000), "after the long word", "x y"}) {
     const std::vector<float> expected = ReferenceEmbedding(text, 256);
     const std::vector<float> got = embedder.EmbedOne(text);
     ASSERT_EQ(got.size(), expected.size());
     for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], expected[i], 1e-5) << text << " at " << i;
   }
+}
+
+TEST(HashingEmbedderTest, ThreadsEmbeddingAtOnceGetTheSameVectorsAsOneThread) {
+  const HashingEmbedder embedder(128);
+  std::vector<std::string> texts;
+  for (int i = 0; i < 40; ++i) texts.push_back("ticket " + std::to_string(i) + " " + LongVariedWord(20 + i * 37));
+  std::vector<std::vector<float>> expected;
+  for (const std::string& text : texts) expected.push_back(embedder.EmbedOne(text));
+  std::vector<std::thread> threads;
+  std::vector<int> mismatches(4, 0);
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 20; ++round) {
+        for (size_t i = 0; i < texts.size(); ++i) {
+          const size_t pick = (i * 7 + t * 13 + round) % texts.size();
+          if (embedder.EmbedOne(texts[pick]) != expected[pick]) ++mismatches[t];
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(mismatches, std::vector<int>(4, 0));
 }
 
 TEST(HashingEmbedderTest, VectorsHaveUnitNormAndTheConfiguredDimension) {
