@@ -141,12 +141,12 @@ TEST_F(SqliteStoreTest, OpeningTwiceMigratesOnce) {
   {
     auto store = Open();
     ASSERT_TRUE(store);
-    EXPECT_EQ(*store->SchemaVersion(), 4);
+    EXPECT_EQ(*store->SchemaVersion(), 5);
   }
   auto store = Open();
   ASSERT_TRUE(store);
-  EXPECT_EQ(*store->SchemaVersion(), 4);
-  EXPECT_EQ(Count(*store, "SELECT COUNT(*) FROM schema_migrations"), 4);
+  EXPECT_EQ(*store->SchemaVersion(), 5);
+  EXPECT_EQ(Count(*store, "SELECT COUNT(*) FROM schema_migrations"), 5);
   EXPECT_EQ(Count(*store, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'chunks_fts'"), 1);
   auto mode = store->db().Prepare("PRAGMA journal_mode");
   ASSERT_TRUE(mode.has_value());
@@ -355,6 +355,54 @@ TEST_F(SqliteStoreTest, ChangingOneDocumentReplacesExactlyItsChunks) {
   EXPECT_EQ(store->Stats("acme")->chunks, 3);
   EXPECT_EQ(store->Stats("acme")->vectors, 3);
   EXPECT_EQ(Count(*store, "SELECT COUNT(*) FROM chunks_fts"), 3);
+}
+
+// Commit writes new chunks' FTS rows itself (migration 5); updates and deletes go through triggers. FTS5's
+// integrity check compares the index with the chunks table after each kind of write.
+TEST_F(SqliteStoreTest, KeywordIndexFollowsEveryKindOfChunkWrite) {
+  auto store = Open();
+  auto index_is_consistent = [&] {
+    return store->db().Exec("INSERT INTO chunks_fts (chunks_fts, rank) VALUES ('integrity-check', 1)").has_value();
+  };
+  auto matches = [&](const std::string& words) {
+    return Count(*store, "SELECT COUNT(*) FROM chunks_fts WHERE chunks_fts MATCH '" + words + "'");
+  };
+  ASSERT_TRUE(store->Commit(Batch(), embedder_.model_id()).has_value());
+  EXPECT_TRUE(index_is_consistent());
+  EXPECT_EQ(matches("rollers"), 1);
+  EXPECT_EQ(matches("title:printer"), 2);
+
+  BatchWrite change;
+  change.tenant_id = "acme";
+  change.stream = "tickets";
+  change.documents = {Doc("acme", "acme_freshdesk_1", "ticket", "Printer jammed",
+                          {"Printer jammed: the office printer on floor three jams on every print job",
+                           "Agent: we replaced the fuser unit yesterday"}),
+                      Doc("acme", "acme_freshdesk_2", "ticket", "Login trouble",
+                          {"Password reset email never arrives and I cannot log in to the portal"})};
+  ASSERT_TRUE(store->Commit(change, embedder_.model_id()).has_value());
+  EXPECT_TRUE(index_is_consistent());
+  EXPECT_EQ(matches("rollers"), 0);
+  EXPECT_EQ(matches("fuser"), 1);
+  EXPECT_EQ(matches("title:password"), 0);  // retitled in place
+  EXPECT_EQ(matches("title:login"), 1);
+
+  BatchWrite tomb;
+  tomb.tenant_id = "acme";
+  tomb.stream = "deleted_tickets";
+  tomb.removed_ids = {"acme_freshdesk_1"};
+  ASSERT_TRUE(store->Commit(tomb, embedder_.model_id()).has_value());
+  EXPECT_TRUE(index_is_consistent());
+  EXPECT_EQ(matches("fuser"), 0);
+  EXPECT_EQ(matches("printer"), 0);
+  EXPECT_EQ(matches("refunds"), 1);
+
+  // The check itself catches a chunk the index never saw.
+  ASSERT_TRUE(store->db()
+                  .Exec("INSERT INTO chunks (tenant_id, id, document_id, chunk_index, title, text, content_hash, "
+                        "model_id) VALUES ('acme', 'stray#0', 'stray', 0, 'Stray', 'unindexed words', 'h', 'm')")
+                  .has_value());
+  EXPECT_FALSE(index_is_consistent());
 }
 
 TEST_F(SqliteStoreTest, TombstoneRemovesRowsChunksAndVectors) {
@@ -582,8 +630,11 @@ CREATE TRIGGER chunks_fts_update AFTER UPDATE ON chunks BEGIN
   INSERT INTO chunks_fts (chunks_fts, rowid, text, title) VALUES ('delete', old.rowid, old.text, old.title);
   INSERT INTO chunks_fts (rowid, text, title) VALUES (new.rowid, new.text, new.title);
 END;
+CREATE TRIGGER chunks_fts_insert AFTER INSERT ON chunks BEGIN
+  INSERT INTO chunks_fts (rowid, text, title) VALUES (new.rowid, new.text, new.title);
+END;
 DELETE FROM meta WHERE tenant_id = '';
-DELETE FROM schema_migrations WHERE version = 4;
+DELETE FROM schema_migrations WHERE version >= 4;
 )sql");
     ASSERT_TRUE(downgraded.has_value()) << downgraded.error().ToString();
   }
@@ -592,7 +643,7 @@ DELETE FROM schema_migrations WHERE version = 4;
   }
   auto store = Open();
   ASSERT_TRUE(store);
-  EXPECT_EQ(*store->SchemaVersion(), 4);
+  EXPECT_EQ(*store->SchemaVersion(), 5);
   EXPECT_EQ(Count(*store, "SELECT COUNT(*) FROM chunks WHERE vector_id IS NULL"), 0);
   EXPECT_EQ(Count(*store, "SELECT COUNT(*) FROM embedding_keys"), 4);
   auto hits = store->Search(Query("acme", "printer jammed"));  // the index is refilled from SQL first
@@ -606,6 +657,16 @@ DELETE FROM schema_migrations WHERE version = 4;
   const std::string password = "Password reset email never arrives and I cannot log in to the portal";
   EXPECT_EQ(store->CachedEmbeddings(embedder_.model_id(), {HashHex(password)})->at(HashHex(password)),
             embedder_.EmbedOne(password));
+  // Migration 5 took the insert trigger away: a chunk written now is indexed once, by Commit.
+  EXPECT_EQ(Count(*store, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'chunks_fts_insert'"), 0);
+  BatchWrite batch;
+  batch.tenant_id = "acme";
+  batch.stream = "tickets";
+  batch.documents = {Doc("acme", "acme_freshdesk_8", "ticket", "Toner", {"toner cartridge leaks"})};
+  ASSERT_TRUE(store->Commit(batch, embedder_.model_id()).has_value());
+  EXPECT_TRUE(
+      store->db().Exec("INSERT INTO chunks_fts (chunks_fts, rank) VALUES ('integrity-check', 1)").has_value());
+  EXPECT_EQ(Count(*store, "SELECT COUNT(*) FROM chunks_fts WHERE chunks_fts MATCH 'toner'"), 1);
 }
 
 TEST_F(SqliteStoreTest, FtsSyntaxInQueriesIsTreatedAsText) {
