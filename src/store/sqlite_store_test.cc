@@ -152,6 +152,25 @@ TEST_F(SqliteStoreTest, OpeningTwiceMigratesOnce) {
   ASSERT_TRUE(mode.has_value());
   ASSERT_TRUE(*(*mode)->Step());
   EXPECT_EQ((*mode)->ColumnText(0), "wal");
+  EXPECT_EQ(Count(*store, "PRAGMA page_size"), 16384);
+}
+
+// A database created with another page size (every store before 16 KB pages) keeps it and works as before.
+TEST_F(SqliteStoreTest, AnExistingDatabaseKeepsItsPageSize) {
+  fs::create_directories(dir_ / "db");
+  {
+    auto db = sqlite::SqliteDb::Open((dir_ / "db" / "deskpipe.db").string());
+    ASSERT_TRUE(db.has_value());
+    ASSERT_TRUE((*db)->Exec("PRAGMA page_size=4096; PRAGMA journal_mode=WAL; CREATE TABLE early (x);").has_value());
+  }
+  auto store = Open();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(Count(*store, "PRAGMA page_size"), 4096);
+  ASSERT_TRUE(store->Commit(Batch(), embedder_.model_id()).has_value());
+  auto hits = store->Search(Query("acme", "printer jammed"));
+  ASSERT_TRUE(hits.has_value());
+  ASSERT_FALSE(hits->empty());
+  EXPECT_EQ(hits->front().document_id, "acme_freshdesk_1");
 }
 
 TEST_F(SqliteStoreTest, OpenStoreParsesUrls) {
