@@ -132,6 +132,26 @@ nlohmann::json StatsToJson(const std::string& tenant, const StoreStats& stats) {
           {"last_run", stats.last_run}};
 }
 
+// One line for a run: its state, times and the summary's totals. Per-stream progress is left to --json.
+std::string DescribeRun(const nlohmann::json& run) {
+  std::string line = "last run";
+  if (run.contains("id")) line += " #" + run["id"].dump();
+  if (run.contains("state") && run["state"].is_string()) line += " " + run["state"].get<std::string>();
+  const std::string started = run.value("started_at", ""), finished = run.value("finished_at", "");
+  if (!started.empty()) line += ", started " + started;
+  if (!finished.empty()) line += ", finished " + finished;
+  const nlohmann::json summary = run.value("summary", nlohmann::json::object());
+  std::string totals;
+  for (const auto& [key, value] : summary.items()) {
+    if (!value.is_number() && !value.is_boolean()) continue;
+    std::string shown = value.dump();
+    if (value.is_number_float()) shown = fmt::format("{:.1f}", value.get<double>());
+    totals += (totals.empty() ? "" : ", ") + key + " " + shown;
+  }
+  if (!totals.empty()) line += ": " + totals;
+  return line;
+}
+
 void PrintStats(const std::string& tenant, const StoreStats& stats) {
   std::printf("tenant %s\n", tenant.c_str());
   std::printf("documents:");
@@ -141,7 +161,7 @@ void PrintStats(const std::string& tenant, const StoreStats& stats) {
   std::printf("\nchunks %lld, vectors %lld\n", static_cast<long long>(stats.chunks),
               static_cast<long long>(stats.vectors));
   for (const auto& [stream, cursor] : stats.cursors) std::printf("cursor %s: %s\n", stream.c_str(), cursor.dump().c_str());
-  if (!stats.last_run.is_null()) std::printf("last run: %s\n", stats.last_run.dump().c_str());
+  if (!stats.last_run.is_null()) std::printf("%s\n", DescribeRun(stats.last_run).c_str());
 }
 
 int CommandSync(const Flags& flags, bool json) {

@@ -1,6 +1,7 @@
 #include "embed/embedder_factory.h"
 
 #include <filesystem>
+#include <mutex>
 #include <string>
 
 #include "core/log.h"
@@ -21,7 +22,11 @@ Result<std::unique_ptr<Embedder>> MakeEmbedder(std::string_view name) {
       return std::unique_ptr<Embedder>(std::make_unique<HashingEmbedder>());
     }
     ASSIGN_OR_RETURN(auto model, embed::UseLiteEmbedder::Load(model_dir));
-    if (const std::string warning = embed::SlowerBlasCoreWarning(); !warning.empty()) log::Warn(warning);
+    // Once per process: a demo or a test makes several embedders.
+    static std::once_flag warned;
+    std::call_once(warned, [] {
+      if (const std::string warning = embed::SlowerBlasCoreWarning(); !warning.empty()) log::Warn(warning);
+    });
     return std::unique_ptr<Embedder>(std::move(model));
   }
   if (name == "openai") {

@@ -128,8 +128,10 @@ nlohmann::json ProgressTracker::Snapshot() const {
 std::vector<std::string> ProgressTracker::Lines(const nlohmann::json& snapshot, bool with_bars) {
   std::vector<std::string> lines;
   if (!snapshot.contains("streams")) return lines;
+  size_t name_width = 0;  // names line up in one column, however long the longest
+  for (const auto& [name, s] : snapshot["streams"].items()) name_width = std::max(name_width, name.size());
   for (const auto& [name, s] : snapshot["streams"].items()) {
-    std::string line = fmt::format("{:<14}", name);
+    std::string line = fmt::format("{:<{}} ", name, name_width);
     if (with_bars) {
       constexpr int kWidth = 20;
       const size_t bar_start = line.size() + 1;

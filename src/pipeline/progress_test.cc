@@ -71,5 +71,19 @@ TEST_F(ProgressTrackerTest, LinesShowCountsRatesPercentAndEta) {
   EXPECT_NE(bars[0].find("[##########..........]"), std::string::npos) << bars[0];
 }
 
+TEST_F(ProgressTrackerTest, LongStreamNamesStaySeparateFromTheirCountsAndInOneColumn) {
+  for (const char* stream : {"company_fields", "tickets_reconcile", "groups"}) {
+    tracker_.StreamStarted(stream);
+    tracker_.Add(stream, Stage::kFetch, 9);
+  }
+  now_ += std::chrono::seconds(1);
+  const std::vector<std::string> lines = ProgressTracker::Lines(tracker_.Snapshot(), false);
+  ASSERT_EQ(lines.size(), 3u);
+  for (const std::string& line : lines) EXPECT_EQ(line.find("fetch 9"), lines[0].find("fetch 9")) << line;
+  const std::string all = lines[0] + "\n" + lines[1] + "\n" + lines[2];
+  EXPECT_NE(all.find("tickets_reconcile fetch 9"), std::string::npos) << all;
+  EXPECT_NE(all.find("company_fields    fetch 9"), std::string::npos) << all;
+}
+
 }  // namespace
 }  // namespace deskpipe

@@ -116,6 +116,17 @@ TEST_F(SyncE2eTest, SyncFindsEverythingAndResyncChangesNothing) {
             expected["articles"].get<int>() - expected["published_articles"].get<int>());
   EXPECT_EQ(stats["chunks"], stats["vectors"]);
   EXPECT_NE(status.out.find("\"tickets\""), std::string::npos) << "tickets cursor saved";
+  // Without --json the last run is one readable line of totals, not the summary's JSON.
+  CommandResult status_text = RunCommand(Deskpipe("status", {}));
+  ASSERT_EQ(status_text.exit_code, 0);
+  EXPECT_NE(status_text.out.find("last run #" + stats["last_run"]["id"].dump() + " succeeded, started "),
+            std::string::npos)
+      << status_text.out;
+  EXPECT_NE(status_text.out.find("documents_written " + std::to_string(stats["last_run"]["summary"]
+                                                                               ["documents_written"].get<int>())),
+            std::string::npos)
+      << status_text.out;
+  EXPECT_EQ(status_text.out.find("\"progress\""), std::string::npos) << status_text.out;
   EXPECT_EQ(status.out.find("e2e-secret-key"), std::string::npos) << "the API key leaked into status";
 
   // One known ticket's thread: its description and every message, in order, labelled by speaker.
