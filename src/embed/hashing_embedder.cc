@@ -71,6 +71,7 @@ class FeatureCollector {
     // Keep a table of ordinary size; give back one a huge text needed.
     if (capacity > slots_.size() || slots_.size() > std::max<size_t>(capacity, kKeptSlots)) {
       slots_.assign(capacity, Slot{});
+      filled_.shrink_to_fit();
     }
   }
 
