@@ -58,7 +58,7 @@ std::string SlowerBlasCoreWarning() {
   if (better.empty()) return "";
   return std::string("OPENBLAS_CORETYPE=") + set + " in the environment holds OpenBLAS to its " + BlasCoreName() +
          " kernels though this CPU can run " + better +
-         "'s; USE-lite embeds slower (1.5x for Haswell against SkylakeX here). Unset it to let OpenBLAS and "
+         "'s, so USE-lite embeds slower (~1.5x with Haswell's on an AVX-512 CPU). Unset it to let OpenBLAS and "
          "deskpipe choose";
 }
 
