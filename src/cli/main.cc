@@ -67,7 +67,7 @@ int ExitAfterStop(const RunSummary& summary, int code) {
 }
 
 Result<std::vector<SearchHit>> RunSearch(const Config& config, const std::string& text, int top_k,
-                                         const std::vector<std::string>& types) {
+                                         const std::vector<std::string>& types, int per_document) {
   ASSIGN_OR_RETURN(auto embedder, MakeEmbedder(config));
   ASSIGN_OR_RETURN(auto store, OpenConfiguredStore(config, *embedder));
   ASSIGN_OR_RETURN(auto vectors, embedder->Embed({text}));
@@ -77,6 +77,7 @@ Result<std::vector<SearchHit>> RunSearch(const Config& config, const std::string
   query.vector = std::move(vectors.at(0));
   query.top_k = top_k;
   query.types = types;
+  query.max_hits_per_document = per_document;
   return store->Search(query);
 }
 
@@ -178,10 +179,10 @@ int CommandSync(const Flags& flags, bool json) {
 }
 
 int CommandSearch(const Flags& flags, const std::string& text, int top_k, const std::vector<std::string>& types,
-                  bool json) {
+                  int per_document, bool json) {
   auto config = BuildConfig(flags);
   if (!config) return Fail(nullptr, config.error());
-  auto hits = RunSearch(*config, text, top_k, types);
+  auto hits = RunSearch(*config, text, top_k, types, per_document);
   if (!hits) return Fail(&*config, hits.error());
   if (json) {
     std::printf("%s\n", HitsToJson(*hits).dump().c_str());
@@ -253,7 +254,7 @@ int CommandDemo(Flags flags, int tickets, int seed, const std::vector<std::strin
   }
   for (const std::string& query : queries) {
     std::printf("\nsearch: \"%s\"\n", query.c_str());
-    auto hits = RunSearch(*config, query, 3, {});
+    auto hits = RunSearch(*config, query, 3, {}, /*per_document=*/1);
     if (!hits) return Fail(&*config, hits.error());
     PrintHits(*hits);
   }
@@ -292,14 +293,20 @@ int Main(int argc, char** argv) {
   CLI::App* search = app.add_subcommand("search", "Search what was synced (BM25 + vector, fused by rank)");
   std::string search_text;
   int top_k = 5;
+  int per_document = 0;
   bool search_json = false;
   std::vector<std::string> types;
   AddStoreFlags(search, flags);
   search->add_option("text", search_text, "What to look for")->required();
   search->add_option("--top-k", top_k, "Number of hits")->capture_default_str()->check(CLI::Range(1, 1000));
   search->add_option("--type", types, "Only documents of these types (ticket, article)");
+  search->add_option("--per-document", per_document,
+                     "At most this many hits of one document, its best chunks (0: no cap)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1000));
   search->add_flag("--json", search_json, "Print JSON");
-  search->callback([&] { exit_code = CommandSearch(flags, search_text, top_k, types, search_json); });
+  search->callback(
+      [&] { exit_code = CommandSearch(flags, search_text, top_k, types, per_document, search_json); });
 
   CLI::App* status = app.add_subcommand("status", "Counts per type, cursors and the last run");
   bool status_json = false;

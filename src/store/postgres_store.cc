@@ -651,7 +651,10 @@ Result<std::vector<SearchHit>> PostgresStore::Search(const SearchQuery& raw_quer
     ASSIGN_OR_RETURN(vector, VectorCandidates(query));
   }
   std::vector<sc::Fused> fused = sc::FuseRanks(keyword, vector);
-  if (fused.size() > static_cast<size_t>(query.top_k)) fused.resize(static_cast<size_t>(query.top_k));
+  // With a cap per document, hits past the top_k may be needed: their details are fetched in the same query.
+  if (query.max_hits_per_document == 0 && fused.size() > static_cast<size_t>(query.top_k)) {
+    fused.resize(static_cast<size_t>(query.top_k));
+  }
   std::vector<SearchHit> hits;
   if (fused.empty()) return hits;
   std::vector<int64_t> keys;
@@ -663,13 +666,18 @@ Result<std::vector<SearchHit>> PostgresStore::Search(const SearchQuery& raw_quer
                                {query.tenant_id, IntArray(keys)}));
   std::unordered_map<int64_t, int> row_of;
   for (int i = 0; i < details.rows(); ++i) row_of[details.Int(i, 0)] = i;
+  std::unordered_map<std::string, int> hits_of_document;
   for (const sc::Fused& f : fused) {
+    if (hits.size() >= static_cast<size_t>(query.top_k)) break;
     auto it = row_of.find(f.key);
     if (it == row_of.end()) continue;
     const int row = it->second;
     SearchHit hit;
-    hit.chunk_id = details.Text(row, 1);
     hit.document_id = details.Text(row, 2);
+    if (query.max_hits_per_document > 0 && ++hits_of_document[hit.document_id] > query.max_hits_per_document) {
+      continue;
+    }
+    hit.chunk_id = details.Text(row, 1);
     hit.text = details.Text(row, 3);
     hit.type = details.Text(row, 4);
     hit.title = details.Text(row, 5);

@@ -62,6 +62,9 @@ struct SearchQuery {
   std::string updated_from;           // UTC ISO-8601, inclusive lower bound on the document's updated_at; "" ⇒ open
   std::string updated_to;             // UTC ISO-8601, inclusive upper bound; "" ⇒ open
   bool exclude_private = false;       // drop documents holding private notes or agent-only (non-public) articles
+  // > 0: at most this many hits of one document (its best-ranked chunks), so the top_k spans more documents;
+  // 0 ⇒ no cap.
+  int max_hits_per_document = 0;
 };
 
 struct SearchHit {

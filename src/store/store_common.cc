@@ -90,6 +90,9 @@ nlohmann::json VectorPayload(const nlohmann::json& metadata, bool include_all) {
 
 Result<SearchQuery> NormalizeQuery(const SearchQuery& query) {
   RETURN_IF_ERROR(ValidateTenantId(query.tenant_id));
+  if (query.max_hits_per_document < 0) {
+    return Error(InvalidArgument("max_hits_per_document must not be negative (0: no cap)"));
+  }
   SearchQuery normalized = query;
   for (auto [name, value] : {std::pair<const char*, std::string*>{"updated_from", &normalized.updated_from},
                              {"updated_to", &normalized.updated_to}}) {

@@ -283,6 +283,34 @@ TEST_P(StoreConformanceTest, ReciprocalRankFusionRanksAgreementFirst) {
   for (size_t i = 1; i < hits->size(); ++i) EXPECT_LE((*hits)[i].score, (*hits)[i - 1].score);
 }
 
+TEST_P(StoreConformanceTest, ACapPerDocumentLetsTheTopKSpanMoreDocuments) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->Commit(Batch(), embedder_.model_id()).has_value());
+  // Both chunks of the printer ticket match (its title is indexed with each), so uncapped it takes two of four.
+  SearchQuery query = Query("acme", "printer jammed rollers");
+  query.top_k = 4;
+  auto uncapped = store->Search(query);
+  ASSERT_TRUE(uncapped.has_value()) << uncapped.error().ToString();
+  int printer_hits = 0;
+  for (const SearchHit& hit : *uncapped) printer_hits += hit.document_id == "acme_freshdesk_1";
+  EXPECT_EQ(printer_hits, 2);
+
+  query.max_hits_per_document = 1;
+  auto capped = store->Search(query);
+  ASSERT_TRUE(capped.has_value()) << capped.error().ToString();
+  std::set<std::string> documents;
+  for (const SearchHit& hit : *capped) EXPECT_TRUE(documents.insert(hit.document_id).second) << hit.document_id;
+  EXPECT_EQ(documents.size(), 3u);  // every document once: the cap made room for the third
+  ASSERT_FALSE(capped->empty());
+  EXPECT_EQ((*capped)[0].chunk_id, (*uncapped)[0].chunk_id);  // the document's best chunk is the one kept
+
+  query.max_hits_per_document = -1;
+  auto negative = store->Search(query);
+  ASSERT_FALSE(negative.has_value());
+  EXPECT_EQ(negative.error().code(), StatusCode::kInvalidArgument);
+}
+
 TEST_P(StoreConformanceTest, TenantsCannotReadEachOther) {
   auto store = Open();
   ASSERT_TRUE(store);
