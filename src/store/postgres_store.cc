@@ -666,7 +666,7 @@ Result<std::vector<SearchHit>> PostgresStore::Search(const SearchQuery& raw_quer
                                {query.tenant_id, IntArray(keys)}));
   std::unordered_map<int64_t, int> row_of;
   for (int i = 0; i < details.rows(); ++i) row_of[details.Int(i, 0)] = i;
-  std::unordered_map<std::string, int> hits_of_document;
+  sc::HitsPerDocument per_document(query.max_hits_per_document);
   for (const sc::Fused& f : fused) {
     if (hits.size() >= static_cast<size_t>(query.top_k)) break;
     auto it = row_of.find(f.key);
@@ -674,9 +674,7 @@ Result<std::vector<SearchHit>> PostgresStore::Search(const SearchQuery& raw_quer
     const int row = it->second;
     SearchHit hit;
     hit.document_id = details.Text(row, 2);
-    if (query.max_hits_per_document > 0 && ++hits_of_document[hit.document_id] > query.max_hits_per_document) {
-      continue;
-    }
+    if (!per_document.Admit(hit.document_id)) continue;
     hit.chunk_id = details.Text(row, 1);
     hit.text = details.Text(row, 3);
     hit.type = details.Text(row, 4);

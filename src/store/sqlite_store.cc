@@ -4,7 +4,6 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
-#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 
@@ -1016,7 +1015,7 @@ Result<std::vector<SearchHit>> SqliteStore::Search(const SearchQuery& raw_query)
       db_->Prepare("SELECT c.id, c.document_id, c.text, d.type, d.title, d.metadata FROM chunks c "
                    "JOIN documents d ON d.tenant_id = c.tenant_id AND d.id = c.document_id "
                    "WHERE c.rowid = ? AND c.tenant_id = ?"));
-  std::unordered_map<std::string, int> hits_of_document;
+  sc::HitsPerDocument per_document(query.max_hits_per_document);
   for (const sc::Fused& f : sc::FuseRanks(keyword, vector)) {
     if (hits.size() >= static_cast<size_t>(query.top_k)) break;
     detail->Reset();
@@ -1025,9 +1024,7 @@ Result<std::vector<SearchHit>> SqliteStore::Search(const SearchQuery& raw_query)
     if (!row) continue;  // a vector whose chunk is gone (index ahead of SQL): skip it
     SearchHit hit;
     hit.document_id = detail->ColumnText(1);
-    if (query.max_hits_per_document > 0 && ++hits_of_document[hit.document_id] > query.max_hits_per_document) {
-      continue;
-    }
+    if (!per_document.Admit(hit.document_id)) continue;
     hit.chunk_id = detail->ColumnText(0);
     hit.text = detail->ColumnText(2);
     hit.type = detail->ColumnText(3);

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -53,6 +54,18 @@ struct Fused {
 };
 // Reciprocal-rank fusion of two ranked key lists (best first); ties broken by key.
 std::vector<Fused> FuseRanks(const std::vector<int64_t>& keyword, const std::vector<int64_t>& vector);
+
+// SearchQuery::max_hits_per_document for one search: offered hits in rank order, admits at most that many of
+// each document (every hit when it is 0).
+class HitsPerDocument {
+ public:
+  explicit HitsPerDocument(int max_per_document) : max_(max_per_document) {}
+  bool Admit(const std::string& document_id) { return max_ <= 0 || ++admitted_[document_id] <= max_; }
+
+ private:
+  int max_;
+  std::unordered_map<std::string, int> admitted_;
+};
 
 // Cosine similarity of two equal-length vectors (0 when either is zero).
 float Cosine(const float* a, const float* b, size_t n);
