@@ -58,7 +58,7 @@ std::vector<std::string_view> Tokenize(std::string_view text, std::string& lower
 }
 
 // Builds the features of one text at a time. Its buffers are kept from text to text (one collector per
-// thread), so steady-state embedding allocates nothing per word, gram or text.
+// thread), so steady-state embedding allocates nothing per word or gram.
 class FeatureCollector {
  public:
   // Empties the table for a text of `words` words.

@@ -391,7 +391,7 @@ Result<void> FreshdeskSource::AppendTicket(const json& list_item, bool archived,
   return AppendTickets({list_item}, archived, batch);
 }
 
-Result<void> FreshdeskSource::AppendTickets(const std::vector<json>& items, bool archived, Batch* batch) {
+Result<void> FreshdeskSource::AppendTickets(std::vector<json> items, bool archived, Batch* batch) {
   // Views (attachments, company name) and threads are fetched a group of tickets at a time: the client runs
   // them concurrently up to MAX_CONCURRENT_REQUESTS, under the account's rate governor. A group, not the
   // whole page, so the parsed threads held at once are a few tickets' (whole pages of parsed threads put
@@ -410,28 +410,30 @@ Result<void> FreshdeskSource::AppendTickets(const std::vector<json>& items, bool
     std::vector<Result<std::vector<json>>> threads = client_->GetAllPagesMany(thread_paths);
     for (size_t i = first; i < end; ++i) {
       const size_t k = i - first;
-      RETURN_IF_ERROR(AssembleTicket(items[i], archived, view_paths[k], views[k], std::move(threads[k]), batch));
+      RETURN_IF_ERROR(AssembleTicket(std::move(items[i]), archived, view_paths[k], std::move(views[k]),
+                                     std::move(threads[k]), batch));
     }
   }
   return {};
 }
 
-Result<void> FreshdeskSource::AssembleTicket(const json& list_item, bool archived, const std::string& view_path,
-                                             const Result<FreshdeskPage>& view,
-                                             Result<std::vector<json>> listing, Batch* batch) {
+Result<void> FreshdeskSource::AssembleTicket(json list_item, bool archived, const std::string& view_path,
+                                             Result<FreshdeskPage> view, Result<std::vector<json>> listing,
+                                             Batch* batch) {
   const std::string ticket_path = TicketPath(*JsonInt(list_item, "id"), archived);
+  const std::string label = ObjectLabel("ticket", list_item);
   // The view carries the ticket-level attachments (the list does not) and the company name.
-  json merged = list_item;
+  json merged = std::move(list_item);
   if (view) {
     if (view->body.is_object()) {
-      for (const auto& [key, value] : view->body.items()) merged[key] = value;
+      for (auto& [key, value] : view->body.items()) merged[key] = std::move(value);
     }
   } else if (!NotOffered(view.error())) {
     return Error(view.error());
   }
   auto mapped = MapTicket(merged, context_);
   if (!mapped) {
-    batch->rejected.emplace_back(ObjectLabel("ticket", list_item), mapped.error());
+    batch->rejected.emplace_back(label, mapped.error());
     return {};
   }
   Record ticket = std::move(*mapped);
@@ -554,7 +556,7 @@ Result<Batch> FreshdeskSource::NextTicketWindow(const std::string& stream, const
     fresh.push_back(std::move(ticket));
   }
   RETURN_IF_ERROR(DropUnchanged(fresh));
-  RETURN_IF_ERROR(AppendTickets(fresh, false, &batch));
+  RETURN_IF_ERROR(AppendTickets(std::move(fresh), false, &batch));
 
   if (response->next_url.empty()) {
     batch.done = true;
@@ -618,7 +620,7 @@ Result<Batch> FreshdeskSource::NextTicketSplit(const std::string& stream, const 
       fresh.push_back(std::move(ticket));
     }
     RETURN_IF_ERROR(DropUnchanged(fresh));
-    RETURN_IF_ERROR(AppendTickets(fresh, false, &batch));
+    RETURN_IF_ERROR(AppendTickets(std::move(fresh), false, &batch));
     more = !response->next_url.empty();
     at_cap = more && window.split_page >= options_.max_ticket_pages;
   }

@@ -134,10 +134,11 @@ class FreshdeskSource : public Source {
   // Reads a new or changed ticket (list item) completely into `batch`: view, conversations (diffed against
   // the store), attachments. `archived` reads it from /tickets/archived/{id}.
   Result<void> AppendTicket(const nlohmann::json& list_item, bool archived, Batch* batch);
-  // The same for a page of tickets, their views and threads fetched concurrently.
-  Result<void> AppendTickets(const std::vector<nlohmann::json>& items, bool archived, Batch* batch);
-  Result<void> AssembleTicket(const nlohmann::json& list_item, bool archived, const std::string& view_path,
-                              const Result<FreshdeskPage>& view, Result<std::vector<nlohmann::json>> listing,
+  // The same for a page of tickets, their views and threads fetched concurrently. Takes the items, so each
+  // ticket's JSON is merged with its view in place rather than copied.
+  Result<void> AppendTickets(std::vector<nlohmann::json> items, bool archived, Batch* batch);
+  Result<void> AssembleTicket(nlohmann::json list_item, bool archived, const std::string& view_path,
+                              Result<FreshdeskPage> view, Result<std::vector<nlohmann::json>> listing,
                               Batch* batch);
   static std::string TicketPath(int64_t id, bool archived);
   Result<std::vector<nlohmann::json>> ListConversations(const std::string& ticket_path);
