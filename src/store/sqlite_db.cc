@@ -154,4 +154,12 @@ Result<void> Transaction::Commit() {
   return {};
 }
 
+ReadTransaction::ReadTransaction(SqliteDb& db) : db_(db), begin_((db.ResetStatements(), db.Exec("BEGIN"))) {}
+
+ReadTransaction::~ReadTransaction() {
+  if (!begin_) return;
+  db_.ResetStatements();  // a statement still on a row would make COMMIT fail and keep the snapshot open
+  (void)db_.Exec("COMMIT");
+}
+
 }  // namespace deskpipe::sqlite

@@ -100,6 +100,23 @@ class Transaction {
   bool open_ = false;
 };
 
+// A deferred (read) transaction: the queries run while it lives see one snapshot, and take the WAL's read lock
+// once instead of once per statement (two fcntl calls each way). Ends on destruction. Same reset rule as
+// Transaction. Must not be nested in another transaction.
+class ReadTransaction {
+ public:
+  explicit ReadTransaction(SqliteDb& db);
+  ~ReadTransaction();
+  ReadTransaction(const ReadTransaction&) = delete;
+  ReadTransaction& operator=(const ReadTransaction&) = delete;
+
+  const Result<void>& status() const { return begin_; }
+
+ private:
+  SqliteDb& db_;
+  Result<void> begin_;
+};
+
 // SQLITE_BUSY / SQLITE_LOCKED → Unavailable (retryable); anything else → Internal.
 Status SqliteError(sqlite3* db, int rc, std::string_view context);
 

@@ -87,19 +87,30 @@ Result<std::vector<KnownRecord>> SqliteStore::KnownChildren(const std::string& t
 Result<std::vector<KnownRecord>> SqliteStore::LookupKnown(const std::string& tenant_id,
                                                           const std::vector<std::string>& ids) {
   RETURN_IF_ERROR(ValidateTenantId(tenant_id));
+  static const std::string document_sql =
+      std::string("SELECT ") + kDocumentColumns + " FROM documents WHERE tenant_id = ? AND id = ?";
+  static const std::vector<std::string> record_sql = [] {
+    std::vector<std::string> sql;
+    for (const char* table : store_common::kRecordTables) {
+      sql.push_back(std::string("SELECT ") + kRecordColumns + " FROM " + table +
+                    " r WHERE r.tenant_id = ? AND r.id = ?");
+    }
+    return sql;
+  }();
   std::vector<KnownRecord> out;
   const std::set<std::string> unique(ids.begin(), ids.end());
+  // A new id costs one query per table: one snapshot for them all, not a read transaction each.
+  sqlite::ReadTransaction snapshot(*db_);
+  RETURN_IF_ERROR(snapshot.status());
   for (const std::string& id : unique) {
-    ASSIGN_OR_RETURN(Statement * document, db_->Prepare(std::string("SELECT ") + kDocumentColumns +
-                                                        " FROM documents WHERE tenant_id = ? AND id = ?"));
+    ASSIGN_OR_RETURN(Statement * document, db_->Prepare(document_sql));
     document->Bind(1, tenant_id).Bind(2, id);
     ASSIGN_OR_RETURN(bool found, document->Step());
     if (found) out.push_back(ReadKnown(*document));
-    document->Reset();  // ends the statement's read now, not at its next use
+    document->Reset();
     if (found) continue;
-    for (const char* table : store_common::kRecordTables) {
-      ASSIGN_OR_RETURN(Statement * record, db_->Prepare(std::string("SELECT ") + kRecordColumns + " FROM " +
-                                                        table + " r WHERE r.tenant_id = ? AND r.id = ?"));
+    for (const std::string& sql : record_sql) {
+      ASSIGN_OR_RETURN(Statement * record, db_->Prepare(sql));
       record->Bind(1, tenant_id).Bind(2, id);
       ASSIGN_OR_RETURN(found, record->Step());
       if (found) out.push_back(ReadKnown(*record));
