@@ -325,7 +325,7 @@ FreshdeskClient::FreshdeskClient(std::string api_base, std::string api_key, net:
   retry_.backoff_max = options_.backoff_max;
   retry_.default_retry_after = options_.default_retry_after;
   retry_.retry_after_jitter = options_.retry_after_jitter;
-  max_concurrent_ = std::clamp(options_.max_concurrent_requests.value_or(4), 1, 64);
+  max_concurrent_ = std::clamp(options_.max_concurrent_requests.value_or(4), 1, kMostConcurrentRequests);
   double share = options_.api_budget_share.value_or(1.0);
   if (!(share > 0) || share > 1) share = 1.0;
 
@@ -526,20 +526,7 @@ Result<FreshdeskPage> FreshdeskClient::FetchOnce(const std::string& url, const s
 }
 
 void FreshdeskClient::RunParallel(size_t count, const std::function<void(size_t)>& task) {
-  const size_t threads = http_.IsThreadSafe() ? std::min<size_t>(count, max_concurrent_) : 1;
-  if (threads <= 1) {
-    for (size_t i = 0; i < count; ++i) task(i);
-    return;
-  }
-  std::atomic<size_t> next{0};
-  auto worker = [&] {
-    for (size_t i = next.fetch_add(1); i < count; i = next.fetch_add(1)) task(i);
-  };
-  std::vector<std::thread> pool;
-  pool.reserve(threads - 1);
-  for (size_t t = 0; t + 1 < threads; ++t) pool.emplace_back(worker);
-  worker();
-  for (auto& thread : pool) thread.join();
+  requests_.Run(count, http_.IsThreadSafe() ? static_cast<size_t>(max_concurrent_) : 1, task);
 }
 
 std::vector<Result<FreshdeskPage>> FreshdeskClient::GetMany(const std::vector<std::string>& paths_and_queries) {

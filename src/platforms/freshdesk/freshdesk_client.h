@@ -35,6 +35,7 @@
 
 #include "core/config.h"
 #include "core/status.h"
+#include "core/task_pool.h"
 #include "net/circuit_breaker.h"
 #include "net/clock.h"
 #include "net/http_client.h"
@@ -159,11 +160,13 @@ class FreshdeskClient {
   int max_concurrent_requests() const { return max_concurrent_; }
 
  private:
+  static constexpr int kMostConcurrentRequests = 64;  // the cap on max_concurrent_requests
+
   Result<FreshdeskPage> Fetch(const std::string& url, const std::string& what, FreshdeskError* details);
   Result<FreshdeskPage> FetchOnce(const std::string& url, const std::string& what, FreshdeskError* details);
   Result<std::vector<nlohmann::json>> FetchAllPages(const std::string& path_and_query);
-  // Runs task(i) for i in [0, count) on up to max_concurrent_ threads (in order on this thread when the
-  // HttpClient is not thread-safe).
+  // Runs task(i) for i in [0, count) on up to max_concurrent_ threads, this one and requests_' (in order on
+  // this thread when the HttpClient is not thread-safe).
   void RunParallel(size_t count, const std::function<void(size_t)>& task);
   std::string UrlFor(const std::string& path_and_query) const;
   std::chrono::milliseconds Backoff(int attempt, const Status& error);
@@ -181,6 +184,8 @@ class FreshdeskClient {
   FreshdeskError last_error_;
   std::mutex rng_mu_;
   std::mt19937_64 rng_;
+  // Helpers for RunParallel: started as calls need them, so at most max_concurrent_ - 1 ever run.
+  TaskPool requests_{kMostConcurrentRequests - 1};
 };
 
 // What the rate governor needs to know of a request to `path_and_query` (relative to the API root, query
