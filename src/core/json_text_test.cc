@@ -15,5 +15,53 @@ TEST(CompactJsonTest, ReplacesInvalidUtf8InsteadOfThrowing) {
   EXPECT_EQ(CompactJson({{"body", broken}}), "{\"body\":\"caf\xEF\xBF\xBD!\"}");
 }
 
+TEST(ParseJsonTextTest, GivesWhatNlohmannGives) {
+  const std::string page = R"([{"id": 11, "tags": ["a", "é"], "n": -3, "big": 18446744073709551615,
+    "ratio": 0.25, "ok": true, "none": null, "nested": {"b": [1, {"c": "}"}]}, "esc": "a\"\n\u00e9"},
+    {"id": 12, "id": 13}])";
+  std::vector<std::string> texts;
+  auto parsed = ParseJsonText(page, &texts);
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().ToString();
+  EXPECT_EQ(texts.size(), 2u) << "simdjson's parse, not the fallback, built the value";
+  const nlohmann::json expected = nlohmann::json::parse(page);
+  EXPECT_EQ(*parsed, expected);
+  EXPECT_EQ(parsed->dump(), expected.dump());
+  // Same types, not only equal values: a non-negative integer is unsigned, as nlohmann makes it.
+  EXPECT_TRUE((*parsed)[0]["id"].is_number_unsigned());
+  EXPECT_TRUE((*parsed)[0]["n"].is_number_integer() && !(*parsed)[0]["n"].is_number_unsigned());
+  EXPECT_EQ((*parsed)[1]["id"], 13) << "of a repeated key the last one wins";
+}
+
+TEST(ParseJsonTextTest, GivesEachArrayItemsCompactText) {
+  std::vector<std::string> texts = {"stale"};
+  auto parsed = ParseJsonText("[ {\"id\": 11, \"body\": \"<b>}</b>\"} ,\n {\"id\":12}, 3 ]", &texts);
+  ASSERT_TRUE(parsed.has_value());
+  ASSERT_EQ(texts.size(), 3u);
+  EXPECT_EQ(texts[0], R"({"id":11,"body":"<b>}</b>"})");
+  EXPECT_EQ(texts[1], R"({"id":12})");
+  EXPECT_EQ(texts[2], "3");
+  for (size_t i = 0; i < texts.size(); ++i) EXPECT_EQ(nlohmann::json::parse(texts[i]), (*parsed)[i]);
+
+  ASSERT_TRUE(ParseJsonText(R"({"id":1})", &texts).has_value());
+  EXPECT_TRUE(texts.empty()) << "an object has no items";
+}
+
+TEST(ParseJsonTextTest, AnIntegerBeyond64BitsIsADoubleAsNlohmannReadsIt) {
+  std::vector<std::string> texts;
+  auto parsed = ParseJsonText(R"([{"id":123456789012345678901234567890}])", &texts);
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_TRUE((*parsed)[0]["id"].is_number_float());
+  EXPECT_TRUE(texts.empty()) << "nlohmann's parse has no item texts to give";
+}
+
+TEST(ParseJsonTextTest, MalformedTextSaysWhere) {
+  for (const std::string& bad : std::vector<std::string>{"[{\"id\":1,}]", "[1, 2", "", "[\"caf\xC3\"]"}) {
+    auto parsed = ParseJsonText(bad);
+    ASSERT_FALSE(parsed.has_value()) << bad;
+    EXPECT_EQ(parsed.error().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(parsed.error().message().find("parse error"), std::string::npos) << parsed.error().message();
+  }
+}
+
 }  // namespace
 }  // namespace deskpipe

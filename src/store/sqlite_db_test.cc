@@ -14,7 +14,9 @@ namespace fs = std::filesystem;
 class ReadTransactionTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / "deskpipe_sqlite_db_test";
+    // One directory per test: ctest runs the tests of this file side by side.
+    dir_ = fs::temp_directory_path() / (std::string("deskpipe_sqlite_db_test_") +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     reader_ = Open();

@@ -9,6 +9,7 @@
 #include <thread>
 #include <utility>
 
+#include "core/json_text.h"
 #include "net/url.h"
 
 namespace deskpipe::freshdesk {
@@ -423,7 +424,7 @@ Result<FreshdeskPage> FreshdeskClient::GetUrl(const std::string& absolute_url) {
 }
 
 Result<FreshdeskPage> FreshdeskClient::Fetch(const std::string& url, const std::string& what,
-                                             FreshdeskError* details) {
+                                             FreshdeskError* details, bool item_texts) {
   Status last;
   int sent = 0;
   int transient_failures = 0;
@@ -443,7 +444,7 @@ Result<FreshdeskPage> FreshdeskClient::Fetch(const std::string& url, const std::
     }
     *details = FreshdeskError{};
     ++sent;
-    auto page = FetchOnce(url, what, details);
+    auto page = FetchOnce(url, what, details, item_texts);
     if (page) {
       breaker_->RecordSuccess(admission);
       return page;
@@ -473,7 +474,7 @@ Result<FreshdeskPage> FreshdeskClient::Fetch(const std::string& url, const std::
 }
 
 Result<FreshdeskPage> FreshdeskClient::FetchOnce(const std::string& url, const std::string& what,
-                                                 FreshdeskError* details) {
+                                                 FreshdeskError* details, bool item_texts) {
   net::RateGovernor::Permit permit = governor_->Acquire(FreshdeskRequestTicket(what));
 
   net::HttpRequest request;
@@ -515,11 +516,9 @@ Result<FreshdeskPage> FreshdeskClient::FetchOnce(const std::string& url, const s
   permit.Complete(net::ResponseCredits{rate.total, rate.remaining, rate.used_current_request, true, {}});
 
   FreshdeskPage page;
-  try {
-    page.body = nlohmann::json::parse(response->body);
-  } catch (const nlohmann::json::parse_error& e) {
-    return Error(Unavailable("malformed JSON from " + what + ": " + e.what()));
-  }
+  auto body = ParseJsonText(response->body, item_texts ? &page.item_texts : nullptr);
+  if (!body) return Error(Unavailable("malformed JSON from " + what + ": " + body.error().message()));
+  page.body = std::move(*body);
   page.next_url = ParseNextLink(response->Header("link"));
   page.rate = rate;
   return page;
@@ -554,20 +553,23 @@ std::vector<Result<FreshdeskPage>> FreshdeskClient::GetMany(const std::vector<st
   return results;
 }
 
-Result<std::vector<nlohmann::json>> FreshdeskClient::FetchAllPages(const std::string& path_and_query) {
+Result<std::vector<ApiItem>> FreshdeskClient::FetchAllPages(const std::string& path_and_query) {
   std::string path = path_and_query;
   while (!path.empty() && path.front() == '/') path.erase(path.begin());
-  std::vector<nlohmann::json> items;
+  std::vector<ApiItem> items;
   std::string url = api_base_ + "/" + path;
   std::string what = path;
   while (true) {
     FreshdeskError details;
-    ASSIGN_OR_RETURN(FreshdeskPage page, Fetch(url, what, &details));
+    ASSIGN_OR_RETURN(FreshdeskPage page, Fetch(url, what, &details, /*item_texts=*/true));
     if (!page.body.is_array()) {
       return Error(Unavailable("expected a JSON array from " + what + ", got " +
                                std::string(page.body.type_name())));
     }
-    for (auto& item : page.body) items.push_back(std::move(item));
+    const bool sliced = page.item_texts.size() == page.body.size();
+    for (size_t i = 0; i < page.body.size(); ++i) {
+      items.push_back({std::move(page.body[i]), sliced ? std::move(page.item_texts[i]) : std::string()});
+    }
     if (page.next_url.empty()) return items;
     auto next = SameOriginPath(api_base_, page.next_url);
     if (!next) return Error(ForeignLink(api_base_, page.next_url));
@@ -576,14 +578,13 @@ Result<std::vector<nlohmann::json>> FreshdeskClient::FetchAllPages(const std::st
   }
 }
 
-Result<std::vector<nlohmann::json>> FreshdeskClient::GetAllPages(const std::string& path_and_query) {
+Result<std::vector<ApiItem>> FreshdeskClient::GetAllPages(const std::string& path_and_query) {
   return FetchAllPages(path_and_query);
 }
 
-std::vector<Result<std::vector<nlohmann::json>>> FreshdeskClient::GetAllPagesMany(
+std::vector<Result<std::vector<ApiItem>>> FreshdeskClient::GetAllPagesMany(
     const std::vector<std::string>& paths_and_queries) {
-  std::vector<Result<std::vector<nlohmann::json>>> results(paths_and_queries.size(),
-                                                           Error(Internal("request not run")));
+  std::vector<Result<std::vector<ApiItem>>> results(paths_and_queries.size(), Error(Internal("request not run")));
   std::atomic<bool> unauthenticated{false};
   std::mutex fatal_mu;
   Status fatal;

@@ -56,6 +56,15 @@ struct FreshdeskPage {
   nlohmann::json body;   // the parsed JSON body
   std::string next_url;  // absolute URL of the next page from the `link` header; "" on the last page
   RateHeaders rate;
+  // Fetched for GetAllPages only: each element's compact JSON text when the body is an array (ParseJsonText).
+  std::vector<std::string> item_texts;
+};
+
+// One element of a listing: its value, and its compact JSON text, so a record keeps the payload as text without
+// serializing the value again ("" when the page was not sliceable: serialize the value then).
+struct ApiItem {
+  nlohmann::json value;
+  std::string text;
 };
 
 // One entry of a Freshdesk error body's `errors` array.
@@ -141,14 +150,13 @@ class FreshdeskClient {
 
   // GET path_and_query, then every rel="next" page; the elements of all pages' JSON arrays, in order.
   // A non-array page body is Unavailable naming the path.
-  Result<std::vector<nlohmann::json>> GetAllPages(const std::string& path_and_query);
+  Result<std::vector<ApiItem>> GetAllPages(const std::string& path_and_query);
 
   // GetAllPages for many paths at once (e.g. the conversations of many tickets: each
   // "tickets/{id}/conversations?per_page=100"): pages of one path go in sequence, different paths run
   // concurrently (up to max_concurrent_requests). Results in the order of `paths_and_queries`; a failure of
   // one path (e.g. NotFound for a ticket deleted meanwhile) does not stop the others (a 401 does).
-  std::vector<Result<std::vector<nlohmann::json>>> GetAllPagesMany(
-      const std::vector<std::string>& paths_and_queries);
+  std::vector<Result<std::vector<ApiItem>>> GetAllPagesMany(const std::vector<std::string>& paths_and_queries);
 
   // Details of the last failure of Get/GetUrl (reset on every call). Single-threaded callers only.
   const FreshdeskError& last_error() const { return last_error_; }
@@ -162,9 +170,12 @@ class FreshdeskClient {
  private:
   static constexpr int kMostConcurrentRequests = 64;  // the cap on max_concurrent_requests
 
-  Result<FreshdeskPage> Fetch(const std::string& url, const std::string& what, FreshdeskError* details);
-  Result<FreshdeskPage> FetchOnce(const std::string& url, const std::string& what, FreshdeskError* details);
-  Result<std::vector<nlohmann::json>> FetchAllPages(const std::string& path_and_query);
+  // With `item_texts`, the page's item_texts are filled.
+  Result<FreshdeskPage> Fetch(const std::string& url, const std::string& what, FreshdeskError* details,
+                              bool item_texts = false);
+  Result<FreshdeskPage> FetchOnce(const std::string& url, const std::string& what, FreshdeskError* details,
+                                  bool item_texts);
+  Result<std::vector<ApiItem>> FetchAllPages(const std::string& path_and_query);
   // Runs task(i) for i in [0, count) on up to max_concurrent_ threads, this one and requests_' (in order on
   // this thread when the HttpClient is not thread-safe).
   void RunParallel(size_t count, const std::function<void(size_t)>& task);

@@ -191,7 +191,7 @@ TEST(FreshdeskClientIntegrationTest, ManyRequestsRunConcurrentlyUpToTheCap) {
   for (size_t i = 0; i < results.size(); ++i) {
     ASSERT_TRUE(results[i]) << results[i].error().ToString();
     ASSERT_EQ(results[i]->size(), 1u);
-    EXPECT_EQ((*results[i])[0]["path"], "/api/v2/tickets/" + std::to_string(i + 1) + "/conversations");
+    EXPECT_EQ((*results[i])[0].value["path"], "/api/v2/tickets/" + std::to_string(i + 1) + "/conversations");
   }
   EXPECT_EQ(server.requests(), 30);
   EXPECT_LE(server.max_in_flight(), 3);

@@ -472,7 +472,8 @@ TEST(FreshdeskClientBatchTest, GetAllPagesManyFollowsPagesAndKeepsFailuresApart)
   ASSERT_EQ(results.size(), 3u);
   ASSERT_TRUE(results[0]);
   ASSERT_EQ(results[0]->size(), 3u);
-  EXPECT_EQ((*results[0])[2]["id"], 13);
+  EXPECT_EQ((*results[0])[2].value["id"], 13);
+  EXPECT_EQ((*results[0])[2].text, R"({"id":13})");
   ASSERT_FALSE(results[1]);
   EXPECT_EQ(results[1].error().code(), StatusCode::kNotFound);
   ASSERT_TRUE(results[2]);

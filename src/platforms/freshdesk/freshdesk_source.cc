@@ -407,7 +407,7 @@ Result<void> FreshdeskSource::AppendTickets(std::vector<json> items, bool archiv
       thread_paths.push_back(path + "/conversations?per_page=" + std::to_string(kMaxPerPage));
     }
     std::vector<Result<FreshdeskPage>> views = client_->GetMany(view_paths);
-    std::vector<Result<std::vector<json>>> threads = client_->GetAllPagesMany(thread_paths);
+    std::vector<Result<std::vector<ApiItem>>> threads = client_->GetAllPagesMany(thread_paths);
     for (size_t i = first; i < end; ++i) {
       const size_t k = i - first;
       RETURN_IF_ERROR(AssembleTicket(std::move(items[i]), archived, view_paths[k], std::move(views[k]),
@@ -418,7 +418,7 @@ Result<void> FreshdeskSource::AppendTickets(std::vector<json> items, bool archiv
 }
 
 Result<void> FreshdeskSource::AssembleTicket(json list_item, bool archived, const std::string& view_path,
-                                             Result<FreshdeskPage> view, Result<std::vector<json>> listing,
+                                             Result<FreshdeskPage> view, Result<std::vector<ApiItem>> listing,
                                              Batch* batch) {
   const std::string ticket_path = TicketPath(*JsonInt(list_item, "id"), archived);
   const std::string label = ObjectLabel("ticket", list_item);
@@ -439,7 +439,7 @@ Result<void> FreshdeskSource::AssembleTicket(json list_item, bool archived, cons
   Record ticket = std::move(*mapped);
   const bool active = ticket.metadata.value("state", std::string()) == "active";
 
-  std::vector<json> conversations;
+  std::vector<ApiItem> conversations;
   bool listed = true;
   if (listing) {
     conversations = std::move(*listing);
@@ -462,8 +462,8 @@ Result<void> FreshdeskSource::AssembleTicket(json list_item, bool archived, cons
 
   std::vector<Record> conversation_records;
   std::set<std::string> listed_ids;
-  for (const auto& conversation : conversations) {
-    auto record = MapConversation(conversation, ticket, context_);
+  for (auto& [conversation, text] : conversations) {
+    auto record = MapConversation(conversation, ticket, context_, std::move(text));
     if (!record) {
       batch->rejected.emplace_back(ObjectLabel("conversation", conversation), record.error());
       continue;

@@ -138,7 +138,7 @@ class FreshdeskSource : public Source {
   // ticket's JSON is merged with its view in place rather than copied.
   Result<void> AppendTickets(std::vector<nlohmann::json> items, bool archived, Batch* batch);
   Result<void> AssembleTicket(nlohmann::json list_item, bool archived, const std::string& view_path,
-                              Result<FreshdeskPage> view, Result<std::vector<nlohmann::json>> listing,
+                              Result<FreshdeskPage> view, Result<std::vector<ApiItem>> listing,
                               Batch* batch);
   static std::string TicketPath(int64_t id, bool archived);
   Result<std::vector<nlohmann::json>> ListConversations(const std::string& ticket_path);

@@ -109,10 +109,10 @@ Result<std::string> DocumentId(const MappingContext& context, const std::string&
   return *id;
 }
 
-// Fills the fields every record has.
+// Fills the fields every record has. `text` is `object`'s JSON text when the caller has it ("": serialized).
 Result<Record> BaseRecord(const json& object, const char* kind, const std::string& type,
                           const std::string& original_id, const MappingContext& context,
-                          bool timestamps_required) {
+                          bool timestamps_required, std::string text = {}) {
   Record record;
   ASSIGN_OR_RETURN(record.id, DocumentId(context, original_id));
   record.original_id = original_id;
@@ -126,7 +126,7 @@ Result<Record> BaseRecord(const json& object, const char* kind, const std::strin
     if (auto t = RequiredTimestamp(object, "created_at", kind)) record.created_at = *t;
     if (auto t = RequiredTimestamp(object, "updated_at", kind)) record.updated_at = *t;
   }
-  record.raw = CompactJson(object);
+  record.raw = text.empty() ? CompactJson(object) : std::move(text);
   return record;
 }
 
@@ -341,12 +341,12 @@ Result<Record> MapTicket(const json& ticket, const MappingContext& context) {
   return record;
 }
 
-Result<Record> MapConversation(const json& conversation, const Record& ticket,
-                               const MappingContext& context) {
+Result<Record> MapConversation(const json& conversation, const Record& ticket, const MappingContext& context,
+                               std::string text) {
   ASSIGN_OR_RETURN(int64_t id, RequiredId(conversation, "conversation"));
-  ASSIGN_OR_RETURN(Record record,
-                   BaseRecord(conversation, "conversation", "conversation",
-                              QualifiedOriginalId("conversation", std::to_string(id)), context, true));
+  ASSIGN_OR_RETURN(Record record, BaseRecord(conversation, "conversation", "conversation",
+                                             QualifiedOriginalId("conversation", std::to_string(id)), context,
+                                             true, std::move(text)));
   record.title = ticket.title;
   record.parent_id = ticket.id;
   SetContent(record, conversation, "body", "body_text");

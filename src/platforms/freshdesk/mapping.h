@@ -41,9 +41,10 @@ Result<Record> MapTicket(const nlohmann::json& ticket, const MappingContext& con
 
 // A conversation of `ticket` (the ticket's Record). type "conversation", parent_id = ticket.id.
 // metadata: role, private, visibility ("agents" for a private note, else "requester"), edited
-// (last_edited_at set), last_edited_at, author_name, url.
+// (last_edited_at set), last_edited_at, author_name, url. `text` is the conversation's JSON text when the
+// caller has it (ApiItem::text): it becomes the record's raw as is; "" serializes `conversation`.
 Result<Record> MapConversation(const nlohmann::json& conversation, const Record& ticket,
-                               const MappingContext& context);
+                               const MappingContext& context, std::string text = {});
 
 // A solution article of `folder` (a folder object; its "category_name"/"category_id" are used when present,
 // else the article's `hierarchy`) in `language` ("" = the primary language). type "article"; a draft

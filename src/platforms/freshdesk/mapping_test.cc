@@ -5,6 +5,8 @@
 #include <fstream>
 #include <string>
 
+#include "core/json_text.h"
+
 namespace deskpipe::freshdesk {
 namespace {
 
@@ -191,6 +193,20 @@ TEST(MapConversationTest, CustomerRoles) {
   ASSERT_FALSE(c);
   EXPECT_EQ(c.error().code(), StatusCode::kInvalidRecord);
   EXPECT_NE(c.error().message().find("conversation 67105779552"), std::string::npos) << c.error().message();
+}
+
+TEST(MapConversationTest, KeepsTheTextItWasListedWithAsRaw) {
+  auto ticket = MapTicket(LoadFixture("ticket_1.json"), Context());
+  ASSERT_TRUE(ticket);
+  const json conversation = LoadFixture("conversations.json")[1];
+  // The listing's own text (key order as sent) is kept as is, not serialized from the value again.
+  const std::string listed = CompactJson(conversation).replace(0, 1, "{\"zz_listed_first\":1,");
+  auto with_text = MapConversation(conversation, *ticket, Context(), listed);
+  ASSERT_TRUE(with_text);
+  EXPECT_EQ(with_text->raw, listed);
+  auto without = MapConversation(conversation, *ticket, Context());
+  ASSERT_TRUE(without);
+  EXPECT_EQ(without->raw, CompactJson(conversation));
 }
 
 TEST(MapArticleTest, FixtureArticles) {
