@@ -7,6 +7,8 @@ namespace {
 
 using nlohmann::json;
 
+constexpr size_t kKeptParserTextBytes = 64 * 1024;
+
 // Mirrors nlohmann's parse: a non-negative integer is unsigned, and of a repeated key the last one wins.
 json ToNlohmann(simdjson::dom::element element) {
   switch (element.type()) {
@@ -51,7 +53,11 @@ std::string CompactJson(const nlohmann::json& value) {
 
 Result<nlohmann::json> ParseJsonText(std::string_view text, std::vector<std::string>* item_texts) {
   if (item_texts != nullptr) item_texts->clear();
-  thread_local simdjson::dom::parser parser;
+  // A parser keeps buffers of ~7 times the largest text it parsed. Kept per thread for the many small pages;
+  // a big one (a tickets page, a long thread) gets a parser of its own, so no thread holds megabytes after it.
+  thread_local simdjson::dom::parser kept;
+  simdjson::dom::parser one_off;  // allocates nothing unless used
+  simdjson::dom::parser& parser = text.size() <= kKeptParserTextBytes ? kept : one_off;
   simdjson::dom::element root;
   if (parser.parse(text.data(), text.size()).get(root) == simdjson::SUCCESS) {
     if (item_texts != nullptr && root.is_array()) {

@@ -46,6 +46,25 @@ TEST(ParseJsonTextTest, GivesEachArrayItemsCompactText) {
   EXPECT_TRUE(texts.empty()) << "an object has no items";
 }
 
+TEST(ParseJsonTextTest, BigAndSmallTextsAlternating) {
+  // Over 64 KB a text gets a parser of its own; the thread's kept parser still serves the small ones after.
+  nlohmann::json big = nlohmann::json::array();
+  for (int i = 0; i < 3000; ++i) big.push_back({{"id", i}, {"body", std::string(40, 'a' + i % 26)}});
+  const std::string big_text = big.dump();
+  ASSERT_GT(big_text.size(), 64u * 1024);
+  for (int round = 0; round < 3; ++round) {
+    std::vector<std::string> texts;
+    auto parsed = ParseJsonText(big_text, &texts);
+    ASSERT_TRUE(parsed.has_value());
+    EXPECT_EQ(*parsed, big);
+    ASSERT_EQ(texts.size(), 3000u);
+    EXPECT_EQ(texts[2999], big[2999].dump());
+    auto small = ParseJsonText(R"([{"id":1}])", &texts);
+    ASSERT_TRUE(small.has_value());
+    EXPECT_EQ((*small)[0]["id"], 1);
+  }
+}
+
 TEST(ParseJsonTextTest, AnIntegerBeyond64BitsIsADoubleAsNlohmannReadsIt) {
   std::vector<std::string> texts;
   auto parsed = ParseJsonText(R"([{"id":123456789012345678901234567890}])", &texts);
