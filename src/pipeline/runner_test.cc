@@ -396,6 +396,53 @@ TEST_F(RunnerTest, AStageFailureCommitsNothingFromThatBatchOn) {
   EXPECT_EQ(store->Stats(kTenant)->documents_by_type["ticket"], 25);
 }
 
+TEST_F(RunnerTest, ARecordThatCannotBeConvertedIsADeadLetterAndTheRestOfItsBatchGoesOn) {
+  auto store = OpenIn("t");
+  class UnconvertibleSource : public FakeSource {
+   public:
+    Result<Batch> Next(const std::string& stream, const nlohmann::json& cursor) override {
+      auto batch = FakeSource::Next(stream, cursor);
+      if (batch && stream == "tickets" && batch->cursor["page"] == 3) {
+        Record& conversation = batch->records[1];  // the first ticket's first conversation
+        bad_id = conversation.id;
+        conversation.content.clear();
+        for (int i = 0; i < 5000; ++i) conversation.content += "<b>";  // nests deeper than HTML → text takes
+        conversation.content_is_html = true;
+        last_id = batch->records.back().id;
+      }
+      return batch;
+    }
+    std::string bad_id;
+    std::string last_id;
+  } source;
+  Runner runner(config_, source, embedder_, *store, Options());
+  auto summary = runner.Run();
+  ASSERT_TRUE(summary.has_value()) << summary.error().ToString();
+  ASSERT_FALSE(source.bad_id.empty());
+  EXPECT_EQ(summary->dead_letters, 2);  // the rejected agent and the unconvertible conversation
+  EXPECT_EQ(summary->streams["tickets"].records, 20 * 5 * 3 - 1);
+  auto letters = store->ListDeadLetters(kTenant);
+  ASSERT_TRUE(letters.has_value());
+  bool found = false;
+  for (const StoredDeadLetter& stored : *letters) {
+    if (stored.letter.record_id == source.bad_id) {
+      found = true;
+      EXPECT_EQ(stored.letter.stage, "transform");
+    }
+  }
+  EXPECT_TRUE(found) << "no dead letter for " << source.bad_id;
+  // Every other record of that batch, before and after the bad one, is stored.
+  auto stats = store->Stats(kTenant);
+  ASSERT_TRUE(stats.has_value());
+  EXPECT_EQ(stats->records_by_type["conversation"], 20 * 5 * 2 - 1);
+  EXPECT_EQ(stats->records_by_type["ticket"], 100);
+  EXPECT_EQ(stats->documents_by_type["ticket"], 100);
+  auto known = store->LookupKnown(kTenant, {source.bad_id, source.last_id});
+  ASSERT_TRUE(known.has_value());
+  ASSERT_EQ(known->size(), 1u) << "the bad record is not stored, the batch's last one is";
+  EXPECT_EQ((*known)[0].id, source.last_id);
+}
+
 TEST_F(RunnerTest, AStopFinishesTheBatchesInHandSavesTheirCursorsAndResumes) {
   const std::string clean = CleanDigest();
   auto store = OpenIn("d");
