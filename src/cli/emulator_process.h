@@ -23,6 +23,7 @@ class EmulatorProcess {
   ~EmulatorProcess();
 
   const std::string& base_url() const { return base_url_; }
+  pid_t pid() const { return pid_; }
 
  private:
   EmulatorProcess(pid_t pid, std::string base_url) : pid_(pid), base_url_(std::move(base_url)) {}
