@@ -244,8 +244,9 @@ TEST_F(VectorIndexTest, AddBatchMatchesSingleAddsAndKeepsTheLastVectorOfARepeate
     found += hits->front().first == static_cast<int64_t>(i + 1);
   }
   // Insertions run on two threads, so the graph depends on their timing: over 200 runs 293–299 of 299 were
-  // found (a node linked early by a racing insert can stay unreachable in so small a graph).
-  EXPECT_GE(found, 290);
+  // found (a node linked early by a racing insert can stay unreachable in so small a graph), and 288 once in CI
+  // on a loaded machine. Vectors stored under the wrong keys would find almost none.
+  EXPECT_GE(found, 275);
   auto five = (*index)->Search(vectors_[250], 2);
   ASSERT_TRUE(five.has_value());
   ASSERT_EQ(five->size(), 2u);
