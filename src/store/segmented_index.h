@@ -30,8 +30,9 @@ class SegmentedIndex {
  public:
   struct Options {
     int dimension = 0;
-    // Vectors in the growing segment at which it is sealed (~9 MB of codes and graph at 512-d).
-    size_t seal_at = 16384;
+    // Vectors in the growing segment at which it is sealed (~9 MB of codes and graph at 16,384 512-d vectors).
+    // Required: the store passes StoreOptions::vector_segment_size, where the default and its reasons live.
+    size_t seal_at = 0;
     VectorIndex::Params params;
   };
 

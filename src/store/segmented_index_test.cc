@@ -61,6 +61,14 @@ class SegmentedIndexTest : public ::testing::Test {
 
 const auto kAll = [](int64_t) { return true; };
 
+TEST_F(SegmentedIndexTest, TheSegmentSizeIsRequired) {
+  SegmentedIndex::Options options;
+  options.dimension = kDim;  // seal_at left unset
+  auto index = SegmentedIndex::Open(Base(), options, 1);
+  ASSERT_FALSE(index.has_value());
+  EXPECT_EQ(index.error().code(), StatusCode::kInvalidArgument);
+}
+
 TEST_F(SegmentedIndexTest, SealsFullSegmentsAndSearchesThemAll) {
   auto index = Open(1);
   ASSERT_TRUE(index);
