@@ -116,6 +116,7 @@ TEST_F(IndexFollowerTest, SkipsTheQueuedJobsOfAFailedTenant) {
   std::filesystem::create_directories(dir_ / "other");
   SegmentedIndex::Options options;
   options.dimension = 8;
+  options.seal_at = 32768;
   auto other_index = SegmentedIndex::Open((dir_ / "other" / "o.usearch").string(), options, 0);
   ASSERT_TRUE(other_index.has_value());
   IndexFollower follower;
