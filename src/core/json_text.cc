@@ -45,6 +45,39 @@ json ToNlohmann(simdjson::dom::element element) {
   return nullptr;
 }
 
+// Each element's text of the JSON array `text` as it stands there (whitespace between elements left out), or
+// nothing when the walk fails. `text` passed simdjson's DOM parse, so it is valid JSON.
+void SliceArrayItems(std::string_view text, simdjson::ondemand::parser& walker, std::vector<std::string>& out) {
+  const simdjson::padded_string padded(text);  // on-demand reads past the end: it needs the padding
+  simdjson::ondemand::document document;
+  simdjson::ondemand::array array;
+  if (walker.iterate(padded).get(document) || document.get_array().get(array)) return;
+  for (auto element : array) {
+    simdjson::ondemand::value value;
+    simdjson::ondemand::json_type type;
+    if (element.get(value) || value.type().get(type)) {
+      out.clear();
+      return;
+    }
+    // A container's raw_json_token() is only its opening bracket: objects and arrays give their whole text.
+    std::string_view raw;
+    simdjson::ondemand::object object;
+    simdjson::ondemand::array inner;
+    const bool failed =
+        type == simdjson::ondemand::json_type::object ? (value.get_object().get(object) || object.raw_json().get(raw))
+        : type == simdjson::ondemand::json_type::array ? (value.get_array().get(inner) || inner.raw_json().get(raw))
+                                                        : (raw = value.raw_json_token(), false);
+    if (failed) {
+      out.clear();
+      return;
+    }
+    while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' || raw.back() == '\t')) {
+      raw.remove_suffix(1);
+    }
+    out.emplace_back(raw);
+  }
+}
+
 }  // namespace
 
 std::string CompactJson(const nlohmann::json& value) {
@@ -55,23 +88,26 @@ Result<nlohmann::json> ParseJsonText(std::string_view text, std::vector<std::str
   if (item_texts != nullptr) item_texts->clear();
   // A parser keeps buffers of ~7 times the largest text it parsed. Kept per thread for the many small pages;
   // a big one (a tickets page, a long thread) gets a parser of its own, so no thread holds megabytes after it.
+  const bool small = text.size() <= kKeptParserTextBytes;
   thread_local simdjson::dom::parser kept;
   simdjson::dom::parser one_off;  // allocates nothing unless used
-  simdjson::dom::parser& parser = text.size() <= kKeptParserTextBytes ? kept : one_off;
+  simdjson::dom::parser& parser = small ? kept : one_off;
   simdjson::dom::element root;
-  if (parser.parse(text.data(), text.size()).get(root) == simdjson::SUCCESS) {
-    if (item_texts != nullptr && root.is_array()) {
-      const simdjson::dom::array items = root.get_array().value_unsafe();
-      item_texts->reserve(items.size());
-      for (const simdjson::dom::element item : items) item_texts->push_back(simdjson::to_string(item));
+  if (parser.parse(text.data(), text.size()).get(root) != simdjson::SUCCESS) {
+    try {
+      return json::parse(text);
+    } catch (const json::parse_error& e) {
+      return Error(InvalidArgument(e.what()));
     }
-    return ToNlohmann(root);
   }
-  try {
-    return json::parse(text);
-  } catch (const json::parse_error& e) {
-    return Error(InvalidArgument(e.what()));
+  if (item_texts != nullptr && root.is_array()) {
+    // Sliced from the text by simdjson's on-demand walk (the DOM keeps no positions), which is a fraction of
+    // the cost of writing each item out again.
+    thread_local simdjson::ondemand::parser kept_walker;
+    simdjson::ondemand::parser one_off_walker;
+    SliceArrayItems(text, small ? kept_walker : one_off_walker, *item_texts);
   }
+  return ToNlohmann(root);
 }
 
 }  // namespace deskpipe

@@ -32,14 +32,19 @@ TEST(ParseJsonTextTest, GivesWhatNlohmannGives) {
   EXPECT_EQ((*parsed)[1]["id"], 13) << "of a repeated key the last one wins";
 }
 
-TEST(ParseJsonTextTest, GivesEachArrayItemsCompactText) {
+TEST(ParseJsonTextTest, GivesEachArrayItemsTextAsSent) {
   std::vector<std::string> texts = {"stale"};
-  auto parsed = ParseJsonText("[ {\"id\": 11, \"body\": \"<b>}</b>\"} ,\n {\"id\":12}, 3 ]", &texts);
+  auto parsed = ParseJsonText(
+      "[ {\"id\": 11, \"body\": \"<b>}</b>\", \"to\": [\"a\", {\"b\": 1}]} ,\n {\"id\":12}\t, 3 , \"x\" ,[1, [2]], null ]",
+      &texts);
   ASSERT_TRUE(parsed.has_value());
-  ASSERT_EQ(texts.size(), 3u);
-  EXPECT_EQ(texts[0], R"({"id":11,"body":"<b>}</b>"})");
-  EXPECT_EQ(texts[1], R"({"id":12})");
+  ASSERT_EQ(texts.size(), 6u);
+  EXPECT_EQ(texts[0], R"({"id": 11, "body": "<b>}</b>", "to": ["a", {"b": 1}]})");  // spacing inside kept
+  EXPECT_EQ(texts[1], R"({"id":12})");  // whitespace after an item is not part of it
   EXPECT_EQ(texts[2], "3");
+  EXPECT_EQ(texts[3], R"("x")");
+  EXPECT_EQ(texts[4], "[1, [2]]");
+  EXPECT_EQ(texts[5], "null");
   for (size_t i = 0; i < texts.size(); ++i) EXPECT_EQ(nlohmann::json::parse(texts[i]), (*parsed)[i]);
 
   ASSERT_TRUE(ParseJsonText(R"({"id":1})", &texts).has_value());

@@ -56,11 +56,11 @@ struct FreshdeskPage {
   nlohmann::json body;   // the parsed JSON body
   std::string next_url;  // absolute URL of the next page from the `link` header; "" on the last page
   RateHeaders rate;
-  // Fetched for GetAllPages only: each element's compact JSON text when the body is an array (ParseJsonText).
+  // Fetched for GetAllPages only: each element's JSON text as sent when the body is an array (ParseJsonText).
   std::vector<std::string> item_texts;
 };
 
-// One element of a listing: its value, and its compact JSON text, so a record keeps the payload as text without
+// One element of a listing: its value, and its JSON text as sent, so a record keeps the payload as text without
 // serializing the value again ("" when the page was not sliceable: serialize the value then).
 struct ApiItem {
   nlohmann::json value;
