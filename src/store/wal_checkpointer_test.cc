@@ -83,8 +83,9 @@ TEST_F(WalCheckpointerTest, TheWalStartsOverWhileTheWriterKeepsCommitting) {
     Write(1);  // past the trigger with the bulk copied, the writer copies the tail (unless it already did)
   }
   EXPECT_GT((*checkpointer)->writer_checkpoints(), 0);
-  // ~1,700 pages were written; without the tail copies the WAL would hold them all.
-  EXPECT_LT(WalBytes(), 400u * 4200u);
+  // ~1,700 pages were written; without the tail copies the WAL would hold them all. It held ~430 once under
+  // ctest -j2 (a late background checkpoint lets a round's pages pile up), so the bound is half of them.
+  EXPECT_LT(WalBytes(), 850u * 4200u);
 }
 
 TEST_F(WalCheckpointerTest, TheWriterCheckpointsItselfWhenTheWalOutgrowsItsBound) {
