@@ -45,9 +45,10 @@ json ToNlohmann(simdjson::dom::element element) {
   return nullptr;
 }
 
-// Each element's text of the JSON array `text` as it stands there (whitespace between elements left out), or
-// nothing when the walk fails. `text` passed simdjson's DOM parse, so it is valid JSON.
-void SliceArrayItems(std::string_view text, simdjson::ondemand::parser& walker, std::vector<std::string>& out) {
+// Each element's text of the JSON array `text` as it stands there (whitespace between elements left out),
+// or nothing when the walk fails. `text` passed simdjson's DOM parse, so it is valid JSON.
+void SliceArrayItems(std::string_view text, simdjson::ondemand::parser& walker,
+                     std::vector<std::string>& out) {
   const simdjson::padded_string padded(text);  // on-demand reads past the end: it needs the padding
   simdjson::ondemand::document document;
   simdjson::ondemand::array array;
@@ -61,19 +62,21 @@ void SliceArrayItems(std::string_view text, simdjson::ondemand::parser& walker, 
     }
     // A container's raw_json_token() is only its opening bracket: objects and arrays give their whole text.
     std::string_view raw;
-    simdjson::ondemand::object object;
-    simdjson::ondemand::array inner;
-    const bool failed =
-        type == simdjson::ondemand::json_type::object ? (value.get_object().get(object) || object.raw_json().get(raw))
-        : type == simdjson::ondemand::json_type::array ? (value.get_array().get(inner) || inner.raw_json().get(raw))
-                                                        : (raw = value.raw_json_token(), false);
+    bool failed = false;
+    if (type == simdjson::ondemand::json_type::object) {
+      simdjson::ondemand::object object;
+      failed = value.get_object().get(object) || object.raw_json().get(raw);
+    } else if (type == simdjson::ondemand::json_type::array) {
+      simdjson::ondemand::array inner;
+      failed = value.get_array().get(inner) || inner.raw_json().get(raw);
+    } else {
+      raw = value.raw_json_token();
+    }
     if (failed) {
       out.clear();
       return;
     }
-    while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' || raw.back() == '\t')) {
-      raw.remove_suffix(1);
-    }
+    raw = raw.substr(0, raw.find_last_not_of(" \t\r\n") + 1);  // the whitespace up to the next comma
     out.emplace_back(raw);
   }
 }

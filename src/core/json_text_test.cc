@@ -34,9 +34,9 @@ TEST(ParseJsonTextTest, GivesWhatNlohmannGives) {
 
 TEST(ParseJsonTextTest, GivesEachArrayItemsTextAsSent) {
   std::vector<std::string> texts = {"stale"};
-  auto parsed = ParseJsonText(
-      "[ {\"id\": 11, \"body\": \"<b>}</b>\", \"to\": [\"a\", {\"b\": 1}]} ,\n {\"id\":12}\t, 3 , \"x\" ,[1, [2]], null ]",
-      &texts);
+  const std::string page = "[ {\"id\": 11, \"body\": \"<b>}</b>\", \"to\": [\"a\", {\"b\": 1}]} ,\n"
+                           " {\"id\":12}\t, 3 , \"x\" ,[1, [2]], null ]";
+  auto parsed = ParseJsonText(page, &texts);
   ASSERT_TRUE(parsed.has_value());
   ASSERT_EQ(texts.size(), 6u);
   EXPECT_EQ(texts[0], R"({"id": 11, "body": "<b>}</b>", "to": ["a", {"b": 1}]})");  // spacing inside kept
