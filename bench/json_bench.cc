@@ -10,8 +10,6 @@
 //   + item texts        ParseJsonText also giving each item's text as sent (what GetAllPages returns)
 //   nlohmann + dump     nlohmann's parse, then every item serialized again (how a record's raw was made)
 // Prints µs per page and MB/s; the value built is checked equal to nlohmann's for every page.
-#include <curl/curl.h>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -25,28 +23,24 @@
 #include "core/json_text.h"
 #include "core/time.h"
 #include "generator.h"
+#include "net/http_client.h"
 #include "server.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-size_t Append(char* data, size_t size, size_t count, void* body) {
-  static_cast<std::string*>(body)->append(data, size * count);
-  return size * count;
-}
-
-std::string Get(CURL* curl, const std::string& url) {
-  std::string body;
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Append);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  long status = 0;
-  if (curl_easy_perform(curl) != CURLE_OK || (curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status), status != 200)) {
-    std::fprintf(stderr, "bench_json: GET %s failed (HTTP %ld)\n", url.c_str(), status);
+std::string Get(deskpipe::net::HttpClient& http, const std::string& url) {
+  deskpipe::net::HttpRequest request;
+  request.url = url;
+  request.basic_auth = "bench-key:X";
+  auto response = http.Send(request);
+  if (!response || response->status != 200) {
+    const std::string why = response ? "HTTP " + std::to_string(response->status) : response.error().ToString();
+    std::fprintf(stderr, "bench_json: GET %s failed (%s)\n", url.c_str(), why.c_str());
     std::exit(1);
   }
-  return body;
+  return std::move(response->body);
 }
 
 // Seconds per call of `parse` over every page, `rounds` times.
@@ -138,23 +132,19 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bench_json: %s\n", started.ToString().c_str());
     return 1;
   }
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  CURL* curl = curl_easy_init();
-  curl_easy_setopt(curl, CURLOPT_USERPWD, "bench-key:X");
+  auto http = deskpipe::net::MakeCurlHttpClient();
   const std::string api = server.base_url() + "/api/v2";
   std::vector<std::string> lists;
   for (int page = 1; page <= (tickets + 99) / 100; ++page) {
-    lists.push_back(Get(curl, api +
+    lists.push_back(Get(*http, api +
                                    "/tickets?updated_since=1970-01-01T00:00:00Z&order_by=updated_at&order_type=asc"
                                    "&include=description,requester,stats&per_page=100&page=" +
                                    std::to_string(page)));
   }
   std::vector<std::string> threads;
   for (int id = 1; id <= tickets; ++id) {
-    threads.push_back(Get(curl, api + "/tickets/" + std::to_string(id) + "/conversations?per_page=100"));
+    threads.push_back(Get(*http, api + "/tickets/" + std::to_string(id) + "/conversations?per_page=100"));
   }
-  curl_easy_cleanup(curl);
-  curl_global_cleanup();
   server.Stop();
 
   Compare("tickets list", lists, rounds);

@@ -9,8 +9,7 @@ struct TaskPool::Job {
   const std::function<void(size_t)>* task;
   size_t count;
   size_t helpers_wanted;      // max_threads - 1
-  size_t helpers_joined = 0;  // guarded by mutex_
-  size_t helpers_active = 0;  // guarded by mutex_
+  size_t helpers_active = 0;  // guarded by mutex_; a helper leaves only once every index is claimed
   std::atomic<size_t> next{0};
 };
 
@@ -59,7 +58,7 @@ void TaskPool::HelperLoop() {
     work_.wait(lock, [&] {
       if (stopping_) return true;
       for (Job* queued : jobs_) {
-        if (queued->helpers_joined < queued->helpers_wanted && queued->next.load() < queued->count) {
+        if (queued->helpers_active < queued->helpers_wanted && queued->next.load() < queued->count) {
           job = queued;
           return true;
         }
@@ -67,7 +66,6 @@ void TaskPool::HelperLoop() {
       return false;
     });
     if (job == nullptr) return;  // stopping
-    ++job->helpers_joined;
     ++job->helpers_active;
     lock.unlock();
     Work(*job);
