@@ -15,7 +15,7 @@ namespace {
 using CblasSgemm = void (*)(int, int, int, int, int, int, float, const float*, int, const float*, int, float,
                             float*, int);
 
-enum class Backend { kOpenBlas, kBlis, kEigen };
+enum class Backend { kOpenBlas, kBlis, kEigen, kOneDnnBf16 };
 
 std::atomic<Backend> g_backend{Backend::kOpenBlas};
 std::atomic<CblasSgemm> g_blis{nullptr};
@@ -49,6 +49,12 @@ void Sgemm(bool trans_b, int m, int n, int k, float alpha, const float* a, int l
       g_blis.load(std::memory_order_relaxed)(101, 111, trans_b ? 112 : 111, m, n, k, alpha, a, lda, b, ldb, beta,
                                              c, ldc);
       return;
+    case Backend::kOneDnnBf16:
+      if (OneDnnBf16Takes(trans_b, n, k, alpha, beta)) {
+        OneDnnBf16Sgemm(m, n, k, a, lda, b, ldb, beta, c, ldc);
+        return;
+      }
+      [[fallthrough]];
     case Backend::kOpenBlas:
       cblas_sgemm(CblasRowMajor, CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb,
                   beta, c, ldc);
@@ -67,8 +73,12 @@ Result<void> SetGemmBackend(std::string_view name) {
   } else if (name == "eigen") {
     if (!CpuHasAvx2Fma()) return Error(Unavailable("BLAS 'eigen' needs a CPU with AVX2 and FMA"));
     g_backend = Backend::kEigen;
+  } else if (name == "onednn-bf16") {
+    if (!OneDnnBf16Available()) return Error(Unavailable("BLAS 'onednn-bf16' needs a CPU with AVX512-BF16"));
+    g_backend = Backend::kOneDnnBf16;
   } else {
-    return Error(InvalidArgument("unknown BLAS '" + std::string(name) + "'; valid: openblas, blis, eigen"));
+    return Error(InvalidArgument("unknown BLAS '" + std::string(name) +
+                                 "'; valid: openblas, blis, eigen, onednn-bf16"));
   }
   return {};
 }
@@ -79,6 +89,8 @@ std::string GemmBackendName() {
       return "eigen";
     case Backend::kBlis:
       return "blis";
+    case Backend::kOneDnnBf16:
+      return "onednn-bf16";
     case Backend::kOpenBlas:
       break;
   }
@@ -89,6 +101,7 @@ std::vector<std::string> AvailableGemmBackends() {
   std::vector<std::string> names = {"openblas"};
   if (LoadBlis() != nullptr) names.push_back("blis");
   if (CpuHasAvx2Fma()) names.push_back("eigen");
+  if (OneDnnBf16Available()) names.push_back("onednn-bf16");
   return names;
 }
 
