@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <mutex>
+#include <utility>
 
 namespace deskpipe::embed {
 namespace {
@@ -30,7 +31,8 @@ CblasSgemm LoadBlis() {
     void* handle = dlopen("libblis.so.4", RTLD_NOW | RTLD_LOCAL);
     if (handle == nullptr) return;
     using SetThreads = void (*)(long);
-    if (auto set_threads = reinterpret_cast<SetThreads>(dlsym(handle, "bli_thread_set_num_threads"))) set_threads(1);
+    if (auto set_threads = reinterpret_cast<SetThreads>(dlsym(handle, "bli_thread_set_num_threads")))
+      set_threads(1);
     sgemm = reinterpret_cast<CblasSgemm>(dlsym(handle, "cblas_sgemm"));
   });
   return sgemm;
@@ -46,20 +48,33 @@ void Sgemm(bool trans_b, int m, int n, int k, float alpha, const float* a, int l
       EigenSgemm(trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
       return;
     case Backend::kBlis:
-      g_blis.load(std::memory_order_relaxed)(101, 111, trans_b ? 112 : 111, m, n, k, alpha, a, lda, b, ldb, beta,
-                                             c, ldc);
+      g_blis.load(std::memory_order_relaxed)(101, 111, trans_b ? 112 : 111, m, n, k, alpha, a, lda, b, ldb,
+                                             beta, c, ldc);
       return;
-    case Backend::kOneDnnBf16:
-      if (OneDnnBf16Takes(trans_b, n, k, alpha, beta)) {
-        OneDnnBf16Sgemm(m, n, k, a, lda, b, ldb, beta, c, ldc);
-        return;
-      }
-      [[fallthrough]];
+    case Backend::kOneDnnBf16:  // its own products are WeightMatrix's; the rest are OpenBLAS's
     case Backend::kOpenBlas:
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb,
-                  beta, c, ldc);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b,
+                  ldb, beta, c, ldc);
       return;
   }
+}
+
+struct WeightMatrix::Prepared {
+  std::once_flag bf16_once;
+  std::shared_ptr<const OneDnnBf16Weights> bf16;  // nullptr: not prepared, or oneDNN could not
+};
+
+WeightMatrix::WeightMatrix(std::vector<float> values, int k, int n)
+    : values_(std::move(values)), k_(k), n_(n), prepared_(std::make_shared<Prepared>()) {}
+
+void WeightMatrix::Multiply(int m, const float* a, bool accumulate, float* c) const {
+  if (m == 0) return;
+  if (g_backend.load(std::memory_order_relaxed) == Backend::kOneDnnBf16 && OneDnnBf16Suits(k_, n_)) {
+    std::call_once(prepared_->bf16_once,
+                   [&] { prepared_->bf16 = OneDnnBf16Prepare(values_.data(), k_, n_); });
+    if (prepared_->bf16 && OneDnnBf16Multiply(*prepared_->bf16, m, a, accumulate, c)) return;
+  }
+  Sgemm(false, m, n_, k_, 1.0f, a, k_, values_.data(), n_, accumulate ? 1.0f : 0.0f, c, n_);
 }
 
 Result<void> SetGemmBackend(std::string_view name) {
@@ -67,7 +82,8 @@ Result<void> SetGemmBackend(std::string_view name) {
     g_backend = Backend::kOpenBlas;
   } else if (name == "blis") {
     CblasSgemm sgemm = LoadBlis();
-    if (sgemm == nullptr) return Error(Unavailable("BLAS 'blis': libblis.so.4 not found (apt install libblis4)"));
+    if (sgemm == nullptr)
+      return Error(Unavailable("BLAS 'blis': libblis.so.4 not found (apt install libblis4)"));
     g_blis = sgemm;
     g_backend = Backend::kBlis;
   } else if (name == "eigen") {

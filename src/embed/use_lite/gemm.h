@@ -3,13 +3,14 @@
 //   "openblas"  OpenBLAS, linked (its kernels depend on OPENBLAS_CORETYPE, see blas_runtime.h)
 //   "blis"      BLIS, loaded with dlopen("libblis.so.4") when asked for (Debian libblis4)
 //   "eigen"     Eigen 3.4, compiled into deskpipe for AVX2+FMA (used only on CPUs that have them)
-//   "onednn-bf16"  oneDNN, multiplying by the model's weights in bfloat16 with float32 sums (CPUs with
-//               AVX512-BF16 only); the other products go to OpenBLAS. ~2x float32's rate, vectors within
-//               cosine 0.9999 of it (onednn_gemm.cc)
+//   "onednn-bf16"  oneDNN, multiplying by the model's larger weight matrices in bfloat16 with float32 sums
+//               (CPUs with AVX512-BF16 only); every other product goes to OpenBLAS (onednn_gemm.cc)
 // Every backend runs single-threaded inside a call: the model shards batches over its own threads.
-// Thread-safety: Sgemm() may be called from any thread; select the backend at start-up, before embedding.
+// Thread-safety: Sgemm() and WeightMatrix::Multiply() may be called from any thread; select the backend at
+// start-up, before embedding.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +23,25 @@ namespace deskpipe::embed {
 void Sgemm(bool trans_b, int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,
            float beta, float* c, int ldc);
 
+// A weight matrix (k × n, row-major) that activations are multiplied by, many times over its life. The
+// bfloat16 backend keeps a converted copy in the layout oneDNN's kernels read, made on first use there.
+// Thread-safety: Multiply() may run on several threads at once. Lifetime: copies share the prepared forms.
+class WeightMatrix {
+ public:
+  WeightMatrix() = default;
+  WeightMatrix(std::vector<float> values, int k, int n);
+
+  bool empty() const { return values_.empty(); }
+  // C[m × n] = A[m × k] · W, plus C's previous values when `accumulate`; rows of A and C are contiguous.
+  void Multiply(int m, const float* a, bool accumulate, float* c) const;
+
+ private:
+  struct Prepared;
+  std::vector<float> values_;
+  int k_ = 0, n_ = 0;
+  std::shared_ptr<Prepared> prepared_;
+};
+
 // Selects a backend by name. InvalidArgument for an unknown name, Unavailable when the backend cannot run
 // here (library missing, CPU without AVX2/FMA for eigen); the backend in use is then unchanged.
 Result<void> SetGemmBackend(std::string_view name);
@@ -32,17 +52,20 @@ std::vector<std::string> AvailableGemmBackends();
 // The default for this process: $DESKPIPE_BLAS when set (an error if it cannot be used), else kDefaultGemm
 // when it can run here, else OpenBLAS.
 Result<void> SelectDefaultGemmBackend();
-inline constexpr std::string_view kDefaultGemm = "onednn-bf16";  // measured fastest here: bench/embed_bench.cc
+inline constexpr std::string_view kDefaultGemm =
+    "onednn-bf16";  // measured fastest here: bench/embed_bench.cc
 
 // Implemented in eigen_gemm.cc, compiled with -mavx2 -mfma; call only when the CPU has both.
-void EigenSgemm(bool trans_b, int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,
-                float beta, float* c, int ldc);
+void EigenSgemm(bool trans_b, int m, int n, int k, float alpha, const float* a, int lda, const float* b,
+                int ldb, float beta, float* c, int ldc);
 
-// Implemented in onednn_gemm.cc, compiled with AVX512-BF16; call the product only when available, and only
-// for what OneDnnBf16Takes(): C = A·B (+ C when beta is 1), B k×n not transposed.
+// Implemented in onednn_gemm.cc, compiled with AVX512-BF16: call the others only when OneDnnBf16Available().
+// OneDnnBf16Suits() says which weight shapes take the bfloat16 path. Prepare() gives nullptr, and Multiply()
+// false before writing anything, when oneDNN cannot run the product; the caller then multiplies in float32.
+struct OneDnnBf16Weights;
 bool OneDnnBf16Available();
-bool OneDnnBf16Takes(bool trans_b, int n, int k, float alpha, float beta);
-void OneDnnBf16Sgemm(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float beta, float* c,
-                     int ldc);
+bool OneDnnBf16Suits(int k, int n);
+std::shared_ptr<const OneDnnBf16Weights> OneDnnBf16Prepare(const float* w, int k, int n);
+bool OneDnnBf16Multiply(const OneDnnBf16Weights& w, int m, const float* a, bool accumulate, float* c);
 
 }  // namespace deskpipe::embed

@@ -2,13 +2,19 @@
 // AVX512-BF16 (see CMakeLists.txt) for the float → bfloat16 conversion; gemm.cc calls it only after
 // OneDnnBf16Available() said the CPU has that instruction set and oneDNN uses it.
 //
-// The inputs are rounded to bfloat16 (8 significant bits) and multiplied with float32 sums, at 1.7x the rate
-// of OpenBLAS's float32 on CPUs with AVX512-BF16 (bench_embed). Only the model's weight products with k ≥ 512
-// take this path (B not transposed, n ≥ 256, alpha 1, beta 0 or 1): the attention products are small, and
-// rounding the first layer's 256-wide inputs as well took the worst text of the reference test from cosine
-// 0.99997 to 0.99989 for no measurable speed. The rule never looks at the row count. Yet a text's vector
-// moves slightly with its batch (cosine ≥ 0.99999): OpenBLAS's attention sums differ in the last bit
-// between batches, and rounding to bfloat16 can turn that into a step of the 8th bit.
+// Activations are rounded to bfloat16 (8 significant bits) and multiplied by weights kept in bfloat16, with
+// float32 sums: ~2.2x OpenBLAS's float32 rate on the model's shapes here (bench_embed). Only weight matrices
+// with k ≥ 512 and n ≥ 256 take this path: the attention products are small, and rounding the first layer's
+// 256-wide inputs as well took the worst text of the reference test from cosine 0.99997 to 0.99989 for no
+// measurable speed. The rule never looks at the row count. Yet a text's vector moves slightly with its batch
+// (cosine ≥ 0.99999): OpenBLAS's attention sums differ in the last bit between batches, and rounding to
+// bfloat16 can turn that into a step of the 8th bit.
+//
+// oneDNN's matmul with the row count fixed at creation runs its fast kernels (brgemm) and takes all its
+// working memory from a scratchpad we hand it; left to run time, the row count cost ~40 % more CPU in a sync,
+// much of it allocating and clearing packing buffers per call. So a product of m rows runs as m rounded down
+// to a multiple of kRowBlock, written in place, plus one zero-padded block for the rest: this bounds the
+// shapes created (about 1 ms each, once).
 #include <immintrin.h>
 #include <omp.h>
 
@@ -19,53 +25,64 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <oneapi/dnnl/dnnl.hpp>
 #include <tuple>
 #include <vector>
-
-#include <oneapi/dnnl/dnnl.hpp>
 
 #include "embed/use_lite/gemm.h"
 
 namespace deskpipe::embed {
+
+struct OneDnnBf16Weights {
+  int k = 0, n = 0;
+  dnnl::memory::desc desc;  // bfloat16, in the layout the kernels read
+  std::vector<uint8_t> data;
+};
+
 namespace {
 
 using dnnl::memory;
 
-// oneDNN's matmul with the row count fixed at creation runs its faster kernels (brgemm) and takes all its
-// working memory from a scratchpad we hand it; left to run time, the row count costs ~40 % more CPU in a sync,
-// much of it in allocating and clearing packing buffers per call. So rows are padded to a multiple of
-// kRowBlock, which bounds the shapes created (about 1 ms each, once).
 constexpr int kRowBlock = 64;
-
-// One matmul for a (rows, k, n, beta) shape, shared by every thread: each call brings its own scratchpad
-// (scratchpad_mode::user), which is what makes concurrent execution safe.
-struct Product {
-  dnnl::matmul::primitive_desc desc;
-  dnnl::matmul primitive;
-};
 
 dnnl::engine& Engine() {
   static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
   return engine;
 }
 
-const Product& ProductFor(int rows, int k, int n, bool accumulate) {
+memory::desc Activations(int rows, int cols, memory::data_type type) {
+  return memory::desc({rows, cols}, type, memory::format_tag::ab);
+}
+
+// One matmul for a (rows, weights, accumulate) shape, shared by every thread: each call brings its own
+// scratchpad (scratchpad_mode::user), which is what makes concurrent execution safe. Throws dnnl::error.
+struct Product {
+  dnnl::matmul::primitive_desc desc;
+  dnnl::matmul primitive;
+};
+
+dnnl::matmul::primitive_desc MakeProductDesc(int rows, int k, int n, const memory::desc& weights,
+                                             bool accumulate) {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  if (accumulate) {
+    dnnl::post_ops sum;
+    sum.append_sum(1.0f);
+    attr.set_post_ops(sum);
+  }
+  return dnnl::matmul::primitive_desc(
+      dnnl::matmul::desc(Activations(rows, k, memory::data_type::bf16), weights,
+                         Activations(rows, n, memory::data_type::f32)),
+      attr, Engine());
+}
+
+const Product& ProductFor(int rows, const OneDnnBf16Weights& w, bool accumulate) {
   static std::mutex mutex;
   static std::map<std::tuple<int, int, int, bool>, std::unique_ptr<Product>> products;
   std::lock_guard lock(mutex);
-  auto& slot = products[{rows, k, n, accumulate}];
+  auto& slot = products[{rows, w.k, w.n, accumulate}];
   if (!slot) {
-    memory::desc a({rows, k}, memory::data_type::bf16, memory::format_tag::ab);
-    memory::desc b({k, n}, memory::data_type::bf16, memory::format_tag::ab);
-    memory::desc c({rows, n}, memory::data_type::f32, memory::format_tag::ab);
-    dnnl::primitive_attr attr;
-    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-    if (accumulate) {
-      dnnl::post_ops sum;
-      sum.append_sum(1.0f);
-      attr.set_post_ops(sum);
-    }
-    dnnl::matmul::primitive_desc desc(dnnl::matmul::desc(a, b, c), attr, Engine());
+    auto desc = MakeProductDesc(rows, w.k, w.n, w.desc, accumulate);
     slot = std::make_unique<Product>(Product{desc, dnnl::matmul(desc)});
   }
   return *slot;
@@ -78,30 +95,25 @@ T* AtLeast(std::vector<T>& v, size_t n) {
   return v.data();
 }
 
-// Rounds to nearest even, as the hardware conversion does; rows from `rows` to `padded_rows` are zeros.
-uint16_t* ToBf16(const float* x, int rows, int padded_rows, int cols, int ld, std::vector<uint16_t>& buffer) {
-  uint16_t* const out = AtLeast(buffer, static_cast<size_t>(padded_rows) * cols);
-  uint16_t* y = out;
-  for (int r = 0; r < rows; ++r, x += ld, y += cols) {
-    int i = 0;
-    for (; i + 16 <= cols; i += 16) {
-      const __m256bh packed = _mm512_cvtneps_pbh(_mm512_loadu_ps(x + i));
-      std::memcpy(y + i, &packed, sizeof packed);
-    }
-    for (; i < cols; ++i) {
-      const __m128bh one = _mm_cvtneps_pbh(_mm_set_ss(x[i]));
-      std::memcpy(y + i, &one, sizeof(uint16_t));
-    }
+// Rows of `x` (contiguous, `cols` wide) in bfloat16, rounded to nearest even as the hardware does.
+void ToBf16(const float* x, size_t rows, int cols, uint16_t* y) {
+  const size_t count = rows * cols;
+  size_t i = 0;
+  for (; i + 16 <= count; i += 16) {
+    const __m256bh packed = _mm512_cvtneps_pbh(_mm512_loadu_ps(x + i));
+    std::memcpy(y + i, &packed, sizeof packed);
   }
-  std::fill(y, out + static_cast<size_t>(padded_rows) * cols, uint16_t{0});
-  return out;
+  for (; i < count; ++i) {
+    const __m128bh one = _mm_cvtneps_pbh(_mm_set_ss(x[i]));
+    std::memcpy(y + i, &one, sizeof(uint16_t));
+  }
 }
 
 // Working memory of one product. The model starts its shard threads per call, so buffers are pooled rather
 // than per thread: fresh ones would be fresh pages, faulted in and cleared on every call.
 struct Buffers {
-  std::vector<uint16_t> a, b;
-  std::vector<float> c;
+  std::vector<uint16_t> a;
+  std::vector<float> tail;
   std::vector<uint8_t> pad;
 };
 
@@ -129,42 +141,74 @@ BufferPool& Pool() {
   return pool;
 }
 
+void Execute(const Product& product, const memory& weights, uint16_t* a, float* c, Buffers& buffers) {
+  dnnl::engine& engine = Engine();
+  uint8_t* pad = AtLeast(buffers.pad, product.desc.scratchpad_desc().get_size());
+  dnnl::stream stream(engine);
+  product.primitive.execute(stream,
+                            {{DNNL_ARG_SRC, memory(product.desc.src_desc(), engine, a)},
+                             {DNNL_ARG_WEIGHTS, weights},
+                             {DNNL_ARG_DST, memory(product.desc.dst_desc(), engine, c)},
+                             {DNNL_ARG_SCRATCHPAD, memory(product.desc.scratchpad_desc(), engine, pad)}});
+  stream.wait();
+}
+
 }  // namespace
 
 bool OneDnnBf16Available() {
-  return __builtin_cpu_supports("avx512bf16") && dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core_bf16;
+  return __builtin_cpu_supports("avx512bf16") &&
+         dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core_bf16;
 }
 
-bool OneDnnBf16Takes(bool trans_b, int n, int k, float alpha, float beta) {
-  return !trans_b && n >= 256 && k >= 512 && alpha == 1.0f && (beta == 0.0f || beta == 1.0f);
-}
+bool OneDnnBf16Suits(int k, int n) { return k >= 512 && n >= 256; }
 
-void OneDnnBf16Sgemm(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float beta, float* c,
-                     int ldc) {
-  omp_set_num_threads(1);  // oneDNN runs OpenMP teams: one thread per call, as gemm.h says
-  std::unique_ptr<Buffers> buffers = Pool().Take();
-  const int rows = (m + kRowBlock - 1) / kRowBlock * kRowBlock;
-  const Product& product = ProductFor(rows, k, n, beta != 0.0f);
-  uint16_t* a16 = ToBf16(a, m, rows, k, lda, buffers->a);
-  uint16_t* b16 = ToBf16(b, k, k, n, ldb, buffers->b);
-  float* out = AtLeast(buffers->c, static_cast<size_t>(rows) * n);
-  if (beta != 0.0f) {
-    for (int r = 0; r < m; ++r) std::copy_n(c + static_cast<size_t>(r) * ldc, n, out + static_cast<size_t>(r) * n);
+std::shared_ptr<const OneDnnBf16Weights> OneDnnBf16Prepare(const float* w, int k, int n) {
+  try {
+    auto weights = std::make_shared<OneDnnBf16Weights>();
+    weights->k = k;
+    weights->n = n;
+    // The layout the kernels prefer for one row block; products of other row counts are created with it.
+    const memory::desc any({k, n}, memory::data_type::bf16, memory::format_tag::any);
+    weights->desc = MakeProductDesc(kRowBlock, k, n, any, false).weights_desc();
+    weights->data.resize(weights->desc.get_size());
+    dnnl::engine& engine = Engine();
+    memory plain(Activations(k, n, memory::data_type::f32), engine, const_cast<float*>(w));
+    memory packed(weights->desc, engine, weights->data.data());
+    dnnl::stream stream(engine);
+    dnnl::reorder(plain, packed).execute(stream, plain, packed);
+    stream.wait();
+    return weights;
+  } catch (const dnnl::error&) {
+    return nullptr;
   }
-  uint8_t* pad = AtLeast(buffers->pad, product.desc.scratchpad_desc().get_size());
-  dnnl::engine& engine = Engine();
-  memory a_mem(product.desc.src_desc(), engine, a16);
-  memory b_mem(product.desc.weights_desc(), engine, b16);
-  memory c_mem(product.desc.dst_desc(), engine, out);
-  memory pad_mem(product.desc.scratchpad_desc(), engine, pad);
-  dnnl::stream stream(engine);
-  product.primitive.execute(stream, {{DNNL_ARG_SRC, a_mem},
-                                     {DNNL_ARG_WEIGHTS, b_mem},
-                                     {DNNL_ARG_DST, c_mem},
-                                     {DNNL_ARG_SCRATCHPAD, pad_mem}});
-  stream.wait();
-  for (int r = 0; r < m; ++r) std::copy_n(out + static_cast<size_t>(r) * n, n, c + static_cast<size_t>(r) * ldc);
+}
+
+bool OneDnnBf16Multiply(const OneDnnBf16Weights& w, int m, const float* a, bool accumulate, float* c) {
+  omp_set_num_threads(1);  // oneDNN runs OpenMP teams: one thread per call, as gemm.h says
+  const int bulk = m / kRowBlock * kRowBlock, rest = m - bulk;
+  const Product *bulk_product = nullptr, *rest_product = nullptr;
+  try {
+    if (bulk > 0) bulk_product = &ProductFor(bulk, w, accumulate);
+    if (rest > 0) rest_product = &ProductFor(kRowBlock, w, accumulate);
+  } catch (const dnnl::error&) {
+    return false;
+  }
+  std::unique_ptr<Buffers> buffers = Pool().Take();
+  const size_t k = w.k, n = w.n;
+  uint16_t* a16 = AtLeast(buffers->a, (bulk + (rest > 0 ? kRowBlock : 0)) * k);
+  ToBf16(a, m, w.k, a16);
+  memory weights(w.desc, Engine(), const_cast<uint8_t*>(w.data.data()));
+  if (bulk_product) Execute(*bulk_product, weights, a16, c, *buffers);
+  if (rest_product) {
+    std::fill(a16 + m * k, a16 + (bulk + kRowBlock) * k, uint16_t{0});
+    float* tail = AtLeast(buffers->tail, kRowBlock * n);
+    float* c_rest = c + bulk * n;
+    if (accumulate) std::copy_n(c_rest, rest * n, tail);
+    Execute(*rest_product, weights, a16 + bulk * k, tail, *buffers);
+    std::copy_n(tail, rest * n, c_rest);
+  }
   Pool().Give(std::move(buffers));
+  return true;
 }
 
 }  // namespace deskpipe::embed

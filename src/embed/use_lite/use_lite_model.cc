@@ -73,9 +73,10 @@ class GraphReader {
   const TfjsGraphModel& graph_;
 };
 
-// The element-wise loops around the matrix products (a fifth of the time when built for the baseline x86-64) are
-// also built for x86-64-v4 (AVX-512) and v3 (AVX2, FMA); the loader picks the variant this CPU runs (GCC function
-// multi-versioning). `omp simd` lets sums be vectorized (-fopenmp-simd: a compiler flag, no OpenMP runtime).
+// The element-wise loops around the matrix products (a fifth of the time when built for the baseline x86-64)
+// are also built for x86-64-v4 (AVX-512) and v3 (AVX2, FMA); the loader picks the variant this CPU runs (GCC
+// function multi-versioning). `omp simd` lets sums be vectorized (-fopenmp-simd: a compiler flag, no OpenMP
+// runtime).
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define DESKPIPE_VECTORIZED __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
@@ -132,12 +133,18 @@ void SoftmaxRows(float* s, int rows, int cols) {
   }
 }
 
-// out[rows × n] = in[rows × k] · w[k × n] + bias (beta: 0 overwrites out, 1 adds to it).
-void Dense(const float* in, int rows, int k, const std::vector<float>& w, const std::vector<float>& bias,
-           int n, float beta, float* out) {
+// out[rows × n] = in[rows × k] · w + bias, added to out's values when `accumulate`.
+void Dense(const float* in, int rows, const WeightMatrix& w, const std::vector<float>& bias, int n,
+           bool accumulate, float* out) {
   if (rows == 0) return;
-  Sgemm(false, rows, n, k, 1.0f, in, k, w.data(), n, beta, out, n);
+  w.Multiply(rows, in, accumulate, out);
   AddBias(out, rows, n, bias.data());
+}
+
+// A weight read as the k × n matrix the forward pass multiplies by.
+Result<WeightMatrix> AsMatrix(Result<std::vector<float>> values, int k, int n) {
+  if (!values) return Error(values.error());
+  return WeightMatrix(std::move(*values), k, n);
 }
 
 }  // namespace
@@ -223,8 +230,9 @@ Result<std::unique_ptr<UseLiteModel>> UseLiteModel::Load(const TfjsGraphModel& g
     if (qkv == graph.weights().end() || qkv->second.shape.size() != 4) {
       return Error(InvalidArgument("TF.js graph: missing or malformed weight " + qkv_kernel_name));
     }
-    ASSIGN_OR_RETURN(layer.qkv_kernel, g.Weight(mha + "qkv_transform_single/Conv2D", "Conv2D", 1,
-                                                {1, 1, d_in, 3 * layer.d_attn}));
+    ASSIGN_OR_RETURN(layer.qkv_kernel, AsMatrix(g.Weight(mha + "qkv_transform_single/Conv2D", "Conv2D", 1,
+                                                         {1, 1, d_in, 3 * layer.d_attn}),
+                                                d_in, 3 * layer.d_attn));
     ASSIGN_OR_RETURN(layer.qkv_bias,
                      g.Weight(mha + "qkv_transform_single/BiasAdd", "BiasAdd", 1, {3 * layer.d_attn}));
     ASSIGN_OR_RETURN(std::string out_kernel_name,
@@ -234,8 +242,9 @@ Result<std::unique_ptr<UseLiteModel>> UseLiteModel::Load(const TfjsGraphModel& g
       return Error(InvalidArgument("TF.js graph: missing or malformed weight " + out_kernel_name));
     }
     layer.d_model = static_cast<int>(out_kernel->second.shape[3]);
-    ASSIGN_OR_RETURN(layer.out_kernel, g.Weight(mha + "output_transform_single/Conv2D", "Conv2D", 1,
-                                                {1, 1, layer.d_attn, layer.d_model}));
+    ASSIGN_OR_RETURN(layer.out_kernel, AsMatrix(g.Weight(mha + "output_transform_single/Conv2D", "Conv2D", 1,
+                                                         {1, 1, layer.d_attn, layer.d_model}),
+                                                layer.d_attn, layer.d_model));
     ASSIGN_OR_RETURN(layer.out_bias,
                      g.Weight(mha + "output_transform_single/BiasAdd", "BiasAdd", 1, {layer.d_model}));
     RETURN_IF_ERROR(graph.ExpectNode(mha + "DotProductAttention/BaseDotProductAttention/Softmax", "Softmax"));
@@ -249,7 +258,8 @@ Result<std::unique_ptr<UseLiteModel>> UseLiteModel::Load(const TfjsGraphModel& g
       const std::string adjust = p + "AdjustResidualInput/";
       RETURN_IF_ERROR(g.ExpectInput(adjust + "Gather/GatherNd", "GatherNd", 0, layer_input));
       ASSIGN_OR_RETURN(layer.residual_kernel,
-                       g.Weight(adjust + "dense/MatMul", "MatMul", 1, {d_in, layer.d_model}));
+                       AsMatrix(g.Weight(adjust + "dense/MatMul", "MatMul", 1, {d_in, layer.d_model}), d_in,
+                                layer.d_model));
       ASSIGN_OR_RETURN(layer.residual_bias,
                        g.Weight(adjust + "dense/BiasAdd", "BiasAdd", 1, {layer.d_model}));
     }
@@ -265,12 +275,14 @@ Result<std::unique_ptr<UseLiteModel>> UseLiteModel::Load(const TfjsGraphModel& g
       return Error(InvalidArgument("TF.js graph: missing or malformed weight " + ffn1_name));
     }
     layer.d_ff = static_cast<int>(ffn1->second.shape[1]);
-    ASSIGN_OR_RETURN(layer.ffn1_kernel,
-                     g.Weight(ffn + "conv1/Tensordot/MatMul", "MatMul", 1, {layer.d_model, layer.d_ff}));
+    ASSIGN_OR_RETURN(layer.ffn1_kernel, AsMatrix(g.Weight(ffn + "conv1/Tensordot/MatMul", "MatMul", 1,
+                                                          {layer.d_model, layer.d_ff}),
+                                                 layer.d_model, layer.d_ff));
     ASSIGN_OR_RETURN(layer.ffn1_bias, g.Weight(ffn + "conv1/BiasAdd", "BiasAdd", 1, {layer.d_ff}));
     RETURN_IF_ERROR(g.ExpectInput(ffn + "conv1/Relu", "Relu", 0, ffn + "conv1/BiasAdd"));
-    ASSIGN_OR_RETURN(layer.ffn2_kernel,
-                     g.Weight(ffn + "conv2/Tensordot/MatMul", "MatMul", 1, {layer.d_ff, layer.d_model}));
+    ASSIGN_OR_RETURN(layer.ffn2_kernel, AsMatrix(g.Weight(ffn + "conv2/Tensordot/MatMul", "MatMul", 1,
+                                                          {layer.d_ff, layer.d_model}),
+                                                 layer.d_ff, layer.d_model));
     ASSIGN_OR_RETURN(layer.ffn2_bias, g.Weight(ffn + "conv2/BiasAdd", "BiasAdd", 1, {layer.d_model}));
     RETURN_IF_ERROR(g.ExpectInput(ffn + "layer_postprocess/add", "Add", 1, p + "layer_postprocess/add"));
 
@@ -285,8 +297,9 @@ Result<std::unique_ptr<UseLiteModel>> UseLiteModel::Load(const TfjsGraphModel& g
   RETURN_IF_ERROR(g.ExpectInput(kPrefix + "div", "RealDiv", 0, kPrefix + "Sum"));
   model->out_dim_ = d_in;
   RETURN_IF_ERROR(g.ExpectInput(kHidden + "tanh_layer_0/MatMul", "MatMul", 0, kPrefix + "div"));
-  ASSIGN_OR_RETURN(model->final_kernel_,
-                   g.Weight(kHidden + "tanh_layer_0/MatMul", "MatMul", 1, {d_in, d_in}));
+  ASSIGN_OR_RETURN(
+      model->final_kernel_,
+      AsMatrix(g.Weight(kHidden + "tanh_layer_0/MatMul", "MatMul", 1, {d_in, d_in}), d_in, d_in));
   ASSIGN_OR_RETURN(model->final_bias_, g.Weight(kHidden + "tanh_layer_0/BiasAdd", "BiasAdd", 1, {d_in}));
   RETURN_IF_ERROR(graph.ExpectNode(kHidden + "tanh_layer_0/Tanh", "Tanh"));
   ASSIGN_OR_RETURN(double l2_epsilon, g.Scalar(kHidden + "l2_normalize/Maximum", "Maximum", 1));
@@ -304,7 +317,8 @@ Result<std::unique_ptr<UseLiteModel>> UseLiteModel::Load(const TfjsGraphModel& g
     }
   }
   model->max_width_ = e;
-  for (const Layer& layer : model->layers_) model->max_width_ = std::max({model->max_width_, layer.d_in, layer.d_model});
+  for (const Layer& layer : model->layers_)
+    model->max_width_ = std::max({model->max_width_, layer.d_in, layer.d_model});
 
   // Parallelism: the model shards a batch over its own threads, each running single-threaded BLAS, which
   // keeps every core busy through the non-BLAS steps too and avoids BLAS worker threads spinning between
@@ -424,7 +438,7 @@ void UseLiteModel::Forward(const std::vector<int>& ids, const std::vector<int>& 
     for (int i = 0; i < d; ++i) p[i] /= count;
   }
   float* out = Grow(w.out, static_cast<size_t>(texts) * d);
-  Dense(pooled, texts, d, final_kernel_, final_bias_, d, 0.0f, out);
+  Dense(pooled, texts, final_kernel_, final_bias_, d, false, out);
   for (int t = 0; t < texts; ++t) {
     float* o = out + static_cast<size_t>(t) * d;
     float sum = 0;
@@ -444,7 +458,7 @@ void UseLiteModel::RunLayer(const Layer& layer, const std::vector<int>& lengths,
   float* h = Grow(w.h, m * layer.d_in);
   LayerNorm(in, tokens, layer.d_in, layer.ln_scale.data(), layer.ln_bias.data(), ln_epsilon_, h);
   float* qkv = Grow(w.qkv, m * 3 * da);
-  Dense(h, tokens, layer.d_in, layer.qkv_kernel, layer.qkv_bias, 3 * da, 0.0f, qkv);
+  Dense(h, tokens, layer.qkv_kernel, layer.qkv_bias, 3 * da, false, qkv);
 
   // Attention within each text, head by head: scores = scale·Q·Kᵀ, softmax, ·V.
   float* attention = Grow(w.attention, m * da);
@@ -470,17 +484,17 @@ void UseLiteModel::RunLayer(const Layer& layer, const std::vector<int>& lengths,
   if (layer.residual_kernel.empty()) {
     std::copy_n(in, m * dm, out);
   } else {
-    Dense(in, tokens, layer.d_in, layer.residual_kernel, layer.residual_bias, dm, 0.0f, out);
+    Dense(in, tokens, layer.residual_kernel, layer.residual_bias, dm, false, out);
   }
-  Dense(attention, tokens, da, layer.out_kernel, layer.out_bias, dm, 1.0f, out);
+  Dense(attention, tokens, layer.out_kernel, layer.out_bias, dm, true, out);
 
   // out += FFN(LN(out))
   float* f = Grow(w.f, m * dm);
   LayerNorm(out, tokens, dm, layer.ffn_ln_scale.data(), layer.ffn_ln_bias.data(), ln_epsilon_, f);
   float* hidden = Grow(w.hidden, m * layer.d_ff);
-  Dense(f, tokens, dm, layer.ffn1_kernel, layer.ffn1_bias, layer.d_ff, 0.0f, hidden);
+  Dense(f, tokens, layer.ffn1_kernel, layer.ffn1_bias, layer.d_ff, false, hidden);
   Relu(hidden, m * layer.d_ff);
-  Dense(hidden, tokens, layer.d_ff, layer.ffn2_kernel, layer.ffn2_bias, dm, 1.0f, out);
+  Dense(hidden, tokens, layer.ffn2_kernel, layer.ffn2_bias, dm, true, out);
 }
 
 }  // namespace deskpipe::embed

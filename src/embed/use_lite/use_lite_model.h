@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "embed/use_lite/gemm.h"
 #include "embed/use_lite/tfjs_graph_model.h"
 
 namespace deskpipe::embed {
@@ -48,13 +49,18 @@ class UseLiteModel {
   struct Layer {
     int d_in = 0, d_attn = 0, d_model = 0, d_ff = 0, heads = 0;
     float q_scale = 0;
-    std::vector<float> ln_scale, ln_bias;               // d_in
-    std::vector<float> qkv_kernel, qkv_bias;            // d_in × 3·d_attn
-    std::vector<float> out_kernel, out_bias;            // d_attn × d_model
-    std::vector<float> residual_kernel, residual_bias;  // d_in × d_model (layer 0 only; empty: identity)
-    std::vector<float> ffn_ln_scale, ffn_ln_bias;       // d_model
-    std::vector<float> ffn1_kernel, ffn1_bias;          // d_model × d_ff
-    std::vector<float> ffn2_kernel, ffn2_bias;          // d_ff × d_model
+    std::vector<float> ln_scale, ln_bias;          // d_in
+    WeightMatrix qkv_kernel;                       // d_in × 3·d_attn
+    std::vector<float> qkv_bias;                   // 3·d_attn
+    WeightMatrix out_kernel;                       // d_attn × d_model
+    std::vector<float> out_bias;                   // d_model
+    WeightMatrix residual_kernel;                  // d_in × d_model (layer 0 only; empty: identity)
+    std::vector<float> residual_bias;              // d_model
+    std::vector<float> ffn_ln_scale, ffn_ln_bias;  // d_model
+    WeightMatrix ffn1_kernel;                      // d_model × d_ff
+    std::vector<float> ffn1_bias;                  // d_ff
+    WeightMatrix ffn2_kernel;                      // d_ff × d_model
+    std::vector<float> ffn2_bias;                  // d_model
   };
 
   // Scratch for one shard's passes, reused across calls.
@@ -81,7 +87,8 @@ class UseLiteModel {
   mutable std::mutex workspace_mutex_;
   mutable std::vector<std::unique_ptr<Workspace>> workspaces_;
   std::vector<Layer> layers_;
-  std::vector<float> final_kernel_, final_bias_;  // out_dim × out_dim
+  WeightMatrix final_kernel_;      // out_dim × out_dim
+  std::vector<float> final_bias_;  // out_dim
 };
 
 }  // namespace deskpipe::embed
