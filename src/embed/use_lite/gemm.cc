@@ -3,10 +3,14 @@
 #include <cblas.h>
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstddef>
 #include <cstdlib>
 #include <mutex>
 #include <utility>
+
+#include "embed/use_lite/vectorized.h"
 
 namespace deskpipe::embed {
 namespace {
@@ -38,6 +42,20 @@ CblasSgemm LoadBlis() {
   return sgemm;
 }
 
+// rows × n values of `c` += bias, then max(…, 0) when `relu`.
+DESKPIPE_VECTORIZED
+void AddBiasRows(float* c, int rows, int n, const float* bias, bool relu) {
+  for (int r = 0; r < rows; ++r) {
+    float* y = c + static_cast<size_t>(r) * n;
+#pragma omp simd
+    for (int i = 0; i < n; ++i) y[i] += bias[i];
+    if (relu) {
+#pragma omp simd
+      for (int i = 0; i < n; ++i) y[i] = std::max(y[i], 0.0f);
+    }
+  }
+}
+
 }  // namespace
 
 void Sgemm(bool trans_b, int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,
@@ -64,17 +82,23 @@ struct WeightMatrix::Prepared {
   std::shared_ptr<const OneDnnBf16Weights> bf16;  // nullptr: not prepared, or oneDNN could not
 };
 
-WeightMatrix::WeightMatrix(std::vector<float> values, int k, int n)
-    : values_(std::move(values)), k_(k), n_(n), prepared_(std::make_shared<Prepared>()) {}
+WeightMatrix::WeightMatrix(std::vector<float> values, std::vector<float> bias, int k, int n)
+    : values_(std::move(values)),
+      bias_(std::move(bias)),
+      k_(k),
+      n_(n),
+      prepared_(std::make_shared<Prepared>()) {}
 
-void WeightMatrix::Multiply(int m, const float* a, bool accumulate, float* c) const {
+void WeightMatrix::Multiply(int m, const float* a, Epilogue then, float* c) const {
   if (m == 0) return;
   if (g_backend.load(std::memory_order_relaxed) == Backend::kOneDnnBf16 && OneDnnBf16Suits(k_, n_)) {
     std::call_once(prepared_->bf16_once,
-                   [&] { prepared_->bf16 = OneDnnBf16Prepare(values_.data(), k_, n_); });
-    if (prepared_->bf16 && OneDnnBf16Multiply(*prepared_->bf16, m, a, accumulate, c)) return;
+                   [&] { prepared_->bf16 = OneDnnBf16Prepare(values_.data(), bias_.data(), k_, n_); });
+    if (prepared_->bf16 && OneDnnBf16Multiply(*prepared_->bf16, m, a, then, c)) return;
   }
-  Sgemm(false, m, n_, k_, 1.0f, a, k_, values_.data(), n_, accumulate ? 1.0f : 0.0f, c, n_);
+  Sgemm(false, m, n_, k_, 1.0f, a, k_, values_.data(), n_, then == Epilogue::kAccumulate ? 1.0f : 0.0f, c,
+        n_);
+  AddBiasRows(c, m, n_, bias_.data(), then == Epilogue::kRelu);
 }
 
 Result<void> SetGemmBackend(std::string_view name) {

@@ -23,21 +23,25 @@ namespace deskpipe::embed {
 void Sgemm(bool trans_b, int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,
            float beta, float* c, int ldc);
 
-// A weight matrix (k × n, row-major) that activations are multiplied by, many times over its life. The
-// bfloat16 backend keeps a converted copy in the layout oneDNN's kernels read, made on first use there.
-// Thread-safety: Multiply() may run on several threads at once. Lifetime: copies share the prepared forms.
+// How a product's result lands in C: stored, added to C's values, or stored after a ReLU (max with 0).
+enum class Epilogue { kStore, kAccumulate, kRelu };
+
+// A dense layer's weights (k × n, row-major) and bias (n), which activations are multiplied by many times
+// over its life. The bfloat16 backend keeps the weights converted, in the layout oneDNN's kernels read, from
+// first use on, and adds the bias and the epilogue in the same pass. Thread-safety: Multiply() may run on
+// several threads at once. Lifetime: copies share the prepared forms.
 class WeightMatrix {
  public:
   WeightMatrix() = default;
-  WeightMatrix(std::vector<float> values, int k, int n);
+  WeightMatrix(std::vector<float> values, std::vector<float> bias, int k, int n);
 
   bool empty() const { return values_.empty(); }
-  // C[m × n] = A[m × k] · W, plus C's previous values when `accumulate`; rows of A and C are contiguous.
-  void Multiply(int m, const float* a, bool accumulate, float* c) const;
+  // C[m × n] = A[m × k] · W + bias, landing as `then` says; rows of A and C are contiguous.
+  void Multiply(int m, const float* a, Epilogue then, float* c) const;
 
  private:
   struct Prepared;
-  std::vector<float> values_;
+  std::vector<float> values_, bias_;
   int k_ = 0, n_ = 0;
   std::shared_ptr<Prepared> prepared_;
 };
@@ -65,7 +69,7 @@ void EigenSgemm(bool trans_b, int m, int n, int k, float alpha, const float* a, 
 struct OneDnnBf16Weights;
 bool OneDnnBf16Available();
 bool OneDnnBf16Suits(int k, int n);
-std::shared_ptr<const OneDnnBf16Weights> OneDnnBf16Prepare(const float* w, int k, int n);
-bool OneDnnBf16Multiply(const OneDnnBf16Weights& w, int m, const float* a, bool accumulate, float* c);
+std::shared_ptr<const OneDnnBf16Weights> OneDnnBf16Prepare(const float* w, const float* bias, int k, int n);
+bool OneDnnBf16Multiply(const OneDnnBf16Weights& w, int m, const float* a, Epilogue then, float* c);
 
 }  // namespace deskpipe::embed

@@ -37,6 +37,7 @@ struct OneDnnBf16Weights {
   int k = 0, n = 0;
   dnnl::memory::desc desc;  // bfloat16, in the layout the kernels read
   std::vector<uint8_t> data;
+  std::vector<float> bias;  // n
 };
 
 namespace {
@@ -54,35 +55,35 @@ memory::desc Activations(int rows, int cols, memory::data_type type) {
   return memory::desc({rows, cols}, type, memory::format_tag::ab);
 }
 
-// One matmul for a (rows, weights, accumulate) shape, shared by every thread: each call brings its own
-// scratchpad (scratchpad_mode::user), which is what makes concurrent execution safe. Throws dnnl::error.
+// One matmul for a (rows, weights, epilogue) shape, bias included, shared by every thread: each call brings
+// its own scratchpad (scratchpad_mode::user), which is what makes concurrent execution safe. Throws
+// dnnl::error.
 struct Product {
   dnnl::matmul::primitive_desc desc;
   dnnl::matmul primitive;
 };
 
 dnnl::matmul::primitive_desc MakeProductDesc(int rows, int k, int n, const memory::desc& weights,
-                                             bool accumulate) {
+                                             Epilogue then) {
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  if (accumulate) {
-    dnnl::post_ops sum;
-    sum.append_sum(1.0f);
-    attr.set_post_ops(sum);
-  }
-  return dnnl::matmul::primitive_desc(
-      dnnl::matmul::desc(Activations(rows, k, memory::data_type::bf16), weights,
-                         Activations(rows, n, memory::data_type::f32)),
-      attr, Engine());
+  dnnl::post_ops post_ops;
+  if (then == Epilogue::kAccumulate) post_ops.append_sum(1.0f);
+  if (then == Epilogue::kRelu) post_ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+  attr.set_post_ops(post_ops);
+  return dnnl::matmul::primitive_desc(dnnl::matmul::desc(Activations(rows, k, memory::data_type::bf16),
+                                                         weights, Activations(1, n, memory::data_type::f32),
+                                                         Activations(rows, n, memory::data_type::f32)),
+                                      attr, Engine());
 }
 
-const Product& ProductFor(int rows, const OneDnnBf16Weights& w, bool accumulate) {
+const Product& ProductFor(int rows, const OneDnnBf16Weights& w, Epilogue then) {
   static std::mutex mutex;
-  static std::map<std::tuple<int, int, int, bool>, std::unique_ptr<Product>> products;
+  static std::map<std::tuple<int, int, int, Epilogue>, std::unique_ptr<Product>> products;
   std::lock_guard lock(mutex);
-  auto& slot = products[{rows, w.k, w.n, accumulate}];
+  auto& slot = products[{rows, w.k, w.n, then}];
   if (!slot) {
-    auto desc = MakeProductDesc(rows, w.k, w.n, w.desc, accumulate);
+    auto desc = MakeProductDesc(rows, w.k, w.n, w.desc, then);
     slot = std::make_unique<Product>(Product{desc, dnnl::matmul(desc)});
   }
   return *slot;
@@ -141,13 +142,15 @@ BufferPool& Pool() {
   return pool;
 }
 
-void Execute(const Product& product, const memory& weights, uint16_t* a, float* c, Buffers& buffers) {
+void Execute(const Product& product, const memory& weights, const memory& bias, uint16_t* a, float* c,
+             Buffers& buffers) {
   dnnl::engine& engine = Engine();
   uint8_t* pad = AtLeast(buffers.pad, product.desc.scratchpad_desc().get_size());
   dnnl::stream stream(engine);
   product.primitive.execute(stream,
                             {{DNNL_ARG_SRC, memory(product.desc.src_desc(), engine, a)},
                              {DNNL_ARG_WEIGHTS, weights},
+                             {DNNL_ARG_BIAS, bias},
                              {DNNL_ARG_DST, memory(product.desc.dst_desc(), engine, c)},
                              {DNNL_ARG_SCRATCHPAD, memory(product.desc.scratchpad_desc(), engine, pad)}});
   stream.wait();
@@ -162,14 +165,15 @@ bool OneDnnBf16Available() {
 
 bool OneDnnBf16Suits(int k, int n) { return k >= 512 && n >= 256; }
 
-std::shared_ptr<const OneDnnBf16Weights> OneDnnBf16Prepare(const float* w, int k, int n) {
+std::shared_ptr<const OneDnnBf16Weights> OneDnnBf16Prepare(const float* w, const float* bias, int k, int n) {
   try {
     auto weights = std::make_shared<OneDnnBf16Weights>();
     weights->k = k;
     weights->n = n;
+    weights->bias.assign(bias, bias + n);
     // The layout the kernels prefer for one row block; products of other row counts are created with it.
     const memory::desc any({k, n}, memory::data_type::bf16, memory::format_tag::any);
-    weights->desc = MakeProductDesc(kRowBlock, k, n, any, false).weights_desc();
+    weights->desc = MakeProductDesc(kRowBlock, k, n, any, Epilogue::kStore).weights_desc();
     weights->data.resize(weights->desc.get_size());
     dnnl::engine& engine = Engine();
     memory plain(Activations(k, n, memory::data_type::f32), engine, const_cast<float*>(w));
@@ -183,13 +187,13 @@ std::shared_ptr<const OneDnnBf16Weights> OneDnnBf16Prepare(const float* w, int k
   }
 }
 
-bool OneDnnBf16Multiply(const OneDnnBf16Weights& w, int m, const float* a, bool accumulate, float* c) {
+bool OneDnnBf16Multiply(const OneDnnBf16Weights& w, int m, const float* a, Epilogue then, float* c) {
   omp_set_num_threads(1);  // oneDNN runs OpenMP teams: one thread per call, as gemm.h says
   const int bulk = m / kRowBlock * kRowBlock, rest = m - bulk;
   const Product *bulk_product = nullptr, *rest_product = nullptr;
   try {
-    if (bulk > 0) bulk_product = &ProductFor(bulk, w, accumulate);
-    if (rest > 0) rest_product = &ProductFor(kRowBlock, w, accumulate);
+    if (bulk > 0) bulk_product = &ProductFor(bulk, w, then);
+    if (rest > 0) rest_product = &ProductFor(kRowBlock, w, then);
   } catch (const dnnl::error&) {
     return false;
   }
@@ -198,13 +202,14 @@ bool OneDnnBf16Multiply(const OneDnnBf16Weights& w, int m, const float* a, bool 
   uint16_t* a16 = AtLeast(buffers->a, (bulk + (rest > 0 ? kRowBlock : 0)) * k);
   ToBf16(a, m, w.k, a16);
   memory weights(w.desc, Engine(), const_cast<uint8_t*>(w.data.data()));
-  if (bulk_product) Execute(*bulk_product, weights, a16, c, *buffers);
+  memory bias(Activations(1, w.n, memory::data_type::f32), Engine(), const_cast<float*>(w.bias.data()));
+  if (bulk_product) Execute(*bulk_product, weights, bias, a16, c, *buffers);
   if (rest_product) {
     std::fill(a16 + m * k, a16 + (bulk + kRowBlock) * k, uint16_t{0});
     float* tail = AtLeast(buffers->tail, kRowBlock * n);
     float* c_rest = c + bulk * n;
-    if (accumulate) std::copy_n(c_rest, rest * n, tail);
-    Execute(*rest_product, weights, a16 + bulk * k, tail, *buffers);
+    if (then == Epilogue::kAccumulate) std::copy_n(c_rest, rest * n, tail);
+    Execute(*rest_product, weights, bias, a16 + bulk * k, tail, *buffers);
     std::copy_n(tail, rest * n, c_rest);
   }
   Pool().Give(std::move(buffers));

@@ -8,6 +8,7 @@
 
 #include "embed/use_lite/blas_runtime.h"
 #include "embed/use_lite/gemm.h"
+#include "embed/use_lite/vectorized.h"
 
 namespace deskpipe::embed {
 namespace {
@@ -73,17 +74,10 @@ class GraphReader {
   const TfjsGraphModel& graph_;
 };
 
-// The element-wise loops around the matrix products (a fifth of the time when built for the baseline x86-64)
-// are also built for x86-64-v4 (AVX-512) and v3 (AVX2, FMA); the loader picks the variant this CPU runs (GCC
-// function multi-versioning). `omp simd` lets sums be vectorized (-fopenmp-simd: a compiler flag, no OpenMP
-// runtime).
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-// glibc's vector expf (libmvec, each variant within 4 ulp), so the softmax's exponentials vectorize too. glibc's
-// <math.h> declares it so only under -ffast-math, which this file does not want.
+// glibc's vector expf (libmvec, each variant within 4 ulp), so the softmax's exponentials vectorize too.
+// glibc's <math.h> declares it so only under -ffast-math, which this file does not want.
 extern "C" __attribute__((simd("notinbranch"))) float expf(float) noexcept;
-#define DESKPIPE_VECTORIZED __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define DESKPIPE_VECTORIZED
 #endif
 
 DESKPIPE_VECTORIZED
@@ -107,21 +101,6 @@ void LayerNorm(const float* in, int rows, int dim, const float* scale, const flo
 }
 
 DESKPIPE_VECTORIZED
-void AddBias(float* out, int rows, int n, const float* bias) {
-  for (int r = 0; r < rows; ++r) {
-    float* y = out + static_cast<size_t>(r) * n;
-#pragma omp simd
-    for (int i = 0; i < n; ++i) y[i] += bias[i];
-  }
-}
-
-DESKPIPE_VECTORIZED
-void Relu(float* x, size_t n) {
-#pragma omp simd
-  for (size_t i = 0; i < n; ++i) x[i] = std::max(x[i], 0.0f);
-}
-
-DESKPIPE_VECTORIZED
 void SoftmaxRows(float* s, int rows, int cols) {
   for (int r = 0; r < rows; ++r) {
     float* row = s + static_cast<size_t>(r) * cols;
@@ -139,18 +118,12 @@ void SoftmaxRows(float* s, int rows, int cols) {
   }
 }
 
-// out[rows × n] = in[rows × k] · w + bias, added to out's values when `accumulate`.
-void Dense(const float* in, int rows, const WeightMatrix& w, const std::vector<float>& bias, int n,
-           bool accumulate, float* out) {
-  if (rows == 0) return;
-  w.Multiply(rows, in, accumulate, out);
-  AddBias(out, rows, n, bias.data());
-}
-
-// A weight read as the k × n matrix the forward pass multiplies by.
-Result<WeightMatrix> AsMatrix(Result<std::vector<float>> values, int k, int n) {
+// A weight and its bias read as the k × n product the forward pass runs.
+Result<WeightMatrix> AsMatrix(Result<std::vector<float>> values, Result<std::vector<float>> bias, int k,
+                              int n) {
   if (!values) return Error(values.error());
-  return WeightMatrix(std::move(*values), k, n);
+  if (!bias) return Error(bias.error());
+  return WeightMatrix(std::move(*values), std::move(*bias), k, n);
 }
 
 }  // namespace
@@ -236,11 +209,11 @@ Result<std::unique_ptr<UseLiteModel>> UseLiteModel::Load(const TfjsGraphModel& g
     if (qkv == graph.weights().end() || qkv->second.shape.size() != 4) {
       return Error(InvalidArgument("TF.js graph: missing or malformed weight " + qkv_kernel_name));
     }
-    ASSIGN_OR_RETURN(layer.qkv_kernel, AsMatrix(g.Weight(mha + "qkv_transform_single/Conv2D", "Conv2D", 1,
-                                                         {1, 1, d_in, 3 * layer.d_attn}),
-                                                d_in, 3 * layer.d_attn));
-    ASSIGN_OR_RETURN(layer.qkv_bias,
-                     g.Weight(mha + "qkv_transform_single/BiasAdd", "BiasAdd", 1, {3 * layer.d_attn}));
+    ASSIGN_OR_RETURN(
+        layer.qkv,
+        AsMatrix(g.Weight(mha + "qkv_transform_single/Conv2D", "Conv2D", 1, {1, 1, d_in, 3 * layer.d_attn}),
+                 g.Weight(mha + "qkv_transform_single/BiasAdd", "BiasAdd", 1, {3 * layer.d_attn}), d_in,
+                 3 * layer.d_attn));
     ASSIGN_OR_RETURN(std::string out_kernel_name,
                      g.Input(mha + "output_transform_single/Conv2D", "Conv2D", 1));
     auto out_kernel = graph.weights().find(out_kernel_name);
@@ -248,11 +221,11 @@ Result<std::unique_ptr<UseLiteModel>> UseLiteModel::Load(const TfjsGraphModel& g
       return Error(InvalidArgument("TF.js graph: missing or malformed weight " + out_kernel_name));
     }
     layer.d_model = static_cast<int>(out_kernel->second.shape[3]);
-    ASSIGN_OR_RETURN(layer.out_kernel, AsMatrix(g.Weight(mha + "output_transform_single/Conv2D", "Conv2D", 1,
-                                                         {1, 1, layer.d_attn, layer.d_model}),
-                                                layer.d_attn, layer.d_model));
-    ASSIGN_OR_RETURN(layer.out_bias,
-                     g.Weight(mha + "output_transform_single/BiasAdd", "BiasAdd", 1, {layer.d_model}));
+    ASSIGN_OR_RETURN(
+        layer.out, AsMatrix(g.Weight(mha + "output_transform_single/Conv2D", "Conv2D", 1,
+                                     {1, 1, layer.d_attn, layer.d_model}),
+                            g.Weight(mha + "output_transform_single/BiasAdd", "BiasAdd", 1, {layer.d_model}),
+                            layer.d_attn, layer.d_model));
     RETURN_IF_ERROR(graph.ExpectNode(mha + "DotProductAttention/BaseDotProductAttention/Softmax", "Softmax"));
 
     // The residual: the layer input itself, or (when widths differ) a dense projection of it.
@@ -263,11 +236,10 @@ Result<std::unique_ptr<UseLiteModel>> UseLiteModel::Load(const TfjsGraphModel& g
     } else {
       const std::string adjust = p + "AdjustResidualInput/";
       RETURN_IF_ERROR(g.ExpectInput(adjust + "Gather/GatherNd", "GatherNd", 0, layer_input));
-      ASSIGN_OR_RETURN(layer.residual_kernel,
-                       AsMatrix(g.Weight(adjust + "dense/MatMul", "MatMul", 1, {d_in, layer.d_model}), d_in,
-                                layer.d_model));
-      ASSIGN_OR_RETURN(layer.residual_bias,
-                       g.Weight(adjust + "dense/BiasAdd", "BiasAdd", 1, {layer.d_model}));
+      ASSIGN_OR_RETURN(
+          layer.residual,
+          AsMatrix(g.Weight(adjust + "dense/MatMul", "MatMul", 1, {d_in, layer.d_model}),
+                   g.Weight(adjust + "dense/BiasAdd", "BiasAdd", 1, {layer.d_model}), d_in, layer.d_model));
     }
 
     const std::string ffn = p + "FFN/";
@@ -281,15 +253,15 @@ Result<std::unique_ptr<UseLiteModel>> UseLiteModel::Load(const TfjsGraphModel& g
       return Error(InvalidArgument("TF.js graph: missing or malformed weight " + ffn1_name));
     }
     layer.d_ff = static_cast<int>(ffn1->second.shape[1]);
-    ASSIGN_OR_RETURN(layer.ffn1_kernel, AsMatrix(g.Weight(ffn + "conv1/Tensordot/MatMul", "MatMul", 1,
-                                                          {layer.d_model, layer.d_ff}),
-                                                 layer.d_model, layer.d_ff));
-    ASSIGN_OR_RETURN(layer.ffn1_bias, g.Weight(ffn + "conv1/BiasAdd", "BiasAdd", 1, {layer.d_ff}));
+    ASSIGN_OR_RETURN(
+        layer.ffn1,
+        AsMatrix(g.Weight(ffn + "conv1/Tensordot/MatMul", "MatMul", 1, {layer.d_model, layer.d_ff}),
+                 g.Weight(ffn + "conv1/BiasAdd", "BiasAdd", 1, {layer.d_ff}), layer.d_model, layer.d_ff));
     RETURN_IF_ERROR(g.ExpectInput(ffn + "conv1/Relu", "Relu", 0, ffn + "conv1/BiasAdd"));
-    ASSIGN_OR_RETURN(layer.ffn2_kernel, AsMatrix(g.Weight(ffn + "conv2/Tensordot/MatMul", "MatMul", 1,
-                                                          {layer.d_ff, layer.d_model}),
-                                                 layer.d_ff, layer.d_model));
-    ASSIGN_OR_RETURN(layer.ffn2_bias, g.Weight(ffn + "conv2/BiasAdd", "BiasAdd", 1, {layer.d_model}));
+    ASSIGN_OR_RETURN(
+        layer.ffn2,
+        AsMatrix(g.Weight(ffn + "conv2/Tensordot/MatMul", "MatMul", 1, {layer.d_ff, layer.d_model}),
+                 g.Weight(ffn + "conv2/BiasAdd", "BiasAdd", 1, {layer.d_model}), layer.d_ff, layer.d_model));
     RETURN_IF_ERROR(g.ExpectInput(ffn + "layer_postprocess/add", "Add", 1, p + "layer_postprocess/add"));
 
     layer_input = ffn + "layer_postprocess/add";
@@ -303,10 +275,9 @@ Result<std::unique_ptr<UseLiteModel>> UseLiteModel::Load(const TfjsGraphModel& g
   RETURN_IF_ERROR(g.ExpectInput(kPrefix + "div", "RealDiv", 0, kPrefix + "Sum"));
   model->out_dim_ = d_in;
   RETURN_IF_ERROR(g.ExpectInput(kHidden + "tanh_layer_0/MatMul", "MatMul", 0, kPrefix + "div"));
-  ASSIGN_OR_RETURN(
-      model->final_kernel_,
-      AsMatrix(g.Weight(kHidden + "tanh_layer_0/MatMul", "MatMul", 1, {d_in, d_in}), d_in, d_in));
-  ASSIGN_OR_RETURN(model->final_bias_, g.Weight(kHidden + "tanh_layer_0/BiasAdd", "BiasAdd", 1, {d_in}));
+  ASSIGN_OR_RETURN(model->final_,
+                   AsMatrix(g.Weight(kHidden + "tanh_layer_0/MatMul", "MatMul", 1, {d_in, d_in}),
+                            g.Weight(kHidden + "tanh_layer_0/BiasAdd", "BiasAdd", 1, {d_in}), d_in, d_in));
   RETURN_IF_ERROR(graph.ExpectNode(kHidden + "tanh_layer_0/Tanh", "Tanh"));
   ASSIGN_OR_RETURN(double l2_epsilon, g.Scalar(kHidden + "l2_normalize/Maximum", "Maximum", 1));
   model->l2_epsilon_ = static_cast<float>(l2_epsilon);
@@ -444,7 +415,7 @@ void UseLiteModel::Forward(const std::vector<int>& ids, const std::vector<int>& 
     for (int i = 0; i < d; ++i) p[i] /= count;
   }
   float* out = Grow(w.out, static_cast<size_t>(texts) * d);
-  Dense(pooled, texts, final_kernel_, final_bias_, d, false, out);
+  final_.Multiply(texts, pooled, Epilogue::kStore, out);
   for (int t = 0; t < texts; ++t) {
     float* o = out + static_cast<size_t>(t) * d;
     float sum = 0;
@@ -464,7 +435,7 @@ void UseLiteModel::RunLayer(const Layer& layer, const std::vector<int>& lengths,
   float* h = Grow(w.h, m * layer.d_in);
   LayerNorm(in, tokens, layer.d_in, layer.ln_scale.data(), layer.ln_bias.data(), ln_epsilon_, h);
   float* qkv = Grow(w.qkv, m * 3 * da);
-  Dense(h, tokens, layer.qkv_kernel, layer.qkv_bias, 3 * da, false, qkv);
+  layer.qkv.Multiply(tokens, h, Epilogue::kStore, qkv);
 
   // Attention within each text, head by head: scores = scale·Q·Kᵀ, softmax, ·V.
   float* attention = Grow(w.attention, m * da);
@@ -487,20 +458,19 @@ void UseLiteModel::RunLayer(const Layer& layer, const std::vector<int>& lengths,
   }
 
   // out = attention·W_o + b_o + residual
-  if (layer.residual_kernel.empty()) {
+  if (layer.residual.empty()) {
     std::copy_n(in, m * dm, out);
   } else {
-    Dense(in, tokens, layer.residual_kernel, layer.residual_bias, dm, false, out);
+    layer.residual.Multiply(tokens, in, Epilogue::kStore, out);
   }
-  Dense(attention, tokens, layer.out_kernel, layer.out_bias, dm, true, out);
+  layer.out.Multiply(tokens, attention, Epilogue::kAccumulate, out);
 
   // out += FFN(LN(out))
   float* f = Grow(w.f, m * dm);
   LayerNorm(out, tokens, dm, layer.ffn_ln_scale.data(), layer.ffn_ln_bias.data(), ln_epsilon_, f);
   float* hidden = Grow(w.hidden, m * layer.d_ff);
-  Dense(f, tokens, layer.ffn1_kernel, layer.ffn1_bias, layer.d_ff, false, hidden);
-  Relu(hidden, m * layer.d_ff);
-  Dense(hidden, tokens, layer.ffn2_kernel, layer.ffn2_bias, dm, true, out);
+  layer.ffn1.Multiply(tokens, f, Epilogue::kRelu, hidden);
+  layer.ffn2.Multiply(tokens, hidden, Epilogue::kAccumulate, out);
 }
 
 }  // namespace deskpipe::embed

@@ -50,17 +50,12 @@ class UseLiteModel {
     int d_in = 0, d_attn = 0, d_model = 0, d_ff = 0, heads = 0;
     float q_scale = 0;
     std::vector<float> ln_scale, ln_bias;          // d_in
-    WeightMatrix qkv_kernel;                       // d_in × 3·d_attn
-    std::vector<float> qkv_bias;                   // 3·d_attn
-    WeightMatrix out_kernel;                       // d_attn × d_model
-    std::vector<float> out_bias;                   // d_model
-    WeightMatrix residual_kernel;                  // d_in × d_model (layer 0 only; empty: identity)
-    std::vector<float> residual_bias;              // d_model
+    WeightMatrix qkv;                              // d_in × 3·d_attn
+    WeightMatrix out;                              // d_attn × d_model
+    WeightMatrix residual;                         // d_in × d_model (layer 0 only; empty: identity)
     std::vector<float> ffn_ln_scale, ffn_ln_bias;  // d_model
-    WeightMatrix ffn1_kernel;                      // d_model × d_ff
-    std::vector<float> ffn1_bias;                  // d_ff
-    WeightMatrix ffn2_kernel;                      // d_ff × d_model
-    std::vector<float> ffn2_bias;                  // d_model
+    WeightMatrix ffn1;                             // d_model × d_ff
+    WeightMatrix ffn2;                             // d_ff × d_model
   };
 
   // Scratch for one shard's passes, reused across calls.
@@ -87,8 +82,7 @@ class UseLiteModel {
   mutable std::mutex workspace_mutex_;
   mutable std::vector<std::unique_ptr<Workspace>> workspaces_;
   std::vector<Layer> layers_;
-  WeightMatrix final_kernel_;      // out_dim × out_dim
-  std::vector<float> final_bias_;  // out_dim
+  WeightMatrix final_;  // out_dim × out_dim, before tanh
 };
 
 }  // namespace deskpipe::embed
