@@ -14,8 +14,8 @@ std::string BlasCoreName() {
 
 void SetBlasThreads(int threads) { openblas_set_num_threads(threads); }
 
-std::string BetterBlasCoreType(std::string_view picked_core, bool cpu_has_avx2_fma, bool coretype_already_set,
-                               bool cpu_has_avx512) {
+std::string BetterBlasCoreType(std::string_view picked_core, bool cpu_has_avx2_fma,
+                               bool coretype_already_set, bool cpu_has_avx512) {
   if (coretype_already_set || !cpu_has_avx2_fma) return "";
   // OpenBLAS's x86-64 kernel sets older than AVX2 (names as openblas_get_corename() reports them).
   static constexpr std::string_view kPreAvx2[] = {"Prescott",    "Core2",       "Penryn",    "Dunnington",
@@ -56,10 +56,9 @@ std::string SlowerBlasCoreWarning() {
   const CpuVectorUnits cpu = DetectCpuVectorUnits();
   const std::string better = BetterBlasCoreType(BlasCoreName(), cpu.avx2_fma, false, cpu.avx512);
   if (better.empty()) return "";
-  return std::string("OPENBLAS_CORETYPE=") + set + " in the environment holds OpenBLAS to its " +
-         BlasCoreName() + " kernels though this CPU can run " + better +
-         "'s, so USE-lite embeds slower (~1.5x with Haswell's on an AVX-512 CPU). Unset it to let OpenBLAS "
-         "and "
+  return std::string("OPENBLAS_CORETYPE=") + set + " in the environment holds OpenBLAS to its " + BlasCoreName() +
+         " kernels though this CPU can run " + better +
+         "'s, so USE-lite embeds slower (~1.5x with Haswell's on an AVX-512 CPU). Unset it to let OpenBLAS and "
          "deskpipe choose";
 }
 

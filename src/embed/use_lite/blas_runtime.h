@@ -23,8 +23,8 @@ void SetBlasThreads(int threads);
 //     kernels on USE-lite here), else "Haswell" on a CPU with AVX2 and FMA;
 //   - it picked an AVX2 set (Haswell, Zen) on a CPU with AVX-512, as it may on CPUs newer than the library:
 //     "SkylakeX".
-std::string BetterBlasCoreType(std::string_view picked_core, bool cpu_has_avx2_fma, bool coretype_already_set,
-                               bool cpu_has_avx512 = false);
+std::string BetterBlasCoreType(std::string_view picked_core, bool cpu_has_avx2_fma,
+                               bool coretype_already_set, bool cpu_has_avx512 = false);
 
 // A user's OPENBLAS_CORETYPE is kept, even one that holds OpenBLAS to kernels slower than this CPU could run;
 // this says so, for the log ("" when the variable is unset or costs nothing).

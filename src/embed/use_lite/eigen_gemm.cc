@@ -7,8 +7,8 @@
 
 namespace deskpipe::embed {
 
-void EigenSgemm(bool trans_b, int m, int n, int k, float alpha, const float* a, int lda, const float* b,
-                int ldb, float beta, float* c, int ldc) {
+void EigenSgemm(bool trans_b, int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,
+                float beta, float* c, int ldc) {
   using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   using Stride = Eigen::OuterStride<>;
   Eigen::Map<const RowMajor, 0, Stride> A(a, m, k, Stride(lda));

@@ -35,8 +35,7 @@ CblasSgemm LoadBlis() {
     void* handle = dlopen("libblis.so.4", RTLD_NOW | RTLD_LOCAL);
     if (handle == nullptr) return;
     using SetThreads = void (*)(long);
-    if (auto set_threads = reinterpret_cast<SetThreads>(dlsym(handle, "bli_thread_set_num_threads")))
-      set_threads(1);
+    if (auto set_threads = reinterpret_cast<SetThreads>(dlsym(handle, "bli_thread_set_num_threads"))) set_threads(1);
     sgemm = reinterpret_cast<CblasSgemm>(dlsym(handle, "cblas_sgemm"));
   });
   return sgemm;
@@ -66,13 +65,13 @@ void Sgemm(bool trans_b, int m, int n, int k, float alpha, const float* a, int l
       EigenSgemm(trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
       return;
     case Backend::kBlis:
-      g_blis.load(std::memory_order_relaxed)(101, 111, trans_b ? 112 : 111, m, n, k, alpha, a, lda, b, ldb,
-                                             beta, c, ldc);
+      g_blis.load(std::memory_order_relaxed)(101, 111, trans_b ? 112 : 111, m, n, k, alpha, a, lda, b, ldb, beta,
+                                             c, ldc);
       return;
     case Backend::kOneDnnBf16:  // its own products are WeightMatrix's; the rest are OpenBLAS's
     case Backend::kOpenBlas:
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b,
-                  ldb, beta, c, ldc);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb,
+                  beta, c, ldc);
       return;
   }
 }
@@ -83,11 +82,7 @@ struct WeightMatrix::Prepared {
 };
 
 WeightMatrix::WeightMatrix(std::vector<float> values, std::vector<float> bias, int k, int n)
-    : values_(std::move(values)),
-      bias_(std::move(bias)),
-      k_(k),
-      n_(n),
-      prepared_(std::make_shared<Prepared>()) {}
+    : values_(std::move(values)), bias_(std::move(bias)), k_(k), n_(n), prepared_(std::make_shared<Prepared>()) {}
 
 void WeightMatrix::Multiply(int m, const float* a, Epilogue then, float* c) const {
   if (m == 0) return;
@@ -96,8 +91,7 @@ void WeightMatrix::Multiply(int m, const float* a, Epilogue then, float* c) cons
                    [&] { prepared_->bf16 = OneDnnBf16Prepare(values_.data(), bias_.data(), k_, n_); });
     if (prepared_->bf16 && OneDnnBf16Multiply(*prepared_->bf16, m, a, then, c)) return;
   }
-  Sgemm(false, m, n_, k_, 1.0f, a, k_, values_.data(), n_, then == Epilogue::kAccumulate ? 1.0f : 0.0f, c,
-        n_);
+  Sgemm(false, m, n_, k_, 1.0f, a, k_, values_.data(), n_, then == Epilogue::kAccumulate ? 1.0f : 0.0f, c, n_);
   AddBiasRows(c, m, n_, bias_.data(), then == Epilogue::kRelu);
 }
 
@@ -106,8 +100,7 @@ Result<void> SetGemmBackend(std::string_view name) {
     g_backend = Backend::kOpenBlas;
   } else if (name == "blis") {
     CblasSgemm sgemm = LoadBlis();
-    if (sgemm == nullptr)
-      return Error(Unavailable("BLAS 'blis': libblis.so.4 not found (apt install libblis4)"));
+    if (sgemm == nullptr) return Error(Unavailable("BLAS 'blis': libblis.so.4 not found (apt install libblis4)"));
     g_blis = sgemm;
     g_backend = Backend::kBlis;
   } else if (name == "eigen") {

@@ -56,12 +56,11 @@ std::vector<std::string> AvailableGemmBackends();
 // The default for this process: $DESKPIPE_BLAS when set (an error if it cannot be used), else kDefaultGemm
 // when it can run here, else OpenBLAS.
 Result<void> SelectDefaultGemmBackend();
-inline constexpr std::string_view kDefaultGemm =
-    "onednn-bf16";  // measured fastest here: bench/embed_bench.cc
+inline constexpr std::string_view kDefaultGemm = "onednn-bf16";  // measured fastest here: bench/embed_bench.cc
 
 // Implemented in eigen_gemm.cc, compiled with -mavx2 -mfma; call only when the CPU has both.
-void EigenSgemm(bool trans_b, int m, int n, int k, float alpha, const float* a, int lda, const float* b,
-                int ldb, float beta, float* c, int ldc);
+void EigenSgemm(bool trans_b, int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,
+                float beta, float* c, int ldc);
 
 // Implemented in onednn_gemm.cc, compiled with AVX512-BF16: call the others only when OneDnnBf16Available().
 // OneDnnBf16Suits() says which weight shapes take the bfloat16 path. Prepare() gives nullptr, and Multiply()

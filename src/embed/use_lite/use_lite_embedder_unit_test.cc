@@ -138,8 +138,7 @@ TEST_F(UseLiteEmbedderTest, ConcurrentCallsGiveTheSameVectors) {
 TEST_F(UseLiteEmbedderTest, LargeBatchesShardedOverThreadsEqualTextsAlone) {
   // More tokens than one pass holds (4096) and enough for every thread to get a shard.
   std::vector<std::string> texts;
-  for (int i = 0; i < 120; ++i)
-    texts.push_back(i % 7 == 0 ? LongText() : "message " + std::to_string(i) + " about a refund");
+  for (int i = 0; i < 120; ++i) texts.push_back(i % 7 == 0 ? LongText() : "message " + std::to_string(i) + " about a refund");
   texts.push_back("");
   auto together = embedder_->Embed(texts);
   ASSERT_TRUE(together);
