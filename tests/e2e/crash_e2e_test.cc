@@ -47,6 +47,26 @@ std::vector<char*> Argv(std::vector<std::string>& storage) {
   return argv;
 }
 
+// Waits until process `pid` has a handler for `signal` (its SigCgt mask in /proc), for up to 30 s. A signal sent
+// before deskpipe installs its handlers takes the default action and kills it, which is not what a test of the
+// handlers wants to see; under a loaded machine, loading the binary's libraries alone can outlast a short sleep.
+bool WaitUntilCatching(pid_t pid, int signal) {
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  while (Clock::now() < deadline) {
+    FILE* status = std::fopen(("/proc/" + std::to_string(pid) + "/status").c_str(), "r");
+    if (status == nullptr) return false;
+    std::array<char, 256> line;
+    unsigned long long caught = 0;
+    while (std::fgets(line.data(), line.size(), status) != nullptr) {
+      if (std::sscanf(line.data(), "SigCgt: %llx", &caught) == 1) break;
+    }
+    std::fclose(status);
+    if (caught & (1ULL << (signal - 1))) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return false;
+}
+
 // Spawns `args` with stdout and stderr sent to `log` (appended).
 pid_t Spawn(std::vector<std::string> args, const fs::path& log) {
   posix_spawn_file_actions_t actions;
@@ -178,6 +198,7 @@ TEST_F(CrashE2eTest, SigtermStopsGracefullyAndSigkillAfterASecondSignalIsStillSa
   const fs::path out = root_ / "stopped.json";
   const pid_t pid = Spawn(Sync(dir), out);
   ASSERT_GT(pid, 0);
+  ASSERT_TRUE(WaitUntilCatching(pid, SIGTERM));
   std::this_thread::sleep_for(std::chrono::milliseconds(std::max(50, static_cast<int>(clean_seconds * 1000 / 3))));
   kill(pid, SIGTERM);
   const Exit stopped = Wait(pid);
@@ -196,6 +217,7 @@ TEST_F(CrashE2eTest, SigtermStopsGracefullyAndSigkillAfterASecondSignalIsStillSa
 
   // Two signals: the second ends the process at once (exit 130); the store is still consistent.
   const pid_t hard = Spawn(Sync(dir), root_ / "hard.log");
+  ASSERT_TRUE(WaitUntilCatching(hard, SIGINT));
   std::this_thread::sleep_for(std::chrono::milliseconds(std::max(30, static_cast<int>(clean_seconds * 1000 / 10))));
   kill(hard, SIGINT);
   kill(hard, SIGINT);
