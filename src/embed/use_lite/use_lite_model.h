@@ -13,10 +13,11 @@
 //   pooled = mean of z over the text's tokens (0 for a text with no tokens)
 //   out = l2_normalize(tanh(pooled·W + b))
 // Tokens past max_length are dropped (the graph's ClipToMaxLength). Padding never influences a text, so
-// texts are computed packed (no padding) and the result does not depend on how texts are batched.
-// Matrix products go through CBLAS (OpenBLAS), single-threaded: Embed() itself splits a batch into shards of
-// about equal token counts and runs them on up to threads() threads (the core count, or
-// DESKPIPE_EMBED_THREADS), so Load() sets OpenBLAS to one thread per call.
+// texts are computed packed (no padding) and the result does not depend on how texts are batched (to the
+// last bits in float32; to cosine 0.99999 with bfloat16 products, see onednn_gemm.cc).
+// Matrix products go through gemm.h (OpenBLAS, or oneDNN in bfloat16 for the larger weights), single-threaded:
+// Embed() itself splits a batch into shards of about equal token counts and runs them on up to threads()
+// threads (the core count, or DESKPIPE_EMBED_THREADS), so Load() sets OpenBLAS to one thread per call.
 // Thread-safety: weights immutable after Load(); Embed() may run on several threads at once (scratch buffers
 // come from a mutex-guarded pool and are reused across calls, so steady-state calls allocate little).
 #pragma once
