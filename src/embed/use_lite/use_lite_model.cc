@@ -294,8 +294,7 @@ Result<std::unique_ptr<UseLiteModel>> UseLiteModel::Load(const TfjsGraphModel& g
     }
   }
   model->max_width_ = e;
-  for (const Layer& layer : model->layers_)
-    model->max_width_ = std::max({model->max_width_, layer.d_in, layer.d_model});
+  for (const Layer& layer : model->layers_) model->max_width_ = std::max({model->max_width_, layer.d_in, layer.d_model});
 
   // Parallelism: the model shards a batch over its own threads, each running single-threaded BLAS, which
   // keeps every core busy through the non-BLAS steps too and avoids BLAS worker threads spinning between
