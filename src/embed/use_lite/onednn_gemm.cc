@@ -30,14 +30,15 @@
 #include <vector>
 
 #include "embed/use_lite/gemm.h"
+#include "embed/use_lite/scratch.h"
 
 namespace deskpipe::embed {
 
 struct OneDnnBf16Weights {
   int k = 0, n = 0;
-  dnnl::memory::desc desc;  // bfloat16, in the layout the kernels read
-  std::vector<uint8_t> data;
-  std::vector<float> bias;  // n
+  dnnl::memory weights;      // bfloat16, in the layout the kernels read; oneDNN owns its buffer
+  std::vector<float> bias;   // n
+  dnnl::memory bias_memory;  // over `bias`
 };
 
 namespace {
@@ -83,17 +84,10 @@ const Product& ProductFor(int rows, const OneDnnBf16Weights& w, Epilogue then) {
   std::lock_guard lock(mutex);
   auto& slot = products[{rows, w.k, w.n, then}];
   if (!slot) {
-    auto desc = MakeProductDesc(rows, w.k, w.n, w.desc, then);
+    auto desc = MakeProductDesc(rows, w.k, w.n, w.weights.get_desc(), then);
     slot = std::make_unique<Product>(Product{desc, dnnl::matmul(desc)});
   }
   return *slot;
-}
-
-// Grows `v` to at least `n` elements and never shrinks it, so a buffer is cleared only when it first grows.
-template <typename T>
-T* AtLeast(std::vector<T>& v, size_t n) {
-  if (v.size() < n) v.resize(n);
-  return v.data();
 }
 
 // Rows of `x` (contiguous, `cols` wide) in bfloat16, rounded to nearest even as the hardware does.
@@ -110,47 +104,26 @@ void ToBf16(const float* x, size_t rows, int cols, uint16_t* y) {
   }
 }
 
-// Working memory of one product. The model starts its shard threads per call, so buffers are pooled rather
-// than per thread: fresh ones would be fresh pages, faulted in and cleared on every call.
+// Working memory of one product, pooled (scratch.h).
 struct Buffers {
   std::vector<uint16_t> a;
   std::vector<float> tail;
   std::vector<uint8_t> pad;
 };
 
-class BufferPool {
- public:
-  std::unique_ptr<Buffers> Take() {
-    std::lock_guard lock(mutex_);
-    if (free_.empty()) return std::make_unique<Buffers>();
-    std::unique_ptr<Buffers> buffers = std::move(free_.back());
-    free_.pop_back();
-    return buffers;
-  }
-  void Give(std::unique_ptr<Buffers> buffers) {
-    std::lock_guard lock(mutex_);
-    free_.push_back(std::move(buffers));
-  }
-
- private:
-  std::mutex mutex_;
-  std::vector<std::unique_ptr<Buffers>> free_;
-};
-
-BufferPool& Pool() {
-  static BufferPool pool;
+ScratchPool<Buffers>& Pool() {
+  static ScratchPool<Buffers> pool;
   return pool;
 }
 
-void Execute(const Product& product, const memory& weights, const memory& bias, uint16_t* a, float* c,
-             Buffers& buffers) {
+void Execute(const Product& product, const OneDnnBf16Weights& w, uint16_t* a, float* c, Buffers& buffers) {
   dnnl::engine& engine = Engine();
-  uint8_t* pad = AtLeast(buffers.pad, product.desc.scratchpad_desc().get_size());
+  uint8_t* pad = Grow(buffers.pad, product.desc.scratchpad_desc().get_size());
   dnnl::stream stream(engine);
   product.primitive.execute(stream,
                             {{DNNL_ARG_SRC, memory(product.desc.src_desc(), engine, a)},
-                             {DNNL_ARG_WEIGHTS, weights},
-                             {DNNL_ARG_BIAS, bias},
+                             {DNNL_ARG_WEIGHTS, w.weights},
+                             {DNNL_ARG_BIAS, w.bias_memory},
                              {DNNL_ARG_DST, memory(product.desc.dst_desc(), engine, c)},
                              {DNNL_ARG_SCRATCHPAD, memory(product.desc.scratchpad_desc(), engine, pad)}});
   stream.wait();
@@ -167,21 +140,20 @@ bool OneDnnBf16Suits(int k, int n) { return k >= 512 && n >= 256; }
 
 std::shared_ptr<const OneDnnBf16Weights> OneDnnBf16Prepare(const float* w, const float* bias, int k, int n) {
   try {
-    auto weights = std::make_shared<OneDnnBf16Weights>();
-    weights->k = k;
-    weights->n = n;
-    weights->bias.assign(bias, bias + n);
+    auto prepared = std::make_shared<OneDnnBf16Weights>();
+    prepared->k = k;
+    prepared->n = n;
+    prepared->bias.assign(bias, bias + n);
     // The layout the kernels prefer for one row block; products of other row counts are created with it.
     const memory::desc any({k, n}, memory::data_type::bf16, memory::format_tag::any);
-    weights->desc = MakeProductDesc(kRowBlock, k, n, any, Epilogue::kStore).weights_desc();
-    weights->data.resize(weights->desc.get_size());
     dnnl::engine& engine = Engine();
+    prepared->weights = memory(MakeProductDesc(kRowBlock, k, n, any, Epilogue::kStore).weights_desc(), engine);
     memory plain(Activations(k, n, memory::data_type::f32), engine, const_cast<float*>(w));
-    memory packed(weights->desc, engine, weights->data.data());
     dnnl::stream stream(engine);
-    dnnl::reorder(plain, packed).execute(stream, plain, packed);
+    dnnl::reorder(plain, prepared->weights).execute(stream, plain, prepared->weights);
     stream.wait();
-    return weights;
+    prepared->bias_memory = memory(Activations(1, n, memory::data_type::f32), engine, prepared->bias.data());
+    return prepared;
   } catch (const dnnl::error&) {
     return nullptr;
   }
@@ -199,17 +171,15 @@ bool OneDnnBf16Multiply(const OneDnnBf16Weights& w, int m, const float* a, Epilo
   }
   std::unique_ptr<Buffers> buffers = Pool().Take();
   const size_t k = w.k, n = w.n;
-  uint16_t* a16 = AtLeast(buffers->a, (bulk + (rest > 0 ? kRowBlock : 0)) * k);
+  uint16_t* a16 = Grow(buffers->a, (bulk + (rest > 0 ? kRowBlock : 0)) * k);
   ToBf16(a, m, w.k, a16);
-  memory weights(w.desc, Engine(), const_cast<uint8_t*>(w.data.data()));
-  memory bias(Activations(1, w.n, memory::data_type::f32), Engine(), const_cast<float*>(w.bias.data()));
-  if (bulk_product) Execute(*bulk_product, weights, bias, a16, c, *buffers);
+  if (bulk_product) Execute(*bulk_product, w, a16, c, *buffers);
   if (rest_product) {
     std::fill(a16 + m * k, a16 + (bulk + kRowBlock) * k, uint16_t{0});
-    float* tail = AtLeast(buffers->tail, kRowBlock * n);
+    float* tail = Grow(buffers->tail, kRowBlock * n);
     float* c_rest = c + bulk * n;
     if (then == Epilogue::kAccumulate) std::copy_n(c_rest, rest * n, tail);
-    Execute(*rest_product, weights, bias, a16 + bulk * k, tail, *buffers);
+    Execute(*rest_product, w, a16 + bulk * k, tail, *buffers);
     std::copy_n(tail, rest * n, c_rest);
   }
   Pool().Give(std::move(buffers));

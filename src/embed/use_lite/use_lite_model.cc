@@ -8,6 +8,7 @@
 
 #include "embed/use_lite/blas_runtime.h"
 #include "embed/use_lite/gemm.h"
+#include "embed/use_lite/scratch.h"
 #include "embed/use_lite/vectorized.h"
 
 namespace deskpipe::embed {
@@ -17,13 +18,6 @@ const std::string kPrefix = "module_apply_default/Encoder_en/KonaTransformer/";
 const std::string kHidden = "module_apply_default/Encoder_en/hidden_layers/";
 constexpr int kMaxTokensPerPass = 4096;  // bounds scratch memory (~40 MB per thread) for large batches
 constexpr int kMinTokensPerShard = 256;  // below this a batch is not worth a second thread
-
-// The first `size` floats of `buffer`, grown if needed; kept between calls so large batches do not page-fault
-// fresh memory on every pass.
-float* Grow(std::vector<float>& buffer, size_t size) {
-  if (buffer.size() < size) buffer.resize(size);
-  return buffer.data();
-}
 
 // The ops this graph is made of; anything else means a different model.
 const std::set<std::string> kKnownOps = {
@@ -339,7 +333,7 @@ Result<std::vector<std::vector<float>>> UseLiteModel::Embed(const std::vector<st
   bounds.back() = ids.size();
 
   auto run_shard = [&](size_t begin, size_t end) {
-    std::unique_ptr<Workspace> workspace = AcquireWorkspace();
+    std::unique_ptr<Workspace> workspace = workspaces_.Take();
     while (begin < end) {
       // Pack as many texts as fit the per-pass token budget (at least one).
       std::vector<int>& packed = workspace->packed;
@@ -358,26 +352,13 @@ Result<std::vector<std::vector<float>>> UseLiteModel::Embed(const std::vector<st
       }
       begin = stop;
     }
-    ReleaseWorkspace(std::move(workspace));
+    workspaces_.Give(std::move(workspace));
   };
   std::vector<std::thread> helpers;
   for (int s = 1; s < shards; ++s) helpers.emplace_back(run_shard, bounds[s], bounds[s + 1]);
   run_shard(bounds[0], bounds[1]);
   for (std::thread& helper : helpers) helper.join();
   return result;
-}
-
-std::unique_ptr<UseLiteModel::Workspace> UseLiteModel::AcquireWorkspace() const {
-  std::lock_guard<std::mutex> lock(workspace_mutex_);
-  if (workspaces_.empty()) return std::make_unique<Workspace>();
-  std::unique_ptr<Workspace> workspace = std::move(workspaces_.back());
-  workspaces_.pop_back();
-  return workspace;
-}
-
-void UseLiteModel::ReleaseWorkspace(std::unique_ptr<Workspace> workspace) const {
-  std::lock_guard<std::mutex> lock(workspace_mutex_);
-  workspaces_.push_back(std::move(workspace));
 }
 
 void UseLiteModel::Forward(const std::vector<int>& ids, const std::vector<int>& lengths, Workspace& w) const {

@@ -23,12 +23,12 @@
 #pragma once
 
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "core/status.h"
 #include "embed/use_lite/gemm.h"
+#include "embed/use_lite/scratch.h"
 #include "embed/use_lite/tfjs_graph_model.h"
 
 namespace deskpipe::embed {
@@ -70,8 +70,6 @@ class UseLiteModel {
   void Forward(const std::vector<int>& ids, const std::vector<int>& lengths, Workspace& w) const;
   void RunLayer(const Layer& layer, const std::vector<int>& lengths, int tokens, const float* in, float* out,
                 Workspace& w) const;
-  std::unique_ptr<Workspace> AcquireWorkspace() const;
-  void ReleaseWorkspace(std::unique_ptr<Workspace> workspace) const;
 
   int max_length_ = 0, vocab_rows_ = 0, embed_dim_ = 0, out_dim_ = 0;
   float ln_epsilon_ = 0, l2_epsilon_ = 0;
@@ -80,8 +78,7 @@ class UseLiteModel {
   std::vector<float> timing_signal_;   // max_length × embed_dim
   int max_width_ = 0;                  // widest activation row
   int threads_ = 1;
-  mutable std::mutex workspace_mutex_;
-  mutable std::vector<std::unique_ptr<Workspace>> workspaces_;
+  mutable ScratchPool<Workspace> workspaces_;
   std::vector<Layer> layers_;
   WeightMatrix final_;  // out_dim × out_dim, before tanh
 };
