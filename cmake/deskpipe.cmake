@@ -1,5 +1,28 @@
 # Helpers shared by every module's CMakeLists.
 
+# Every dependency is found through these, so a missing one stops configure with the Debian package that
+# provides it (scripts/setup installs them all) instead of a CMake trace.
+function(deskpipe_missing what debian_packages)
+  message(FATAL_ERROR "deskpipe needs ${what}, which was not found: install the Debian package(s) "
+                      "${debian_packages} (scripts/setup does: run scripts/setup)")
+endfunction()
+
+# deskpipe_find_package(<debian-package…> <name> [find_package arguments]): find_package(<name> …) or stop.
+macro(deskpipe_find_package debian_packages name)
+  find_package(${name} ${ARGN} QUIET)
+  if(NOT ${name}_FOUND)
+    deskpipe_missing("the CMake package ${name}" "${debian_packages}")
+  endif()
+endmacro()
+
+# deskpipe_pkg_check_modules(<debian-package…> <prefix> [pkg_check_modules arguments]): the same for pkg-config.
+macro(deskpipe_pkg_check_modules debian_packages prefix)
+  pkg_check_modules(${prefix} QUIET ${ARGN})
+  if(NOT ${prefix}_FOUND)
+    deskpipe_missing("the pkg-config module(s) of ${prefix}" "${debian_packages}")
+  endif()
+endmacro()
+
 # deskpipe_library(name SOURCES a.cc b.cc DEPS lib…): a static library of project code, includes by path from src/.
 function(deskpipe_library name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})

@@ -27,6 +27,17 @@ function parseArgs(argv) {
   return options;
 }
 
+// Node.js 18 (Debian 12's) has Event and EventTarget but no global CustomEvent, which pglite-socket dispatches;
+// Node 19 added it. The imports below are dynamic, so they see this definition.
+if (typeof globalThis.CustomEvent !== 'function') {
+  globalThis.CustomEvent = class CustomEvent extends Event {
+    constructor(type, options = {}) {
+      super(type, options);
+      this.detail = options.detail ?? null;
+    }
+  };
+}
+
 async function main() {
   const options = parseArgs(process.argv);
   const { PGlite } = await import('@electric-sql/pglite');

@@ -7,7 +7,9 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdlib>
+#include <filesystem>
 #include <mutex>
+#include <string>
 #include <utility>
 
 #include "embed/use_lite/vectorized.h"
@@ -39,6 +41,44 @@ CblasSgemm LoadBlis() {
     sgemm = reinterpret_cast<CblasSgemm>(dlsym(handle, "cblas_sgemm"));
   });
   return sgemm;
+}
+
+struct OneDnnBf16Module {
+  const OneDnnBf16Api* api = nullptr;
+  std::string why_not;  // when api is nullptr
+};
+
+// Loads the bfloat16 module once: beside the executable (an installed layout), else where the build put it.
+const OneDnnBf16Module& LoadOneDnnBf16() {
+  static const OneDnnBf16Module module = [] {
+    OneDnnBf16Module loaded;
+    if (!__builtin_cpu_supports("avx512bf16")) {
+      loaded.why_not = "needs a CPU with AVX512-BF16";
+      return loaded;
+    }
+    std::error_code error;
+    const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", error);
+    std::vector<std::string> candidates;
+    if (!error) candidates.push_back((exe.parent_path() / kOneDnnBf16Module).string());
+    candidates.push_back(DESKPIPE_ONEDNN_BF16_MODULE);
+    for (const std::string& path : candidates) {
+      if (!std::filesystem::exists(path, error)) continue;
+      void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+      if (handle == nullptr) {
+        loaded.why_not = std::string("cannot load ") + path + ": " + dlerror();
+        return loaded;
+      }
+      using Entry = const OneDnnBf16Api* (*)();
+      auto entry = reinterpret_cast<Entry>(dlsym(handle, "deskpipe_onednn_bf16_api"));
+      loaded.api = entry != nullptr ? entry() : nullptr;
+      if (loaded.api == nullptr) loaded.why_not = "oneDNN does not use AVX512-BF16 on this CPU";
+      return loaded;
+    }
+    loaded.why_not = std::string(kOneDnnBf16Module) + " not found beside the executable or at " +
+                     DESKPIPE_ONEDNN_BF16_MODULE;
+    return loaded;
+  }();
+  return module;
 }
 
 // rows × n values of `c` += bias, then max(…, 0) when `relu`.
@@ -86,10 +126,13 @@ WeightMatrix::WeightMatrix(std::vector<float> values, std::vector<float> bias, i
 
 void WeightMatrix::Multiply(int m, const float* a, Epilogue then, float* c) const {
   if (m == 0) return;
-  if (g_backend.load(std::memory_order_relaxed) == Backend::kOneDnnBf16 && OneDnnBf16Suits(k_, n_)) {
-    std::call_once(prepared_->bf16_once,
-                   [&] { prepared_->bf16 = OneDnnBf16Prepare(values_.data(), bias_.data(), k_, n_); });
-    if (prepared_->bf16 && OneDnnBf16Multiply(*prepared_->bf16, m, a, then, c)) return;
+  if (g_backend.load(std::memory_order_relaxed) == Backend::kOneDnnBf16) {
+    const OneDnnBf16Api& bf16 = *LoadOneDnnBf16().api;  // loaded when the backend was selected
+    if (bf16.suits(k_, n_)) {
+      std::call_once(prepared_->bf16_once,
+                     [&] { prepared_->bf16 = bf16.prepare(values_.data(), bias_.data(), k_, n_); });
+      if (prepared_->bf16 && bf16.multiply(*prepared_->bf16, m, a, then, c)) return;
+    }
   }
   Sgemm(false, m, n_, k_, 1.0f, a, k_, values_.data(), n_, then == Epilogue::kAccumulate ? 1.0f : 0.0f, c, n_);
   AddBiasRows(c, m, n_, bias_.data(), then == Epilogue::kRelu);
@@ -107,7 +150,8 @@ Result<void> SetGemmBackend(std::string_view name) {
     if (!CpuHasAvx2Fma()) return Error(Unavailable("BLAS 'eigen' needs a CPU with AVX2 and FMA"));
     g_backend = Backend::kEigen;
   } else if (name == "onednn-bf16") {
-    if (!OneDnnBf16Available()) return Error(Unavailable("BLAS 'onednn-bf16' needs a CPU with AVX512-BF16"));
+    const OneDnnBf16Module& module = LoadOneDnnBf16();
+    if (module.api == nullptr) return Error(Unavailable("BLAS 'onednn-bf16' " + module.why_not));
     g_backend = Backend::kOneDnnBf16;
   } else {
     return Error(InvalidArgument("unknown BLAS '" + std::string(name) +
@@ -134,7 +178,7 @@ std::vector<std::string> AvailableGemmBackends() {
   std::vector<std::string> names = {"openblas"};
   if (LoadBlis() != nullptr) names.push_back("blis");
   if (CpuHasAvx2Fma()) names.push_back("eigen");
-  if (OneDnnBf16Available()) names.push_back("onednn-bf16");
+  if (LoadOneDnnBf16().api != nullptr) names.push_back("onednn-bf16");
   return names;
 }
 

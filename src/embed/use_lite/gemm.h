@@ -62,13 +62,19 @@ inline constexpr std::string_view kDefaultGemm = "onednn-bf16";  // measured fas
 void EigenSgemm(bool trans_b, int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,
                 float beta, float* c, int ldc);
 
-// Implemented in onednn_gemm.cc, compiled with AVX512-BF16: call the others only when OneDnnBf16Available().
-// OneDnnBf16Suits() says which weight shapes take the bfloat16 path. Prepare() gives nullptr, and Multiply()
-// false before writing anything, when oneDNN cannot run the product; the caller then multiplies in float32.
+// The bfloat16 backend is a module of its own (libdeskpipe_onednn_bf16.so, onednn_gemm.cc, compiled with
+// AVX512-BF16), loaded with dlopen the first time it is asked for: oneDNN, its OpenMP runtime and the OpenCL
+// loader oneDNN links are mapped only by processes that multiply in bfloat16. suits() says which weight shapes
+// take the bfloat16 path; prepare() gives nullptr, and multiply() false before writing anything, when oneDNN
+// cannot run the product, and the caller then multiplies in float32.
 struct OneDnnBf16Weights;
-bool OneDnnBf16Available();
-bool OneDnnBf16Suits(int k, int n);
-std::shared_ptr<const OneDnnBf16Weights> OneDnnBf16Prepare(const float* w, const float* bias, int k, int n);
-bool OneDnnBf16Multiply(const OneDnnBf16Weights& w, int m, const float* a, Epilogue then, float* c);
+struct OneDnnBf16Api {
+  bool (*suits)(int k, int n);
+  std::shared_ptr<const OneDnnBf16Weights> (*prepare)(const float* w, const float* bias, int k, int n);
+  bool (*multiply)(const OneDnnBf16Weights& w, int m, const float* a, Epilogue then, float* c);
+};
+// The module's entry point; nullptr when oneDNN cannot use AVX512-BF16 on this CPU.
+extern "C" const OneDnnBf16Api* deskpipe_onednn_bf16_api();
+inline constexpr const char* kOneDnnBf16Module = "libdeskpipe_onednn_bf16.so";
 
 }  // namespace deskpipe::embed

@@ -1,6 +1,7 @@
-// bfloat16 products on oneDNN for gemm.h's "onednn-bf16" backend. This file alone is compiled with
-// AVX512-BF16 (see CMakeLists.txt) for the float → bfloat16 conversion; gemm.cc calls it only after
-// OneDnnBf16Available() said the CPU has that instruction set and oneDNN uses it.
+// bfloat16 products on oneDNN for gemm.h's "onednn-bf16" backend: the one file of the module gemm.cc loads
+// with dlopen (libdeskpipe_onednn_bf16.so), compiled with AVX512-BF16 (see CMakeLists.txt) for the float →
+// bfloat16 conversion. gemm.cc loads it only on CPUs with that instruction set; the entry point says whether
+// oneDNN uses it too.
 //
 // Activations are rounded to bfloat16 (8 significant bits) and multiplied by weights kept in bfloat16, with
 // float32 sums: ~2.2x OpenBLAS's float32 rate on the model's shapes here (bench_embed). Only weight matrices
@@ -129,13 +130,6 @@ void Execute(const Product& product, const OneDnnBf16Weights& w, uint16_t* a, fl
   stream.wait();
 }
 
-}  // namespace
-
-bool OneDnnBf16Available() {
-  return __builtin_cpu_supports("avx512bf16") &&
-         dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core_bf16;
-}
-
 bool OneDnnBf16Suits(int k, int n) { return k >= 512 && n >= 256; }
 
 std::shared_ptr<const OneDnnBf16Weights> OneDnnBf16Prepare(const float* w, const float* bias, int k, int n) {
@@ -184,6 +178,15 @@ bool OneDnnBf16Multiply(const OneDnnBf16Weights& w, int m, const float* a, Epilo
   }
   Pool().Give(std::move(buffers));
   return true;
+}
+
+}  // namespace
+
+extern "C" const OneDnnBf16Api* deskpipe_onednn_bf16_api() {
+  static const OneDnnBf16Api api{OneDnnBf16Suits, OneDnnBf16Prepare, OneDnnBf16Multiply};
+  const bool usable = __builtin_cpu_supports("avx512bf16") &&
+                      dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core_bf16;
+  return usable ? &api : nullptr;
 }
 
 }  // namespace deskpipe::embed

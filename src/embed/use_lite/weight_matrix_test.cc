@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
@@ -63,6 +65,33 @@ TEST(WeightMatrixTest, EveryBackendMultipliesAddsTheBiasAndLandsAsAsked) {
     }
   }
   ASSERT_TRUE(SetGemmBackend(chosen));
+}
+
+// Whether this process maps a shared object whose file name contains `name`.
+bool Mapped(const std::string& name) {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    if (line.find(name) != std::string::npos) return true;
+  }
+  return false;
+}
+
+// oneDNN, its OpenMP runtime and the OpenCL loader it links are mapped only once the bfloat16 backend is
+// selected; a fresh process (gtest re-executes the binary for this) has none of them.
+TEST(OneDnnModuleDeathTest, MappedOnlyOnceTheBfloat16BackendIsSelected) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        int code = 0;
+        if (Mapped("libdnnl") || Mapped("libOpenCL") || Mapped("libgomp")) code = 1;
+        (void)SetGemmBackend("openblas");
+        (void)AvailableGemmBackends().size();  // looks for the module without a CPU that could use it
+        if (!__builtin_cpu_supports("avx512bf16") && Mapped("libdnnl")) code = 2;
+        if (SetGemmBackend("onednn-bf16") && !Mapped("libdnnl")) code = 3;
+        std::exit(code);
+      },
+      testing::ExitedWithCode(0), "");
 }
 
 }  // namespace
