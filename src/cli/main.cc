@@ -19,6 +19,7 @@
 #include "cli/embed_command.h"
 #include "cli/emulator_process.h"
 #include "cli/extract_command.h"
+#include "cli/reembed_command.h"
 #include "cli/reset_command.h"
 #include "cli/retry_failed_command.h"
 #include "cli/serve_embeddings_command.h"
@@ -30,6 +31,7 @@
 #include "pipeline/progress.h"
 #include "pipeline/runner.h"
 #include "pipeline/stop_signal.h"
+#include "pipeline/tenant_store.h"
 #include "store/store.h"
 
 namespace deskpipe::cli {
@@ -69,7 +71,7 @@ int ExitAfterStop(const RunSummary& summary, int code) {
 Result<std::vector<SearchHit>> RunSearch(const Config& config, const std::string& text, int top_k,
                                          const std::vector<std::string>& types, int per_document) {
   ASSIGN_OR_RETURN(auto embedder, MakeEmbedder(config));
-  ASSIGN_OR_RETURN(auto store, OpenConfiguredStore(config, *embedder));
+  ASSIGN_OR_RETURN(TenantStore tenant, OpenTenantForReading(config, embedder.get()));
   ASSIGN_OR_RETURN(auto vectors, embedder->Embed({text}));
   SearchQuery query;
   query.tenant_id = config.tenant_id;
@@ -78,7 +80,7 @@ Result<std::vector<SearchHit>> RunSearch(const Config& config, const std::string
   query.top_k = top_k;
   query.types = types;
   query.max_hits_per_document = per_document;
-  return store->Search(query);
+  return tenant.store->Search(query);
 }
 
 std::string Snippet(const std::string& text, size_t max_bytes) {
@@ -195,11 +197,9 @@ int CommandSearch(const Flags& flags, const std::string& text, int top_k, const 
 int CommandStatus(const Flags& flags, bool json) {
   auto config = BuildConfig(flags);
   if (!config) return Fail(nullptr, config.error());
-  auto embedder = MakeEmbedder(*config);
-  if (!embedder) return Fail(&*config, embedder.error());
-  auto store = OpenConfiguredStore(*config, **embedder);
-  if (!store) return Fail(&*config, store.error());
-  auto stats = (*store)->Stats(config->tenant_id);
+  auto tenant = OpenTenantForReading(*config);
+  if (!tenant) return Fail(&*config, tenant.error());
+  auto stats = tenant->store->Stats(config->tenant_id);
   if (!stats) return Fail(&*config, stats.error());
   if (json) {
     std::printf("%s\n", StatsToJson(config->tenant_id, *stats).dump().c_str());
@@ -212,11 +212,9 @@ int CommandStatus(const Flags& flags, bool json) {
 int CommandDigest(const Flags& flags) {
   auto config = BuildConfig(flags);
   if (!config) return Fail(nullptr, config.error());
-  auto embedder = MakeEmbedder(*config);
-  if (!embedder) return Fail(&*config, embedder.error());
-  auto store = OpenConfiguredStore(*config, **embedder);
-  if (!store) return Fail(&*config, store.error());
-  auto digest = (*store)->ComputeDigest(config->tenant_id);
+  auto tenant = OpenTenantForReading(*config);
+  if (!tenant) return Fail(&*config, tenant.error());
+  auto digest = tenant->store->ComputeDigest(config->tenant_id);
   if (!digest) return Fail(&*config, digest.error());
   std::printf("digest %s documents %lld chunks %lld\n", digest->hex.c_str(), static_cast<long long>(digest->documents),
               static_cast<long long>(digest->chunks));
@@ -243,12 +241,10 @@ int CommandDemo(Flags flags, int tickets, int seed, const std::vector<std::strin
   PrintSummary(*summary);
   if (summary->stopped) return ExitAfterStop(*summary, kExitOk);
 
-  auto embedder = MakeEmbedder(*config);
-  if (!embedder) return Fail(&*config, embedder.error());
   {
-    auto store = OpenConfiguredStore(*config, **embedder);
-    if (!store) return Fail(&*config, store.error());
-    auto stats = (*store)->Stats(config->tenant_id);
+    auto tenant = OpenTenantForReading(*config);
+    if (!tenant) return Fail(&*config, tenant.error());
+    auto stats = tenant->store->Stats(config->tenant_id);
     if (!stats) return Fail(&*config, stats.error());
     PrintStats(config->tenant_id, *stats);
   }
@@ -324,6 +320,7 @@ int Main(int argc, char** argv) {
   RegisterExtractCommand(app, flags, exit_code);
   RegisterResetCommand(app, flags, exit_code);
   RegisterVerifyCommand(app, flags, exit_code);
+  RegisterReembedCommand(app, flags, exit_code);
 
   try {
     app.parse(argc, argv);

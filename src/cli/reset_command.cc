@@ -6,8 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "embed/embedder_factory.h"
-#include "pipeline/runner.h"
+#include "pipeline/tenant_store.h"
 
 namespace deskpipe::cli {
 namespace {
@@ -19,11 +18,9 @@ int CommandReset(const Flags& flags, bool tenant_given, bool json) {
   if (!tenant_given && config->tenant_id == Config{}.tenant_id) {
     return Fail(&*config, InvalidArgument("reset needs --tenant (or TENANT_ID): the tenant whose data goes"));
   }
-  auto embedder = MakeEmbedder(*config);
-  if (!embedder) return Fail(&*config, embedder.error());
-  auto store = OpenConfiguredStore(*config, **embedder);
-  if (!store) return Fail(&*config, store.error());
-  auto report = (*store)->ResetTenant(config->tenant_id);
+  auto tenant = OpenTenantAsRecorded(*config);
+  if (!tenant) return Fail(&*config, tenant.error());
+  auto report = tenant->store->ResetTenant(config->tenant_id);
   if (!report) return Fail(&*config, report.error());
   if (json) {
     std::printf("%s\n", nlohmann::json({{"tenant", config->tenant_id},

@@ -12,16 +12,15 @@
 #include "pipeline/retry_failed.h"
 #include "pipeline/runner.h"
 #include "pipeline/stop_signal.h"
+#include "pipeline/tenant_store.h"
 
 namespace deskpipe::cli {
 namespace {
 
 int ListDeadLetters(const Config& config, const std::vector<std::string>& streams, bool json) {
-  auto embedder = MakeEmbedder(config);
-  if (!embedder) return Fail(&config, embedder.error());
-  auto store = OpenConfiguredStore(config, **embedder);
-  if (!store) return Fail(&config, store.error());
-  auto letters = (*store)->ListDeadLetters(config.tenant_id);
+  auto tenant = OpenTenantForReading(config);
+  if (!tenant) return Fail(&config, tenant.error());
+  auto letters = tenant->store->ListDeadLetters(config.tenant_id);
   if (!letters) return Fail(&config, letters.error());
   nlohmann::json out = nlohmann::json::array();
   for (const StoredDeadLetter& stored : *letters) {

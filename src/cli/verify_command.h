@@ -1,8 +1,9 @@
 // `deskpipe verify --tenant T [--repair] [--json]` (the seed's data integrity checks): every chunk has exactly
 // one vector and every vector a chunk, stored chunk hashes match stored text, chunks belong to stored
-// documents, cursors are readable. Prints what it finds; --repair mends what SQL can rebuild (vectors from the
-// stored embeddings; unrebuildable chunks are dropped and their documents marked for the next sync).
-// Exit 0 when clean (or fully repaired), 1 when problems remain.
+// documents, cursors are readable, the configured mode matches the recorded one. Without --repair it opens the
+// store read-only. --repair gives lost vectors back (from the embedding cache, else embedded again with the
+// tenant's recorded embedder, which --embedder must name), removes only what is provably orphaned and lists
+// it, and reports the rest. Exit 0 when clean (or fully repaired), 1 when problems remain.
 // Thread-safety: start-up code, single-threaded. Lifetime: registered callbacks refer to `flags` and `exit_code`.
 #pragma once
 

@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "embed/embedder_factory.h"
 #include "net/http_client.h"
+#include "pipeline/tenant_store.h"
 #include "platforms/registry.h"
 
 namespace deskpipe {
@@ -135,10 +136,10 @@ Result<RetrySummary> RunRetryFailed(const Config& config, RunnerOptions options,
   auto http = net::MakeCurlHttpClient();
   ASSIGN_OR_RETURN(auto source, CreateSource(config, *http));
   ASSIGN_OR_RETURN(auto embedder, MakeEmbedder(config));
-  ASSIGN_OR_RETURN(auto store, OpenConfiguredStore(config, *embedder));
+  ASSIGN_OR_RETURN(TenantStore tenant, OpenTenantForWriting(config, *embedder, /*allow_new=*/false));
   if (config.embedder == "use-lite" || config.embedder == "hashing") options.embedder_thread_safe = true;
   options.fetch_grace = std::chrono::hours(1);  // join the fetch: the source dies with this call
-  return RetryFailed(config, *source, *embedder, *store, std::move(options), streams);
+  return RetryFailed(config, *source, *embedder, *tenant.store, std::move(options), streams);
 }
 
 }  // namespace deskpipe

@@ -23,6 +23,7 @@
 #include "net/http_client.h"
 #include "pipeline/store_known_records.h"
 #include "pipeline/summarizer.h"
+#include "pipeline/tenant_store.h"
 #include "platforms/registry.h"
 #include "transforms/chunker.h"
 #include "transforms/thread.h"
@@ -199,8 +200,9 @@ Result<RunSummary> Runner::Run() {
   shared_ = std::make_shared<Shared>(static_cast<size_t>(options_.queue_capacity));
   shared_->store = &store_;
   // The source diffs against what is stored: removed conversations, the reconciliation sweep, KB tombstones.
+  // Re-reading everything, it sees nothing stored, so every record is fetched and written again.
   shared_->known = std::make_unique<StoreKnownRecords>(store_, config_.tenant_id, shared_->store_mutex);
-  source_.AttachKnownRecords(shared_->known.get());
+  source_.AttachKnownRecords(options_.reread_everything ? nullptr : shared_->known.get());
   std::shared_ptr<Shared> shared = shared_;
 
   ProgressDisplay display(*progress_, options_.display);
@@ -326,6 +328,7 @@ void Runner::FetchLoop(std::shared_ptr<Shared> shared) {
   const std::vector<std::string> streams = options_.streams.empty() ? source.Streams() : options_.streams;
   std::shared_ptr<ProgressTracker> progress = progress_;
   const std::atomic<bool>* stop = options_.stop;  // the caller keeps it alive (process-wide for the CLI)
+  const bool reread_everything = options_.reread_everything;
   auto cancelled = [&] { return shared->cancel.load() || (stop != nullptr && stop->load()); };
   // Batches fetched but not yet committed: one in the fetched queue per slot, one per CPU worker, and as many
   // again finished and waiting for an earlier one to commit.
@@ -344,7 +347,7 @@ void Runner::FetchLoop(std::shared_ptr<Shared> shared) {
         error = loaded.error().WithContext("stream " + stream);
         break;
       }
-      cursor = std::move(*loaded);
+      if (!reread_everything) cursor = std::move(*loaded);
     }
     progress->StreamStarted(stream);
     int64_t stream_batches = 0;
@@ -671,15 +674,14 @@ Result<void> Runner::CommitItem(WorkItem& item, RunSummary& summary) {
   return {};
 }
 
-Result<std::unique_ptr<Store>> OpenConfiguredStore(const Config& config, const Embedder& embedder) {
-  return OpenStore(StoreOptionsFor(config, embedder.dimension()));
-}
-
 Result<RunSummary> RunSync(const Config& config, RunnerOptions options) {
   auto http = net::MakeCurlHttpClient();
   ASSIGN_OR_RETURN(auto source, CreateSource(config, *http));
   ASSIGN_OR_RETURN(auto embedder, MakeEmbedder(config));
-  ASSIGN_OR_RETURN(auto store, OpenConfiguredStore(config, *embedder));
+  ASSIGN_OR_RETURN(TenantStore tenant, OpenTenantForWriting(config, *embedder, /*allow_new=*/true));
+  ASSIGN_OR_RETURN(TenantProfile profile, PrepareSyncProfile(config, *embedder, tenant));
+  Store& store = *tenant.store;
+  options.reread_everything = profile.records_backfill;
   // Both built-in embedders document Embed() as safe from several threads at once.
   if (config.embedder == "use-lite" || config.embedder == "hashing") options.embedder_thread_safe = true;
   // USE-lite holds ~3 MB of activations per text of a batch while it runs, and every CPU worker embeds a batch
@@ -687,8 +689,12 @@ Result<RunSummary> RunSync(const Config& config, RunnerOptions options) {
   if (config.embedder == "use-lite") options.embed_batch_size = std::min(options.embed_batch_size, 16);
   // The CPU pool already uses every core: one OpenBLAS thread per Embed() call avoids oversubscription.
   if (options.cpu_workers != 1 && std::thread::hardware_concurrency() > 1) embed::SetBlasThreads(1);
-  Runner runner(config, *source, *embedder, *store, std::move(options));
+  Runner runner(config, *source, *embedder, store, std::move(options));
   auto summary = runner.Run();
+  if (summary && !summary->stopped && profile.records_backfill) {
+    profile.records_backfill = false;  // every record was read again: the backfill is complete
+    RETURN_IF_ERROR(store.SaveProfile(config.tenant_id, profile));
+  }
   if (summary && summary->fetch_abandoned) {
     // The fetch thread is still inside the source: keep the source and its HTTP client alive for it. The
     // process is about to exit (a stop was requested).

@@ -77,6 +77,8 @@ struct RunnerOptions {
   int cpu_workers = 0;               // 0 ⇒ std::thread::hardware_concurrency()
   int queue_capacity = 0;            // fetched batches waiting for a CPU worker; 0 ⇒ cpu_workers
   bool embedder_thread_safe = false;  // false ⇒ Embed() calls are serialized by a mutex
+  // Every stream from its start, with nothing stored known to the source: a mode switch's records backfill.
+  bool reread_everything = false;
   // Set (from any thread or a signal handler) to stop gracefully; may be null.
   const std::atomic<bool>* stop = nullptr;
   std::chrono::milliseconds fetch_grace{3000};
@@ -129,7 +131,5 @@ class Runner {
 // `options` as for Runner (embedder_thread_safe is set for the built-in embedders).
 Result<RunSummary> RunSync(const Config& config, RunnerOptions options = {});
 
-// Opens the store that `config` names, sized for its embedder (for search, status, digest).
-Result<std::unique_ptr<Store>> OpenConfiguredStore(const Config& config, const Embedder& embedder);
 
 }  // namespace deskpipe

@@ -307,15 +307,40 @@ void AppendFilters(const SearchQuery& query, std::string& sql, std::vector<Param
 PostgresStore::PostgresStore(std::unique_ptr<pg::PgConnection> conn, const StoreOptions& options)
     : conn_(std::move(conn)), options_(options) {}
 
-PostgresStore::~PostgresStore() = default;
+PostgresStore::~PostgresStore() {
+  // A pooled or shared server session outlives this store: hand it back writable.
+  if (options_.read_only && conn_) (void)conn_->ExecScript("RESET default_transaction_read_only");
+}
 
 Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(const std::string& url, const StoreOptions& options) {
   if (options.dimension < 0) return Error(InvalidArgument("store vector dimension must not be negative"));
   ASSIGN_OR_RETURN(auto conn, pg::PgConnection::Connect(url));
   std::unique_ptr<PostgresStore> store(new PostgresStore(std::move(conn), options));
-  RETURN_IF_ERROR(store->Migrate());
+  if (options.read_only) {
+    RETURN_IF_ERROR(store->CheckSchemaReadOnly());
+  } else {
+    RETURN_IF_ERROR(store->Migrate());
+  }
   RETURN_IF_ERROR(store->PrepareVectorIndex());
   return store;
+}
+
+constexpr int kLatestMigration = 4;
+
+Result<void> PostgresStore::CheckSchemaReadOnly() {
+  ASSIGN_OR_RETURN(PgResult table, conn_->Exec("SELECT to_regclass('schema_migrations') IS NOT NULL"));
+  if (table.Text(0, 0) != "t") {
+    return Error(NotFound("no deskpipe data in this PostgreSQL database (no schema); check --store, or sync first"));
+  }
+  ASSIGN_OR_RETURN(PgResult applied, conn_->Exec("SELECT version FROM schema_migrations"));
+  std::unordered_set<int64_t> done;
+  for (int i = 0; i < applied.rows(); ++i) done.insert(applied.Int(i, 0));
+  if (!done.count(kLatestMigration)) {
+    return Error(InvalidArgument("this PostgreSQL database was written by an older deskpipe; run `deskpipe sync` "
+                                 "once to upgrade it"));
+  }
+  has_pgvector_ = done.count(2) > 0;
+  return conn_->ExecScript("SET default_transaction_read_only = on");
 }
 
 Result<void> PostgresStore::Migrate() {
@@ -342,6 +367,11 @@ Result<void> PostgresStore::Migrate() {
   if (!done.count(3)) {
     pending.emplace_back(3, "CREATE INDEX conversations_parent ON conversations (tenant_id, parent_id)");
   }
+  // Migration 4: what each tenant's data was made with (TenantProfile).
+  if (!done.count(4)) {
+    pending.emplace_back(4, "CREATE TABLE tenant_profiles (tenant_id TEXT PRIMARY KEY, profile JSONB NOT NULL, "
+                            "updated_at TEXT NOT NULL)");
+  }
   for (const auto& [version, sql] : pending) {
     auto ran = conn_->ExecScript(sql);
     if (!ran) return Error(ran.error().WithContext("schema migration " + std::to_string(version)));
@@ -362,7 +392,7 @@ Result<void> PostgresStore::PrepareVectorIndex() {
   if (!has_pgvector_ || options_.dimension <= 0) return {};
   const std::string n = std::to_string(options_.dimension);
   // One HNSW index per dimension in use, over the typed cast, restricted to that dimension's rows.
-  RETURN_IF_ERROR(conn_->ExecScript("CREATE INDEX IF NOT EXISTS chunk_vectors_hnsw_" + n +
+  if (!options_.read_only) RETURN_IF_ERROR(conn_->ExecScript("CREATE INDEX IF NOT EXISTS chunk_vectors_hnsw_" + n +
                                     " ON chunk_vectors USING hnsw ((embedding::vector(" + n +
                                     ")) vector_cosine_ops) WHERE dim = " + n));
   // pgvector ≥ 0.8: keep scanning the graph until enough rows pass the filters (filtered ANN, not post-filter).
@@ -850,6 +880,7 @@ Result<ResetReport> PostgresStore::ResetTenant(const std::string& tenant_id) {
   report.cursors = cursors.Affected();
   RETURN_IF_ERROR(conn_->Exec("DELETE FROM runs WHERE tenant_id = $1", {tenant_id}));
   RETURN_IF_ERROR(conn_->Exec("DELETE FROM dead_letters WHERE tenant_id = $1", {tenant_id}));
+  RETURN_IF_ERROR(conn_->Exec("DELETE FROM tenant_profiles WHERE tenant_id = $1", {tenant_id}));
   // The embedding cache is shared by content hash: drop the entries no remaining chunk of any tenant uses.
   RETURN_IF_ERROR(conn_->Exec("DELETE FROM embeddings e WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE "
                               "c.model_id = e.model_id AND c.content_hash = e.content_hash)"));
@@ -857,7 +888,7 @@ Result<ResetReport> PostgresStore::ResetTenant(const std::string& tenant_id) {
   return report;
 }
 
-Result<VerifyReport> PostgresStore::Verify(const std::string& tenant_id, bool repair) {
+Result<VerifyReport> PostgresStore::VerifyTenant(const std::string& tenant_id, const VerifyOptions& options) {
   RETURN_IF_ERROR(ValidateTenantId(tenant_id));
   VerifyReport report;
   ASSIGN_OR_RETURN(StoreStats stats, Stats(tenant_id));
@@ -867,6 +898,7 @@ Result<VerifyReport> PostgresStore::Verify(const std::string& tenant_id, bool re
 
   // Chunks without a vector (of this store's dimension).
   std::vector<int64_t> missing_rowids;
+  std::unordered_map<int64_t, std::string> chunk_ids;
   if (options_.dimension > 0) {
     const std::string sql =
         has_pgvector_
@@ -879,6 +911,7 @@ Result<VerifyReport> PostgresStore::Verify(const std::string& tenant_id, bool re
     for (int i = 0; i < missing.rows(); ++i) {
       missing_rowids.push_back(missing.Int(i, 0));
       report.chunks_without_vector.push_back(missing.Text(i, 1));
+      chunk_ids[missing.Int(i, 0)] = missing.Text(i, 1);
     }
   }
   if (has_pgvector_) {
@@ -899,6 +932,7 @@ Result<VerifyReport> PostgresStore::Verify(const std::string& tenant_id, bool re
       if (HashHex(chunks.Text(i, 2)) != chunks.Text(i, 3)) {
         bad_rowids.push_back(chunks.Int(i, 0));
         report.chunk_hash_mismatches.push_back(chunks.Text(i, 1));
+        chunk_ids[chunks.Int(i, 0)] = chunks.Text(i, 1);
       }
     }
   }
@@ -910,11 +944,17 @@ Result<VerifyReport> PostgresStore::Verify(const std::string& tenant_id, bool re
   for (int i = 0; i < orphans.rows(); ++i) {
     orphan_rowids.push_back(orphans.Int(i, 0));
     report.orphan_chunks.push_back(orphans.Text(i, 1));
+    chunk_ids[orphans.Int(i, 0)] = orphans.Text(i, 1);
   }
   for (const auto& [stream, cursor] : stats.cursors) {
     if (!cursor.is_object()) report.cursor_problems.push_back(stream + ": cursor is not a JSON object");
   }
-  if (!repair || report.ok()) return report;
+  if (!options.repair || report.ok()) return report;
+  std::string model_id = options.model_id;
+  if (model_id.empty()) {
+    ASSIGN_OR_RETURN(auto profile, LoadProfile(tenant_id));
+    if (profile) model_id = profile->model_id;
+  }
 
   pg::PgTransaction txn(*conn_);
   RETURN_IF_ERROR(txn.status());
@@ -947,22 +987,191 @@ Result<VerifyReport> PostgresStore::Verify(const std::string& tenant_id, bool re
     }
     missing_rowids = std::move(still_missing);
   }
-  // What SQL cannot rebuild: drop the chunk and forget its document's hash so the next sync re-chunks and
-  // re-embeds it.
-  std::vector<int64_t> drop = missing_rowids;
-  drop.insert(drop.end(), bad_rowids.begin(), bad_rowids.end());
-  if (!drop.empty()) {
+  // An orphan needs no vector: it is removed below.
+  {
+    std::unordered_set<int64_t> orphan_set(orphan_rowids.begin(), orphan_rowids.end());
+    std::unordered_set<int64_t> bad_set(bad_rowids.begin(), bad_rowids.end());
+    std::vector<int64_t> still_missing;
+    for (int64_t rowid : missing_rowids) {
+      if (!orphan_set.count(rowid) && !bad_set.count(rowid)) still_missing.push_back(rowid);
+    }
+    missing_rowids = std::move(still_missing);
+  }
+  // A chunk whose vector is gone and not cached: embedded again from its stored text, else reported.
+  if (!missing_rowids.empty() && options.embed && !model_id.empty() && options_.store_original_text) {
+    ASSIGN_OR_RETURN(PgResult texts, conn_->Exec("SELECT rowid, text, content_hash FROM chunks WHERE tenant_id = $1 "
+                                                 "AND rowid = ANY($2::bigint[]) ORDER BY rowid",
+                                                 {tenant_id, IntArray(missing_rowids)}));
+    std::vector<std::string> batch;
+    for (int i = 0; i < texts.rows(); ++i) batch.push_back(texts.Text(i, 1));
+    ASSIGN_OR_RETURN(auto vectors, options.embed(batch));
+    if (vectors.size() != batch.size()) return Error(Internal("the embedder answered a different count"));
+    std::unordered_set<int64_t> embedded;
+    for (int i = 0; i < texts.rows(); ++i) {
+      if (static_cast<int>(vectors[i].size()) != options_.dimension) {
+        return Error(InvalidArgument("the embedder gives " + std::to_string(vectors[i].size()) +
+                                     "-d vectors; the tenant's are " + std::to_string(options_.dimension) + "-d"));
+      }
+      RETURN_IF_ERROR(PutVector(tenant_id, texts.Int(i, 0), model_id, texts.Text(i, 2), vectors[i]));
+      embedded.insert(texts.Int(i, 0));
+      ++report.re_embedded;
+      ++report.repaired;
+    }
+    std::vector<int64_t> still_missing;
+    for (int64_t rowid : missing_rowids) {
+      if (!embedded.count(rowid)) still_missing.push_back(rowid);
+    }
+    missing_rowids = std::move(still_missing);
+  }
+  for (int64_t rowid : missing_rowids) {
+    report.unrepaired.push_back("chunk " + chunk_ids[rowid] +
+                                ": its vector is lost and not in the embedding cache; run verify --repair with the "
+                                "tenant's embedder to embed it again");
+  }
+  // Damaged text is kept (it is what keyword search finds) and its document's hash forgotten, so the next sync
+  // that reads the document rewrites it.
+  if (!bad_rowids.empty()) {
     RETURN_IF_ERROR(conn_->Exec("UPDATE documents d SET content_hash = '' FROM chunks c WHERE c.tenant_id = $1 AND "
                                 "c.rowid = ANY($2::bigint[]) AND d.tenant_id = c.tenant_id AND d.id = c.document_id",
-                                {tenant_id, IntArray(drop)}));
+                                {tenant_id, IntArray(bad_rowids)}));
+    for (int64_t rowid : bad_rowids) {
+      report.unrepaired.push_back("chunk " + chunk_ids[rowid] +
+                                  ": its text does not match its hash (changed outside deskpipe); kept, and its "
+                                  "document is rewritten when a sync next reads it");
+    }
   }
-  drop.insert(drop.end(), orphan_rowids.begin(), orphan_rowids.end());
-  if (!drop.empty()) {
+  // Only what is provably orphaned goes: chunks whose document row is gone.
+  if (!orphan_rowids.empty()) {
     ASSIGN_OR_RETURN(PgResult removed, conn_->Exec("DELETE FROM chunks WHERE tenant_id = $1 AND rowid = "
                                                    "ANY($2::bigint[])",
-                                                   {tenant_id, IntArray(drop)}));
+                                                   {tenant_id, IntArray(orphan_rowids)}));
     report.repaired += removed.Affected();
+    for (int64_t rowid : orphan_rowids) report.removed.push_back("chunk " + chunk_ids[rowid] + ": its document is gone");
   }
+  for (int64_t key : report.vectors_without_chunk) {
+    report.removed.push_back("vector " + std::to_string(key) + ": its chunk is gone");
+  }
+  RETURN_IF_ERROR(txn.Commit());
+  return report;
+}
+
+Result<void> PostgresStore::PutVector(const std::string& tenant_id, int64_t chunk_rowid, const std::string& model_id,
+                                      const std::string& content_hash, const std::vector<float>& vector) {
+  RETURN_IF_ERROR(conn_->Exec("INSERT INTO embeddings (model_id, content_hash, dim, vector) VALUES ($1, $2, $3, $4) "
+                              "ON CONFLICT (model_id, content_hash) DO NOTHING",
+                              {model_id, content_hash, static_cast<int64_t>(vector.size()),
+                               Param::Bytes(vector.data(), vector.size() * sizeof(float))}));
+  if (has_pgvector_) {
+    RETURN_IF_ERROR(conn_->Exec("INSERT INTO chunk_vectors (chunk_rowid, tenant_id, dim, embedding) VALUES ($1, $2, "
+                                "$3, $4::vector) ON CONFLICT (chunk_rowid) DO UPDATE SET dim = excluded.dim, "
+                                "embedding = excluded.embedding",
+                                {chunk_rowid, tenant_id, static_cast<int64_t>(vector.size()),
+                                 pg::VectorLiteral(vector)}));
+  }
+  return {};
+}
+
+// ---- tenant profile, re-embedding ----
+
+Result<std::optional<TenantProfile>> PostgresStore::LoadProfile(const std::string& tenant_id) {
+  RETURN_IF_ERROR(ValidateTenantId(tenant_id));
+  ASSIGN_OR_RETURN(PgResult stored,
+                   conn_->Exec("SELECT profile::text FROM tenant_profiles WHERE tenant_id = $1", {tenant_id}));
+  if (stored.rows() > 0) return std::optional<TenantProfile>(TenantProfile::FromJson(ParseJson(stored.Text(0, 0))));
+  // Synced before profiles were recorded: what its chunks say, if it has any; any trace of a sync otherwise.
+  ASSIGN_OR_RETURN(PgResult chunk,
+                   conn_->Exec("SELECT c.model_id, COALESCE((SELECT e.dim FROM embeddings e WHERE e.model_id = "
+                               "c.model_id AND e.content_hash = c.content_hash), 0) FROM chunks c WHERE c.tenant_id = "
+                               "$1 LIMIT 1",
+                               {tenant_id}));
+  if (chunk.rows() > 0) {
+    TenantProfile profile;
+    profile.model_id = chunk.Text(0, 0);
+    profile.dimension = static_cast<int>(chunk.Int(0, 1));
+    // Chunks but no record rows: it was synced in vector-only mode with minimal SQL.
+    std::string any_record;
+    for (const char* table : sc::kRecordTables) {
+      any_record += std::string(any_record.empty() ? "" : " UNION ALL ") + "SELECT 1 FROM " + table +
+                    " WHERE tenant_id = $1";
+    }
+    ASSIGN_OR_RETURN(PgResult records, conn_->Exec("SELECT EXISTS (" + any_record + ")", {tenant_id}));
+    profile.writes_records = records.Text(0, 0) == "t";
+    return std::optional<TenantProfile>(profile);
+  }
+  ASSIGN_OR_RETURN(PgResult trace, conn_->Exec("SELECT 1 FROM runs WHERE tenant_id = $1 UNION ALL SELECT 1 FROM "
+                                               "cursors WHERE tenant_id = $1 LIMIT 1",
+                                               {tenant_id}));
+  if (trace.rows() > 0) return std::optional<TenantProfile>(TenantProfile{});
+  return std::optional<TenantProfile>();
+}
+
+Result<void> PostgresStore::SaveProfile(const std::string& tenant_id, const TenantProfile& profile) {
+  RETURN_IF_ERROR(ValidateTenantId(tenant_id));
+  RETURN_IF_ERROR(conn_->Exec("INSERT INTO tenant_profiles (tenant_id, profile, updated_at) VALUES ($1, $2::jsonb, "
+                              "$3) ON CONFLICT (tenant_id) DO UPDATE SET profile = excluded.profile, updated_at = "
+                              "excluded.updated_at",
+                              {tenant_id, CompactJson(profile.ToJson()), Now()}));
+  return {};
+}
+
+Result<ReembedReport> PostgresStore::Reembed(const std::string& tenant_id, const TenantProfile& to,
+                                             const EmbedTexts& embed) {
+  RETURN_IF_ERROR(ValidateTenantId(tenant_id));
+  if (to.dimension != options_.dimension || to.model_id.empty()) {
+    return Error(InvalidArgument("re-embedding needs the store opened with the new embedder's dimension"));
+  }
+  ReembedReport report;
+  // One transaction: searches see the old vectors until it commits, then only the new ones.
+  pg::PgTransaction txn(*conn_);
+  RETURN_IF_ERROR(txn.status());
+  RETURN_IF_ERROR(conn_->Exec("SELECT pg_advisory_xact_lock(hashtext($1))", {tenant_id}));
+  if (has_pgvector_) RETURN_IF_ERROR(conn_->Exec("DELETE FROM chunk_vectors WHERE tenant_id = $1", {tenant_id}));
+  int64_t after = 0;
+  constexpr int kPage = 256;
+  while (true) {
+    ASSIGN_OR_RETURN(PgResult page, conn_->Exec("SELECT rowid, id, text FROM chunks WHERE tenant_id = $1 AND rowid > "
+                                                "$2 ORDER BY rowid LIMIT $3",
+                                                {tenant_id, after, static_cast<int64_t>(kPage)}));
+    if (page.rows() == 0) break;
+    std::vector<std::string> hashes;
+    std::vector<int> rows;
+    for (int i = 0; i < page.rows(); ++i) {
+      after = page.Int(i, 0);
+      ++report.chunks;
+      if (!options_.store_original_text || page.Text(i, 2).empty()) {
+        report.skipped.push_back(page.Text(i, 1));
+        continue;
+      }
+      rows.push_back(i);
+      hashes.push_back(HashHex(page.Text(i, 2)));
+    }
+    ASSIGN_OR_RETURN(auto cached, CachedEmbeddings(to.model_id, hashes));
+    std::vector<std::string> missing;
+    for (size_t j = 0; j < rows.size(); ++j) {
+      if (!cached.count(hashes[j])) missing.push_back(page.Text(rows[j], 2));
+    }
+    if (!missing.empty()) {
+      ASSIGN_OR_RETURN(auto vectors, embed(missing));
+      if (vectors.size() != missing.size()) return Error(Internal("the embedder answered a different count"));
+      size_t next = 0;
+      for (size_t j = 0; j < rows.size(); ++j) {
+        if (cached.count(hashes[j])) continue;
+        if (static_cast<int>(vectors[next].size()) != to.dimension) {
+          return Error(InvalidArgument("the embedder gives " + std::to_string(vectors[next].size()) +
+                                       "-d vectors, not " + std::to_string(to.dimension)));
+        }
+        cached[hashes[j]] = std::move(vectors[next++]);
+        ++report.embedded;
+      }
+    }
+    report.from_cache += static_cast<int64_t>(rows.size()) - static_cast<int64_t>(missing.size());
+    for (size_t j = 0; j < rows.size(); ++j) {
+      RETURN_IF_ERROR(PutVector(tenant_id, page.Int(rows[j], 0), to.model_id, hashes[j], cached[hashes[j]]));
+    }
+    if (page.rows() < kPage) break;
+  }
+  RETURN_IF_ERROR(conn_->Exec("UPDATE chunks SET model_id = $2 WHERE tenant_id = $1", {tenant_id, to.model_id}));
+  RETURN_IF_ERROR(SaveProfile(tenant_id, to));
   RETURN_IF_ERROR(txn.Commit());
   return report;
 }

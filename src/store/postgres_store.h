@@ -43,7 +43,11 @@ class PostgresStore : public Store {
   Result<void> ResolveDeadLetter(const std::string& tenant_id, const std::string& stream,
                                  const std::string& record_id) override;
   Result<ResetReport> ResetTenant(const std::string& tenant_id) override;
-  Result<VerifyReport> Verify(const std::string& tenant_id, bool repair) override;
+  Result<VerifyReport> VerifyTenant(const std::string& tenant_id, const VerifyOptions& options) override;
+  Result<std::optional<TenantProfile>> LoadProfile(const std::string& tenant_id) override;
+  Result<void> SaveProfile(const std::string& tenant_id, const TenantProfile& profile) override;
+  Result<ReembedReport> Reembed(const std::string& tenant_id, const TenantProfile& to,
+                                const EmbedTexts& embed) override;
   // Known records (issue 4); in sqlite_known_records.cc / postgres_known_records.cc.
   Result<std::vector<KnownRecord>> ListKnown(const std::string& tenant_id, const std::string& type,
                                              const std::string& after_id, size_t limit) override;
@@ -63,7 +67,12 @@ class PostgresStore : public Store {
   PostgresStore(std::unique_ptr<pg::PgConnection> conn, const StoreOptions& options);
 
   Result<void> Migrate();
+  // For read-only verbs: checks the schema is there and current, and makes the session read-only.
+  Result<void> CheckSchemaReadOnly();
   Result<void> PrepareVectorIndex();
+  // Gives `chunk_rowid` the vector (and caches it under `model_id`).
+  Result<void> PutVector(const std::string& tenant_id, int64_t chunk_rowid, const std::string& model_id,
+                         const std::string& content_hash, const std::vector<float>& vector);
   // Ranked chunk rowids of the tenant nearest to query.vector, filters applied in the same SQL.
   Result<std::vector<int64_t>> VectorCandidates(const SearchQuery& query);
   Result<std::vector<int64_t>> KeywordCandidates(const SearchQuery& query);

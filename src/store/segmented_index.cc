@@ -67,8 +67,13 @@ Result<std::unique_ptr<SegmentedIndex>> SegmentedIndex::Open(const std::string& 
   if (options.seal_at == 0) return Error(InvalidArgument("vector segments must hold at least one vector"));
   const fs::path base(base_path);
   std::error_code ec;
-  fs::create_directories(base.parent_path(), ec);
-  if (ec) return Error(Internal("cannot create " + base.parent_path().string() + ": " + ec.message()));
+  if (!options.read_only) {
+    fs::create_directories(base.parent_path(), ec);
+    if (ec) return Error(Internal("cannot create " + base.parent_path().string() + ": " + ec.message()));
+  } else if (!fs::exists(base.parent_path(), ec)) {
+    ASSIGN_OR_RETURN(auto empty, VectorIndex::Open("", options.dimension, options.params));
+    return std::unique_ptr<SegmentedIndex>(new SegmentedIndex(base_path, options, {}, std::move(empty), true));
+  }
 
   std::vector<Sealed> sealed;
   const std::string prefix = base.filename().string() + kSealedInfix;
@@ -92,7 +97,9 @@ Result<std::unique_ptr<SegmentedIndex>> SegmentedIndex::Open(const std::string& 
     }
   }
   const bool stale = growing == nullptr;
-  if (stale) {
+  if (stale && options.read_only) {
+    ASSIGN_OR_RETURN(growing, VectorIndex::Open("", options.dimension, options.params));
+  } else if (stale) {
     RETURN_IF_ERROR(RemoveFile(base_path + ".gen"));
     RETURN_IF_ERROR(RemoveFile(base_path));
     ASSIGN_OR_RETURN(growing, VectorIndex::Open(base_path, options.dimension, options.params));
@@ -135,11 +142,12 @@ Result<void> SegmentedIndex::Remove(int64_t key) {
 }
 
 Result<void> SegmentedIndex::SealIfFull() {
-  if (growing_->size() < options_.seal_at) return {};
+  if (options_.read_only || growing_->size() < options_.seal_at) return {};
   return Seal();
 }
 
 Result<void> SegmentedIndex::Seal() {
+  if (options_.read_only) return {};
   const std::vector<int64_t> keys = growing_->Keys();
   if (keys.empty()) return {};
   RETURN_IF_ERROR(RemoveFile(base_path_ + ".gen"));
@@ -235,6 +243,7 @@ Result<std::vector<int64_t>> SegmentedIndex::Keys() {
 }
 
 Result<void> SegmentedIndex::Save(int64_t generation) {
+  if (options_.read_only) return {};
   // Segment first, then the sidecar: a crash in between leaves a mismatch, hence a refill, never a stale
   // segment that claims to be current.
   RETURN_IF_ERROR(growing_->Save());

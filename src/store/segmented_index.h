@@ -34,6 +34,9 @@ class SegmentedIndex {
     // Required: the store passes StoreOptions::vector_segment_size, where the default and its reasons live.
     size_t seal_at = 0;
     VectorIndex::Params params;
+    // Reads the files as they are and writes none: a stale growing segment is refilled in memory only, and
+    // Seal/Save do nothing (read-only verbs).
+    bool read_only = false;
   };
 
   // Opens the segments at `base_path`: the sealed files are listed (not read) and the growing segment is

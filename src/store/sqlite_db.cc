@@ -1,5 +1,7 @@
 #include "store/sqlite_db.h"
 
+#include <filesystem>
+
 #include <sqlite3.h>
 
 namespace deskpipe::sqlite {
@@ -92,6 +94,31 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path) {
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     Status status = SqliteError(db, rc, "cannot open database " + path);
+    sqlite3_close(db);
+    return Error(status);
+  }
+  sqlite3_extended_result_codes(db, 1);
+  return std::unique_ptr<SqliteDb>(new SqliteDb(db));
+}
+
+Result<std::unique_ptr<SqliteDb>> SqliteDb::OpenReadOnly(const std::string& path) {
+  std::string uri = "file:";
+  for (char c : path) {
+    if (c == '%' || c == '?' || c == '#') {
+      static constexpr char kHex[] = "0123456789ABCDEF";
+      uri += '%';
+      uri += kHex[(static_cast<unsigned char>(c) >> 4) & 0xF];
+      uri += kHex[static_cast<unsigned char>(c) & 0xF];
+    } else {
+      uri += c;
+    }
+  }
+  std::error_code ec;
+  uri += std::filesystem::exists(path + "-wal", ec) ? "?mode=ro" : "?immutable=1";
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(uri.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    Status status = SqliteError(db, rc, "cannot open database " + path + " for reading");
     sqlite3_close(db);
     return Error(status);
   }

@@ -58,6 +58,9 @@ class SqliteDb {
  public:
   // Opens (creating) the database file at `path`.
   static Result<std::unique_ptr<SqliteDb>> Open(const std::string& path);
+  // Opens the database at `path` for reading only, creating nothing. Without a -wal file beside it (no writer
+  // has it open) it is opened immutable, so not even a -shm file is made; with one, read-only in WAL mode.
+  static Result<std::unique_ptr<SqliteDb>> OpenReadOnly(const std::string& path);
   ~SqliteDb();
   SqliteDb(const SqliteDb&) = delete;
   SqliteDb& operator=(const SqliteDb&) = delete;

@@ -215,6 +215,28 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& db_pat
   if (options.dimension < 0) return Error(InvalidArgument("store vector dimension must not be negative"));
   std::filesystem::path path(db_path);
   std::error_code ec;
+  std::filesystem::path data_dir =
+      options.data_dir.empty() ? (path.has_parent_path() ? path.parent_path() : std::filesystem::path("."))
+                               : std::filesystem::path(options.data_dir);
+  if (options.read_only) {
+    if (!std::filesystem::exists(path, ec)) {
+      return Error(NotFound("no deskpipe data in " + data_dir.string() + " (no database at " + db_path +
+                            "); check --data-dir, or sync first"));
+    }
+    ASSIGN_OR_RETURN(auto db, sqlite::SqliteDb::OpenReadOnly(db_path));
+    RETURN_IF_ERROR(db->Exec("PRAGMA busy_timeout=5000;"));
+    std::unique_ptr<SqliteStore> store(new SqliteStore(std::move(db), options, (data_dir / "vectors").string()));
+    auto version = store->SchemaVersion();
+    if (!version) {
+      return Error(InvalidArgument(db_path + " is not a deskpipe database (" + version.error().message() + ")"));
+    }
+    if (*version < Migrations().back().first) {
+      return Error(InvalidArgument(db_path + " was written by an older deskpipe (schema " +
+                                      std::to_string(*version) + "); run `deskpipe sync` once to upgrade it"));
+    }
+    RETURN_IF_ERROR(store->LoadKeysThrough());
+    return store;
+  }
   if (path.has_parent_path()) {
     std::filesystem::create_directories(path.parent_path(), ec);
     if (ec) {
@@ -222,9 +244,6 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& db_pat
                                    " for the store: " + ec.message()));
     }
   }
-  std::filesystem::path data_dir =
-      options.data_dir.empty() ? (path.has_parent_path() ? path.parent_path() : std::filesystem::path("."))
-                               : std::filesystem::path(options.data_dir);
   ASSIGN_OR_RETURN(auto db, sqlite::SqliteDb::Open(db_path));
   // 16 KB pages, before WAL mode: with 4 KB ones a stored conversation (~2 KB of payload) left ~30 % of its
   // table's pages unused; a 20k-ticket store is 586 MB instead of 712 and syncs with ~6 % less CPU. Only a
@@ -697,6 +716,7 @@ Result<std::unique_ptr<SegmentedIndex>> SqliteStore::OpenIndex(const std::string
   SegmentedIndex::Options options;
   options.dimension = options_.dimension;
   options.seal_at = options_.vector_segment_size;
+  options.read_only = options_.read_only;
   return SegmentedIndex::Open(VectorIndexPath(tenant_id), options, generation);
 }
 
@@ -768,11 +788,13 @@ void SqliteStore::DropIndex(const std::string& tenant_id) {
 void SqliteStore::ForgetIndex(const std::string& tenant_id) {
   indexes_.erase(tenant_id);
   attrs_.erase(tenant_id);
+  if (options_.read_only) return;
   std::error_code ec;
   std::filesystem::remove(VectorIndexPath(tenant_id) + ".gen", ec);
 }
 
 Result<void> SqliteStore::Flush() {
+  if (options_.read_only) return {};
   CatchUpIndexes();
   Status first;
   if (!unkeyed_vectors_.empty()) {
@@ -1242,7 +1264,7 @@ Result<ResetReport> SqliteStore::ResetTenant(const std::string& tenant_id) {
   return report;
 }
 
-Result<VerifyReport> SqliteStore::Verify(const std::string& tenant_id, bool repair) {
+Result<VerifyReport> SqliteStore::VerifyTenant(const std::string& tenant_id, const VerifyOptions& options) {
   CatchUpIndexes();
   RETURN_IF_ERROR(ValidateTenantId(tenant_id));
   VerifyReport report;
@@ -1310,16 +1332,23 @@ Result<VerifyReport> SqliteStore::Verify(const std::string& tenant_id, bool repa
       report.vectors_without_chunk.push_back(key);
     }
   }
-  std::vector<int64_t> unrebuildable;  // chunks SQL cannot give a vector or whose text is damaged
+  int64_t restorable = 0;
+  std::vector<int64_t> vectorless;  // chunks of a document whose vector SQL does not hold
+  std::vector<int64_t> damaged;     // chunks whose text no longer matches its hash
   std::vector<int64_t> orphans;
   for (const auto& [rowid, c] : chunks) {
-    if (options_.dimension > 0 && !key_set.count(rowid)) report.chunks_without_vector.push_back(c.id);
+    if (options_.dimension > 0 && !key_set.count(rowid)) {
+      report.chunks_without_vector.push_back(c.id);
+      if (c.cached && c.has_document) ++restorable;  // a rebuild from SQL gives it back
+    }
     if (!c.hash_ok) report.chunk_hash_mismatches.push_back(c.id);
     if (!c.has_document) {
       report.orphan_chunks.push_back(c.id);
       orphans.push_back(rowid);
-    } else if (!c.hash_ok || (options_.dimension > 0 && !c.cached)) {
-      unrebuildable.push_back(rowid);
+    } else if (!c.hash_ok) {
+      damaged.push_back(rowid);
+    } else if (options_.dimension > 0 && !c.cached) {
+      vectorless.push_back(rowid);
     }
   }
   {
@@ -1336,42 +1365,283 @@ Result<VerifyReport> SqliteStore::Verify(const std::string& tenant_id, bool repa
   std::sort(report.chunks_without_vector.begin(), report.chunks_without_vector.end());
   std::sort(report.chunk_hash_mismatches.begin(), report.chunk_hash_mismatches.end());
   std::sort(report.orphan_chunks.begin(), report.orphan_chunks.end());
-  if (!repair || (report.ok() && report.dead_vectors == 0)) return report;
+  if (!options.repair || (report.ok() && report.dead_vectors == 0)) return report;
 
+  std::string model_id = options.model_id;
+  if (model_id.empty()) {
+    ASSIGN_OR_RETURN(auto profile, LoadProfile(tenant_id));
+    if (profile) model_id = profile->model_id;
+  }
   {
     sqlite::Transaction txn(*db_);
     RETURN_IF_ERROR(txn.status());
-    // Chunks SQL cannot rebuild: drop them and forget their document's hash so the next sync re-embeds it.
-    for (int64_t rowid : unrebuildable) {
+    // A chunk whose vector is gone gets it back from the embedding cache, else from its text.
+    std::vector<std::pair<int64_t, std::string>> texts;
+    ASSIGN_OR_RETURN(Statement * text, db_->Prepare("SELECT text FROM chunks WHERE rowid = ?"));
+    for (int64_t rowid : vectorless) {
+      text->Reset();
+      text->Bind(1, rowid);
+      ASSIGN_OR_RETURN(bool row, text->Step());
+      if (row && options_.store_original_text && !model_id.empty()) {
+        texts.emplace_back(rowid, text->ColumnText(0));
+      } else {
+        report.unrepaired.push_back("chunk " + chunks[rowid].id +
+                                    ": its vector is lost and its text is not stored; it is re-embedded when its "
+                                    "document next changes");
+      }
+    }
+    text->Reset();
+    ASSIGN_OR_RETURN(std::vector<int64_t> left, AttachVectors(model_id, texts, options.embed));
+    for (int64_t rowid : left) {
+      report.unrepaired.push_back("chunk " + chunks[rowid].id +
+                                  ": its vector is lost and not in the embedding cache; run verify --repair "
+                                  "with the tenant's embedder to embed it again");
+    }
+    report.re_embedded = static_cast<int64_t>(texts.size() - left.size());
+    report.repaired += report.re_embedded;
+    // Damaged text is kept (it is what keyword search finds) and its document's hash forgotten, so the next
+    // sync that reads the document rewrites it.
+    for (int64_t rowid : damaged) {
       ASSIGN_OR_RETURN(Statement * forget,
                        db_->Prepare("UPDATE documents SET content_hash = '' WHERE tenant_id = ? AND id = "
                                     "(SELECT document_id FROM chunks WHERE rowid = ? AND tenant_id = ?)"));
       forget->Bind(1, tenant_id).Bind(2, rowid).Bind(3, tenant_id);
       RETURN_IF_ERROR(forget->Run());
+      report.unrepaired.push_back("chunk " + chunks[rowid].id +
+                                  ": its text does not match its hash (changed outside deskpipe); kept, and its "
+                                  "document is rewritten when a sync next reads it");
     }
-    std::vector<int64_t> drop = unrebuildable;
-    drop.insert(drop.end(), orphans.begin(), orphans.end());
-    for (int64_t rowid : drop) {
+    // Only what is provably orphaned goes: chunks whose document row is gone.
+    for (int64_t rowid : orphans) {
       ASSIGN_OR_RETURN(Statement * del, db_->Prepare("DELETE FROM chunks WHERE rowid = ? AND tenant_id = ?"));
       del->Bind(1, rowid).Bind(2, tenant_id);
       RETURN_IF_ERROR(del->Run());
+      report.removed.push_back("chunk " + chunks[rowid].id + ": its document is gone");
       ++report.repaired;
     }
-    ASSIGN_OR_RETURN(
-        Statement * bump,
-        db_->Prepare("INSERT INTO meta (tenant_id, key, value) VALUES (?, 'vector_generation', '1') "
-                     "ON CONFLICT (tenant_id, key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)"));
-    bump->Bind(1, tenant_id);
-    RETURN_IF_ERROR(bump->Run());
+    RETURN_IF_ERROR(BumpVectorGeneration(tenant_id));
     RETURN_IF_ERROR(txn.Commit());
   }
   // The index is a cache of SQL: rebuilding it mends every missing and stray vector at once, and compacts
   // the dead ones away.
   if (options_.dimension > 0) {
     RETURN_IF_ERROR(RebuildIndex(tenant_id));
-    report.repaired += static_cast<int64_t>(report.vectors_without_chunk.size()) +
-                       static_cast<int64_t>(report.chunks_without_vector.size()) + report.dead_vectors;
+    for (int64_t key : report.vectors_without_chunk) {
+      report.removed.push_back("vector " + std::to_string(key) + ": its chunk is gone");
+    }
+    report.repaired +=
+        static_cast<int64_t>(report.vectors_without_chunk.size()) + restorable + report.dead_vectors;
   }
+  return report;
+}
+
+Result<void> SqliteStore::BumpVectorGeneration(const std::string& tenant_id) {
+  ASSIGN_OR_RETURN(
+      Statement * bump,
+      db_->Prepare("INSERT INTO meta (tenant_id, key, value) VALUES (?, 'vector_generation', '1') "
+                   "ON CONFLICT (tenant_id, key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)"));
+  bump->Bind(1, tenant_id);
+  return bump->Run();
+}
+
+Result<std::vector<int64_t>> SqliteStore::AttachVectors(const std::string& model_id,
+                                                        const std::vector<std::pair<int64_t, std::string>>& texts,
+                                                        const EmbedTexts& embed) {
+  std::vector<int64_t> left;
+  constexpr size_t kBatch = 64;
+  std::unordered_map<std::string, int64_t> appended;
+  for (size_t begin = 0; begin < texts.size(); begin += kBatch) {
+    const size_t end = std::min(texts.size(), begin + kBatch);
+    std::vector<std::string> hashes;
+    for (size_t i = begin; i < end; ++i) hashes.push_back(HashHex(texts[i].second));
+    ASSIGN_OR_RETURN(auto cached, CachedEmbeddings(model_id, hashes));
+    std::vector<size_t> missing;
+    std::vector<std::string> missing_texts;
+    for (size_t i = begin; i < end; ++i) {
+      if (!cached.count(hashes[i - begin])) {
+        missing.push_back(i);
+        missing_texts.push_back(texts[i].second);
+      }
+    }
+    if (!missing.empty() && embed) {
+      ASSIGN_OR_RETURN(auto vectors, embed(missing_texts));
+      if (vectors.size() != missing.size()) return Error(Internal("the embedder answered a different count"));
+      for (size_t j = 0; j < missing.size(); ++j) {
+        if (static_cast<int>(vectors[j].size()) != options_.dimension) {
+          return Error(InvalidArgument("the embedder gives " + std::to_string(vectors[j].size()) +
+                                       "-d vectors; the tenant's are " + std::to_string(options_.dimension) + "-d"));
+        }
+        cached[hashes[missing[j] - begin]] = std::move(vectors[j]);
+      }
+    }
+    ASSIGN_OR_RETURN(Statement * point,
+                     db_->Prepare("UPDATE chunks SET vector_id = ?, model_id = ? WHERE rowid = ?"));
+    for (size_t i = begin; i < end; ++i) {
+      auto found = cached.find(hashes[i - begin]);
+      if (found == cached.end()) {
+        left.push_back(texts[i].first);
+        continue;
+      }
+      Chunk chunk;
+      chunk.content_hash = hashes[i - begin];
+      chunk.vector = found->second;
+      ASSIGN_OR_RETURN(int64_t vector_id, StoreVector(model_id, chunk, appended));
+      point->Reset();
+      point->Bind(1, vector_id).Bind(2, model_id).Bind(3, texts[i].first);
+      RETURN_IF_ERROR(point->Run());
+    }
+  }
+  ASSIGN_OR_RETURN(keys_through_, FoldEmbeddingKeys());
+  unkeyed_vectors_.clear();
+  return left;
+}
+
+// ---- tenant profile, re-embedding ----
+
+Result<std::optional<TenantProfile>> SqliteStore::LoadProfile(const std::string& tenant_id) {
+  RETURN_IF_ERROR(ValidateTenantId(tenant_id));
+  ASSIGN_OR_RETURN(Statement * stmt,
+                   db_->Prepare("SELECT value FROM meta WHERE tenant_id = ? AND key = 'profile'"));
+  stmt->Bind(1, tenant_id);
+  ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (row) {
+    TenantProfile profile = TenantProfile::FromJson(ParseJson(stmt->ColumnText(0)));
+    stmt->Reset();
+    return std::optional<TenantProfile>(profile);
+  }
+  // Synced before profiles were recorded: what its chunks say, if it has any; any trace of a sync otherwise.
+  ASSIGN_OR_RETURN(Statement * chunk,
+                   db_->Prepare("SELECT c.model_id, COALESCE(v.dim, 0) FROM chunks c LEFT JOIN embedding_vectors v "
+                                "ON v.id = c.vector_id WHERE c.tenant_id = ? LIMIT 1"));
+  chunk->Bind(1, tenant_id);
+  ASSIGN_OR_RETURN(bool has_chunk, chunk->Step());
+  if (has_chunk) {
+    TenantProfile profile;
+    profile.model_id = chunk->ColumnText(0);
+    profile.dimension = static_cast<int>(chunk->ColumnInt(1));
+    chunk->Reset();
+    // Chunks but no record rows: it was synced in vector-only mode with minimal SQL.
+    std::string any_record;
+    for (const char* table : sc::kRecordTables) {
+      any_record += std::string(any_record.empty() ? "" : " UNION ALL ") + "SELECT 1 FROM " + table +
+                    " WHERE tenant_id = ?1";
+    }
+    ASSIGN_OR_RETURN(Statement * records, db_->Prepare("SELECT EXISTS (" + any_record + ")"));
+    records->Bind(1, tenant_id);
+    ASSIGN_OR_RETURN(bool answered, records->Step());
+    profile.writes_records = answered && records->ColumnInt(0) != 0;
+    records->Reset();
+    return std::optional<TenantProfile>(profile);
+  }
+  ASSIGN_OR_RETURN(Statement * trace,
+                   db_->Prepare("SELECT 1 FROM runs WHERE tenant_id = ? UNION ALL "
+                                "SELECT 1 FROM cursors WHERE tenant_id = ? LIMIT 1"));
+  trace->Bind(1, tenant_id).Bind(2, tenant_id);
+  ASSIGN_OR_RETURN(bool synced, trace->Step());
+  trace->Reset();
+  if (synced) return std::optional<TenantProfile>(TenantProfile{});
+  return std::optional<TenantProfile>();
+}
+
+Result<void> SqliteStore::SaveProfile(const std::string& tenant_id, const TenantProfile& profile) {
+  RETURN_IF_ERROR(ValidateTenantId(tenant_id));
+  ASSIGN_OR_RETURN(Statement * stmt,
+                   db_->Prepare("INSERT INTO meta (tenant_id, key, value) VALUES (?, 'profile', ?) "
+                                "ON CONFLICT (tenant_id, key) DO UPDATE SET value = excluded.value"));
+  stmt->Bind(1, tenant_id).Bind(2, CompactJson(profile.ToJson()));
+  return stmt->Run();
+}
+
+Result<ReembedReport> SqliteStore::Reembed(const std::string& tenant_id, const TenantProfile& to,
+                                           const EmbedTexts& embed) {
+  RETURN_IF_ERROR(ValidateTenantId(tenant_id));
+  if (to.dimension != options_.dimension || to.model_id.empty()) {
+    return Error(InvalidArgument("re-embedding needs the store opened with the new embedder's dimension"));
+  }
+  CatchUpIndexes();
+  ReembedReport report;
+  // The new vectors go into the embedding cache page by page (it is keyed by model, so the tenant's chunks
+  // are untouched); then one transaction points every chunk at them and records the new profile.
+  std::vector<std::pair<int64_t, std::string>> page;
+  int64_t after = 0;
+  constexpr int64_t kPage = 512;
+  constexpr size_t kBatch = 64;
+  while (true) {
+    ASSIGN_OR_RETURN(Statement * select,
+                     db_->Prepare("SELECT rowid, id, text FROM chunks WHERE tenant_id = ? AND rowid > ? "
+                                  "ORDER BY rowid LIMIT ?"));
+    select->Bind(1, tenant_id).Bind(2, after).Bind(3, kPage);
+    page.clear();
+    int64_t rows = 0;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, select->Step());
+      if (!row) break;
+      ++rows;
+      after = select->ColumnInt(0);
+      std::string text = select->ColumnText(2);
+      if (!options_.store_original_text || text.empty()) {
+        report.skipped.push_back(select->ColumnText(1));  // left without a vector: never another model's
+      } else {
+        page.emplace_back(after, std::move(text));
+      }
+    }
+    select->Reset();
+    report.chunks += rows;
+    if (rows == 0) break;
+    std::vector<std::string> hashes;
+    for (const auto& [rowid, text] : page) hashes.push_back(HashHex(text));
+    ASSIGN_OR_RETURN(auto cached, CachedEmbeddings(to.model_id, hashes));
+    std::vector<std::string> missing, missing_hashes;
+    std::unordered_set<std::string> queued;
+    for (size_t i = 0; i < page.size(); ++i) {
+      if (cached.count(hashes[i])) {
+        ++report.from_cache;
+        continue;
+      }
+      ++report.embedded;
+      if (queued.insert(hashes[i]).second) {
+        missing.push_back(page[i].second);
+        missing_hashes.push_back(hashes[i]);
+      }
+    }
+    if (missing.empty()) continue;
+    sqlite::Transaction txn(*db_);
+    RETURN_IF_ERROR(txn.status());
+    std::unordered_map<std::string, int64_t> appended;
+    for (size_t begin = 0; begin < missing.size(); begin += kBatch) {
+      const size_t end = std::min(missing.size(), begin + kBatch);
+      ASSIGN_OR_RETURN(auto vectors, embed(std::vector<std::string>(missing.begin() + begin, missing.begin() + end)));
+      if (vectors.size() != end - begin) return Error(Internal("the embedder answered a different count"));
+      for (size_t j = begin; j < end; ++j) {
+        if (static_cast<int>(vectors[j - begin].size()) != to.dimension) {
+          return Error(InvalidArgument("the embedder gives " + std::to_string(vectors[j - begin].size()) +
+                                       "-d vectors, not " + std::to_string(to.dimension)));
+        }
+        Chunk chunk;
+        chunk.content_hash = missing_hashes[j];
+        chunk.vector = std::move(vectors[j - begin]);
+        RETURN_IF_ERROR(StoreVector(to.model_id, chunk, appended));
+      }
+    }
+    ASSIGN_OR_RETURN(int64_t through, FoldEmbeddingKeys());
+    RETURN_IF_ERROR(txn.Commit());
+    keys_through_ = through;
+    unkeyed_vectors_.clear();
+  }
+  {
+    sqlite::Transaction txn(*db_);
+    RETURN_IF_ERROR(txn.status());
+    ASSIGN_OR_RETURN(Statement * point,
+                     db_->Prepare("UPDATE chunks SET model_id = ?, vector_id = (SELECT k.vector_id FROM "
+                                  "embedding_keys k WHERE k.model_id = ? AND k.content_hash = chunks.content_hash) "
+                                  "WHERE tenant_id = ?"));
+    point->Bind(1, to.model_id).Bind(2, to.model_id).Bind(3, tenant_id);
+    RETURN_IF_ERROR(point->Run());
+    RETURN_IF_ERROR(SaveProfile(tenant_id, to));
+    RETURN_IF_ERROR(BumpVectorGeneration(tenant_id));
+    RETURN_IF_ERROR(txn.Commit());
+  }
+  RETURN_IF_ERROR(RebuildIndex(tenant_id));
   return report;
 }
 

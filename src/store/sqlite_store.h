@@ -54,7 +54,11 @@ class SqliteStore : public Store {
   Result<void> ResolveDeadLetter(const std::string& tenant_id, const std::string& stream,
                                  const std::string& record_id) override;
   Result<ResetReport> ResetTenant(const std::string& tenant_id) override;
-  Result<VerifyReport> Verify(const std::string& tenant_id, bool repair) override;
+  Result<VerifyReport> VerifyTenant(const std::string& tenant_id, const VerifyOptions& options) override;
+  Result<std::optional<TenantProfile>> LoadProfile(const std::string& tenant_id) override;
+  Result<void> SaveProfile(const std::string& tenant_id, const TenantProfile& profile) override;
+  Result<ReembedReport> Reembed(const std::string& tenant_id, const TenantProfile& to,
+                                const EmbedTexts& embed) override;
   // Known records (issue 4); in sqlite_known_records.cc / postgres_known_records.cc.
   Result<std::vector<KnownRecord>> ListKnown(const std::string& tenant_id, const std::string& type,
                                              const std::string& after_id, size_t limit) override;
@@ -133,6 +137,12 @@ class SqliteStore : public Store {
   Result<SegmentedIndex*> TenantIndex(const std::string& tenant_id);
   Result<std::unique_ptr<SegmentedIndex>> OpenIndex(const std::string& tenant_id);
   Result<void> RefillIndex(const std::string& tenant_id, SegmentedIndex& index);
+  // Points each chunk (rowid → its text) at a vector of `model_id`: the cached one, else one `embed` computes
+  // (none without `embed`); inside the caller's transaction. Returns the rowids left without one.
+  Result<std::vector<int64_t>> AttachVectors(const std::string& model_id,
+                                             const std::vector<std::pair<int64_t, std::string>>& texts,
+                                             const EmbedTexts& embed);
+  Result<void> BumpVectorGeneration(const std::string& tenant_id);
   // Every segment rebuilt from SQL (verify --repair).
   Result<SegmentedIndex*> RebuildIndex(const std::string& tenant_id);
   // The filter fields, loaded by the first search (a sync that never searches does not hold them).

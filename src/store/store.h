@@ -18,6 +18,7 @@
 #include "core/record.h"
 #include "core/status.h"
 #include "platforms/platform.h"  // KnownRecord (a header-only value type; the store does not link platforms)
+#include "store/tenant_profile.h"
 
 namespace deskpipe {
 
@@ -110,11 +111,34 @@ struct VerifyReport {
   std::vector<std::string> chunk_hash_mismatches;      // chunk ids whose text no longer hashes to content_hash
   std::vector<std::string> orphan_chunks;              // chunk ids whose document row is missing
   std::vector<std::string> cursor_problems;            // "stream: reason"
+  std::vector<std::string> mode_problems;              // e.g. records not yet backfilled after a mode switch
   int64_t repaired = 0;                                // problems mended (when repair was asked)
+  int64_t re_embedded = 0;                             // chunks whose vector repair computed anew
+  std::vector<std::string> removed;     // what repair removed, each provably orphaned ("chunk X: no document")
+  std::vector<std::string> unrepaired;  // what repair left as it was, with why ("chunk X: …")
   bool ok() const {
     return chunks_without_vector.empty() && vectors_without_chunk.empty() && chunk_hash_mismatches.empty() &&
-           orphan_chunks.empty() && cursor_problems.empty();
+           orphan_chunks.empty() && cursor_problems.empty() && mode_problems.empty();
   }
+};
+
+// Embeds texts with the tenant's recorded model, for repairs and re-embedding.
+using EmbedTexts = std::function<Result<std::vector<std::vector<float>>>(const std::vector<std::string>& texts)>;
+
+struct VerifyOptions {
+  bool repair = false;
+  // With repair: a chunk whose vector is lost and not in the embedding cache is embedded again from its text
+  // with `embed` (vectors keyed by `model_id`); without `embed` it is reported, never dropped.
+  std::string model_id;
+  EmbedTexts embed;
+};
+
+// What `deskpipe reembed` did.
+struct ReembedReport {
+  int64_t chunks = 0;
+  int64_t from_cache = 0;
+  int64_t embedded = 0;
+  std::vector<std::string> skipped;  // chunk ids without stored text (kept, still without a vector)
 };
 
 // A sync run as recorded in the store (for `status`).
@@ -182,8 +206,26 @@ class Store {
 
   // Checks one tenant's integrity: every chunk has exactly one vector and every vector a chunk, stored chunk
   // hashes match stored text, chunks belong to stored documents, cursors are readable JSON objects. With
-  // `repair`, rebuilds what SQL can rebuild (missing/stray vectors, orphan chunks) and reports the rest.
-  virtual Result<VerifyReport> Verify(const std::string& tenant_id, bool repair) = 0;
+  // repair: lost vectors come back from the embedding cache or, with options.embed, from the chunk's text;
+  // stray vectors and chunks without a document (provably orphaned) are removed and listed; nothing else is
+  // deleted — what cannot be mended is listed in `unrepaired`.
+  virtual Result<VerifyReport> VerifyTenant(const std::string& tenant_id, const VerifyOptions& options) = 0;
+  Result<VerifyReport> Verify(const std::string& tenant_id, bool repair) {
+    VerifyOptions options;
+    options.repair = repair;
+    return VerifyTenant(tenant_id, options);
+  }
+
+  // The tenant's recorded profile (tenant_profile.h); nullopt for a tenant this store has never seen. A tenant
+  // synced before profiles were recorded gets one inferred from its chunks (model id only).
+  virtual Result<std::optional<TenantProfile>> LoadProfile(const std::string& tenant_id) = 0;
+  virtual Result<void> SaveProfile(const std::string& tenant_id, const TenantProfile& profile) = 0;
+
+  // Re-embeds every chunk of the tenant from its stored text with `embed` (cache first, keyed by
+  // `to.model_id`), then in one transaction points the chunks at the new vectors and records `to` as the
+  // tenant's profile; the vector index is rebuilt from SQL. Until that commit the tenant stays as it was.
+  virtual Result<ReembedReport> Reembed(const std::string& tenant_id, const TenantProfile& to,
+                                        const EmbedTexts& embed) = 0;
 
   // What the store holds of one tenant's records, for sources that diff against it (the KnownRecords view of
   // platforms/platform.h, adapted by pipeline/store_known_records.h). A record with a document (tickets,
@@ -236,6 +278,9 @@ struct StoreOptions {
   // 100k-ticket sync's peak RSS by ~14 MB and made unfiltered searches of 100,000 chunks ~2 ms slower
   // (bench_store --segment-size).
   size_t vector_segment_size = 16384;
+  // Opens without creating, migrating or writing anything (no database or vectors directory is made, no index
+  // file saved): for status, search, digest and verify without repair. A missing database is NotFound.
+  bool read_only = false;
   // Test hook: called after the SQL transaction of Commit() committed and before the vector index follows
   // (a test kills the process here to prove the index is repaired from SQL on the next open).
   std::function<void()> after_sql_commit_for_test;

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <set>
 
 #include "core/hash.h"
@@ -591,17 +592,22 @@ TEST_P(StoreConformanceTest, VerifyFindsDamageAndRepairMendsIt) {
   EXPECT_EQ(damaged->orphan_chunks, std::vector<std::string>{"acme_freshdesk_article-9#0"});
   auto repaired = store->Verify("acme", true);
   ASSERT_TRUE(repaired.has_value()) << repaired.error().ToString();
-  EXPECT_GE(repaired->repaired, 2);
+  // Only the provably orphaned chunk goes, and the report names it; the tampered text is kept and reported.
+  EXPECT_EQ(repaired->removed, std::vector<std::string>{"chunk acme_freshdesk_article-9#0: its document is gone"});
+  ASSERT_EQ(repaired->unrepaired.size(), 1u);
+  EXPECT_NE(repaired->unrepaired[0].find("acme_freshdesk_2#0"), std::string::npos) << repaired->unrepaired[0];
   auto after = store->Verify("acme", false);
-  EXPECT_TRUE(after->ok()) << Describe(*after);
-  EXPECT_EQ(after->chunks, 2);
-  EXPECT_EQ(after->vectors, 2);
-  // The damaged document's hash is forgotten, so the next sync rewrites it.
+  EXPECT_TRUE(after->orphan_chunks.empty()) << Describe(*after);
+  EXPECT_EQ(after->chunk_hash_mismatches, std::vector<std::string>{"acme_freshdesk_2#0"});
+  EXPECT_EQ(after->chunks, 3);
+  EXPECT_EQ(after->vectors, 3);
+  EXPECT_TRUE(after->chunks_without_vector.empty()) << Describe(*after);
+  // The damaged document's hash is forgotten, so the next sync that reads it rewrites it.
   EXPECT_EQ(store->DocumentHashes("acme", {"acme_freshdesk_2"})->at("acme_freshdesk_2"), "");
 }
 
 // Vectors lost behind SQL's back: verify sees every chunk without its vector; repair rebuilds them from SQL
-// where SQL holds them (the embedding cache) and otherwise drops the chunk for the next sync to redo.
+// where SQL holds them (the embedding cache), else embeds their text again; it never drops a chunk.
 TEST_P(StoreConformanceTest, VerifyFindsMissingVectorsAndRepairRebuildsThem) {
   {
     auto store = Open();
@@ -620,19 +626,131 @@ TEST_P(StoreConformanceTest, VerifyFindsMissingVectorsAndRepairRebuildsThem) {
   ASSERT_TRUE(damaged.has_value()) << damaged.error().ToString();
   EXPECT_EQ(damaged->vectors, 0);
   EXPECT_EQ(damaged->chunks_without_vector.size(), 4u) << Describe(*damaged);
-  auto repaired = store->Verify("acme", true);
+  if (GetParam() == Backend::kPostgres) {
+    // Nothing to rebuild from and no embedder: every chunk is kept and reported, none deleted.
+    auto reported = store->Verify("acme", true);
+    ASSERT_TRUE(reported.has_value()) << reported.error().ToString();
+    EXPECT_EQ(reported->unrepaired.size(), 4u) << Describe(*reported);
+    EXPECT_TRUE(reported->removed.empty());
+    EXPECT_EQ(store->Stats("acme")->chunks, 4);
+  }
+  VerifyOptions repair{.repair = true, .model_id = embedder_.model_id(),
+                       .embed = [this](const std::vector<std::string>& texts) { return embedder_.Embed(texts); }};
+  auto repaired = store->VerifyTenant("acme", repair);
   ASSERT_TRUE(repaired.has_value()) << repaired.error().ToString();
+  EXPECT_TRUE(repaired->removed.empty());
+  EXPECT_EQ(repaired->re_embedded, GetParam() == Backend::kPostgres ? 4 : 0);
   auto after = store->Verify("acme", false);
   EXPECT_TRUE(after->ok()) << Describe(*after);
-  if (GetParam() == Backend::kPostgres) {
-    EXPECT_EQ(after->chunks, 0);  // nothing to rebuild from: dropped, and the documents will be re-embedded
-    EXPECT_EQ(store->DocumentHashes("acme", {"acme_freshdesk_1"})->at("acme_freshdesk_1"), "");
-  } else {
-    EXPECT_EQ(after->vectors, 4);
-    auto hits = store->Search(Query("acme", "Password reset email never arrives", false, true));
-    ASSERT_FALSE(hits->empty());
-    EXPECT_EQ((*hits)[0].document_id, "acme_freshdesk_2");
+  EXPECT_EQ(after->vectors, 4);
+  auto hits = store->Search(Query("acme", "Password reset email never arrives", false, true));
+  ASSERT_FALSE(hits->empty());
+  EXPECT_EQ((*hits)[0].document_id, "acme_freshdesk_2");
+}
+
+// The profile (embedder and mode) is kept with the tenant's data; reembed moves every chunk to another model
+// and dimension in one step, so a search never mixes the two models' vectors.
+TEST_P(StoreConformanceTest, ReembedMovesTheTenantToAnotherModelAndRecordsIt) {
+  TenantProfile hashing{.embedder = "hashing", .model_id = embedder_.model_id(), .dimension = kDim};
+  {
+    auto store = Open();
+    ASSERT_TRUE(store);
+    EXPECT_FALSE(store->LoadProfile("acme")->has_value());
+    ASSERT_TRUE(store->Commit(Batch(), embedder_.model_id()).has_value());
+    ASSERT_TRUE(store->Commit(Batch("globex"), embedder_.model_id()).has_value());
+    ASSERT_TRUE(store->SaveProfile("acme", hashing).has_value());
+    auto loaded = store->LoadProfile("acme");
+    ASSERT_TRUE(loaded.has_value() && loaded->has_value());
+    EXPECT_EQ((*loaded)->ToJson(), hashing.ToJson());
+    // A tenant synced before profiles existed gets its model inferred from its chunks.
+    auto inferred = store->LoadProfile("globex");
+    ASSERT_TRUE(inferred.has_value() && inferred->has_value());
+    EXPECT_EQ((*inferred)->model_id, embedder_.model_id());
+    EXPECT_EQ((*inferred)->dimension, kDim);
+    EXPECT_TRUE((*inferred)->writes_records);
   }
+  HashingEmbedder wider(2 * kDim);
+  TenantProfile to{.embedder = "hashing", .model_id = wider.model_id(), .dimension = 2 * kDim};
+  StoreOptions options = Options();
+  options.dimension = 2 * kDim;
+  auto store = Open(options);
+  ASSERT_TRUE(store);
+  int calls = 0;
+  auto report = store->Reembed("acme", to, [&](const std::vector<std::string>& texts) {
+    ++calls;
+    return wider.Embed(texts);
+  });
+  ASSERT_TRUE(report.has_value()) << report.error().ToString();
+  EXPECT_EQ(report->chunks, 4);
+  EXPECT_EQ(report->from_cache + report->embedded, 4);
+  EXPECT_GE(calls, 1);
+  EXPECT_EQ((*store->LoadProfile("acme"))->ToJson(), to.ToJson());
+  auto verified = store->Verify("acme", false);
+  ASSERT_TRUE(verified.has_value()) << verified.error().ToString();
+  EXPECT_TRUE(verified->ok()) << Describe(*verified);
+  EXPECT_EQ(verified->vectors, 4);
+  SearchQuery query;
+  query.tenant_id = "acme";
+  query.vector = wider.EmbedOne("Password reset email never arrives");
+  query.top_k = 1;
+  auto hits = store->Search(query);
+  ASSERT_TRUE(hits.has_value()) << hits.error().ToString();
+  ASSERT_FALSE(hits->empty());
+  EXPECT_EQ((*hits)[0].document_id, "acme_freshdesk_2");
+  // Twice is a no-op on the embedder: every vector now comes from the cache.
+  calls = 0;
+  auto again = store->Reembed("acme", to, [&](const std::vector<std::string>& texts) {
+    ++calls;
+    return wider.Embed(texts);
+  });
+  ASSERT_TRUE(again.has_value()) << again.error().ToString();
+  EXPECT_EQ(again->from_cache, 4);
+  EXPECT_EQ(calls, 0);
+}
+
+// Read-only: a missing store is NotFound (nothing created), an existing one answers searches and refuses
+// writes, and no file of the data directory changes.
+TEST_P(StoreConformanceTest, ReadOnlyOpenNeverWrites) {
+  if (GetParam() == Backend::kSqlite) {
+    StoreOptions missing = Options();
+    missing.url = "sqlite://" + (dir_ / "typo" / "deskpipe.db").string();
+    missing.data_dir = (dir_ / "typo").string();
+    missing.read_only = true;
+    auto none = OpenStore(missing);
+    ASSERT_FALSE(none.has_value());
+    EXPECT_EQ(none.error().code(), StatusCode::kNotFound) << none.error().ToString();
+    EXPECT_NE(none.error().message().find("no deskpipe data in"), std::string::npos) << none.error().ToString();
+    EXPECT_FALSE(fs::exists(dir_ / "typo"));
+  }
+  std::vector<std::string> found;
+  {
+    auto store = Open();
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->Commit(Batch(), embedder_.model_id()).has_value());
+    ASSERT_TRUE(store->Flush().has_value());
+    found = DocIds(*store->Search(Query("acme", "printer jammed")));
+  }
+  ASSERT_FALSE(found.empty());
+  auto listing = [&] {
+    std::map<std::string, std::pair<uintmax_t, fs::file_time_type>> files;
+    if (!fs::exists(dir_ / "data")) return files;
+    for (const auto& entry : fs::recursive_directory_iterator(dir_ / "data")) {
+      if (entry.is_regular_file()) files[entry.path().string()] = {entry.file_size(), entry.last_write_time()};
+    }
+    return files;
+  };
+  const auto before = listing();
+  StoreOptions options = Options();
+  options.read_only = true;
+  auto store = Open(options);
+  ASSERT_TRUE(store);
+  EXPECT_EQ(DocIds(*store->Search(Query("acme", "printer jammed"))), found);
+  EXPECT_EQ(store->Stats("acme")->vectors, 4);
+  EXPECT_TRUE(store->Verify("acme", false)->ok());
+  EXPECT_FALSE(store->Commit(Batch(), embedder_.model_id()).has_value());
+  EXPECT_TRUE(store->Flush().has_value());
+  store.reset();
+  EXPECT_EQ(listing(), before);
 }
 
 TEST_P(StoreConformanceTest, VectorOnlyMinimalSqlKeepsNoRecords) {
@@ -646,6 +764,10 @@ TEST_P(StoreConformanceTest, VectorOnlyMinimalSqlKeepsNoRecords) {
   EXPECT_EQ(store->Stats("acme")->chunks, 4);  // the vector side keeps the chunks
   EXPECT_FALSE(store->LoadCursor("acme", "tickets")->is_null());
   EXPECT_EQ(store->DocumentHashes("acme", {"acme_freshdesk_1"})->size(), 1u);  // content hashes stay
+  // A tenant synced so before profiles were recorded is known to keep no records.
+  auto inferred = store->LoadProfile("acme");
+  ASSERT_TRUE(inferred.has_value() && inferred->has_value());
+  EXPECT_FALSE((*inferred)->writes_records);
 }
 
 TEST_P(StoreConformanceTest, VectorOnlyWithoutMinimalSqlKeepsRecords) {
