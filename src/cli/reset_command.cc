@@ -12,7 +12,7 @@
 namespace deskpipe::cli {
 namespace {
 
-int CommandReset(const Flags& flags, bool tenant_given, bool json) {
+int CommandReset(const Flags& flags, bool tenant_given, bool wait, bool json) {
   auto config = BuildConfig(flags);
   if (!config) return Fail(nullptr, config.error());
   // A reset deletes data: the tenant must be named, never taken from the default.
@@ -23,6 +23,8 @@ int CommandReset(const Flags& flags, bool tenant_given, bool json) {
   if (!embedder) return Fail(&*config, embedder.error());
   auto store = OpenConfiguredStore(*config, **embedder);
   if (!store) return Fail(&*config, store.error());
+  auto lock = (*store)->LockTenantForWrite(config->tenant_id, {.wait = wait, .command = "deskpipe reset"});
+  if (!lock) return Fail(&*config, lock.error());
   auto report = (*store)->ResetTenant(config->tenant_id);
   if (!report) return Fail(&*config, report.error());
   if (json) {
@@ -49,10 +51,12 @@ void RegisterResetCommand(CLI::App& app, Flags& flags, int& exit_code) {
   CLI::App* reset = app.add_subcommand("reset", "Remove exactly one tenant's data (rows, chunks, vectors, cursors)");
   AddStoreFlags(reset, flags);
   static bool json = false;
+  static bool wait = false;
   reset->add_flag("--json", json, "Print JSON");
+  reset->add_flag("--wait", wait, "If another process is writing the tenant, wait for it (default: exit 2)");
   reset->callback([&flags, &exit_code, reset] {
     const bool tenant_given = reset->count("--tenant") > 0 || std::getenv("TENANT_ID") != nullptr;
-    exit_code = CommandReset(flags, tenant_given, json);
+    exit_code = CommandReset(flags, tenant_given, wait, json);
   });
 }
 

@@ -32,13 +32,20 @@ void PrintList(const char* what, const std::vector<std::string>& items) {
   std::printf("%s\n", items.size() > 10 ? " …" : "");
 }
 
-int CommandVerify(const Flags& flags, bool repair, bool json) {
+int CommandVerify(const Flags& flags, bool repair, bool wait, bool json) {
   auto config = BuildConfig(flags);
   if (!config) return Fail(nullptr, config.error());
   auto embedder = MakeEmbedder(*config);
   if (!embedder) return Fail(&*config, embedder.error());
   auto store = OpenConfiguredStore(*config, **embedder);
   if (!store) return Fail(&*config, store.error());
+  // Only a repair writes; taken before the first look, so what it mends is what it found.
+  std::unique_ptr<TenantWriteLock> lock;
+  if (repair) {
+    auto locked = (*store)->LockTenantForWrite(config->tenant_id, {.wait = wait, .command = "deskpipe verify --repair"});
+    if (!locked) return Fail(&*config, locked.error());
+    lock = std::move(*locked);
+  }
   auto found = (*store)->Verify(config->tenant_id, /*repair=*/false);
   if (!found) return Fail(&*config, found.error());
   VerifyReport final_report = *found;
@@ -87,9 +94,11 @@ void RegisterVerifyCommand(CLI::App& app, Flags& flags, int& exit_code) {
   AddStoreFlags(verify, flags);
   static bool repair = false;
   static bool json = false;
+  static bool wait = false;
   verify->add_flag("--repair", repair, "Mend what can be rebuilt from SQL");
   verify->add_flag("--json", json, "Print JSON");
-  verify->callback([&flags, &exit_code] { exit_code = CommandVerify(flags, repair, json); });
+  verify->add_flag("--wait", wait, "With --repair: if another process is writing the tenant, wait for it");
+  verify->callback([&flags, &exit_code] { exit_code = CommandVerify(flags, repair, wait, json); });
 }
 
 }  // namespace deskpipe::cli

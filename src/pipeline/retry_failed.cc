@@ -136,6 +136,9 @@ Result<RetrySummary> RunRetryFailed(const Config& config, RunnerOptions options,
   ASSIGN_OR_RETURN(auto source, CreateSource(config, *http));
   ASSIGN_OR_RETURN(auto embedder, MakeEmbedder(config));
   ASSIGN_OR_RETURN(auto store, OpenConfiguredStore(config, *embedder));
+  ASSIGN_OR_RETURN(auto lock, store->LockTenantForWrite(config.tenant_id, {.wait = options.wait_for_lock,
+                                                                            .command = "deskpipe retry-failed",
+                                                                            .stop = options.stop}));
   if (config.embedder == "use-lite" || config.embedder == "hashing") options.embedder_thread_safe = true;
   options.fetch_grace = std::chrono::hours(1);  // join the fetch: the source dies with this call
   return RetryFailed(config, *source, *embedder, *store, std::move(options), streams);

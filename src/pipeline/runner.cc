@@ -313,6 +313,8 @@ Result<RunSummary> Runner::Run() {
   const std::string state = !failure.ok() ? "failed" : summary.stopped ? "stopped" : "succeeded";
   nlohmann::json summary_json = summary.ToJson();
   summary_json["progress"] = progress_->Snapshot();
+  // Kept with the run, so `status` can say why it failed after the terminal is gone.
+  if (!failure.ok()) summary_json["error"] = RedactSecrets(config_, failure.ToString());
   RETURN_IF_ERROR(store_.FinishRun(config_.tenant_id, run_id, state, summary_json));
   if (!failure.ok()) return Error(failure);
   return summary;
@@ -680,6 +682,10 @@ Result<RunSummary> RunSync(const Config& config, RunnerOptions options) {
   ASSIGN_OR_RETURN(auto source, CreateSource(config, *http));
   ASSIGN_OR_RETURN(auto embedder, MakeEmbedder(config));
   ASSIGN_OR_RETURN(auto store, OpenConfiguredStore(config, *embedder));
+  // Released before the store is destroyed: the release saves the tenant's index while still held.
+  ASSIGN_OR_RETURN(auto lock, store->LockTenantForWrite(config.tenant_id, {.wait = options.wait_for_lock,
+                                                                            .command = "deskpipe sync",
+                                                                            .stop = options.stop}));
   // Both built-in embedders document Embed() as safe from several threads at once.
   if (config.embedder == "use-lite" || config.embedder == "hashing") options.embedder_thread_safe = true;
   // USE-lite holds ~3 MB of activations per text of a batch while it runs, and every CPU worker embeds a batch

@@ -307,7 +307,9 @@ void AppendFilters(const SearchQuery& query, std::string& sql, std::vector<Param
 PostgresStore::PostgresStore(std::unique_ptr<pg::PgConnection> conn, const StoreOptions& options)
     : conn_(std::move(conn)), options_(options) {}
 
-PostgresStore::~PostgresStore() = default;
+PostgresStore::~PostgresStore() {
+  for (auto& [tenant, slot] : locks_) slot->Release();
+}
 
 Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(const std::string& url, const StoreOptions& options) {
   if (options.dimension < 0) return Error(InvalidArgument("store vector dimension must not be negative"));
@@ -341,6 +343,10 @@ Result<void> PostgresStore::Migrate() {
   // Migration 3: a ticket's stored conversations found by parent (Store::KnownChildren, issue 4).
   if (!done.count(3)) {
     pending.emplace_back(3, "CREATE INDEX conversations_parent ON conversations (tenant_id, parent_id)");
+  }
+  // Migration 4: who holds each tenant's write lock (LockHolder JSON), for the message a second writer gets.
+  if (!done.count(4)) {
+    pending.emplace_back(4, "CREATE TABLE tenant_writers (tenant_id TEXT PRIMARY KEY, holder TEXT NOT NULL)");
   }
   for (const auto& [version, sql] : pending) {
     auto ran = conn_->ExecScript(sql);
@@ -743,6 +749,10 @@ Result<StoreStats> PostgresStore::Stats(const std::string& tenant_id) {
                         {"summary", ParseJson(result.Text(0, 4))}};
     }
   }
+  if (stats.last_run.is_object() && stats.last_run["state"] == "running") {
+    ASSIGN_OR_RETURN(auto writer, TenantWriter(tenant_id));
+    if (!writer) stats.last_run["state"] = "interrupted";
+  }
   return stats;
 }
 
@@ -771,6 +781,9 @@ Result<Store::Digest> PostgresStore::ComputeDigest(const std::string& tenant_id)
 
 Result<int64_t> PostgresStore::BeginRun(const std::string& tenant_id) {
   RETURN_IF_ERROR(ValidateTenantId(tenant_id));
+  RETURN_IF_ERROR(conn_->Exec("UPDATE runs SET state = 'interrupted', finished_at = $1 WHERE tenant_id = $2 AND "
+                              "state = 'running'",
+                              {Now(), tenant_id}));
   ASSIGN_OR_RETURN(PgResult result, conn_->Exec("INSERT INTO runs (tenant_id, started_at, state, summary) VALUES "
                                                 "($1, $2, 'running', '{}') RETURNING id",
                                                 {tenant_id, Now()}));
@@ -789,6 +802,62 @@ Result<void> PostgresStore::FinishRun(const std::string& tenant_id, int64_t run_
     return Error(NotFound("run " + std::to_string(run_id) + " of tenant " + tenant_id + " does not exist"));
   }
   return {};
+}
+
+// ---- the tenant write lock ----
+
+namespace {
+
+// The advisory lock key of a tenant: 64 bits of a hash, apart from the migration key's space by its prefix.
+int64_t TenantLockKey(const std::string& tenant_id) {
+  return static_cast<int64_t>(Hash64("deskpipe tenant write lock\n" + tenant_id));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<TenantWriteLock>> PostgresStore::LockTenantForWrite(const std::string& tenant_id,
+                                                                           const WriteLockOptions& options) {
+  RETURN_IF_ERROR(ValidateTenantId(tenant_id));
+  if (auto it = locks_.find(tenant_id); it != locks_.end() && it->second->held()) {
+    return Error(Internal("tenant " + tenant_id + "'s write lock is already held by this store"));
+  }
+  const int64_t key = TenantLockKey(tenant_id);
+  RETURN_IF_ERROR(AcquireTenantLock(
+      tenant_id, options,
+      [this, key]() -> Result<bool> {
+        ASSIGN_OR_RETURN(PgResult result, conn_->Exec("SELECT pg_try_advisory_lock($1::bigint)", {key}));
+        return result.Bool(0, 0);
+      },
+      [this, &tenant_id] {
+        auto result = conn_->Exec("SELECT holder FROM tenant_writers WHERE tenant_id = $1", {tenant_id});
+        return result && result->rows() > 0 ? LockHolder::FromJson(result->Text(0, 0)) : LockHolder();
+      }));
+  auto recorded = conn_->Exec("INSERT INTO tenant_writers (tenant_id, holder) VALUES ($1, $2) ON CONFLICT "
+                              "(tenant_id) DO UPDATE SET holder = EXCLUDED.holder",
+                              {tenant_id, LockHolder::Self(options.command).ToJson()});
+  if (!recorded) log::Warn("could not record the lock holder", {{"error", recorded.error().ToString()}});
+  auto slot = std::make_shared<TenantWriteLock::Slot>([this, key] {
+    if (auto unlocked = conn_->Exec("SELECT pg_advisory_unlock($1::bigint)", {key}); !unlocked) {
+      log::Warn("advisory unlock failed; the lock goes with the connection",
+                {{"error", unlocked.error().ToString()}});
+    }
+  });
+  locks_[tenant_id] = slot;
+  return std::make_unique<TenantWriteLock>(tenant_id, std::move(slot));
+}
+
+Result<std::optional<LockHolder>> PostgresStore::TenantWriter(const std::string& tenant_id) {
+  RETURN_IF_ERROR(ValidateTenantId(tenant_id));
+  // A bigint advisory key shows in pg_locks as classid = its high 32 bits, objid = its low 32, objsubid = 1.
+  const uint64_t key = static_cast<uint64_t>(TenantLockKey(tenant_id));
+  ASSIGN_OR_RETURN(PgResult held,
+                   conn_->Exec("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND "
+                               "database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND "
+                               "classid::bigint = $1 AND objid::bigint = $2 AND objsubid = 1",
+                               {static_cast<int64_t>(key >> 32), static_cast<int64_t>(key & 0xffffffffu)}));
+  if (held.Int(0, 0) == 0) return std::optional<LockHolder>();
+  ASSIGN_OR_RETURN(PgResult holder, conn_->Exec("SELECT holder FROM tenant_writers WHERE tenant_id = $1", {tenant_id}));
+  return std::optional<LockHolder>(holder.rows() > 0 ? LockHolder::FromJson(holder.Text(0, 0)) : LockHolder());
 }
 
 // ---- dead letters ----
