@@ -11,6 +11,7 @@ int ExitCodeFor(const Status& status) {
     case StatusCode::kInvalidArgument:
     case StatusCode::kUnauthenticated:
     case StatusCode::kPermissionDenied:
+    case StatusCode::kBusy:  // another writer holds the tenant: nothing was done
       return kExitConfig;
     default:
       return kExitFailure;

@@ -17,7 +17,7 @@ namespace deskpipe::cli {
 
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
-inline constexpr int kExitConfig = 2;  // configuration or usage error
+inline constexpr int kExitConfig = 2;  // configuration or usage error; the tenant is being written by another process
 
 // Settings gathered from the command line, keyed as in ConfigSpec().
 struct Flags {
@@ -25,7 +25,8 @@ struct Flags {
   std::map<std::string, std::string> values;
 };
 
-// 2 for configuration, credential and permission errors, 1 for everything else.
+// 2 for configuration, credential and permission errors and a tenant another process is writing (kBusy), 1 for
+// everything else.
 int ExitCodeFor(const Status& status);
 
 // Adds `--name` to `command`, storing its text under config key `key`.

@@ -1,5 +1,6 @@
 // deskpipe: the command-line front end. Each verb parses flags into the one Config (flags > env > file),
-// then calls the pipeline or the store. Exit codes: 0 success, 1 failure, 2 configuration or usage error.
+// then calls the pipeline or the store. Exit codes: 0 success (a complete run), 1 failure, 2 configuration or
+// usage error or a tenant another process is writing, 130 / 143 a run stopped by SIGINT / SIGTERM.
 #include <malloc.h>
 #include <unistd.h>
 
@@ -58,6 +59,15 @@ void PrintSummary(const RunSummary& summary) {
     if (s.skipped) std::printf("  stream %s skipped: %s\n", stream.c_str(), s.skip_reason.c_str());
   }
   if (summary.dead_letters > 0) std::printf("  dead letters can be retried with: deskpipe retry-failed\n");
+}
+
+// A run's exit code: 0 only when it completed; a stopped one exits as the signal that stopped it.
+int RunExitCode(const RunSummary& summary) { return summary.stopped ? StopExitCode() : kExitOk; }
+
+// A writer stopped while it waited for the tenant's lock exits as a stopped run, not as a failure.
+int FailOrStopped(const Config& config, const Status& status) {
+  const int code = Fail(&config, status);
+  return status.code() == StatusCode::kCancelled && ProcessStopFlag().load() ? StopExitCode() : code;
 }
 
 // After a stop that left the fetch thread in the network, return without running static destructors under it.
@@ -152,6 +162,9 @@ std::string DescribeRun(const nlohmann::json& run) {
     totals += (totals.empty() ? "" : ", ") + key + " " + shown;
   }
   if (!totals.empty()) line += ": " + totals;
+  if (auto error = summary.find("error"); error != summary.end() && error->is_string()) {
+    line += "\n  error: " + error->get<std::string>();
+  }
   return line;
 }
 
@@ -167,17 +180,19 @@ void PrintStats(const std::string& tenant, const StoreStats& stats) {
   if (!stats.last_run.is_null()) std::printf("%s\n", DescribeRun(stats.last_run).c_str());
 }
 
-int CommandSync(const Flags& flags, bool json) {
+int CommandSync(const Flags& flags, bool wait, bool json) {
   auto config = BuildConfig(flags);
   if (!config) return Fail(nullptr, config.error());
-  auto summary = RunSync(*config, ProgressOptions());
-  if (!summary) return Fail(&*config, summary.error());
+  RunnerOptions options = ProgressOptions();
+  options.wait_for_lock = wait;
+  auto summary = RunSync(*config, std::move(options));
+  if (!summary) return FailOrStopped(*config, summary.error());
   if (json) {
     std::printf("%s\n", summary->ToJson().dump().c_str());
   } else {
     PrintSummary(*summary);
   }
-  return ExitAfterStop(*summary, kExitOk);
+  return ExitAfterStop(*summary, RunExitCode(*summary));
 }
 
 int CommandSearch(const Flags& flags, const std::string& text, int top_k, const std::vector<std::string>& types,
@@ -237,9 +252,9 @@ int CommandDemo(Flags flags, int tickets, int seed, const std::vector<std::strin
   std::printf("syncing %s into %s\n", emulator->base_url().c_str(), config->EffectiveStoreUrl().c_str());
 
   auto summary = RunSync(*config, ProgressOptions());
-  if (!summary) return Fail(&*config, summary.error());
+  if (!summary) return FailOrStopped(*config, summary.error());
   PrintSummary(*summary);
-  if (summary->stopped) return ExitAfterStop(*summary, kExitOk);
+  if (summary->stopped) return ExitAfterStop(*summary, RunExitCode(*summary));
 
   {
     auto tenant = OpenTenantForReading(*config);
@@ -283,8 +298,10 @@ int Main(int argc, char** argv) {
   AddStoreFlags(sync, flags);
   AddSourceFlags(sync, flags);
   bool sync_json = false;
+  bool sync_wait = false;
   sync->add_flag("--json", sync_json, "Print the run summary as JSON");
-  sync->callback([&] { exit_code = CommandSync(flags, sync_json); });
+  sync->add_flag("--wait", sync_wait, "If another process is writing the tenant, wait for it (default: exit 2)");
+  sync->callback([&] { exit_code = CommandSync(flags, sync_wait, sync_json); });
 
   CLI::App* search = app.add_subcommand("search", "Search what was synced (BM25 + vector, fused by rank)");
   std::string search_text;

@@ -13,26 +13,23 @@
 namespace deskpipe::cli {
 namespace {
 
-int CommandReembed(const Flags& flags, bool json) {
+int CommandReembed(const Flags& flags, bool wait, bool json) {
   auto config = BuildConfig(flags);
   if (!config) return Fail(nullptr, config.error());
-  auto recorded = OpenTenantForReading(*config);
-  if (!recorded) return Fail(&*config, recorded.error());
-  const TenantProfile from = recorded->profile;
-  recorded->store.reset();
   auto embedder = MakeEmbedder(*config);
   if (!embedder) return Fail(&*config, embedder.error());
+  auto tenant = OpenTenantAsRecorded(*config, {.wait = wait, .command = "deskpipe reembed"}, (*embedder)->dimension());
+  if (!tenant) return Fail(&*config, tenant.error());
+  const TenantProfile from = tenant->profile;
   TenantProfile to = from;
   const TenantProfile wanted = ProfileFor(*config, **embedder);
   to.embedder = wanted.embedder;
   to.model_id = wanted.model_id;
   to.dimension = wanted.dimension;
-  StoreOptions options = StoreOptionsFor(*config, to.dimension);
-  auto store = OpenStore(options);
-  if (!store) return Fail(&*config, store.error());
+  Store& store = *tenant->store;
   std::printf("re-embedding tenant %s: %s → %s\n", config->tenant_id.c_str(), from.DescribeEmbedder().c_str(),
               to.DescribeEmbedder().c_str());
-  auto report = (*store)->Reembed(
+  auto report = store.Reembed(
       config->tenant_id, to, [&](const std::vector<std::string>& texts) { return (*embedder)->Embed(texts); });
   if (!report) return Fail(&*config, report.error());
   if (json) {
@@ -65,8 +62,10 @@ void RegisterReembedCommand(CLI::App& app, Flags& flags, int& exit_code) {
       app.add_subcommand("reembed", "Re-embed one tenant's chunks with another embedder and swap them in");
   AddStoreFlags(reembed, flags);
   static bool json = false;
+  static bool wait = false;
   reembed->add_flag("--json", json, "Print JSON");
-  reembed->callback([&flags, &exit_code] { exit_code = CommandReembed(flags, json); });
+  reembed->add_flag("--wait", wait, "If another process is writing the tenant, wait for it (default: exit 2)");
+  reembed->callback([&flags, &exit_code] { exit_code = CommandReembed(flags, wait, json); });
 }
 
 }  // namespace deskpipe::cli

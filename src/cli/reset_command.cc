@@ -11,14 +11,14 @@
 namespace deskpipe::cli {
 namespace {
 
-int CommandReset(const Flags& flags, bool tenant_given, bool json) {
+int CommandReset(const Flags& flags, bool tenant_given, bool wait, bool json) {
   auto config = BuildConfig(flags);
   if (!config) return Fail(nullptr, config.error());
   // A reset deletes data: the tenant must be named, never taken from the default.
   if (!tenant_given && config->tenant_id == Config{}.tenant_id) {
     return Fail(&*config, InvalidArgument("reset needs --tenant (or TENANT_ID): the tenant whose data goes"));
   }
-  auto tenant = OpenTenantAsRecorded(*config);
+  auto tenant = OpenTenantAsRecorded(*config, {.wait = wait, .command = "deskpipe reset"});
   if (!tenant) return Fail(&*config, tenant.error());
   auto report = tenant->store->ResetTenant(config->tenant_id);
   if (!report) return Fail(&*config, report.error());
@@ -46,10 +46,12 @@ void RegisterResetCommand(CLI::App& app, Flags& flags, int& exit_code) {
   CLI::App* reset = app.add_subcommand("reset", "Remove exactly one tenant's data (rows, chunks, vectors, cursors)");
   AddStoreFlags(reset, flags);
   static bool json = false;
+  static bool wait = false;
   reset->add_flag("--json", json, "Print JSON");
+  reset->add_flag("--wait", wait, "If another process is writing the tenant, wait for it (default: exit 2)");
   reset->callback([&flags, &exit_code, reset] {
     const bool tenant_given = reset->count("--tenant") > 0 || std::getenv("TENANT_ID") != nullptr;
-    exit_code = CommandReset(flags, tenant_given, json);
+    exit_code = CommandReset(flags, tenant_given, wait, json);
   });
 }
 

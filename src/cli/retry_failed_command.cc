@@ -44,7 +44,8 @@ int ListDeadLetters(const Config& config, const std::vector<std::string>& stream
   return kExitOk;
 }
 
-int CommandRetryFailed(const Flags& flags, const std::vector<std::string>& streams, bool list, bool json) {
+int CommandRetryFailed(const Flags& flags, const std::vector<std::string>& streams, bool list, bool wait,
+                       bool json) {
   auto config = BuildConfig(flags);
   if (!config) return Fail(nullptr, config.error());
   if (list) return ListDeadLetters(*config, streams, json);
@@ -52,8 +53,12 @@ int CommandRetryFailed(const Flags& flags, const std::vector<std::string>& strea
   options.display.mode = json ? ProgressDisplay::Mode::kNone : ProgressDisplay::Mode::kAuto;
   InstallStopSignalHandlers();
   options.stop = &ProcessStopFlag();
+  options.wait_for_lock = wait;
   auto summary = RunRetryFailed(*config, options, streams);
-  if (!summary) return Fail(&*config, summary.error());
+  if (!summary) {
+    const int code = Fail(&*config, summary.error());
+    return summary.error().code() == StatusCode::kCancelled && ProcessStopFlag().load() ? StopExitCode() : code;
+  }
   if (json) {
     std::printf("%s\n", summary->ToJson().dump().c_str());
   } else {
@@ -61,7 +66,7 @@ int CommandRetryFailed(const Flags& flags, const std::vector<std::string>& strea
                 static_cast<long long>(summary->retried), static_cast<long long>(summary->resolved),
                 static_cast<long long>(summary->gone), static_cast<long long>(summary->still_failing));
   }
-  return kExitOk;
+  return summary->run.stopped ? StopExitCode() : kExitOk;
 }
 
 }  // namespace
@@ -73,11 +78,13 @@ void RegisterRetryFailedCommand(CLI::App& app, Flags& flags, int& exit_code) {
   auto streams = std::make_shared<std::vector<std::string>>();
   auto list = std::make_shared<bool>(false);
   auto json = std::make_shared<bool>(false);
+  auto wait = std::make_shared<bool>(false);
   command->add_option("--stream", *streams, "Only the dead letters of these streams");
   command->add_flag("--list", *list, "List the dead letters instead of retrying them");
   command->add_flag("--json", *json, "Print JSON");
-  command->callback([&flags, &exit_code, streams, list, json] {
-    exit_code = CommandRetryFailed(flags, *streams, *list, *json);
+  command->add_flag("--wait", *wait, "If another process is writing the tenant, wait for it (default: exit 2)");
+  command->callback([&flags, &exit_code, streams, list, wait, json] {
+    exit_code = CommandRetryFailed(flags, *streams, *list, *wait, *json);
   });
 }
 

@@ -38,7 +38,7 @@ void PrintList(const char* what, const std::vector<std::string>& items) {
   std::printf("%s\n", items.size() > 10 ? " …" : "");
 }
 
-int CommandVerify(const Flags& flags, bool repair, bool json) {
+int CommandVerify(const Flags& flags, bool repair, bool wait, bool json) {
   auto config = BuildConfig(flags);
   if (!config) return Fail(nullptr, config.error());
   // Without --repair nothing is written and no embedder is loaded; with it, the tenant's own embedder embeds
@@ -49,7 +49,8 @@ int CommandVerify(const Flags& flags, bool repair, bool json) {
     auto made = MakeEmbedder(*config);
     if (!made) return Fail(&*config, made.error());
     embedder = std::move(*made);
-    tenant = OpenTenantForWriting(*config, *embedder, /*allow_new=*/false);
+    tenant = OpenTenantForWriting(*config, *embedder, /*allow_new=*/false,
+                                  {.wait = wait, .command = "deskpipe verify --repair"});
   } else {
     tenant = OpenTenantForReading(*config);
   }
@@ -117,11 +118,13 @@ void RegisterVerifyCommand(CLI::App& app, Flags& flags, int& exit_code) {
   AddStoreFlags(verify, flags);
   static bool repair = false;
   static bool json = false;
+  static bool wait = false;
   verify->add_flag("--repair", repair,
                    "Mend it: lost vectors from the cache or embedded again with the tenant's embedder; only "
                    "provably orphaned rows are removed");
   verify->add_flag("--json", json, "Print JSON");
-  verify->callback([&flags, &exit_code] { exit_code = CommandVerify(flags, repair, json); });
+  verify->add_flag("--wait", wait, "With --repair: if another process is writing the tenant, wait for it");
+  verify->callback([&flags, &exit_code] { exit_code = CommandVerify(flags, repair, wait, json); });
 }
 
 }  // namespace deskpipe::cli

@@ -13,6 +13,7 @@ std::string_view StatusCodeName(StatusCode code) {
     case StatusCode::kUnavailable: return "Unavailable";
     case StatusCode::kInvalidRecord: return "InvalidRecord";
     case StatusCode::kCancelled: return "Cancelled";
+    case StatusCode::kBusy: return "Busy";
     case StatusCode::kInternal: return "Internal";
   }
   return "Unknown";

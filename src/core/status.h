@@ -23,6 +23,7 @@ enum class StatusCode {
   kUnavailable,       // transient: 5xx, timeout, reset; retry with backoff
   kInvalidRecord,     // one record is bad: dead-letter it and go on
   kCancelled,         // a stop was requested
+  kBusy,              // another process holds what the job needs exclusively (a tenant's write lock)
   kInternal,          // a bug: stop loudly
 };
 

@@ -136,7 +136,10 @@ Result<RetrySummary> RunRetryFailed(const Config& config, RunnerOptions options,
   auto http = net::MakeCurlHttpClient();
   ASSIGN_OR_RETURN(auto source, CreateSource(config, *http));
   ASSIGN_OR_RETURN(auto embedder, MakeEmbedder(config));
-  ASSIGN_OR_RETURN(TenantStore tenant, OpenTenantForWriting(config, *embedder, /*allow_new=*/false));
+  ASSIGN_OR_RETURN(TenantStore tenant,
+                   OpenTenantForWriting(config, *embedder, /*allow_new=*/false,
+                                        {.wait = options.wait_for_lock, .command = "deskpipe retry-failed",
+                                         .stop = options.stop}));
   if (config.embedder == "use-lite" || config.embedder == "hashing") options.embedder_thread_safe = true;
   options.fetch_grace = std::chrono::hours(1);  // join the fetch: the source dies with this call
   return RetryFailed(config, *source, *embedder, *tenant.store, std::move(options), streams);

@@ -35,7 +35,8 @@ struct RetrySummary {
 Result<RetrySummary> RetryFailed(const Config& config, Source& source, Embedder& embedder, Store& store,
                                  RunnerOptions options = {}, const std::vector<std::string>& streams = {});
 
-// Builds source, embedder and store from `config` and calls RetryFailed.
+// Builds source, embedder and store from `config`, takes the tenant's write lock (as RunSync) and calls
+// RetryFailed.
 Result<RetrySummary> RunRetryFailed(const Config& config, RunnerOptions options = {},
                                     const std::vector<std::string>& streams = {});
 

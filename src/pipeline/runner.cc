@@ -315,6 +315,8 @@ Result<RunSummary> Runner::Run() {
   const std::string state = !failure.ok() ? "failed" : summary.stopped ? "stopped" : "succeeded";
   nlohmann::json summary_json = summary.ToJson();
   summary_json["progress"] = progress_->Snapshot();
+  // Kept with the run, so `status` can say why it failed after the terminal is gone.
+  if (!failure.ok()) summary_json["error"] = RedactSecrets(config_, failure.ToString());
   RETURN_IF_ERROR(store_.FinishRun(config_.tenant_id, run_id, state, summary_json));
   if (!failure.ok()) return Error(failure);
   return summary;
@@ -678,7 +680,10 @@ Result<RunSummary> RunSync(const Config& config, RunnerOptions options) {
   auto http = net::MakeCurlHttpClient();
   ASSIGN_OR_RETURN(auto source, CreateSource(config, *http));
   ASSIGN_OR_RETURN(auto embedder, MakeEmbedder(config));
-  ASSIGN_OR_RETURN(TenantStore tenant, OpenTenantForWriting(config, *embedder, /*allow_new=*/true));
+  ASSIGN_OR_RETURN(TenantStore tenant,
+                   OpenTenantForWriting(config, *embedder, /*allow_new=*/true,
+                                        {.wait = options.wait_for_lock, .command = "deskpipe sync",
+                                         .stop = options.stop}));
   ASSIGN_OR_RETURN(TenantProfile profile, PrepareSyncProfile(config, *embedder, tenant));
   Store& store = *tenant.store;
   options.reread_everything = profile.records_backfill;

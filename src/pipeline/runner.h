@@ -92,6 +92,8 @@ struct RunnerOptions {
   // Called on the store thread after each committed batch, holding the store lock (it may read the store);
   // may be empty.
   std::function<void(const std::string& stream, const StreamSummary&)> on_batch;
+  // RunSync / RunRetryFailed: wait for another writer of the tenant to finish instead of failing with kBusy.
+  bool wait_for_lock = false;
 };
 
 class Runner {
@@ -127,7 +129,8 @@ class Runner {
   std::unique_ptr<Summarizer> summarizer_;  // LLM thread summaries; null when off (see summarizer.h)
 };
 
-// Builds the HTTP client, source, embedder and store that `config` names and runs one sync.
+// Builds the HTTP client, source, embedder and store that `config` names, takes the tenant's write lock
+// (kBusy when another process holds it, unless options.wait_for_lock) and runs one sync.
 // `options` as for Runner (embedder_thread_safe is set for the built-in embedders).
 Result<RunSummary> RunSync(const Config& config, RunnerOptions options = {});
 

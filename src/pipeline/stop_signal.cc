@@ -8,10 +8,13 @@ namespace {
 
 std::atomic<bool> stop_flag{false};
 std::atomic<int> signals_seen{0};
+std::atomic<int> first_signal{0};
 
 // Only async-signal-safe calls here: atomics, write(2), _exit(2).
-void OnStopSignal(int) {
+void OnStopSignal(int signal) {
   const int seen = signals_seen.fetch_add(1) + 1;
+  int none = 0;
+  first_signal.compare_exchange_strong(none, signal);
   stop_flag.store(true);
   if (seen == 1) {
     static const char kMessage[] =
@@ -20,7 +23,7 @@ void OnStopSignal(int) {
   } else {
     static const char kMessage[] = "\ndeskpipe: stopped at once; the next sync resumes from the last saved cursor\n";
     [[maybe_unused]] ssize_t n = write(STDERR_FILENO, kMessage, sizeof(kMessage) - 1);
-    _exit(130);
+    _exit(128 + first_signal.load());
   }
 }
 
@@ -36,5 +39,10 @@ void InstallStopSignalHandlers() {
 }
 
 std::atomic<bool>& ProcessStopFlag() { return stop_flag; }
+
+int StopExitCode() {
+  const int signal = first_signal.load();
+  return signal != 0 ? 128 + signal : 130;
+}
 
 }  // namespace deskpipe

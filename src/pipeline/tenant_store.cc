@@ -46,9 +46,12 @@ Result<TenantStore> OpenTenantForReading(const Config& config, const Embedder* e
   return tenant;
 }
 
-Result<TenantStore> OpenTenantForWriting(const Config& config, const Embedder& embedder, bool allow_new) {
+Result<TenantStore> OpenTenantForWriting(const Config& config, const Embedder& embedder, bool allow_new,
+                                         const WriteLockOptions& lock) {
   TenantStore tenant;
   ASSIGN_OR_RETURN(tenant.store, Open(config, embedder.dimension(), /*read_only=*/false));
+  // Locked before the profile is read, so no other writer changes it between the check and the writes.
+  ASSIGN_OR_RETURN(tenant.lock, tenant.store->LockTenantForWrite(config.tenant_id, lock));
   ASSIGN_OR_RETURN(std::optional<TenantProfile> recorded, tenant.store->LoadProfile(config.tenant_id));
   if (!recorded && !allow_new) return Error(NeverSynced(config));
   tenant.is_new = !recorded.has_value();
@@ -57,13 +60,19 @@ Result<TenantStore> OpenTenantForWriting(const Config& config, const Embedder& e
   return tenant;
 }
 
-Result<TenantStore> OpenTenantAsRecorded(const Config& config) {
+Result<TenantStore> OpenTenantAsRecorded(const Config& config, const WriteLockOptions& lock, int dimension) {
   TenantStore tenant;
   {
     ASSIGN_OR_RETURN(TenantStore reading, OpenTenantForReading(config));
     tenant.profile = reading.profile;
   }
-  ASSIGN_OR_RETURN(tenant.store, Open(config, tenant.profile.dimension, /*read_only=*/false));
+  ASSIGN_OR_RETURN(tenant.store,
+                   Open(config, dimension != 0 ? dimension : tenant.profile.dimension, /*read_only=*/false));
+  ASSIGN_OR_RETURN(tenant.lock, tenant.store->LockTenantForWrite(config.tenant_id, lock));
+  // What the tenant is now, under the lock (a writer may have finished in between).
+  ASSIGN_OR_RETURN(std::optional<TenantProfile> recorded, tenant.store->LoadProfile(config.tenant_id));
+  if (!recorded) return Error(NeverSynced(config));
+  tenant.profile = *recorded;
   return tenant;
 }
 

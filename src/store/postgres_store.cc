@@ -308,6 +308,7 @@ PostgresStore::PostgresStore(std::unique_ptr<pg::PgConnection> conn, const Store
     : conn_(std::move(conn)), options_(options) {}
 
 PostgresStore::~PostgresStore() {
+  for (auto& [tenant, slot] : locks_) slot->Release();
   // A pooled or shared server session outlives this store: hand it back writable.
   if (options_.read_only && conn_) (void)conn_->ExecScript("RESET default_transaction_read_only");
 }
@@ -325,7 +326,7 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(const std::string& ur
   return store;
 }
 
-constexpr int kLatestMigration = 4;
+constexpr int kLatestMigration = 5;
 
 Result<void> PostgresStore::CheckSchemaReadOnly() {
   ASSIGN_OR_RETURN(PgResult table, conn_->Exec("SELECT to_regclass('schema_migrations') IS NOT NULL"));
@@ -371,6 +372,10 @@ Result<void> PostgresStore::Migrate() {
   if (!done.count(4)) {
     pending.emplace_back(4, "CREATE TABLE tenant_profiles (tenant_id TEXT PRIMARY KEY, profile JSONB NOT NULL, "
                             "updated_at TEXT NOT NULL)");
+  }
+  // Migration 5: who holds each tenant's write lock (LockHolder JSON), for the message a second writer gets.
+  if (!done.count(5)) {
+    pending.emplace_back(5, "CREATE TABLE tenant_writers (tenant_id TEXT PRIMARY KEY, holder TEXT NOT NULL)");
   }
   for (const auto& [version, sql] : pending) {
     auto ran = conn_->ExecScript(sql);
@@ -773,6 +778,10 @@ Result<StoreStats> PostgresStore::Stats(const std::string& tenant_id) {
                         {"summary", ParseJson(result.Text(0, 4))}};
     }
   }
+  if (stats.last_run.is_object() && stats.last_run["state"] == "running") {
+    ASSIGN_OR_RETURN(auto writer, TenantWriter(tenant_id));
+    if (!writer) stats.last_run["state"] = "interrupted";
+  }
   return stats;
 }
 
@@ -801,6 +810,9 @@ Result<Store::Digest> PostgresStore::ComputeDigest(const std::string& tenant_id)
 
 Result<int64_t> PostgresStore::BeginRun(const std::string& tenant_id) {
   RETURN_IF_ERROR(ValidateTenantId(tenant_id));
+  RETURN_IF_ERROR(conn_->Exec("UPDATE runs SET state = 'interrupted', finished_at = $1 WHERE tenant_id = $2 AND "
+                              "state = 'running'",
+                              {Now(), tenant_id}));
   ASSIGN_OR_RETURN(PgResult result, conn_->Exec("INSERT INTO runs (tenant_id, started_at, state, summary) VALUES "
                                                 "($1, $2, 'running', '{}') RETURNING id",
                                                 {tenant_id, Now()}));
@@ -819,6 +831,62 @@ Result<void> PostgresStore::FinishRun(const std::string& tenant_id, int64_t run_
     return Error(NotFound("run " + std::to_string(run_id) + " of tenant " + tenant_id + " does not exist"));
   }
   return {};
+}
+
+// ---- the tenant write lock ----
+
+namespace {
+
+// The advisory lock key of a tenant: 64 bits of a hash, apart from the migration key's space by its prefix.
+int64_t TenantLockKey(const std::string& tenant_id) {
+  return static_cast<int64_t>(Hash64("deskpipe tenant write lock\n" + tenant_id));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<TenantWriteLock>> PostgresStore::LockTenantForWrite(const std::string& tenant_id,
+                                                                           const WriteLockOptions& options) {
+  RETURN_IF_ERROR(ValidateTenantId(tenant_id));
+  if (auto it = locks_.find(tenant_id); it != locks_.end() && it->second->held()) {
+    return Error(Internal("tenant " + tenant_id + "'s write lock is already held by this store"));
+  }
+  const int64_t key = TenantLockKey(tenant_id);
+  RETURN_IF_ERROR(AcquireTenantLock(
+      tenant_id, options,
+      [this, key]() -> Result<bool> {
+        ASSIGN_OR_RETURN(PgResult result, conn_->Exec("SELECT pg_try_advisory_lock($1::bigint)", {key}));
+        return result.Bool(0, 0);
+      },
+      [this, &tenant_id] {
+        auto result = conn_->Exec("SELECT holder FROM tenant_writers WHERE tenant_id = $1", {tenant_id});
+        return result && result->rows() > 0 ? LockHolder::FromJson(result->Text(0, 0)) : LockHolder();
+      }));
+  auto recorded = conn_->Exec("INSERT INTO tenant_writers (tenant_id, holder) VALUES ($1, $2) ON CONFLICT "
+                              "(tenant_id) DO UPDATE SET holder = EXCLUDED.holder",
+                              {tenant_id, LockHolder::Self(options.command).ToJson()});
+  if (!recorded) log::Warn("could not record the lock holder", {{"error", recorded.error().ToString()}});
+  auto slot = std::make_shared<TenantWriteLock::Slot>([this, key] {
+    if (auto unlocked = conn_->Exec("SELECT pg_advisory_unlock($1::bigint)", {key}); !unlocked) {
+      log::Warn("advisory unlock failed; the lock goes with the connection",
+                {{"error", unlocked.error().ToString()}});
+    }
+  });
+  locks_[tenant_id] = slot;
+  return std::make_unique<TenantWriteLock>(tenant_id, std::move(slot));
+}
+
+Result<std::optional<LockHolder>> PostgresStore::TenantWriter(const std::string& tenant_id) {
+  RETURN_IF_ERROR(ValidateTenantId(tenant_id));
+  // A bigint advisory key shows in pg_locks as classid = its high 32 bits, objid = its low 32, objsubid = 1.
+  const uint64_t key = static_cast<uint64_t>(TenantLockKey(tenant_id));
+  ASSIGN_OR_RETURN(PgResult held,
+                   conn_->Exec("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND "
+                               "database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND "
+                               "classid::bigint = $1 AND objid::bigint = $2 AND objsubid = 1",
+                               {static_cast<int64_t>(key >> 32), static_cast<int64_t>(key & 0xffffffffu)}));
+  if (held.Int(0, 0) == 0) return std::optional<LockHolder>();
+  ASSIGN_OR_RETURN(PgResult holder, conn_->Exec("SELECT holder FROM tenant_writers WHERE tenant_id = $1", {tenant_id}));
+  return std::optional<LockHolder>(holder.rows() > 0 ? LockHolder::FromJson(holder.Text(0, 0)) : LockHolder());
 }
 
 // ---- dead letters ----

@@ -11,6 +11,7 @@
 // Thread-safety: one thread at a time (see Store). Lifetime: Open() → use → destroy (closes the connection).
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -55,6 +56,11 @@ class PostgresStore : public Store {
                                                  const std::string& parent_id) override;
   Result<std::vector<KnownRecord>> LookupKnown(const std::string& tenant_id,
                                                const std::vector<std::string>& ids) override;
+  // A session-level pg_try_advisory_lock on this store's connection, keyed by a hash of the tenant id; the
+  // holder is recorded in tenant_writers. Closing the connection (or the process dying) releases it.
+  Result<std::unique_ptr<TenantWriteLock>> LockTenantForWrite(const std::string& tenant_id,
+                                                               const WriteLockOptions& options) override;
+  Result<std::optional<LockHolder>> TenantWriter(const std::string& tenant_id) override;
   Result<int> SchemaVersion() override;
   std::string BackendName() const override { return "postgresql"; }
 
@@ -80,6 +86,7 @@ class PostgresStore : public Store {
   std::unique_ptr<pg::PgConnection> conn_;
   StoreOptions options_;
   bool has_pgvector_ = false;
+  std::map<std::string, std::shared_ptr<TenantWriteLock::Slot>> locks_;  // tenant → write lock granted here
 };
 
 }  // namespace deskpipe

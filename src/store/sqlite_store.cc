@@ -1,9 +1,16 @@
 #include "store/sqlite_store.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <map>
+#include <sstream>
 #include <unordered_set>
 #include <utility>
 
@@ -207,7 +214,11 @@ SqliteStore::SqliteStore(std::unique_ptr<sqlite::SqliteDb> db, const StoreOption
                          std::string vectors_dir)
     : db_(std::move(db)), options_(options), vectors_dir_(std::move(vectors_dir)) {}
 
-SqliteStore::~SqliteStore() { (void)Flush(); }
+SqliteStore::~SqliteStore() {
+  // Each release saves its tenant's index under the lock; Flush() then saves the rest.
+  for (auto& [tenant, slot] : locks_) slot->Release();
+  (void)Flush();
+}
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& db_path,
                                                        const StoreOptions& options) {
@@ -226,6 +237,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& db_pat
     ASSIGN_OR_RETURN(auto db, sqlite::SqliteDb::OpenReadOnly(db_path));
     RETURN_IF_ERROR(db->Exec("PRAGMA busy_timeout=5000;"));
     std::unique_ptr<SqliteStore> store(new SqliteStore(std::move(db), options, (data_dir / "vectors").string()));
+    store->locks_dir_ = (data_dir / "locks").string();  // read, never created: whether a writer is running
     auto version = store->SchemaVersion();
     if (!version) {
       return Error(InvalidArgument(db_path + " is not a deskpipe database (" + version.error().message() + ")"));
@@ -253,6 +265,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& db_pat
                "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;"));
   std::unique_ptr<SqliteStore> store(
       new SqliteStore(std::move(db), options, (data_dir / "vectors").string()));
+  store->locks_dir_ = (data_dir / "locks").string();
   RETURN_IF_ERROR(store->Migrate());
   RETURN_IF_ERROR(store->LoadKeysThrough());
   ASSIGN_OR_RETURN(store->checkpointer_, sqlite::WalCheckpointer::Start(*store->db_, db_path, {}));
@@ -396,6 +409,7 @@ Result<void> SqliteStore::LoadKeysThrough() {
                                 "key = 'embedding_keys_through'"));
   ASSIGN_OR_RETURN(bool row, stmt->Step());
   keys_through_ = row ? stmt->ColumnInt(0) : 0;
+  stmt->Reset();  // no read snapshot left open
   return {};
 }
 
@@ -622,14 +636,17 @@ Result<void> SqliteStore::Commit(const BatchWrite& batch, const std::string& mod
   }
 
   const bool vectors_changed = !removed_keys.empty() || !added.empty();
+  int64_t new_generation = -1;
   if (vectors_changed) {
     ASSIGN_OR_RETURN(
         Statement * stmt,
         db_->Prepare("INSERT INTO meta (tenant_id, key, value) VALUES (?, 'vector_generation', '1') "
                      "ON CONFLICT (tenant_id, key) DO UPDATE SET "
-                     "value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)"));
+                     "value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) RETURNING CAST(value AS INTEGER)"));
     stmt->Bind(1, tenant);
-    RETURN_IF_ERROR(stmt->Run());
+    ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (row) new_generation = stmt->ColumnInt(0);
+    stmt->Reset();
   }
 
   const bool fold =
@@ -662,6 +679,8 @@ Result<void> SqliteStore::Commit(const BatchWrite& batch, const std::string& mod
     }
   }
   if (!indexed || !vectors_changed) return {};
+  // The index will hold this commit's changes: it reflects the generation just written.
+  index_generations_[tenant] = new_generation;
   // SQL is committed; the follower applies the same changes to the index while the caller goes on.
   IndexFollower::Job job;
   job.tenant_id = tenant;
@@ -693,7 +712,9 @@ Result<int64_t> SqliteStore::VectorGeneration(const std::string& tenant_id) {
                                 "'vector_generation'"));
   stmt->Bind(1, tenant_id);
   ASSIGN_OR_RETURN(bool row, stmt->Step());
-  return row ? stmt->ColumnInt(0) : 0;
+  const int64_t generation = row ? stmt->ColumnInt(0) : 0;
+  stmt->Reset();  // no read snapshot left open
+  return generation;
 }
 
 Result<SegmentedIndex*> SqliteStore::TenantIndex(const std::string& tenant_id) {
@@ -704,8 +725,17 @@ Result<SegmentedIndex*> SqliteStore::TenantIndex(const std::string& tenant_id) {
   CatchUpIndexes();
   auto it = indexes_.find(tenant_id);
   if (it != indexes_.end()) return it->second.get();
-  ASSIGN_OR_RETURN(auto index, OpenIndex(tenant_id));
-  if (index->stale()) RETURN_IF_ERROR(RefillIndex(tenant_id, *index));
+  // Read before the refill: rows a writer commits meanwhile may be in the index, but its label stays older, so
+  // a saved copy is refilled again rather than trusted.
+  ASSIGN_OR_RETURN(int64_t generation, VectorGeneration(tenant_id));
+  ASSIGN_OR_RETURN(auto index, OpenIndex(tenant_id, generation));
+  index_generations_[tenant_id] = generation;
+  if (index->stale()) {
+    if (auto refilled = RefillIndex(tenant_id, *index); !refilled) {
+      index_generations_.erase(tenant_id);
+      return Error(refilled.error());
+    }
+  }
   SegmentedIndex* raw = index.get();
   indexes_[tenant_id] = std::move(index);
   return raw;
@@ -713,6 +743,10 @@ Result<SegmentedIndex*> SqliteStore::TenantIndex(const std::string& tenant_id) {
 
 Result<std::unique_ptr<SegmentedIndex>> SqliteStore::OpenIndex(const std::string& tenant_id) {
   ASSIGN_OR_RETURN(int64_t generation, VectorGeneration(tenant_id));
+  return OpenIndex(tenant_id, generation);
+}
+
+Result<std::unique_ptr<SegmentedIndex>> SqliteStore::OpenIndex(const std::string& tenant_id, int64_t generation) {
   SegmentedIndex::Options options;
   options.dimension = options_.dimension;
   options.seal_at = options_.vector_segment_size;
@@ -742,6 +776,9 @@ Result<void> SqliteStore::RefillIndex(const std::string& tenant_id, SegmentedInd
                                 "ON v.id = c.vector_id WHERE c.tenant_id = ? AND v.dim = ? AND c.rowid > ? "
                                 "ORDER BY c.rowid"));
   stmt->Bind(1, tenant_id).Bind(2, static_cast<int64_t>(options_.dimension)).Bind(3, index.sealed_through());
+  // While another process writes the tenant, its index files are that writer's: refill in memory only.
+  ASSIGN_OR_RETURN(const bool other_writer, OtherProcessWrites(tenant_id));
+  const bool persist = !other_writer;
   // Added in slices, each spread over the cores by AddBatch; full segments are sealed as they fill.
   constexpr size_t kRefillSlice = 4096;
   std::vector<std::pair<int64_t, std::vector<float>>> slice;
@@ -751,7 +788,7 @@ Result<void> SqliteStore::RefillIndex(const std::string& tenant_id, SegmentedInd
     for (const auto& [key, vector] : slice) items.emplace_back(key, &vector);
     RETURN_IF_ERROR(index.AddBatch(items));
     slice.clear();
-    return index.SealIfFull();
+    return persist ? index.SealIfFull() : Result<void>();
   };
   while (true) {
     ASSIGN_OR_RETURN(bool row, stmt->Step());
@@ -762,12 +799,22 @@ Result<void> SqliteStore::RefillIndex(const std::string& tenant_id, SegmentedInd
     if (slice.size() == kRefillSlice) RETURN_IF_ERROR(add_slice());
   }
   RETURN_IF_ERROR(add_slice());
-  return SaveIndex(tenant_id, index);
+  return persist ? SaveIndex(tenant_id, index) : Result<void>();
 }
 
 Result<void> SqliteStore::SaveIndex(const std::string& tenant_id, SegmentedIndex& index) {
+  // Labelled with the generation the index reflects, not SQL's current one: a copy older than SQL is refilled
+  // when next opened instead of being trusted.
+  auto known = index_generations_.find(tenant_id);
+  if (known != index_generations_.end()) return index.Save(known->second);
   ASSIGN_OR_RETURN(int64_t generation, VectorGeneration(tenant_id));
   return index.Save(generation);
+}
+
+Result<bool> SqliteStore::OtherProcessWrites(const std::string& tenant_id) {
+  if (auto it = locks_.find(tenant_id); it != locks_.end() && it->second->held()) return false;
+  ASSIGN_OR_RETURN(auto writer, TenantWriter(tenant_id));
+  return writer.has_value();
 }
 
 Result<int64_t> SqliteStore::VectorCount(const std::string& tenant_id) {
@@ -787,6 +834,7 @@ void SqliteStore::DropIndex(const std::string& tenant_id) {
 
 void SqliteStore::ForgetIndex(const std::string& tenant_id) {
   indexes_.erase(tenant_id);
+  index_generations_.erase(tenant_id);
   attrs_.erase(tenant_id);
   if (options_.read_only) return;
   std::error_code ec;
@@ -801,6 +849,9 @@ Result<void> SqliteStore::Flush() {
     if (auto folded = FoldUnkeyedVectors(); !folded) first = folded.error();
   }
   for (auto& [tenant, index] : indexes_) {
+    // A reader does not save over the files of a tenant another process is writing.
+    auto other_writer = OtherProcessWrites(tenant);
+    if (other_writer && *other_writer) continue;
     auto saved = SaveIndex(tenant, *index);
     if (!saved && first.ok()) first = saved.error();
   }
@@ -1130,6 +1181,10 @@ Result<StoreStats> SqliteStore::Stats(const std::string& tenant_id) {
                         {"summary", ParseJson(stmt->ColumnText(4))}};
     }
   }
+  if (stats.last_run.is_object() && stats.last_run["state"] == "running") {
+    ASSIGN_OR_RETURN(auto writer, TenantWriter(tenant_id));
+    if (!writer) stats.last_run["state"] = "interrupted";
+  }
   return stats;
 }
 
@@ -1165,6 +1220,12 @@ Result<Store::Digest> SqliteStore::ComputeDigest(const std::string& tenant_id) {
 
 Result<int64_t> SqliteStore::BeginRun(const std::string& tenant_id) {
   RETURN_IF_ERROR(ValidateTenantId(tenant_id));
+  {
+    ASSIGN_OR_RETURN(Statement * stale, db_->Prepare("UPDATE runs SET state = 'interrupted', finished_at = ? "
+                                                     "WHERE tenant_id = ? AND state = 'running'"));
+    stale->Bind(1, Now()).Bind(2, tenant_id);
+    RETURN_IF_ERROR(stale->Run());
+  }
   ASSIGN_OR_RETURN(Statement * stmt, db_->Prepare("INSERT INTO runs (tenant_id, started_at, state, summary) "
                                                   "VALUES (?, ?, 'running', '{}')"));
   stmt->Bind(1, tenant_id).Bind(2, Now());
@@ -1184,6 +1245,88 @@ Result<void> SqliteStore::FinishRun(const std::string& tenant_id, int64_t run_id
     return Error(NotFound("run " + std::to_string(run_id) + " of tenant " + tenant_id + " does not exist"));
   }
   return {};
+}
+
+// ---- the tenant write lock ----
+
+namespace {
+
+LockHolder ReadLockHolder(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return LockHolder::FromJson(text.str());
+}
+
+}  // namespace
+
+std::string SqliteStore::LockFilePath(const std::string& tenant_id) const {
+  return (std::filesystem::path(locks_dir_) / (tenant_id + ".lock")).string();
+}
+
+Result<std::unique_ptr<TenantWriteLock>> SqliteStore::LockTenantForWrite(const std::string& tenant_id,
+                                                                         const WriteLockOptions& options) {
+  RETURN_IF_ERROR(ValidateTenantId(tenant_id));
+  if (auto it = locks_.find(tenant_id); it != locks_.end() && it->second->held()) {
+    return Error(Internal("tenant " + tenant_id + "'s write lock is already held by this store"));
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(locks_dir_, ec);
+  const std::string path = LockFilePath(tenant_id);
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return Error(InvalidArgument("cannot open the lock file " + path + ": " + std::strerror(errno)));
+  auto acquired = AcquireTenantLock(
+      tenant_id, options,
+      [fd, &path]() -> Result<bool> {
+        if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return true;
+        if (errno == EWOULDBLOCK || errno == EINTR) return false;
+        return Error(Internal("flock " + path + ": " + std::strerror(errno)));
+      },
+      [&path] { return ReadLockHolder(path); });
+  if (!acquired) {
+    ::close(fd);
+    return Error(acquired.error());
+  }
+  // A read snapshot taken before the lock (while another writer still wrote) would make this writer's first
+  // write fail with SQLITE_BUSY_SNAPSHOT: start from what the previous writer committed.
+  db_->ResetStatements();
+  // Who holds it, for the next writer's message; a failure here costs only that message.
+  const std::string holder = LockHolder::Self(options.command).ToJson() + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, holder.data(), holder.size(), 0) < 0) {
+    log::Warn("could not record the lock holder", {{"path", path}, {"error", std::strerror(errno)}});
+  }
+  auto slot = std::make_shared<TenantWriteLock::Slot>([this, tenant_id, fd] {
+    CatchUpIndexes();
+    if (auto it = indexes_.find(tenant_id); it != indexes_.end()) {
+      if (auto saved = SaveIndex(tenant_id, *it->second); !saved) {
+        log::Warn("vector index not saved; the next open rebuilds it from SQL",
+                  {{"tenant", tenant_id}, {"error", saved.error().ToString()}});
+      }
+      indexes_.erase(it);
+      attrs_.erase(tenant_id);
+      index_generations_.erase(tenant_id);
+    }
+    ::close(fd);  // releases the flock
+  });
+  locks_[tenant_id] = slot;
+  return std::make_unique<TenantWriteLock>(tenant_id, std::move(slot));
+}
+
+Result<std::optional<LockHolder>> SqliteStore::TenantWriter(const std::string& tenant_id) {
+  RETURN_IF_ERROR(ValidateTenantId(tenant_id));
+  const std::string path = LockFilePath(tenant_id);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::optional<LockHolder>();
+    return Error(Internal("cannot open the lock file " + path + ": " + std::strerror(errno)));
+  }
+  // A shared lock granted ⇒ no writer; it is dropped at once (a writer trying meanwhile retries briefly).
+  const bool free = ::flock(fd, LOCK_SH | LOCK_NB) == 0;
+  const int error = errno;
+  ::close(fd);
+  if (free) return std::optional<LockHolder>();
+  if (error != EWOULDBLOCK) return Error(Internal("flock " + path + ": " + std::strerror(error)));
+  return std::optional<LockHolder>(ReadLockHolder(path));
 }
 
 // ---- dead letters ----
@@ -1259,6 +1402,7 @@ Result<ResetReport> SqliteStore::ResetTenant(const std::string& tenant_id) {
   keys_through_ = keys_through;
   unkeyed_vectors_.clear();
   indexes_.erase(tenant_id);
+  index_generations_.erase(tenant_id);
   attrs_.erase(tenant_id);
   RETURN_IF_ERROR(SegmentedIndex::RemoveFiles(VectorIndexPath(tenant_id)));
   return report;
@@ -1303,23 +1447,15 @@ Result<VerifyReport> SqliteStore::VerifyTenant(const std::string& tenant_id, con
     ASSIGN_OR_RETURN(bool row, stmt->Step());
     report.documents = row ? stmt->ColumnInt(0) : 0;
   }
-  // The index as it is — in memory if open, else the files as saved — never silently rebuilt first (a
-  // growing segment that does not match SQL counts as empty).
+  // The index as a search sees it: a saved copy older than SQL is brought up to date from SQL's vectors first
+  // (in memory only when read-only); an unreadable one leaves every chunk reported.
   std::vector<int64_t> keys;
   int64_t sealed_through = 0;
   if (options_.dimension > 0) {
-    std::unique_ptr<SegmentedIndex> unopened;
-    SegmentedIndex* index = nullptr;
-    if (auto it = indexes_.find(tenant_id); it != indexes_.end()) {
-      index = it->second.get();
-    } else if (auto opened = OpenIndex(tenant_id); opened) {
-      unopened = std::move(*opened);
-      index = unopened.get();
-    }
-    if (index != nullptr) {
-      sealed_through = index->sealed_through();
-      auto all = index->Keys();
-      if (all) keys = std::move(*all);  // an unreadable segment ⇒ its chunks are reported
+    if (auto index = TenantIndex(tenant_id); index) {
+      sealed_through = (*index)->sealed_through();
+      auto all = (*index)->Keys();
+      if (all) keys = std::move(*all);
     }
   }
   const std::unordered_set<int64_t> key_set(keys.begin(), keys.end());

@@ -66,8 +66,16 @@ class SqliteStore : public Store {
                                                  const std::string& parent_id) override;
   Result<std::vector<KnownRecord>> LookupKnown(const std::string& tenant_id,
                                                const std::vector<std::string>& ids) override;
+  // An flock(2) on {data_dir}/locks/{tenant}.lock, which also holds the holder's LockHolder JSON. Releasing
+  // saves the tenant's index and drops it from memory first, so this store never writes it unlocked later.
+  Result<std::unique_ptr<TenantWriteLock>> LockTenantForWrite(const std::string& tenant_id,
+                                                               const WriteLockOptions& options) override;
+  Result<std::optional<LockHolder>> TenantWriter(const std::string& tenant_id) override;
   Result<int> SchemaVersion() override;
   std::string BackendName() const override { return "sqlite"; }
+
+  // The tenant's lock file (for tests).
+  std::string LockFilePath(const std::string& tenant_id) const;
 
   // Where the tenant's vector index lives (for tests and `reset`).
   std::string VectorIndexPath(const std::string& tenant_id) const;
@@ -136,6 +144,7 @@ class SqliteStore : public Store {
   // The tenant's open index: opened on first use, its growing segment refilled from SQL when stale.
   Result<SegmentedIndex*> TenantIndex(const std::string& tenant_id);
   Result<std::unique_ptr<SegmentedIndex>> OpenIndex(const std::string& tenant_id);
+  Result<std::unique_ptr<SegmentedIndex>> OpenIndex(const std::string& tenant_id, int64_t generation);
   Result<void> RefillIndex(const std::string& tenant_id, SegmentedIndex& index);
   // Points each chunk (rowid → its text) at a vector of `model_id`: the cached one, else one `embed` computes
   // (none without `embed`); inside the caller's transaction. Returns the rowids left without one.
@@ -149,7 +158,10 @@ class SqliteStore : public Store {
   Result<const AttrMap*> TenantAttrs(const std::string& tenant_id);
   Result<int64_t> VectorCount(const std::string& tenant_id);
   Result<int64_t> VectorGeneration(const std::string& tenant_id);
+  // Saves with the generation the index reflects (index_generations_).
   Result<void> SaveIndex(const std::string& tenant_id, SegmentedIndex& index);
+  // Whether another process holds the tenant's write lock (then its index files are not this store's to write).
+  Result<bool> OtherProcessWrites(const std::string& tenant_id);
   // Waits for the follower (below) and drops the index of every tenant whose update failed.
   void CatchUpIndexes();
   // CatchUpIndexes(), then forgets the tenant's index (and its sidecar) so the next use rebuilds it.
@@ -160,7 +172,10 @@ class SqliteStore : public Store {
   std::unique_ptr<sqlite::WalCheckpointer> checkpointer_;  // after db_: destroyed before it
   StoreOptions options_;
   std::string vectors_dir_;
+  std::string locks_dir_;
+  std::map<std::string, std::shared_ptr<TenantWriteLock::Slot>> locks_;  // tenant → write lock granted here
   std::map<std::string, std::unique_ptr<SegmentedIndex>> indexes_;  // tenant → open index
+  std::map<std::string, int64_t> index_generations_;  // tenant → the SQL vector generation its open index reflects
   std::map<std::string, AttrMap> attrs_;                          // tenant → chunk rowid → filter fields
   std::unordered_map<std::string, int32_t> interned_;
   bool reads_mapped_ = false;  // mmap_size raised by the first search

@@ -19,6 +19,7 @@
 #include "core/status.h"
 #include "platforms/platform.h"  // KnownRecord (a header-only value type; the store does not link platforms)
 #include "store/tenant_profile.h"
+#include "store/tenant_write_lock.h"
 
 namespace deskpipe {
 
@@ -86,7 +87,9 @@ struct StoreStats {
   int64_t chunks = 0;
   int64_t vectors = 0;
   std::map<std::string, nlohmann::json> cursors;  // stream → cursor
-  nlohmann::json last_run;                        // null when no run yet
+  // null when no run yet; a run recorded "running" whose tenant nobody holds the write lock of (its process
+  // was killed) is shown "interrupted". A failed run's summary carries its "error".
+  nlohmann::json last_run;
 };
 
 // What `deskpipe reset` removed for one tenant.
@@ -146,7 +149,7 @@ struct RunRecord {
   int64_t id = 0;
   std::string started_at;
   std::string finished_at;
-  std::string state;  // "running", "succeeded", "failed"
+  std::string state;  // "running", "succeeded", "failed", "stopped", "interrupted"
   nlohmann::json summary = nlohmann::json::object();
 };
 
@@ -180,6 +183,8 @@ class Store {
   };
   virtual Result<Digest> ComputeDigest(const std::string& tenant_id) = 0;
 
+  // Records a new run "running". The caller holds the tenant's write lock, so a run still recorded "running" is
+  // one whose process died: it is marked "interrupted" first.
   virtual Result<int64_t> BeginRun(const std::string& tenant_id) = 0;
   virtual Result<void> FinishRun(const std::string& tenant_id, int64_t run_id, const std::string& state,
                                  const nlohmann::json& summary) = 0;
@@ -245,6 +250,15 @@ class Store {
   // The known records among `ids` (absent ⇒ not stored), in id order.
   virtual Result<std::vector<KnownRecord>> LookupKnown(const std::string& tenant_id,
                                                        const std::vector<std::string>& ids) = 0;
+
+  // Takes the tenant's exclusive write lock (see tenant_write_lock.h): at once, or (options.wait) once the
+  // holder lets go. Another process holding it ⇒ kBusy naming the holder. Asking again for a tenant this store
+  // already holds is a bug (kInternal).
+  virtual Result<std::unique_ptr<TenantWriteLock>> LockTenantForWrite(const std::string& tenant_id,
+                                                                       const WriteLockOptions& options) = 0;
+  // Who holds the tenant's write lock now (this store included); nullopt when nobody does. Takes no lock that a
+  // writer could notice beyond a moment.
+  virtual Result<std::optional<LockHolder>> TenantWriter(const std::string& tenant_id) = 0;
 
   // Highest applied schema migration.
   virtual Result<int> SchemaVersion() = 0;

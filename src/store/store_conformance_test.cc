@@ -7,10 +7,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "core/hash.h"
 #include "embed/hashing_embedder.h"
@@ -606,8 +609,9 @@ TEST_P(StoreConformanceTest, VerifyFindsDamageAndRepairMendsIt) {
   EXPECT_EQ(store->DocumentHashes("acme", {"acme_freshdesk_2"})->at("acme_freshdesk_2"), "");
 }
 
-// Vectors lost behind SQL's back: verify sees every chunk without its vector; repair rebuilds them from SQL
-// where SQL holds them (the embedding cache), else embeds their text again; it never drops a chunk.
+// Vectors lost behind SQL's back, index and SQL copy alike: verify sees every chunk without its vector; repair
+// without an embedder keeps and reports them, with the tenant's embedder embeds their text again; no chunk is
+// ever dropped. (With SQL's copy left, any open refills the index from it: nothing is lost.)
 TEST_P(StoreConformanceTest, VerifyFindsMissingVectorsAndRepairRebuildsThem) {
   {
     auto store = Open();
@@ -621,12 +625,14 @@ TEST_P(StoreConformanceTest, VerifyFindsMissingVectorsAndRepairRebuildsThem) {
   }
   auto store = Open();
   ASSERT_TRUE(store);
-  if (GetParam() == Backend::kPostgres) Execute(*store, "DELETE FROM embeddings");  // its only vector copy
+  // Its only other vector copy: with it SQL would refill the index on open.
+  Execute(*store, GetParam() == Backend::kSqlite ? "DELETE FROM embedding_vectors; DELETE FROM embedding_keys"
+                                                 : "DELETE FROM embeddings");
   auto damaged = store->Verify("acme", false);
   ASSERT_TRUE(damaged.has_value()) << damaged.error().ToString();
   EXPECT_EQ(damaged->vectors, 0);
   EXPECT_EQ(damaged->chunks_without_vector.size(), 4u) << Describe(*damaged);
-  if (GetParam() == Backend::kPostgres) {
+  {
     // Nothing to rebuild from and no embedder: every chunk is kept and reported, none deleted.
     auto reported = store->Verify("acme", true);
     ASSERT_TRUE(reported.has_value()) << reported.error().ToString();
@@ -639,7 +645,7 @@ TEST_P(StoreConformanceTest, VerifyFindsMissingVectorsAndRepairRebuildsThem) {
   auto repaired = store->VerifyTenant("acme", repair);
   ASSERT_TRUE(repaired.has_value()) << repaired.error().ToString();
   EXPECT_TRUE(repaired->removed.empty());
-  EXPECT_EQ(repaired->re_embedded, GetParam() == Backend::kPostgres ? 4 : 0);
+  EXPECT_EQ(repaired->re_embedded, 4);
   auto after = store->Verify("acme", false);
   EXPECT_TRUE(after->ok()) << Describe(*after);
   EXPECT_EQ(after->vectors, 4);
@@ -881,6 +887,156 @@ TEST_P(StoreConformanceTest, RunsAndDeadLettersAreRecorded) {
   EXPECT_EQ(store->ListDeadLetters("acme", "tickets")->size(), 1u);  // another tenant cannot resolve it
   ASSERT_TRUE(store->ResolveDeadLetter("acme", "tickets", "acme_freshdesk_9").has_value());
   EXPECT_TRUE(store->ListDeadLetters("acme")->empty());
+}
+
+// ---- one writer per tenant ----
+
+TEST_P(StoreConformanceTest, OneWriterPerTenantAndTheSecondIsToldWhoHoldsIt) {
+  if (GetParam() == Backend::kPglite) GTEST_SKIP() << "PGlite serves one connection at a time: no second store";
+  auto first = Open();
+  auto second = Open();
+  ASSERT_TRUE(first && second);
+  EXPECT_FALSE(*second->TenantWriter("acme"));
+  auto lock = first->LockTenantForWrite("acme", {.command = "deskpipe sync"});
+  ASSERT_TRUE(lock.has_value()) << lock.error().ToString();
+
+  auto busy = second->LockTenantForWrite("acme", {.command = "deskpipe reset"});
+  ASSERT_FALSE(busy.has_value());
+  EXPECT_EQ(busy.error().code(), StatusCode::kBusy);
+  const std::string message = busy.error().message();
+  EXPECT_EQ(message.rfind("tenant acme is being written by pid " + std::to_string(getpid()), 0), 0u) << message;
+  EXPECT_NE(message.find(" since 20"), std::string::npos) << message;
+  EXPECT_NE(message.find("(deskpipe sync); pass --wait to wait for it"), std::string::npos) << message;
+  auto writer = second->TenantWriter("acme");
+  ASSERT_TRUE(writer.has_value() && writer->has_value());
+  EXPECT_EQ((*writer)->pid, getpid());
+  EXPECT_EQ((*writer)->command, "deskpipe sync");
+  // Another tenant is not held; asking twice through one store is a bug.
+  auto other = second->LockTenantForWrite("globex", {});
+  EXPECT_TRUE(other.has_value()) << other.error().ToString();
+  auto again = first->LockTenantForWrite("acme", {});
+  ASSERT_FALSE(again.has_value());
+  EXPECT_EQ(again.error().code(), StatusCode::kInternal);
+
+  // A waiting writer gives up when told to stop, and gets the lock once the holder lets go.
+  std::atomic<bool> stop{false};
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    stop = true;
+  });
+  auto stopped = second->LockTenantForWrite("acme", {.wait = true, .stop = &stop});
+  stopper.join();
+  ASSERT_FALSE(stopped.has_value());
+  EXPECT_EQ(stopped.error().code(), StatusCode::kCancelled);
+  std::thread releaser([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    lock->reset();
+  });
+  auto waited = second->LockTenantForWrite("acme", {.wait = true, .command = "deskpipe reset"});
+  releaser.join();
+  ASSERT_TRUE(waited.has_value()) << waited.error().ToString();
+  EXPECT_EQ((*first->TenantWriter("acme"))->command, "deskpipe reset");
+  waited->reset();
+  EXPECT_FALSE(*first->TenantWriter("acme"));
+  // A store going away releases what it holds.
+  second.reset();
+  EXPECT_FALSE(*first->TenantWriter("globex"));
+  EXPECT_TRUE(first->LockTenantForWrite("globex", {}).has_value());
+}
+
+TEST_P(StoreConformanceTest, ARunLeftRunningWithoutAWriterIsInterrupted) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  {
+    auto lock = store->LockTenantForWrite("acme", {});
+    ASSERT_TRUE(lock.has_value()) << lock.error().ToString();
+    ASSERT_TRUE(store->BeginRun("acme").has_value());
+    EXPECT_EQ(store->Stats("acme")->last_run["state"], "running");  // its writer holds the lock
+  }
+  // The writer is gone (a killed process releases its lock the same way) and the run never finished.
+  const nlohmann::json orphan = store->Stats("acme")->last_run;
+  EXPECT_EQ(orphan["state"], "interrupted");
+  EXPECT_EQ(Scalar(*store, "SELECT COUNT(*) FROM runs WHERE state = 'running'"), 1);
+  // The next writer records it as interrupted for good, and a failed run keeps its error.
+  auto lock = store->LockTenantForWrite("acme", {});
+  ASSERT_TRUE(lock.has_value()) << lock.error().ToString();
+  auto next = store->BeginRun("acme");
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(Scalar(*store, "SELECT COUNT(*) FROM runs WHERE state = 'interrupted' AND finished_at <> ''"), 1);
+  EXPECT_EQ(Scalar(*store, "SELECT COUNT(*) FROM runs WHERE state = 'running'"), 1);
+  ASSERT_TRUE(store->FinishRun("acme", *next, "failed", {{"error", "Unauthenticated: check FRESHDESK_API_KEY"}})
+                  .has_value());
+  const nlohmann::json failed = store->Stats("acme")->last_run;
+  EXPECT_EQ(failed["state"], "failed");
+  EXPECT_EQ(failed["summary"]["error"], "Unauthenticated: check FRESHDESK_API_KEY");
+  EXPECT_GT(failed["id"].get<int64_t>(), orphan["id"].get<int64_t>());
+}
+
+TEST_P(StoreConformanceTest, AReleasedLockLeavesTheIndexToTheNextWriter) {
+  if (GetParam() == Backend::kPglite) GTEST_SKIP() << "PGlite serves one connection at a time: no second store";
+  // A long-lived store (a service) that wrote a tenant and let go must not save its old view of the index
+  // over what the next writer wrote.
+  auto service = Open();
+  ASSERT_TRUE(service);
+  {
+    auto lock = service->LockTenantForWrite("acme", {});
+    ASSERT_TRUE(lock.has_value());
+    ASSERT_TRUE(service->Commit(Batch(), embedder_.model_id()).has_value());
+  }
+  {
+    auto other = Open();
+    ASSERT_TRUE(other);
+    auto lock = other->LockTenantForWrite("acme", {});
+    ASSERT_TRUE(lock.has_value()) << lock.error().ToString();
+    BatchWrite more = Batch();
+    more.records.clear();
+    more.documents = {Doc("acme", "acme_freshdesk_3", "ticket", "Invoice", {"The invoice total is wrong twice"})};
+    ASSERT_TRUE(other->Commit(more, embedder_.model_id()).has_value());
+  }
+  ASSERT_TRUE(service->Flush().has_value());
+  service.reset();
+  auto check = Open();
+  ASSERT_TRUE(check);
+  auto report = check->Verify("acme", /*repair=*/false);
+  ASSERT_TRUE(report.has_value()) << report.error().ToString();
+  EXPECT_TRUE(report->ok()) << Describe(*report);
+  EXPECT_EQ(report->chunks, 5);
+  EXPECT_EQ(report->vectors, 5);
+}
+
+TEST_P(StoreConformanceTest, AReaderNeverSavesItsOlderViewOfTheIndexAsCurrent) {
+  if (GetParam() == Backend::kPglite) GTEST_SKIP() << "PGlite serves one connection at a time: no second store";
+  {
+    auto writer = Open();
+    ASSERT_TRUE(writer);
+    auto lock = writer->LockTenantForWrite("acme", {});
+    ASSERT_TRUE(lock.has_value());
+    ASSERT_TRUE(writer->Commit(Batch(), embedder_.model_id()).has_value());
+  }
+  // A reader (status, search) loads the index, a writer adds to it meanwhile, then the reader closes last.
+  auto reader = Open();
+  ASSERT_TRUE(reader);
+  EXPECT_EQ(reader->Stats("acme")->vectors, 4);
+  {
+    auto writer = Open();
+    ASSERT_TRUE(writer);
+    auto lock = writer->LockTenantForWrite("acme", {});
+    ASSERT_TRUE(lock.has_value());
+    BatchWrite more = Batch();
+    more.records.clear();
+    more.documents = {Doc("acme", "acme_freshdesk_3", "ticket", "Invoice", {"The invoice total is wrong twice"})};
+    ASSERT_TRUE(writer->Commit(more, embedder_.model_id()).has_value());
+    // While the writer holds the tenant, the reader leaves its files alone.
+    EXPECT_EQ(reader->Stats("acme")->last_run, nullptr);
+    ASSERT_TRUE(reader->Flush().has_value());
+  }
+  reader.reset();
+  auto check = Open();
+  ASSERT_TRUE(check);
+  auto report = check->Verify("acme", /*repair=*/false);
+  ASSERT_TRUE(report.has_value()) << report.error().ToString();
+  EXPECT_TRUE(report->ok()) << Describe(*report);
+  EXPECT_EQ(report->vectors, 5);
 }
 
 // ---- known records (issue 4): what a source diffs against ----

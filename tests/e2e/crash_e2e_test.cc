@@ -6,10 +6,7 @@
 // Environment: DESKPIPE_CRASH_TICKETS (default 600) sizes the helpdesk, DESKPIPE_CRASH_KILLS (default 20) the
 // number of kills that must land while a sync is running, DESKPIPE_CRASH_SEED the random kill points (default:
 // random, printed so a failure can be replayed).
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
@@ -28,8 +25,6 @@
 #include "cli/emulator_process.h"
 #include "e2e/command.h"
 
-extern char** environ;
-
 namespace {
 
 namespace fs = std::filesystem;
@@ -40,64 +35,10 @@ int EnvInt(const char* name, int fallback) {
   return value != nullptr && *value != '\0' ? std::atoi(value) : fallback;
 }
 
-std::vector<char*> Argv(std::vector<std::string>& storage) {
-  std::vector<char*> argv;
-  for (auto& a : storage) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  return argv;
-}
-
-// Waits until process `pid` has a handler for `signal` (its SigCgt mask in /proc), for up to 30 s. A signal sent
-// before deskpipe installs its handlers takes the default action and kills it, which is not what a test of the
-// handlers wants to see; under a loaded machine, loading the binary's libraries alone can outlast a short sleep.
-bool WaitUntilCatching(pid_t pid, int signal) {
-  const auto deadline = Clock::now() + std::chrono::seconds(30);
-  while (Clock::now() < deadline) {
-    FILE* status = std::fopen(("/proc/" + std::to_string(pid) + "/status").c_str(), "r");
-    if (status == nullptr) return false;
-    std::array<char, 256> line;
-    unsigned long long caught = 0;
-    while (std::fgets(line.data(), line.size(), status) != nullptr) {
-      if (std::sscanf(line.data(), "SigCgt: %llx", &caught) == 1) break;
-    }
-    std::fclose(status);
-    if (caught & (1ULL << (signal - 1))) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return false;
-}
-
-// Spawns `args` with stdout and stderr sent to `log` (appended).
-pid_t Spawn(std::vector<std::string> args, const fs::path& log) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  std::vector<char*> argv = Argv(args);
-  pid_t pid = -1;
-  if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid = -1;
-  posix_spawn_file_actions_destroy(&actions);
-  return pid;
-}
-
-struct Exit {
-  bool exited = false;
-  int code = -1;
-  int signal = 0;
-};
-
-Exit Wait(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  Exit e;
-  if (WIFEXITED(status)) {
-    e.exited = true;
-    e.code = WEXITSTATUS(status);
-  } else if (WIFSIGNALED(status)) {
-    e.signal = WTERMSIG(status);
-  }
-  return e;
-}
+using deskpipe::e2e::Exit;
+using deskpipe::e2e::Spawn;
+using deskpipe::e2e::Wait;
+using deskpipe::e2e::WaitUntilCatching;
 
 class CrashE2eTest : public ::testing::Test {
  protected:
@@ -194,7 +135,8 @@ TEST_F(CrashE2eTest, SigtermStopsGracefullyAndSigkillAfterASecondSignalIsStillSa
   const auto [clean_digest, clean_seconds] = CleanRun();
   const fs::path dir = root_ / "stopped";
 
-  // First signal: the run finishes the batches in hand, saves their cursors and exits 0 with "stopped".
+  // First signal: the run finishes the batches in hand, saves their cursors and exits 143 (128 + SIGTERM) with
+  // "stopped", so cron can tell it from a complete run.
   const fs::path out = root_ / "stopped.json";
   const pid_t pid = Spawn(Sync(dir), out);
   ASSERT_GT(pid, 0);
@@ -203,7 +145,7 @@ TEST_F(CrashE2eTest, SigtermStopsGracefullyAndSigkillAfterASecondSignalIsStillSa
   kill(pid, SIGTERM);
   const Exit stopped = Wait(pid);
   ASSERT_TRUE(stopped.exited) << "terminated by signal " << stopped.signal;
-  EXPECT_EQ(stopped.code, 0);
+  EXPECT_EQ(stopped.code, 143);
   std::string text;
   {
     FILE* f = std::fopen(out.c_str(), "r");
@@ -215,7 +157,8 @@ TEST_F(CrashE2eTest, SigtermStopsGracefullyAndSigkillAfterASecondSignalIsStillSa
   }
   EXPECT_NE(text.find("\"stopped\":true"), std::string::npos) << text;
 
-  // Two signals: the second ends the process at once (exit 130); the store is still consistent.
+  // Two signals: the second ends the process at once (exit 130); the store is still consistent. (0 only when
+  // the sync had completed before the signals came.)
   const pid_t hard = Spawn(Sync(dir), root_ / "hard.log");
   ASSERT_TRUE(WaitUntilCatching(hard, SIGINT));
   std::this_thread::sleep_for(std::chrono::milliseconds(std::max(30, static_cast<int>(clean_seconds * 1000 / 10))));

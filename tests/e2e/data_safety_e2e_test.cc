@@ -105,10 +105,11 @@ TEST_F(DataSafetyE2eTest, AnotherEmbedderIsRefusedAndRepairNeverDeletes) {
   EXPECT_EQ(Status()["chunks"], chunks);
   EXPECT_EQ(Status()["vectors"], chunks);
 
-  // The index files lost: repair with the tenant's embedder gives every vector back and deletes nothing.
+  // The index files lost: SQL's copy of every vector brings them back, and repair deletes nothing.
   fs::remove_all(dir_ / "vectors");
-  CommandResult damaged = Run("verify", {"--json"});
-  EXPECT_NE(damaged.exit_code, 0) << damaged.out;
+  CommandResult rebuilt = Run("verify", {"--json"});
+  EXPECT_EQ(rebuilt.exit_code, 0) << rebuilt.out;
+  EXPECT_EQ(LastJson(rebuilt.out)["found"]["vectors"], chunks) << rebuilt.out;
   CommandResult repaired = Run("verify", {"--repair", "--embedder", "hashing", "--json"});
   ASSERT_EQ(repaired.exit_code, 0) << repaired.out;
   const nlohmann::json report = LastJson(repaired.out)["after_repair"];
