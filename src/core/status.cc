@@ -14,6 +14,7 @@ std::string_view StatusCodeName(StatusCode code) {
     case StatusCode::kInvalidRecord: return "InvalidRecord";
     case StatusCode::kCancelled: return "Cancelled";
     case StatusCode::kInternal: return "Internal";
+    case StatusCode::kDataLoss: return "DataLoss";
   }
   return "Unknown";
 }

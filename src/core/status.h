@@ -24,6 +24,7 @@ enum class StatusCode {
   kInvalidRecord,     // one record is bad: dead-letter it and go on
   kCancelled,         // a stop was requested
   kInternal,          // a bug: stop loudly
+  kDataLoss,          // a store file is corrupt or unreadable: stop, naming the file and the way out
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -67,6 +68,7 @@ inline Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std
 inline Status InvalidRecord(std::string m) { return {StatusCode::kInvalidRecord, std::move(m)}; }
 inline Status Cancelled(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
 inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+inline Status DataLoss(std::string m) { return {StatusCode::kDataLoss, std::move(m)}; }
 
 template <typename T>
 using Result = tl::expected<T, Status>;
