@@ -40,6 +40,9 @@ void AddSourceFlags(CLI::App* command, Flags& flags) {
   AddConfigFlag(command, flags, "--batch-size", "collection_batch_size", "Records per batch (COLLECTION_BATCH_SIZE)");
   AddConfigFlag(command, flags, "--api-budget-share", "api_budget_share",
                 "Fraction of the account's API budget to use, (0, 1] (default 1.0; DESKPIPE_API_BUDGET_SHARE)");
+  AddConfigFlag(command, flags, "--unreachable-timeout", "unreachable_timeout",
+                "Seconds an unreachable helpdesk is retried before the sync fails (default 600; "
+                "DESKPIPE_UNREACHABLE_TIMEOUT)");
 }
 
 Result<Config> BuildConfig(const Flags& flags) {

@@ -1,13 +1,12 @@
 #include "cli/extract_command.h"
 
 #include <cstdio>
-#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "core/file_read.h"
 #include "extract/extract.h"
 
 namespace deskpipe::cli {
@@ -19,19 +18,15 @@ struct ExtractCommandOptions {
   extract::ExtractLimits limits;
 };
 
-bool ReadFile(const std::string& path, std::string& bytes, std::string& error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = "cannot open " + path;
+// Refuses devices, FIFOs, directories and sockets, and reads no more than max_file_bytes: the limit holds
+// before a byte is in memory, not after the whole file was.
+bool ReadFile(const std::string& path, int64_t max_bytes, std::string& bytes, std::string& error) {
+  auto read = ReadRegularFile(path, max_bytes, std::to_string(max_bytes) + " bytes (--max-file-bytes)");
+  if (!read) {
+    error = read.error().message();
     return false;
   }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) {
-    error = "cannot read " + path;
-    return false;
-  }
-  bytes = std::move(buffer).str();
+  bytes = std::move(*read);
   return true;
 }
 
@@ -43,7 +38,7 @@ int RunExtract(const ExtractCommandOptions& options) {
   for (const std::string& path : options.files) {
     std::string bytes, error;
     extract::ExtractResult result;
-    if (!ReadFile(path, bytes, error)) {
+    if (!ReadFile(path, options.limits.max_file_bytes, bytes, error)) {
       result.error = error;
     } else {
       result = extractor->Extract(bytes, path);
@@ -80,7 +75,10 @@ void RegisterExtractCommand(CLI::App& app, Flags& /*flags*/, int& exit_code) {
   CLI::App* command = app.add_subcommand(
       "extract",
       "Print the type and text deskpipe extracts from files (attachments), or why it refuses them");
-  command->add_option("files", options->files, "Files to read")->required()->check(CLI::ExistingFile);
+  // Checked as they are read (ReadRegularFile), so a missing or non-regular file is refused by name and the
+  // other files are still extracted.
+  command->add_option("files", options->files, "Regular files to read (devices, FIFOs, directories refused)")
+      ->required();
   command->add_flag("--json", options->json, "Print a JSON array: file, bytes, type, text or error");
   command->add_option("--max-file-bytes", options->limits.max_file_bytes, "Refuse larger files")
       ->capture_default_str();

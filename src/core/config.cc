@@ -4,18 +4,15 @@
 #include <toml++/toml.h>
 
 #include <cctype>
-#include <cerrno>
 #include <charconv>
 #include <cmath>
-#include <cstring>
-#include <fstream>
 #include <limits>
-#include <sstream>
 #include <string_view>
 #include <system_error>
 #include <utility>
 #include <variant>
 
+#include "core/file_read.h"
 #include "core/ids.h"
 #include "core/time.h"
 
@@ -26,6 +23,9 @@ namespace {
 
 using Member = std::variant<std::string Config::*, bool Config::*, int Config::*, double Config::*,
                             std::vector<std::string> Config::*>;
+
+// A config file is a few KB; anything near this is not one (and is never read whole to find out).
+constexpr int64_t kMaxConfigFileBytes = 1 << 20;
 
 // One spec entry plus where its value lives in Config.
 struct FieldDef {
@@ -95,6 +95,8 @@ const std::vector<FieldDef>& Defs() {
           "Seconds to wait between API requests (>= 0)"),
       Def("max_concurrent_requests", "MAX_CONCURRENT_REQUESTS", &Config::max_concurrent_requests,
           "Concurrent API requests per account (1..64)"),
+      Def("unreachable_timeout", "DESKPIPE_UNREACHABLE_TIMEOUT", &Config::unreachable_timeout,
+          "Seconds an unreachable helpdesk (circuit breaker open) is retried before the sync fails (1..86400)"),
       Def("api_budget_share", "DESKPIPE_API_BUDGET_SHARE", &Config::api_budget_share,
           "Fraction of the account's API budget deskpipe may use, (0, 1]; the rest is left to other apps"),
       Def("log_format", "DESKPIPE_LOG_FORMAT", &Config::log_format, "Log format: text or json"),
@@ -345,14 +347,9 @@ bool MentionsSecretKey(std::string_view line) {
 }
 
 Result<void> LoadFile(Config& config, const std::string& path, std::map<std::string, std::string>& origin) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return Error(
-        InvalidArgument(fmt::format("cannot read config file '{}': {}", path, std::strerror(errno))));
-  }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const std::string text = buffer.str();
+  auto read = ReadRegularFile(path, kMaxConfigFileBytes, "1 MiB (the limit for a config file)");
+  if (!read) return Error(InvalidArgument("cannot read config file: " + read.error().message()));
+  const std::string text = std::move(*read);
 
   toml::table table;
   try {
@@ -406,6 +403,9 @@ Result<void> Validate(Config& config, const std::map<std::string, std::string>& 
   if (config.max_concurrent_requests < 1 || config.max_concurrent_requests > 64) {
     return fail("max_concurrent_requests",
                 std::to_string(config.max_concurrent_requests) + " is not in 1..64");
+  }
+  if (config.unreachable_timeout < 1 || config.unreachable_timeout > 86400) {
+    return fail("unreachable_timeout", std::to_string(config.unreachable_timeout) + " is not in 1..86400");
   }
   if (!(config.api_budget_share > 0 && config.api_budget_share <= 1)) {
     return fail("api_budget_share", fmt::format("{} is not in (0, 1]", config.api_budget_share));

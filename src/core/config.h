@@ -34,6 +34,7 @@ struct Config {
   int collection_batch_size = 100;            // COLLECTION_BATCH_SIZE
   double rate_limit_delay = 0;                // RATE_LIMIT_DELAY (seconds between requests)
   int max_concurrent_requests = 4;            // MAX_CONCURRENT_REQUESTS
+  int unreachable_timeout = 600;              // DESKPIPE_UNREACHABLE_TIMEOUT: seconds an outage is retried
   double api_budget_share = 1.0;              // DESKPIPE_API_BUDGET_SHARE: fraction of the API budget, (0, 1]
   std::string log_format = "text";            // DESKPIPE_LOG_FORMAT: text | json
   std::string log_level = "info";             // DESKPIPE_LOG_LEVEL

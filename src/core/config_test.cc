@@ -1,5 +1,8 @@
 #include "core/config.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -48,7 +51,7 @@ class ConfigTest : public ::testing::Test {
 
 TEST_F(ConfigTest, SpecCoversEveryFieldWithSeedEnvNames) {
   const auto& spec = ConfigSpec();
-  EXPECT_EQ(spec.size(), 36u);
+  EXPECT_EQ(spec.size(), 37u);
   std::set<std::string> keys, envs;
   for (const ConfigField& f : spec) {
     EXPECT_FALSE(f.doc.empty()) << f.key;
@@ -282,6 +285,30 @@ TEST_F(ConfigTest, WrongTomlTypeNamed) {
   EXPECT_THAT(LoadError(s).message(), HasSubstr("allowed_hosts"));
   s.file = WriteFile("collection_batch_size = 5000000000\n");
   EXPECT_THAT(LoadError(s).message(), HasSubstr("out of range"));
+}
+
+TEST_F(ConfigTest, ANonRegularOrOversizedConfigFileIsRefusedWithoutReadingIt) {
+  ConfigSources s;
+  s.file = "/dev/zero";  // was read whole: gigabytes in seconds
+  Status e = LoadError(s);
+  EXPECT_EQ(e.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(e.message(), HasSubstr("/dev/zero is a character device, not a regular file"));
+
+  const auto dir = std::filesystem::path(::testing::TempDir()) / ("config-fifo-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string fifo = (dir / "config.toml").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  s.file = fifo;  // was a read that waited forever for a writer
+  e = LoadError(s);
+  EXPECT_THAT(e.message(), HasSubstr(fifo + " is a FIFO (named pipe), not a regular file"));
+  s.file = dir.string();
+  EXPECT_THAT(LoadError(s).message(), HasSubstr(dir.string() + " is a directory, not a regular file"));
+  std::filesystem::remove_all(dir);
+
+  s.file = WriteFile("# " + std::string(2 << 20, 'x') + "\n");
+  e = LoadError(s);
+  EXPECT_EQ(e.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(e.message(), HasSubstr(*s.file + " is larger than 1 MiB"));
 }
 
 TEST_F(ConfigTest, MissingAndUnparseableFiles) {

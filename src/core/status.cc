@@ -15,6 +15,7 @@ std::string_view StatusCodeName(StatusCode code) {
     case StatusCode::kCancelled: return "Cancelled";
     case StatusCode::kBusy: return "Busy";
     case StatusCode::kInternal: return "Internal";
+    case StatusCode::kDataLoss: return "DataLoss";
   }
   return "Unknown";
 }

@@ -25,6 +25,7 @@ enum class StatusCode {
   kCancelled,         // a stop was requested
   kBusy,              // another process holds what the job needs exclusively (a tenant's write lock)
   kInternal,          // a bug: stop loudly
+  kDataLoss,          // a store file is corrupt or unreadable: stop, naming the file and the way out
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -68,6 +69,7 @@ inline Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std
 inline Status InvalidRecord(std::string m) { return {StatusCode::kInvalidRecord, std::move(m)}; }
 inline Status Cancelled(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
 inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+inline Status DataLoss(std::string m) { return {StatusCode::kDataLoss, std::move(m)}; }
 
 template <typename T>
 using Result = tl::expected<T, Status>;

@@ -31,6 +31,7 @@ TEST(StatusTest, HelpersSetCodeAndMessage) {
       {InvalidRecord("m"), StatusCode::kInvalidRecord, "InvalidRecord"},
       {Cancelled("m"), StatusCode::kCancelled, "Cancelled"},
       {Internal("m"), StatusCode::kInternal, "Internal"},
+      {DataLoss("m"), StatusCode::kDataLoss, "DataLoss"},
   };
   for (const Case& c : cases) {
     EXPECT_FALSE(c.status.ok()) << c.name;

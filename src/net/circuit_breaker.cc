@@ -50,11 +50,15 @@ void CircuitBreaker::RecordSuccess(const Admission& admission) {
   consecutive_failures_ = 0;
   state_ = State::kClosed;
   current_open_for_ = options_.open_for;
+  open_since_.reset();
+  last_report_.reset();
+  ever_answered_ = true;
 }
 
-void CircuitBreaker::RecordFailure(const Admission& admission) {
+void CircuitBreaker::RecordFailure(const Admission& admission, std::string cause) {
   std::lock_guard<std::mutex> lock(mu_);
   ++consecutive_failures_;
+  if (!cause.empty()) last_cause_ = std::move(cause);
   auto now = clock_->Now();
   if (admission.is_probe) {
     probe_in_flight_ = false;
@@ -73,6 +77,7 @@ void CircuitBreaker::RecordNeutral(const Admission& admission) {
 void CircuitBreaker::OpenLocked(Clock::TimePoint now) {
   state_ = State::kOpen;
   open_until_ = now + current_open_for_;
+  if (!open_since_) open_since_ = now;
   ++times_opened_;
 }
 
@@ -85,6 +90,30 @@ CircuitBreaker::State CircuitBreaker::state() const {
 int CircuitBreaker::times_opened() const {
   std::lock_guard<std::mutex> lock(mu_);
   return times_opened_;
+}
+
+std::optional<Clock::TimePoint> CircuitBreaker::open_since() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return open_since_;
+}
+
+bool CircuitBreaker::ever_answered() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return ever_answered_;
+}
+
+std::string CircuitBreaker::last_cause() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_cause_;
+}
+
+bool CircuitBreaker::TakeReportTurn(std::chrono::milliseconds interval) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (state_ == State::kClosed) return false;
+  auto now = clock_->Now();
+  if (last_report_ && now - *last_report_ < interval) return false;
+  last_report_ = now;
+  return true;
 }
 
 }  // namespace deskpipe::net

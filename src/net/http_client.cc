@@ -4,12 +4,23 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <mutex>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace deskpipe::net {
 namespace {
+
+constexpr std::string_view kCauseRefused = "connection refused";
+constexpr std::string_view kCauseConnect = "cannot connect";
+constexpr std::string_view kCauseDns = "DNS failure";
+constexpr std::string_view kCauseTimeout = "timeout";
+constexpr std::string_view kCauseTls = "TLS failure";
+constexpr std::string_view kCauseReset = "connection dropped";
+constexpr std::string_view kCauseOther = "transport error";
 
 std::string ToLower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -22,6 +33,34 @@ std::string Trim(const std::string& s) {
   while (begin < end && std::isspace(static_cast<unsigned char>(s[begin]))) ++begin;
   while (end > begin && std::isspace(static_cast<unsigned char>(s[end - 1]))) --end;
   return s.substr(begin, end - begin);
+}
+
+// The cause a transport failure is filed under, from curl's code and the connect's errno (curl ≥ 7.86 no longer
+// says "refused" in its text) — the words DescribeTransportFailure reads.
+std::string_view TransportCauseName(CURLcode code, long os_errno) {
+  switch (code) {
+    case CURLE_COULDNT_CONNECT:
+      return os_errno == ECONNREFUSED ? kCauseRefused : kCauseConnect;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      return kCauseDns;
+    case CURLE_OPERATION_TIMEDOUT:
+      return kCauseTimeout;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+      return kCauseTls;
+    case CURLE_GOT_NOTHING:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_PARTIAL_FILE:
+      return kCauseReset;
+    default:
+      return kCauseOther;
+  }
 }
 
 size_t WriteBody(char* data, size_t size, size_t count, void* user) {
@@ -137,7 +176,10 @@ class CurlHttpClient : public HttpClient {
 
     if (code != CURLE_OK) {
       std::string text = error_buffer[0] != '\0' ? std::string(error_buffer) : curl_easy_strerror(code);
-      return Error(Unavailable(request.method + " " + request.url + " failed: " + text));
+      long os_errno = 0;
+      curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno);
+      return Error(Unavailable(request.method + " " + request.url + " failed (" +
+                               std::string(TransportCauseName(code, os_errno)) + "): " + text));
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
     return response;
@@ -157,6 +199,21 @@ std::string HttpResponse::Header(const std::string& name) const {
     if (ToLower(key) == lower) return value;
   }
   return std::string();
+}
+
+std::string DescribeTransportFailure(std::string_view message) {
+  static constexpr std::pair<std::string_view, std::string_view> kPhrases[] = {
+      {kCauseRefused, "refuses connections"},
+      {kCauseConnect, "cannot be connected to"},
+      {kCauseDns, "does not resolve (DNS failure)"},
+      {kCauseTimeout, "does not answer in time (timeout)"},
+      {kCauseTls, "fails the TLS handshake"},
+      {kCauseReset, "drops connections"},
+  };
+  for (const auto& [cause, phrase] : kPhrases) {
+    if (message.find(" failed (" + std::string(cause) + "): ") != std::string_view::npos) return std::string(phrase);
+  }
+  return "fails requests";
 }
 
 std::unique_ptr<HttpClient> MakeCurlHttpClient() { return std::make_unique<CurlHttpClient>(); }

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.h"
@@ -43,6 +44,12 @@ class HttpClient {
   virtual bool IsThreadSafe() const { return false; }
 };
 
+// Transport failures name their cause, e.g. "GET URL failed (connection refused): …".
 std::unique_ptr<HttpClient> MakeCurlHttpClient();
+
+// What a transport failure of MakeCurlHttpClient() says about the server, as words that follow "HOST:PORT ":
+// "refuses connections", "does not resolve (DNS failure)", "does not answer in time (timeout)", "fails the
+// TLS handshake", "drops connections", "cannot be connected to"; "fails requests" when the cause is unknown.
+std::string DescribeTransportFailure(std::string_view message);
 
 }  // namespace deskpipe::net

@@ -132,6 +132,7 @@ TEST(CurlHttpClientTest, TransportErrorsAreUnavailableWithUrl) {
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code(), StatusCode::kUnavailable);
   EXPECT_NE(refused.error().message().find(request.url), std::string::npos) << refused.error().message();
+  EXPECT_EQ(DescribeTransportFailure(refused.error().message()), "refuses connections") << refused.error().message();
 
   LoopbackServer server;
   request.url = server.Url("/slow");
@@ -139,6 +140,8 @@ TEST(CurlHttpClientTest, TransportErrorsAreUnavailableWithUrl) {
   auto timed_out = client->Send(request);
   ASSERT_FALSE(timed_out);
   EXPECT_EQ(timed_out.error().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(DescribeTransportFailure(timed_out.error().message()), "does not answer in time (timeout)")
+      << timed_out.error().message();
 }
 
 TEST(CurlHttpClientTest, ConcurrentSendsRunSideBySide) {

@@ -77,12 +77,41 @@ int64_t PgResult::Affected() const {
   return text && *text ? std::strtoll(text, nullptr, 10) : 0;
 }
 
+namespace {
+
+// The passwords a connection URL carries: user:PASSWORD@ and password=PASSWORD in the query.
+std::vector<std::string> UrlPasswords(const std::string& url) {
+  std::vector<std::string> found;
+  const size_t scheme = url.find("://");
+  const size_t start = scheme == std::string::npos ? 0 : scheme + 3;
+  const size_t at = url.find('@', start);
+  const size_t slash = url.find('/', start);
+  if (at != std::string::npos && (slash == std::string::npos || at < slash)) {
+    const size_t colon = url.find(':', start);
+    if (colon != std::string::npos && colon < at && colon + 1 < at) found.push_back(url.substr(colon + 1, at - colon - 1));
+  }
+  for (size_t p = url.find("password="); p != std::string::npos; p = url.find("password=", p + 1)) {
+    const size_t end = url.find('&', p);
+    std::string value = url.substr(p + 9, end == std::string::npos ? std::string::npos : end - p - 9);
+    if (!value.empty()) found.push_back(std::move(value));
+  }
+  return found;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string& url) {
   pg_conn* conn = PQconnectdb(url.c_str());
   if (conn == nullptr) return Error(Internal("libpq could not allocate a connection"));
   if (PQstatus(conn) != CONNECTION_OK) {
     std::string message = Trim(PQerrorMessage(conn));
     PQfinish(conn);
+    // libpq quotes offending option values; one may be the password (or sit beside it in the URL).
+    for (const std::string& password : UrlPasswords(url)) {
+      for (size_t p = message.find(password); p != std::string::npos; p = message.find(password, p + 3)) {
+        message.replace(p, password.size(), "***");
+      }
+    }
     return Error(Unavailable("cannot connect to the PostgreSQL store: " + message));
   }
   // Notices (e.g. "relation already exists, skipping") are noise on stderr; drop them.

@@ -8,6 +8,8 @@
 #include <system_error>
 #include <thread>
 
+#include "core/log.h"
+
 namespace deskpipe {
 namespace {
 
@@ -93,7 +95,13 @@ Result<std::unique_ptr<SegmentedIndex>> SegmentedIndex::Open(const std::string& 
     int64_t saved = -1;
     if (sidecar >> saved && saved == generation && fs::exists(base_path, ec)) {
       auto loaded = VectorIndex::Open(base_path, options.dimension, options.params);
-      if (loaded) growing = std::move(*loaded);  // else: unreadable or another format → refilled from SQL
+      if (loaded) {
+        growing = std::move(*loaded);
+      } else {
+        // Nothing is lost (SQL holds every vector), but a damaged file is worth knowing about.
+        log::Warn("vector index " + base_path + " is unreadable; rebuilding it from SQL",
+                  {{"file", base_path}, {"reason", loaded.error().message()}});
+      }
     }
   }
   const bool stale = growing == nullptr;
@@ -163,7 +171,13 @@ Result<void> SegmentedIndex::Seal() {
 Result<VectorIndex*> SegmentedIndex::View(Sealed& segment) {
   if (!segment.view) {
     auto view = VectorIndex::OpenView(segment.path, options_.dimension, options_.params);
-    if (!view) return Error(view.error().WithContext("sealed vector segment " + segment.path));
+    if (!view) {
+      // The file names its tenant: {tenant}.usearch.sealed-….
+      const std::string tenant = fs::path(base_path_).stem().string();
+      return Error(DataLoss("the vector index segment " + segment.path + " is damaged (" + view.error().message() +
+                            "): run `deskpipe reset --tenant " + tenant +
+                            "` and sync again, or restore the data directory from a backup"));
+    }
     segment.view = std::move(*view);
   }
   return segment.view.get();

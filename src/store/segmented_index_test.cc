@@ -155,6 +155,30 @@ TEST_F(SegmentedIndexTest, ReopensSavedSegmentsAndMarksAMismatchedGrowingSegment
   }
 }
 
+TEST_F(SegmentedIndexTest, ADamagedSealedSegmentIsDataLossNamingTheFileAndTheWayOut) {
+  std::string sealed;
+  {
+    auto index = Open(1);
+    ASSERT_TRUE(index);
+    Add(*index, 1, 60);
+    ASSERT_TRUE(index->Save(1).has_value());
+  }
+  for (const auto& entry : fs::directory_iterator(dir_)) {
+    if (entry.path().string().find(".sealed-") != std::string::npos) sealed = entry.path().string();
+  }
+  ASSERT_FALSE(sealed.empty());
+  std::ofstream(sealed, std::ios::binary | std::ios::trunc) << std::string(300, '\x7f');
+  auto index = Open(1);
+  ASSERT_TRUE(index);
+  auto hits = index->Search(vectors_[0], 3, kAll);
+  ASSERT_FALSE(hits.has_value());
+  EXPECT_EQ(hits.error().code(), StatusCode::kDataLoss) << hits.error().ToString();
+  EXPECT_NE(hits.error().message().find("the vector index segment " + sealed + " is damaged"), std::string::npos)
+      << hits.error().message();
+  EXPECT_NE(hits.error().message().find("`deskpipe reset --tenant acme` and sync again"), std::string::npos)
+      << hits.error().message();
+}
+
 TEST_F(SegmentedIndexTest, ACrashWhileSealingLeavesNoKeyInTwoSegments) {
   {
     auto index = Open(1, /*seal_at=*/1000);

@@ -6,10 +6,33 @@
 
 namespace deskpipe::sqlite {
 
+Status DatabaseFileError(const std::string& file, int rc) {
+  const std::string name = file.empty() ? std::string("(in memory)") : file;
+  const std::string what = std::string(sqlite3_errstr(rc)) + ", sqlite code " + std::to_string(rc);
+  switch (rc & 0xff) {
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return DataLoss("the store database " + name + " is damaged (" + what + "): " + kStoreRepairHint);
+    case SQLITE_IOERR:
+      return DataLoss("the store database " + name + " cannot be read or written (" + what +
+                      "): check the disk; if the file is damaged, " + kStoreRepairHint);
+    default:
+      return DataLoss("the store database " + name + " cannot be opened for reading and writing (" + what +
+                      "): give this user read and write access to it and to its directory (SQLite keeps its "
+                      "-wal and -shm files beside it)");
+  }
+}
+
 Status SqliteError(sqlite3* db, int rc, std::string_view context) {
+  const int primary = rc & 0xff;
+  // The file itself is the problem: say which file and the way out, not which statement met it.
+  if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB || primary == SQLITE_IOERR ||
+      primary == SQLITE_READONLY || primary == SQLITE_CANTOPEN || primary == SQLITE_PERM) {
+    const char* file = db != nullptr ? sqlite3_db_filename(db, "main") : nullptr;
+    return DatabaseFileError(file != nullptr ? file : "", rc);
+  }
   std::string message = std::string(context) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)) +
                         " (sqlite code " + std::to_string(rc) + ")";
-  const int primary = rc & 0xff;
   if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) return Unavailable(std::move(message));
   return Internal(std::move(message));
 }
@@ -93,9 +116,8 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path) {
   int rc = sqlite3_open_v2(path.c_str(), &db,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
-    Status status = SqliteError(db, rc, "cannot open database " + path);
     sqlite3_close(db);
-    return Error(status);
+    return Error(DatabaseFileError(path, rc));
   }
   sqlite3_extended_result_codes(db, 1);
   return std::unique_ptr<SqliteDb>(new SqliteDb(db));
@@ -137,7 +159,8 @@ Result<void> SqliteDb::Exec(const std::string& sql) {
   if (rc != SQLITE_OK) {
     std::string message = error ? error : sqlite3_errstr(rc);
     sqlite3_free(error);
-    Status status = SqliteError(nullptr, rc, Abbreviate(sql));
+    Status status = SqliteError(db_, rc, Abbreviate(sql));
+    if (status.code() == StatusCode::kDataLoss) return Error(status);
     return Error(Status(status.code(), Abbreviate(sql) + ": " + message));
   }
   return {};

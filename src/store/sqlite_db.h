@@ -120,7 +120,17 @@ class ReadTransaction {
   Result<void> begin_;
 };
 
-// SQLITE_BUSY / SQLITE_LOCKED → Unavailable (retryable); anything else → Internal.
+// What to do about a damaged store database, for every message that reports one.
+inline constexpr const char* kStoreRepairHint =
+    "restore it from a backup, or move it (with its -wal and -shm files) aside and run `deskpipe sync` again to "
+    "rebuild the store from the helpdesk";
+
+// SQLITE_BUSY / SQLITE_LOCKED → Unavailable (retryable); a damaged, unreadable or read-only database file
+// (CORRUPT, NOTADB, IOERR, READONLY, CANTOPEN, PERM) → DataLoss naming the file and the way out, never the
+// statement; anything else → Internal.
 Status SqliteError(sqlite3* db, int rc, std::string_view context);
+
+// The DataLoss SqliteError gives for such a code, for the database file `file`.
+Status DatabaseFileError(const std::string& file, int rc);
 
 }  // namespace deskpipe::sqlite

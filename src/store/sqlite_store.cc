@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "core/file_read.h"
 #include "core/hash.h"
 #include "core/ids.h"
 #include "core/json_text.h"
@@ -208,6 +210,68 @@ std::string Placeholders(size_t n) {
   return out + ")";
 }
 
+uint32_t BigEndian(const unsigned char* bytes, int n) {
+  uint32_t value = 0;
+  for (int i = 0; i < n; ++i) value = (value << 8) | bytes[i];
+  return value;
+}
+
+// Refuses a store file SQLite would only half-open (it reads lazily, then fails on some later statement):
+// not a regular file, not readable and writable, not a SQLite database, or shorter than its header says.
+// A missing or empty file is fine: SQLite makes a new database there.
+Result<void> CheckDatabaseFile(const std::string& path, bool writable) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return {};
+    return Error(DataLoss("cannot inspect the store database " + path + ": " + std::strerror(errno)));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return Error(DataLoss("the store database " + path + " is " + std::string(FileKindName(st.st_mode)) +
+                          ", not a regular file: point --store or --data-dir at a database file"));
+  }
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  const std::string dir = parent.empty() ? std::string(".") : parent.string();
+  if (!writable && ::access(path.c_str(), R_OK) != 0) {
+    return Error(DataLoss("the store database " + path + " cannot be opened for reading (" + std::strerror(errno) +
+                          "): give this user read access to it"));
+  }
+  if (writable && (::access(path.c_str(), R_OK | W_OK) != 0 || ::access(dir.c_str(), W_OK | X_OK) != 0)) {
+    const bool file_denied = ::access(path.c_str(), R_OK | W_OK) != 0;
+    return Error(DataLoss("the store database " + path + " cannot be opened for reading and writing (" +
+                          (file_denied ? "the file" : "its directory " + dir) + ": " + std::strerror(errno) +
+                          "): give this user read and write access to it and to its directory (SQLite keeps its "
+                          "-wal and -shm files beside it)"));
+  }
+  if (st.st_size == 0) return {};
+  unsigned char header[100] = {};
+  {
+    std::ifstream in(path, std::ios::binary);
+    in.read(reinterpret_cast<char*>(header), sizeof(header));
+    if (in.gcount() != static_cast<std::streamsize>(sizeof(header)) ||
+        std::memcmp(header, "SQLite format 3", 16) != 0) {
+      return Error(DataLoss("the store database " + path + " is not a SQLite database (no SQLite header): " +
+                            sqlite::kStoreRepairHint));
+    }
+  }
+  // The page count in the header is current when its "valid for" number equals the change counter. A
+  // checkpoint interrupted by a crash can leave the file short of it while the WAL still holds the pages, so
+  // the check applies only without a WAL to replay.
+  std::error_code ec;
+  const auto wal_size = std::filesystem::file_size(path + "-wal", ec);
+  const bool wal_pending = !ec && wal_size > 0;
+  uint32_t page_size = BigEndian(header + 16, 2);
+  if (page_size == 1) page_size = 65536;
+  const uint32_t pages = BigEndian(header + 28, 4);
+  const bool count_valid = BigEndian(header + 24, 4) == BigEndian(header + 92, 4);
+  const uint64_t expected = static_cast<uint64_t>(pages) * page_size;
+  if (!wal_pending && count_valid && pages > 0 && expected > static_cast<uint64_t>(st.st_size)) {
+    return Error(DataLoss("the store database " + path + " is truncated (its header counts " +
+                          std::to_string(expected) + " bytes, the file holds " + std::to_string(st.st_size) +
+                          "): " + sqlite::kStoreRepairHint));
+  }
+  return {};
+}
+
 }  // namespace
 
 SqliteStore::SqliteStore(std::unique_ptr<sqlite::SqliteDb> db, const StoreOptions& options,
@@ -234,6 +298,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& db_pat
       return Error(NotFound("no deskpipe data in " + data_dir.string() + " (no database at " + db_path +
                             "); check --data-dir, or sync first"));
     }
+    RETURN_IF_ERROR(CheckDatabaseFile(db_path, /*writable=*/false));
     ASSIGN_OR_RETURN(auto db, sqlite::SqliteDb::OpenReadOnly(db_path));
     RETURN_IF_ERROR(db->Exec("PRAGMA busy_timeout=5000;"));
     std::unique_ptr<SqliteStore> store(new SqliteStore(std::move(db), options, (data_dir / "vectors").string()));
@@ -256,6 +321,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& db_pat
                                    " for the store: " + ec.message()));
     }
   }
+  RETURN_IF_ERROR(CheckDatabaseFile(db_path, /*writable=*/true));
   ASSIGN_OR_RETURN(auto db, sqlite::SqliteDb::Open(db_path));
   // 16 KB pages, before WAL mode: with 4 KB ones a stored conversation (~2 KB of payload) left ~30 % of its
   // table's pages unused; a 20k-ticket store is 586 MB instead of 712 and syncs with ~6 % less CPU. Only a

@@ -196,6 +196,11 @@ TEST_F(SqliteStoreTest, OpenStoreParsesUrls) {
   ASSERT_FALSE(bad.has_value());
   EXPECT_EQ(bad.error().code(), StatusCode::kUnavailable);
   EXPECT_EQ(bad.error().message().find("secret"), std::string::npos);
+  // libpq quotes a bad option's value; when that value is the password, it is still not shown.
+  pg.url = "postgresql://user:s3cr3tpw@/db?host=" + (dir_ / "no-server-here").string() + "&port=s3cr3tpw";
+  bad = OpenStore(pg);
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().message().find("s3cr3tpw"), std::string::npos) << bad.error().message();
   pg.url = "mysql://user:secret@host/db";
   bad = OpenStore(pg);
   ASSERT_FALSE(bad.has_value());
@@ -207,6 +212,37 @@ TEST_F(SqliteStoreTest, OpenStoreParsesUrls) {
   EXPECT_EQ(OpenStore(none).error().code(), StatusCode::kInvalidArgument);
   none.url = "sqlite://";
   EXPECT_EQ(OpenStore(none).error().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(SqliteStoreTest, ADamagedDatabaseFileIsDataLossNamingTheFileNeverTheSql) {
+  const fs::path db = dir_ / "bad" / "deskpipe.db";
+  fs::create_directories(db.parent_path());
+  // A valid header over pages of noise: SQLite opens it lazily and fails on the first statement.
+  std::string bytes(4 * 16384, '\x33');
+  const std::string header = std::string("SQLite format 3") + '\0';
+  bytes.replace(0, header.size(), header);
+  bytes[16] = 0x40;  // page size 16384
+  bytes[17] = 0x00;
+  for (int i : {24, 25, 26, 27, 92, 93, 94, 95}) bytes[static_cast<size_t>(i)] = 0;
+  bytes[31] = 4;  // 4 pages, as many as the file holds
+  std::ofstream(db, std::ios::binary | std::ios::trunc) << bytes;
+  auto store = SqliteStore::Open(db.string(), Options());
+  ASSERT_FALSE(store.has_value());
+  EXPECT_EQ(store.error().code(), StatusCode::kDataLoss) << store.error().ToString();
+  EXPECT_NE(store.error().message().find("the store database " + db.string()), std::string::npos)
+      << store.error().message();
+  EXPECT_NE(store.error().message().find("restore it from a backup"), std::string::npos) << store.error().message();
+  for (const char* sql : {"PRAGMA", "CREATE", "SELECT"}) {
+    EXPECT_EQ(store.error().message().find(sql), std::string::npos) << store.error().message();
+  }
+
+  const fs::path directory = dir_ / "a-directory.db";
+  fs::create_directories(directory);
+  auto not_file = SqliteStore::Open(directory.string(), Options());
+  ASSERT_FALSE(not_file.has_value());
+  EXPECT_NE(not_file.error().message().find(directory.string() + " is a directory, not a regular file"),
+            std::string::npos)
+      << not_file.error().message();
 }
 
 TEST_F(SqliteStoreTest, CommitThenSearchByKeywordAndByVector) {

@@ -11,10 +11,21 @@
 // 429 storm on the reference-data streams (five 429s in a row), which a client counting 429s against its four
 // attempts for 5xx and resets did not survive.
 
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <curl/curl.h>
@@ -23,6 +34,8 @@
 
 #include "cli/emulator_process.h"
 #include "e2e/command.h"
+
+extern char** environ;
 
 namespace {
 
@@ -60,6 +73,28 @@ std::string HttpGet(const std::string& url) {
   return body;
 }
 
+// Spawns `args` with stdout and stderr appended to `log`; -1 on failure.
+pid_t Spawn(std::vector<std::string> args, const fs::path& log) {
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  pid_t pid = -1;
+  if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid = -1;
+  posix_spawn_file_actions_destroy(&actions);
+  return pid;
+}
+
+std::string ReadAll(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 // "http://127.0.0.1:PORT" → "PORT".
 std::string PortOf(const std::string& base_url) { return base_url.substr(base_url.rfind(':') + 1); }
 
@@ -91,6 +126,63 @@ class FaultsE2eTest : public ::testing::Test {
   static constexpr const char* kKey = "faults-e2e-key";
   fs::path root_;
 };
+
+// The helpdesk dies mid-sync: deskpipe must say so (host:port and cause, until when it retries) and fail the run
+// once unreachable_timeout has passed, keeping the cursors of the batches it committed. Before, it retried in
+// silence for as long as anyone let it run.
+TEST_F(FaultsE2eTest, AHelpdeskGoneMidSyncIsReportedAndFailsTheRunAtTheBound) {
+  // A budget of 3,000 credits a minute paces the sync to a few dozen tickets a second, so it is still running
+  // when the emulator is killed.
+  auto started = EmulatorProcess::Start(EMULATOR_BIN, {"--seed", "5", "--tickets", "1500", "--now",
+                                                       "2026-11-01T00:00:00Z", "--api-key", kKey, "--budget", "3000"});
+  ASSERT_TRUE(started) << started.error().ToString();
+  auto emulator = std::make_unique<EmulatorProcess>(std::move(*started));
+  const std::string base_url = emulator->base_url();
+  const fs::path dir = root_ / "outage";
+  const fs::path log = root_ / "outage.log";
+  const pid_t pid = Spawn(Deskpipe("sync", dir, {"--base-url", base_url, "--api-key", kKey,
+                                                 "--unreachable-timeout", "3"}),
+                          log);
+  ASSERT_GT(pid, 0);
+  // Kill the helpdesk once the sync is into the tickets (past the reference data's few dozen requests).
+  int served = 0;
+  for (int polls = 0; polls < 6000 && served < 150; ++polls) {
+    const nlohmann::json stats = nlohmann::json::parse(HttpGet(base_url + "/_emulator/stats"), nullptr, false);
+    if (stats.is_object()) served = stats.value("requests", 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_GE(served, 150) << ReadAll(log);
+  kill(emulator->pid(), SIGKILL);
+  emulator.reset();
+
+  // A guard against the old hang, not a timing assertion: the bound is 3 s, the guard minutes.
+  int status = 0;
+  pid_t done = 0;
+  for (int waited = 0; waited < 3000 && done == 0; ++waited) {
+    done = waitpid(pid, &status, WNOHANG);
+    if (done == 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (done == 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    FAIL() << "the sync was still running 5 minutes after its helpdesk died:\n" << ReadAll(log);
+  }
+  const std::string out = ReadAll(log);
+  ASSERT_TRUE(WIFEXITED(status)) << out;
+  EXPECT_EQ(WEXITSTATUS(status), 1) << out;
+  const std::string host = "127.0.0.1:" + PortOf(base_url);
+  EXPECT_NE(out.find(host + " refuses connections; circuit open, retrying until "), std::string::npos) << out;
+  EXPECT_NE(out.find("longer than unreachable_timeout (3 s)"), std::string::npos) << out;
+  EXPECT_EQ(out.find(kKey), std::string::npos) << "the API key leaked: " << out;
+
+  // A failed run, with the cursors of what was committed before the helpdesk went away.
+  const CommandResult status_json = RunCommand(Deskpipe("status", dir, {"--json"}), root_ / "status.log");
+  ASSERT_EQ(status_json.exit_code, 0) << status_json.out;
+  const nlohmann::json stats = nlohmann::json::parse(status_json.out, nullptr, false);
+  ASSERT_TRUE(stats.is_object()) << status_json.out;
+  EXPECT_EQ(stats["last_run"].value("state", ""), "failed") << status_json.out;
+  EXPECT_TRUE(stats["cursors"].contains("agents")) << status_json.out;
+}
 
 TEST_F(FaultsE2eTest, SyncSurvivesEveryFaultClassAndEqualsACleanRun) {
   // --minute-seconds scales the slow fault (1.5 s a minute) down to 0.15 s; no plan, so no budget applies.

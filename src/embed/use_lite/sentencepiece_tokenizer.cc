@@ -4,10 +4,11 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <fstream>
 #include <iterator>
 #include <memory>
 #include <nlohmann/json.hpp>
+
+#include "core/file_read.h"
 
 namespace deskpipe::embed {
 namespace {
@@ -115,11 +116,11 @@ std::u32string PreprocessForSentencePiece(std::string_view text) {
 }
 
 Result<SentencePieceTokenizer> SentencePieceTokenizer::Load(const std::string& vocab_json_path) {
-  std::ifstream in(vocab_json_path, std::ios::binary);
-  if (!in) return Error(InvalidArgument("cannot open " + vocab_json_path));
+  ASSIGN_OR_RETURN(const std::string text,
+                   ReadRegularFile(vocab_json_path, 64ll << 20, "64 MiB (the limit for a vocabulary file)"));
   Vocabulary vocabulary;
   try {
-    const nlohmann::json root = nlohmann::json::parse(in);
+    const nlohmann::json root = nlohmann::json::parse(text);
     if (!root.is_array()) return Error(InvalidArgument(vocab_json_path + ": expected a JSON array"));
     vocabulary.reserve(root.size());
     for (size_t i = 0; i < root.size(); ++i) {

@@ -3,9 +3,10 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
-#include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
+
+#include "core/file_read.h"
 
 namespace deskpipe::embed {
 namespace {
@@ -22,12 +23,9 @@ std::string ShapeString(const std::vector<int64_t>& shape) {
   return s;
 }
 
+// The model's JSON and weight shards are a few MB each; a path naming a device or a FIFO is refused.
 Result<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error(InvalidArgument("cannot open " + path));
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) return Error(InvalidArgument("cannot read " + path));
-  return data;
+  return ReadRegularFile(path, 256ll << 20, "256 MiB (the limit for a model file)");
 }
 
 float HalfToFloat(uint16_t h) {

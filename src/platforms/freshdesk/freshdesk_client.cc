@@ -10,6 +10,8 @@
 #include <utility>
 
 #include "core/json_text.h"
+#include "core/log.h"
+#include "core/time.h"
 #include "net/url.h"
 
 namespace deskpipe::freshdesk {
@@ -230,6 +232,7 @@ void ApplyConfigToClientOptions(const Config& config, FreshdeskClientOptions* op
   if (options->rate_limit_delay <= 0) options->rate_limit_delay = config.rate_limit_delay;
   if (!options->max_concurrent_requests) options->max_concurrent_requests = config.max_concurrent_requests;
   if (!options->api_budget_share) options->api_budget_share = config.api_budget_share;
+  if (!options->circuit_wait_max) options->circuit_wait_max = std::chrono::seconds(config.unreachable_timeout);
 }
 
 bool IsPageCap(const Status& status) {
@@ -316,7 +319,15 @@ FreshdeskClient::FreshdeskClient(std::string api_base, std::string api_key, net:
       options_(std::move(options)),
       rng_(std::random_device{}()) {
   while (!api_base_.empty() && api_base_.back() == '/') api_base_.pop_back();
+  if (auto parts = net::ParseUrl(api_base_)) {
+    const std::string host = parts->host.find(':') != std::string::npos ? "[" + parts->host + "]" : parts->host;
+    host_port_ = host + ":" + (!parts->port.empty() ? parts->port : parts->scheme == "https" ? "443" : "80");
+  } else {
+    host_port_ = api_base_;
+  }
   if (options_.max_attempts < 1) options_.max_attempts = 1;
+  outage_limit_ = std::max<std::chrono::milliseconds>(options_.circuit_wait_max.value_or(std::chrono::minutes(10)),
+                                                      std::chrono::milliseconds(0));
   retry_.max_attempts = options_.max_attempts;
   // A client told not to retry (max_attempts 1) does not retry a 429 either.
   rate_limited_attempts_ = options_.max_rate_limited_attempts > 0 ? options_.max_rate_limited_attempts
@@ -429,17 +440,21 @@ Result<FreshdeskPage> FreshdeskClient::Fetch(const std::string& url, const std::
   int sent = 0;
   int transient_failures = 0;
   int rate_limited = 0;
-  std::chrono::milliseconds breaker_waited{0};
   for (;;) {
+    if (Status over = OutageOver(what); !over.ok()) return Error(over);
     net::CircuitBreaker::Admission admission;
     Status gate = breaker_->Allow(what, &admission);
     if (!gate.ok()) {
-      // Open: wait for the half-open probe while this request's allowance lasts (every waiting request
-      // comes back; one becomes the probe, the others are refused again until it succeeds).
-      const auto wait = gate.retry_after().value_or(options_.circuit_open_for);
-      if (breaker_waited + wait > options_.circuit_wait_max) return Error(gate);
+      // Open: wait for the half-open probe until the account's outage bound (every waiting request comes
+      // back; one becomes the probe, the others are refused again until it succeeds).
+      if (outage_limit_.count() <= 0) return Error(gate);
+      const auto since = breaker_->open_since().value_or(clock_->Now());
+      const auto deadline = since + outage_limit_;
+      ReportOutage(deadline);
+      auto wait = gate.retry_after().value_or(options_.circuit_open_for);
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_->Now());
+      wait = std::max(std::min(wait, left), std::chrono::milliseconds(1));
       clock_->SleepFor(wait);
-      breaker_waited += wait;
       continue;
     }
     *details = FreshdeskError{};
@@ -452,7 +467,7 @@ Result<FreshdeskPage> FreshdeskClient::Fetch(const std::string& url, const std::
     last = page.error();
     // Only transient failures say the server is unwell; a 4xx or a 429 is an answer.
     if (last.code() == StatusCode::kUnavailable) {
-      breaker_->RecordFailure(admission);
+      breaker_->RecordFailure(admission, FailureCause(last, *details));
     } else {
       breaker_->RecordSuccess(admission);
     }
@@ -464,13 +479,70 @@ Result<FreshdeskPage> FreshdeskClient::Fetch(const std::string& url, const std::
       if (++rate_limited >= rate_limited_attempts_) break;
       continue;
     }
-    if (++transient_failures >= options_.max_attempts) break;
+    if (++transient_failures >= options_.max_attempts) {
+      // During an outage the account's bound decides, not this request's attempts (OutageOver). A server
+      // that answered before and now fails a lone request gets the attempts that open the breaker; one
+      // never reached (a wrong URL, a dead port) fails after max_attempts.
+      if (outage_limit_.count() > 0 && breaker_->open_since()) continue;
+      if (outage_limit_.count() <= 0 || !breaker_->ever_answered() ||
+          transient_failures >= breaker_->failure_threshold()) {
+        break;
+      }
+    }
     clock_->SleepFor(Backoff(transient_failures, last));
   }
   if (sent > 1 && (last.code() == StatusCode::kRateLimited || last.code() == StatusCode::kUnavailable)) {
     last = last.WithContext("gave up after " + std::to_string(sent) + " attempts");
   }
+  if (last.code() == StatusCode::kUnavailable) {
+    last = last.WithContext(host_port_ + " " + FailureCause(last, *details));
+  }
   return Error(last);
+}
+
+std::string FreshdeskClient::FailureCause(const Status& error, const FreshdeskError& details) const {
+  if (details.http_status >= 500) return "answers HTTP " + std::to_string(details.http_status);
+  if (details.http_status == 0 && error.message().find(" failed (") != std::string::npos) {
+    return net::DescribeTransportFailure(error.message());
+  }
+  return "sends unusable responses";
+}
+
+namespace {
+
+// "06:12:05 UTC" for a point of `clock`'s time, through the wall clock.
+std::string WallTimeOfDay(net::Clock& clock, net::Clock::TimePoint at) {
+  const auto wall = std::chrono::system_clock::now() +
+                    std::chrono::duration_cast<std::chrono::system_clock::duration>(at - clock.Now());
+  const std::string stamp = FormatTimestamp(std::chrono::system_clock::to_time_t(wall));  // …THH:MM:SSZ
+  const size_t t = stamp.find('T');
+  return (t == std::string::npos ? stamp : stamp.substr(t + 1, 8)) + " UTC";
+}
+
+std::string SecondsText(std::chrono::milliseconds ms) {
+  return std::to_string((ms.count() + 999) / 1000) + " s";
+}
+
+}  // namespace
+
+Status FreshdeskClient::OutageOver(const std::string& what) {
+  if (outage_limit_.count() <= 0) return Status::Ok();
+  const auto since = breaker_->open_since();
+  if (!since || clock_->Now() < *since + outage_limit_) return Status::Ok();
+  std::string cause = breaker_->last_cause();
+  if (cause.empty()) cause = "fails requests";
+  return Unavailable(host_port_ + " " + cause + ": the circuit breaker is open since " +
+                     WallTimeOfDay(*clock_, *since) + ", longer than unreachable_timeout (" +
+                     SecondsText(outage_limit_) + "); not sending " + what);
+}
+
+void FreshdeskClient::ReportOutage(net::Clock::TimePoint deadline) {
+  if (!breaker_->TakeReportTurn(options_.outage_report_interval)) return;
+  std::string cause = breaker_->last_cause();
+  if (cause.empty()) cause = "fails requests";
+  const std::string until = WallTimeOfDay(*clock_, deadline);
+  log::Warn(host_port_ + " " + cause + "; circuit open, retrying until " + until,
+            {{"host", host_port_}, {"cause", cause}, {"until", until}});
 }
 
 Result<FreshdeskPage> FreshdeskClient::FetchOnce(const std::string& url, const std::string& what,

@@ -10,6 +10,9 @@
 //     jitter, bounded by max_attempts; 429 → Retry-After, bounded apart (max_rate_limited_attempts);
 //   - a net::CircuitBreaker (one per account): opens after repeated transient failures, half-opens to probe;
 //     a request waits for the probe (up to circuit_wait_max) rather than failing while it is open.
+// An outage (the breaker open) is logged as a warning — "127.0.0.1:8080 refuses connections; circuit open,
+// retrying until 06:12:05 UTC" — when it starts and every outage_report_interval while it lasts, and bounded by
+// circuit_wait_max for the whole account.
 // Classification: 401 → Unauthenticated naming FRESHDESK_API_KEY (stop the job); 403 → PermissionDenied
 // (skip that stream, report it); 404 → NotFound (the caller runs its deletion/archive check); the tickets
 // list's page-cap 400 → InvalidArgument for which IsPageCap() is true (re-window); other 400 → InvalidArgument.
@@ -104,9 +107,15 @@ struct FreshdeskClientOptions {
   std::chrono::milliseconds rate_window{60000};
   int circuit_failure_threshold = 5;                 // consecutive transient failures that open the breaker
   std::chrono::milliseconds circuit_open_for{30000};  // first open period (doubles on a failed probe)
-  // How long one request may wait, in total, for an open breaker to let a probe through before it fails (a
-  // short outage is ridden out instead of failing the sync). 0 ⇒ an open breaker fails the request at once.
-  std::chrono::milliseconds circuit_wait_max{600000};
+  // How long the account may stay unreachable — the breaker open, counted from when it first opened after the
+  // last success — while requests wait for its half-open probe (a short outage is ridden out). Once it has
+  // passed, every request of the account fails at once, naming the outage (the sync fails rather than hang).
+  // 0 ⇒ an open breaker fails the request at once. Unset: unreachable_timeout from the Config
+  // (ApplyConfigToClientOptions), else 600 s.
+  std::optional<std::chrono::milliseconds> circuit_wait_max;
+  // While the breaker is open, a warning naming host:port, the cause and until when requests are retried is
+  // logged when it opens and then once per this interval.
+  std::chrono::milliseconds outage_report_interval{60000};
   // The account's governor and breaker. Unset: one shared by every client of the same api_base in the process
   // (created by the first; its options win) — unless a clock or sleep/now is injected, then private ones.
   std::shared_ptr<net::RateGovernor> governor;
@@ -121,7 +130,7 @@ struct FreshdeskClientOptions {
 
 // Fills the options the config decides: rate_limit_delay (when ≤ 0) from RATE_LIMIT_DELAY,
 // max_concurrent_requests (when unset) from MAX_CONCURRENT_REQUESTS, api_budget_share (when unset) from
-// --api-budget-share. FreshdeskSource::Create should call it on the options it is given.
+// --api-budget-share, circuit_wait_max (when unset) from unreachable_timeout. FreshdeskSource::Create should call it on the options it is given.
 void ApplyConfigToClientOptions(const Config& config, FreshdeskClientOptions* options);
 
 // True for the tickets list's "beyond the 300th page" 400 (API.md §3): the caller starts a new window.
@@ -181,8 +190,16 @@ class FreshdeskClient {
   void RunParallel(size_t count, const std::function<void(size_t)>& task);
   std::string UrlFor(const std::string& path_and_query) const;
   std::chrono::milliseconds Backoff(int attempt, const Status& error);
+  // What a failed attempt says about the server, after "host:port ": "refuses connections", "answers HTTP 503"…
+  std::string FailureCause(const Status& error, const FreshdeskError& details) const;
+  // Unavailable naming the outage once the breaker has been open for circuit_wait_max; OK otherwise.
+  Status OutageOver(const std::string& what);
+  // Logs the outage warning when it is this request's turn (one per outage_report_interval per account).
+  void ReportOutage(net::Clock::TimePoint deadline);
 
   std::string api_base_;
+  std::string host_port_;  // "acme.freshdesk.com:443", for outage messages
+  std::chrono::milliseconds outage_limit_{600000};  // options_.circuit_wait_max resolved
   std::string api_key_;
   net::HttpClient& http_;
   FreshdeskClientOptions options_;

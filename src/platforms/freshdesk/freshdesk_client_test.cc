@@ -195,6 +195,7 @@ TEST(FreshdeskClientTest, MalformedJsonIsUnavailable) {
 TEST(FreshdeskClientTest, TransportErrorRetriedAndKeyNeverEchoed) {
   FreshdeskClientOptions options;
   options.max_attempts = 2;
+  options.circuit_wait_max = std::chrono::milliseconds(0);  // no outage riding: max_attempts alone bounds it
   ClientFixture f(options);
   f.http.ExpectTransportError(std::string(kBase) + "/agents", Unavailable(std::string("reset by ") + kKey));
   f.http.Expect(std::string(kBase) + "/agents", 200, "[]");
@@ -455,6 +456,60 @@ TEST(FreshdeskClientBreakerTest, AnOutageLongerThanTheWaitAllowanceFailsNamingTh
   // Probes at +5 s and +10 s (doubling) failed; the next wait (20 s) would pass the 30 s allowance.
   EXPECT_EQ(f.http.requests().size(), 4u);
   EXPECT_LT(f.clock->total_slept(), std::chrono::seconds(31));
+}
+
+TEST(FreshdeskClientBreakerTest, AnOutageIsReportedRepeatedlyThenEndsEveryRequestAtTheAccountBound) {
+  FreshdeskClientOptions options;
+  options.max_attempts = 4;
+  options.circuit_failure_threshold = 2;
+  options.circuit_open_for = std::chrono::seconds(5);
+  options.circuit_wait_max = std::chrono::seconds(130);
+  options.outage_report_interval = std::chrono::seconds(60);
+  options.backoff_base = milliseconds(100);
+  ClockFixture f(options);
+  const Status refused = Unavailable("GET " + std::string(kBase) +
+                                     "/agents failed (connection refused): Failed to connect to 127.0.0.1 port "
+                                     "9999: Connection refused");
+  // Two failures open the breaker; probes at +5, +15, +35, +75 s fail (open periods double, capped at 50 s).
+  for (int i = 0; i < 7; ++i) f.http.ExpectTransportError(std::string(kBase) + "/agents", refused);
+  ::testing::internal::CaptureStderr();
+  auto page = f.client->Get("agents");
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  ASSERT_FALSE(page);
+  EXPECT_EQ(page.error().code(), StatusCode::kUnavailable);
+  // The request outlived its own four attempts: during an outage the account's bound decides.
+  EXPECT_GT(f.http.requests().size(), 4u);
+  EXPECT_GE(f.clock->total_slept(), std::chrono::seconds(129));
+  EXPECT_NE(page.error().message().find("127.0.0.1:9999 refuses connections"), std::string::npos)
+      << page.error().message();
+  EXPECT_NE(page.error().message().find("unreachable_timeout (130 s)"), std::string::npos) << page.error().message();
+  // Warned when it opened and again a minute later (probes at +75 and +125 s), naming host, cause and deadline.
+  const std::string warning = "127.0.0.1:9999 refuses connections; circuit open, retrying until ";
+  size_t warnings = 0;
+  for (size_t at = log.find(warning); at != std::string::npos; at = log.find(warning, at + 1)) ++warnings;
+  EXPECT_EQ(warnings, 2u) << log;
+  EXPECT_EQ(log.find(kKey), std::string::npos) << "the API key leaked into a warning";
+
+  // The bound is the account's: another request now fails at once, without a request or a wait.
+  const size_t sent = f.http.requests().size();
+  const auto slept = f.clock->total_slept();
+  auto next = f.client->Get("groups");
+  ASSERT_FALSE(next);
+  EXPECT_NE(next.error().message().find("refuses connections"), std::string::npos) << next.error().message();
+  EXPECT_EQ(f.http.requests().size(), sent);
+  EXPECT_EQ(f.clock->total_slept(), slept);
+}
+
+TEST(FreshdeskClientBreakerTest, ARequestFailingAloneNamesHostAndCause) {
+  FreshdeskClientOptions options;
+  options.max_attempts = 2;
+  options.backoff_base = milliseconds(100);
+  ClockFixture f(options);
+  for (int i = 0; i < 2; ++i) f.http.Expect(std::string(kBase) + "/agents", 503, "");
+  auto page = f.client->Get("agents");
+  ASSERT_FALSE(page);
+  EXPECT_NE(page.error().message().find("127.0.0.1:9999 answers HTTP 503"), std::string::npos)
+      << page.error().message();
 }
 
 TEST(FreshdeskClientBatchTest, GetAllPagesManyFollowsPagesAndKeepsFailuresApart) {
