@@ -188,6 +188,11 @@ TEST_F(DataSafetyE2eTest, SwitchingVectorOnlyToHybridBackfillsTheRecords) {
   ASSERT_EQ(vector_only.exit_code, 0) << vector_only.out;
   const nlohmann::json lean = Status();
   EXPECT_EQ(lean["records"].value("ticket", 0), 0) << lean.dump();
+  // verify, configured for hybrid, reports the gap a hybrid sync would close.
+  CommandResult gap = Run("verify");
+  EXPECT_EQ(gap.exit_code, 1) << gap.out;
+  EXPECT_NE(gap.out.find("synced in vector-only mode, so SQL holds no records"), std::string::npos) << gap.out;
+  EXPECT_EQ(Run("verify", {}, {"ENABLE_FULL_STREAMING_MODE=true"}).exit_code, 0);
   // Back to hybrid: the next sync re-reads every record into SQL, embedding nothing new.
   CommandResult hybrid = Sync({"--embedder", "hashing", "--json"});
   ASSERT_EQ(hybrid.exit_code, 0) << hybrid.out;
