@@ -52,7 +52,7 @@ Result<Config> BuildConfig(const Flags& flags) {
   sources.flags = flags.values;
   ASSIGN_OR_RETURN(Config config, LoadConfig(sources));
   RETURN_IF_ERROR(log::Configure(config.log_format, config.log_level));
-  if (!config.freshdesk_api_key.empty()) log::AddSecret(config.freshdesk_api_key);
+  RegisterLogSecrets(config);
   return config;
 }
 

@@ -28,7 +28,6 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "embed/embedder_factory.h"
-#include "embed/use_lite/blas_runtime.h"
 #include "pipeline/progress.h"
 #include "pipeline/runner.h"
 #include "pipeline/stop_signal.h"
@@ -355,7 +354,7 @@ int Main(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   // Before anything else: OpenBLAS picks its kernels when it loads, so a better core type needs a re-exec.
-  deskpipe::embed::ReexecWithBetterBlasCoreIfNeeded(argv);
+  deskpipe::PrepareProcessForEmbedders(argv);
   // A fixed mmap threshold. glibc otherwise raises it to the largest block freed so far (API pages run to
   // ~300 KB), and from then on such blocks come from the arenas and leave holes there when freed; fixed, they
   // go back to the system. Part of keeping a long sync's peak memory flat (issue 8.8; figures in the README).

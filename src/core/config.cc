@@ -14,6 +14,7 @@
 
 #include "core/file_read.h"
 #include "core/ids.h"
+#include "core/log.h"
 #include "core/time.h"
 
 extern char** environ;
@@ -537,6 +538,12 @@ std::string DescribeConfig(const Config& config) {
     out += def.field.key + " = " + value + "\n";
   }
   return out;
+}
+
+void RegisterLogSecrets(const Config& config) {
+  for (const FieldDef& def : Defs()) {
+    if (def.field.secret) log::AddSecret(ValueText(config, def));
+  }
 }
 
 std::string RedactSecrets(const Config& config, std::string text) {

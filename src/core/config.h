@@ -93,6 +93,10 @@ std::map<std::string, std::string> ReadEnvironment();
 // The effective config as key = value lines, secrets shown as "***".
 std::string DescribeConfig(const Config& config);
 
+// Registers the value of every field the spec marks secret with the logger (log::AddSecret), so no log line
+// shows it: the set of log secrets is the spec's, never a hand-kept list.
+void RegisterLogSecrets(const Config& config);
+
 // Replaces every occurrence of each non-empty secret of `config` in `text` with "***".
 std::string RedactSecrets(const Config& config, std::string text);
 

@@ -1,4 +1,5 @@
 #include "core/config.h"
+#include "core/log.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -467,6 +468,19 @@ TEST_F(ConfigTest, ReadEnvironmentReadsOnlySpecdNames) {
   EXPECT_EQ(env["DESKPIPE_LOG_LEVEL"], "debug");
   EXPECT_EQ(env.count("DESKPIPE_NOT_A_SETTING"), 0u);
   EXPECT_EQ(env.count("PATH"), 0u);
+}
+
+// The logger redacts what the spec marks secret, each one, without a hand-kept list.
+TEST(ConfigSecretsTest, EverySecretFieldIsRegisteredWithTheLogger) {
+  Config config;
+  config.freshdesk_api_key = "fd-secret-71";
+  config.openai_api_key = "oa-secret-72";
+  config.llm_summary_api_key = "llm-secret-73";
+  RegisterLogSecrets(config);
+  for (const std::string secret : {"fd-secret-71", "oa-secret-72", "llm-secret-73"}) {
+    const std::string line = log::Render(log::Format::kText, "info", "key " + secret, {{"value", secret}});
+    EXPECT_EQ(line.find(secret), std::string::npos) << line;
+  }
 }
 
 }  // namespace

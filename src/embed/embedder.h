@@ -1,5 +1,7 @@
 // The embedder interface: texts in, L2-normalized float32 vectors out.
-// Implementations say whether they are thread-safe; the pipeline calls one instance from one thread.
+// Implementations declare their capabilities (whether Embed() may run on several threads at once, the batch
+// size that suits them); the pipeline schedules by those, never by an embedder's name. Without thread_safe the
+// pipeline serializes Embed() calls.
 #pragma once
 
 #include <string>
@@ -9,9 +11,20 @@
 
 namespace deskpipe {
 
+// What the pipeline may rely on when it schedules Embed() calls.
+struct EmbedderCapabilities {
+  bool thread_safe = false;  // Embed() may be called from several threads at once
+  int preferred_batch = 64;  // texts per Embed() call beyond which a call gains nothing but memory
+};
+
 class Embedder {
  public:
   virtual ~Embedder() = default;
+
+  virtual EmbedderCapabilities capabilities() const { return {}; }
+  // The caller runs this many Embed() calls at once: an implementation with threads of its own inside a call
+  // (a BLAS) sizes them so the calls together do not oversubscribe the cores. Default: nothing to size.
+  virtual void SetConcurrentCalls(int /*calls*/) {}
 
   // Stable id of the model and its settings; part of the embedding cache key ("hashing-v1-384").
   virtual std::string model_id() const = 0;

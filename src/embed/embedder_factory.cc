@@ -38,7 +38,7 @@ Result<std::unique_ptr<Embedder>> MakeEmbedder(std::string_view name) {
 
 Result<std::unique_ptr<Embedder>> MakeEmbedder(const Config& config) {
   if (config.embedder != "openai") return MakeEmbedder(config.embedder);
-  if (!config.openai_api_key.empty()) log::AddSecret(config.openai_api_key);
+  RegisterLogSecrets(config);
   OpenAiEmbedderOptions options;
   options.base_url = config.openai_base_url;
   options.api_key = config.openai_api_key;
@@ -48,5 +48,7 @@ Result<std::unique_ptr<Embedder>> MakeEmbedder(const Config& config) {
   ASSIGN_OR_RETURN(auto embedder, OpenAiEmbedder::Create(std::move(options)));
   return std::unique_ptr<Embedder>(std::move(embedder));
 }
+
+void PrepareProcessForEmbedders(char** argv) { embed::ReexecWithBetterBlasCoreIfNeeded(argv); }
 
 }  // namespace deskpipe

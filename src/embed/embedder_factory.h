@@ -22,4 +22,9 @@ Result<std::unique_ptr<Embedder>> MakeEmbedder(std::string_view name);
 // registered with the logger as a secret; concurrency from max_concurrent_requests).
 Result<std::unique_ptr<Embedder>> MakeEmbedder(const Config& config);
 
+// First thing in main(), before any thread starts: lets the built-in embedders set up the process (USE-lite
+// re-executes it once with the OpenBLAS kernels this CPU runs fastest; embed/use_lite/blas_runtime.h).
+// Returns only when no re-exec was needed or it failed.
+void PrepareProcessForEmbedders(char** argv);
+
 }  // namespace deskpipe

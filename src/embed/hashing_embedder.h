@@ -25,6 +25,8 @@ class HashingEmbedder : public Embedder {
   int max_tokens() const override { return 256; }
   // The number of word tokens (runs of letters/digits; non-ASCII bytes count as letters).
   int CountTokens(const std::string& text) const override;
+  // Pure arithmetic over its input: any number of calls at once.
+  EmbedderCapabilities capabilities() const override { return {.thread_safe = true}; }
 
   Result<std::vector<std::vector<float>>> Embed(const std::vector<std::string>& texts) override;
 

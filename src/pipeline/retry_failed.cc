@@ -140,7 +140,7 @@ Result<RetrySummary> RunRetryFailed(const Config& config, RunnerOptions options,
                    OpenTenantForWriting(config, *embedder, /*allow_new=*/false,
                                         {.wait = options.wait_for_lock, .command = "deskpipe retry-failed",
                                          .stop = options.stop}));
-  if (config.embedder == "use-lite" || config.embedder == "hashing") options.embedder_thread_safe = true;
+  ApplyEmbedderCapabilities(*embedder, options);
   options.fetch_grace = std::chrono::hours(1);  // join the fetch: the source dies with this call
   return RetryFailed(config, *source, *embedder, *tenant.store, std::move(options), streams);
 }

@@ -18,7 +18,6 @@
 #include "core/log.h"
 #include "core/time.h"
 #include "embed/embedder_factory.h"
-#include "embed/use_lite/blas_runtime.h"
 #include "extract/extract.h"
 #include "net/http_client.h"
 #include "pipeline/store_known_records.h"
@@ -676,6 +675,15 @@ Result<void> Runner::CommitItem(WorkItem& item, RunSummary& summary) {
   return {};
 }
 
+void ApplyEmbedderCapabilities(Embedder& embedder, RunnerOptions& options) {
+  const EmbedderCapabilities capabilities = embedder.capabilities();
+  options.embedder_thread_safe = capabilities.thread_safe;
+  options.embed_batch_size = std::min(options.embed_batch_size, std::max(1, capabilities.preferred_batch));
+  const int workers = options.cpu_workers > 0 ? options.cpu_workers
+                                              : static_cast<int>(std::thread::hardware_concurrency());
+  embedder.SetConcurrentCalls(std::max(1, workers));
+}
+
 Result<RunSummary> RunSync(const Config& config, RunnerOptions options) {
   auto http = net::MakeCurlHttpClient();
   ASSIGN_OR_RETURN(auto source, CreateSource(config, *http));
@@ -687,13 +695,7 @@ Result<RunSummary> RunSync(const Config& config, RunnerOptions options) {
   ASSIGN_OR_RETURN(TenantProfile profile, PrepareSyncProfile(config, *embedder, tenant));
   Store& store = *tenant.store;
   options.reread_everything = profile.records_backfill;
-  // Both built-in embedders document Embed() as safe from several threads at once.
-  if (config.embedder == "use-lite" || config.embedder == "hashing") options.embedder_thread_safe = true;
-  // USE-lite holds ~3 MB of activations per text of a batch while it runs, and every CPU worker embeds a batch
-  // at once: 64 texts × 2 workers peaked at ~540 MB (bench_e2e). Its cost per text barely depends on the batch.
-  if (config.embedder == "use-lite") options.embed_batch_size = std::min(options.embed_batch_size, 16);
-  // The CPU pool already uses every core: one OpenBLAS thread per Embed() call avoids oversubscription.
-  if (options.cpu_workers != 1 && std::thread::hardware_concurrency() > 1) embed::SetBlasThreads(1);
+  ApplyEmbedderCapabilities(*embedder, options);
   Runner runner(config, *source, *embedder, store, std::move(options));
   auto summary = runner.Run();
   if (summary && !summary->stopped && profile.records_backfill) {

@@ -129,9 +129,13 @@ class Runner {
   std::unique_ptr<Summarizer> summarizer_;  // LLM thread summaries; null when off (see summarizer.h)
 };
 
+// Sets what `options` schedule by from the embedder's declared capabilities: embedder_thread_safe, an
+// embed_batch_size no larger than its preferred batch, and its concurrent calls (one per CPU worker).
+void ApplyEmbedderCapabilities(Embedder& embedder, RunnerOptions& options);
+
 // Builds the HTTP client, source, embedder and store that `config` names, takes the tenant's write lock
 // (kBusy when another process holds it, unless options.wait_for_lock) and runs one sync.
-// `options` as for Runner (embedder_thread_safe is set for the built-in embedders).
+// `options` as for Runner (ApplyEmbedderCapabilities applied).
 Result<RunSummary> RunSync(const Config& config, RunnerOptions options = {});
 
 

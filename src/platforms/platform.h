@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/known_record.h"
 #include "core/record.h"
 #include "core/status.h"
 
@@ -25,14 +26,6 @@ struct Batch {
   // Objects skipped because they could not be mapped (record id or "<type> <platform id>", and why, usually
   // kInvalidRecord); the runner dead-letters them. The batch's other records are unaffected.
   std::vector<std::pair<std::string, Status>> rejected;
-};
-
-// One record the sink already holds, as a source needs it to diff against (see KnownRecords).
-struct KnownRecord {
-  std::string id;          // record id: {tenant_id}_{platform}_{original_id}
-  std::string updated_at;  // as stored (UTC ISO-8601)
-  std::string state;       // document state ("active", "deleted", "spam", "archived") or record status
-  std::string parent_id;   // a conversation's ticket record id; empty otherwise
 };
 
 // A read-only view of what the sink has stored for one tenant, for sources that must diff against it:

@@ -15,9 +15,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/known_record.h"
 #include "core/record.h"
 #include "core/status.h"
-#include "platforms/platform.h"  // KnownRecord (a header-only value type; the store does not link platforms)
 #include "store/tenant_profile.h"
 #include "store/tenant_write_lock.h"
 

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "embed/use_lite/blas_runtime.h"
 #include "embed/use_lite/tfjs_graph_model.h"
 
 namespace deskpipe::embed {
@@ -26,6 +27,10 @@ std::string UseLiteEmbedder::DefaultModelDir() {
 
 int UseLiteEmbedder::CountTokens(const std::string& text) const {
   return static_cast<int>(tokenizer_.Encode(text).size());
+}
+
+void UseLiteEmbedder::SetConcurrentCalls(int calls) {
+  if (calls > 1) SetBlasThreads(1);
 }
 
 Result<std::vector<std::vector<float>>> UseLiteEmbedder::Embed(const std::vector<std::string>& texts) {
