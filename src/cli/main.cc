@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "app/app.h"
 #include "cli/cli_common.h"
 #include "cli/embed_command.h"
 #include "cli/emulator_process.h"
@@ -31,7 +32,6 @@
 #include "pipeline/progress.h"
 #include "pipeline/runner.h"
 #include "pipeline/stop_signal.h"
-#include "pipeline/tenant_store.h"
 #include "store/store.h"
 
 namespace deskpipe::cli {
@@ -75,21 +75,6 @@ int ExitAfterStop(const RunSummary& summary, int code) {
   std::fflush(stdout);
   std::fflush(stderr);
   std::_Exit(code);
-}
-
-Result<std::vector<SearchHit>> RunSearch(const Config& config, const std::string& text, int top_k,
-                                         const std::vector<std::string>& types, int per_document) {
-  ASSIGN_OR_RETURN(auto embedder, MakeEmbedder(config));
-  ASSIGN_OR_RETURN(TenantStore tenant, OpenTenantForReading(config, embedder.get()));
-  ASSIGN_OR_RETURN(auto vectors, embedder->Embed({text}));
-  SearchQuery query;
-  query.tenant_id = config.tenant_id;
-  query.text = text;
-  query.vector = std::move(vectors.at(0));
-  query.top_k = top_k;
-  query.types = types;
-  query.max_hits_per_document = per_document;
-  return tenant.store->Search(query);
 }
 
 std::string Snippet(const std::string& text, size_t max_bytes) {
@@ -184,7 +169,7 @@ int CommandSync(const Flags& flags, bool wait, bool json) {
   if (!config) return Fail(nullptr, config.error());
   RunnerOptions options = ProgressOptions();
   options.wait_for_lock = wait;
-  auto summary = RunSync(*config, std::move(options));
+  auto summary = app::App(*config).Sync(std::move(options));
   if (!summary) return FailOrStopped(*config, summary.error());
   if (json) {
     std::printf("%s\n", summary->ToJson().dump().c_str());
@@ -198,7 +183,7 @@ int CommandSearch(const Flags& flags, const std::string& text, int top_k, const 
                   int per_document, bool json) {
   auto config = BuildConfig(flags);
   if (!config) return Fail(nullptr, config.error());
-  auto hits = RunSearch(*config, text, top_k, types, per_document);
+  auto hits = app::App(*config).Search({.text = text, .top_k = top_k, .types = types, .per_document = per_document});
   if (!hits) return Fail(&*config, hits.error());
   if (json) {
     std::printf("%s\n", HitsToJson(*hits).dump().c_str());
@@ -211,9 +196,7 @@ int CommandSearch(const Flags& flags, const std::string& text, int top_k, const 
 int CommandStatus(const Flags& flags, bool json) {
   auto config = BuildConfig(flags);
   if (!config) return Fail(nullptr, config.error());
-  auto tenant = OpenTenantForReading(*config);
-  if (!tenant) return Fail(&*config, tenant.error());
-  auto stats = tenant->store->Stats(config->tenant_id);
+  auto stats = app::App(*config).Status();
   if (!stats) return Fail(&*config, stats.error());
   if (json) {
     std::printf("%s\n", StatsToJson(config->tenant_id, *stats).dump().c_str());
@@ -226,9 +209,7 @@ int CommandStatus(const Flags& flags, bool json) {
 int CommandDigest(const Flags& flags) {
   auto config = BuildConfig(flags);
   if (!config) return Fail(nullptr, config.error());
-  auto tenant = OpenTenantForReading(*config);
-  if (!tenant) return Fail(&*config, tenant.error());
-  auto digest = tenant->store->ComputeDigest(config->tenant_id);
+  auto digest = app::App(*config).Digest();
   if (!digest) return Fail(&*config, digest.error());
   std::printf("digest %s documents %lld chunks %lld\n", digest->hex.c_str(), static_cast<long long>(digest->documents),
               static_cast<long long>(digest->chunks));
@@ -250,21 +231,18 @@ int CommandDemo(Flags flags, int tickets, int seed, const std::vector<std::strin
   config->freshdesk_api_key = api_key;
   std::printf("syncing %s into %s\n", emulator->base_url().c_str(), config->EffectiveStoreUrl().c_str());
 
-  auto summary = RunSync(*config, ProgressOptions());
+  app::App deskpipe(*config);
+  auto summary = deskpipe.Sync(ProgressOptions());
   if (!summary) return FailOrStopped(*config, summary.error());
   PrintSummary(*summary);
   if (summary->stopped) return ExitAfterStop(*summary, RunExitCode(*summary));
 
-  {
-    auto tenant = OpenTenantForReading(*config);
-    if (!tenant) return Fail(&*config, tenant.error());
-    auto stats = tenant->store->Stats(config->tenant_id);
-    if (!stats) return Fail(&*config, stats.error());
-    PrintStats(config->tenant_id, *stats);
-  }
+  auto stats = deskpipe.Status();
+  if (!stats) return Fail(&*config, stats.error());
+  PrintStats(config->tenant_id, *stats);
   for (const std::string& query : queries) {
     std::printf("\nsearch: \"%s\"\n", query.c_str());
-    auto hits = RunSearch(*config, query, 3, {}, /*per_document=*/1);
+    auto hits = deskpipe.Search({.text = query, .top_k = 3, .per_document = 1});
     if (!hits) return Fail(&*config, hits.error());
     PrintHits(*hits);
   }

@@ -7,8 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "embed/embedder_factory.h"
-#include "pipeline/tenant_store.h"
+#include "app/app.h"
 
 namespace deskpipe::cli {
 namespace {
@@ -16,40 +15,35 @@ namespace {
 int CommandReembed(const Flags& flags, bool wait, bool json) {
   auto config = BuildConfig(flags);
   if (!config) return Fail(nullptr, config.error());
-  auto embedder = MakeEmbedder(*config);
-  if (!embedder) return Fail(&*config, embedder.error());
-  auto tenant = OpenTenantAsRecorded(*config, {.wait = wait, .command = "deskpipe reembed"}, (*embedder)->dimension());
-  if (!tenant) return Fail(&*config, tenant.error());
-  const TenantProfile from = tenant->profile;
-  TenantProfile to = from;
-  const TenantProfile wanted = ProfileFor(*config, **embedder);
-  to.embedder = wanted.embedder;
-  to.model_id = wanted.model_id;
-  to.dimension = wanted.dimension;
-  Store& store = *tenant->store;
-  std::printf("re-embedding tenant %s: %s → %s\n", config->tenant_id.c_str(), from.DescribeEmbedder().c_str(),
-              to.DescribeEmbedder().c_str());
-  auto report = store.Reembed(
-      config->tenant_id, to, [&](const std::vector<std::string>& texts) { return (*embedder)->Embed(texts); });
-  if (!report) return Fail(&*config, report.error());
+  auto outcome = app::App(*config).Reembed(
+      {.wait = wait, .command = "deskpipe reembed"}, [&](const TenantProfile& from, const TenantProfile& to) {
+        if (json) return;
+        std::printf("re-embedding tenant %s: %s → %s\n", config->tenant_id.c_str(), from.DescribeEmbedder().c_str(),
+                    to.DescribeEmbedder().c_str());
+        std::fflush(stdout);
+      });
+  if (!outcome) return Fail(&*config, outcome.error());
+  const TenantProfile& from = outcome->from;
+  const TenantProfile& to = outcome->to;
+  const ReembedReport& report = outcome->report;
   if (json) {
     std::printf("%s\n", nlohmann::json({{"tenant", config->tenant_id},
                                         {"from", from.ToJson()},
                                         {"to", to.ToJson()},
-                                        {"chunks", report->chunks},
-                                        {"from_cache", report->from_cache},
-                                        {"embedded", report->embedded},
-                                        {"skipped", report->skipped}})
+                                        {"chunks", report.chunks},
+                                        {"from_cache", report.from_cache},
+                                        {"embedded", report.embedded},
+                                        {"skipped", report.skipped}})
                             .dump()
                             .c_str());
   } else {
     std::printf("re-embedded %lld chunks (%lld from the cache, %lld embedded); tenant %s now uses --embedder %s\n",
-                static_cast<long long>(report->chunks), static_cast<long long>(report->from_cache),
-                static_cast<long long>(report->embedded), config->tenant_id.c_str(), to.embedder.c_str());
-    if (!report->skipped.empty()) {
+                static_cast<long long>(report.chunks), static_cast<long long>(report.from_cache),
+                static_cast<long long>(report.embedded), config->tenant_id.c_str(), to.embedder.c_str());
+    if (!report.skipped.empty()) {
       std::printf("  %zu chunks have no stored text (VECTOR_DB_STORE_ORIGINAL_TEXT=false) and are left without a "
                   "vector until their document changes\n",
-                  report->skipped.size());
+                  report.skipped.size());
     }
   }
   return kExitOk;

@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "pipeline/tenant_store.h"
+#include "app/app.h"
 
 namespace deskpipe::cli {
 namespace {
@@ -18,9 +18,7 @@ int CommandReset(const Flags& flags, bool tenant_given, bool wait, bool json) {
   if (!tenant_given && config->tenant_id == Config{}.tenant_id) {
     return Fail(&*config, InvalidArgument("reset needs --tenant (or TENANT_ID): the tenant whose data goes"));
   }
-  auto tenant = OpenTenantAsRecorded(*config, {.wait = wait, .command = "deskpipe reset"});
-  if (!tenant) return Fail(&*config, tenant.error());
-  auto report = tenant->store->ResetTenant(config->tenant_id);
+  auto report = app::App(*config).Reset({.wait = wait, .command = "deskpipe reset"});
   if (!report) return Fail(&*config, report.error());
   if (json) {
     std::printf("%s\n", nlohmann::json({{"tenant", config->tenant_id},

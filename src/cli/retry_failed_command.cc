@@ -8,19 +8,16 @@
 
 #include <nlohmann/json.hpp>
 
-#include "embed/embedder_factory.h"
+#include "app/app.h"
 #include "pipeline/retry_failed.h"
 #include "pipeline/runner.h"
 #include "pipeline/stop_signal.h"
-#include "pipeline/tenant_store.h"
 
 namespace deskpipe::cli {
 namespace {
 
 int ListDeadLetters(const Config& config, const std::vector<std::string>& streams, bool json) {
-  auto tenant = OpenTenantForReading(config);
-  if (!tenant) return Fail(&config, tenant.error());
-  auto letters = tenant->store->ListDeadLetters(config.tenant_id);
+  auto letters = app::App(config).DeadLetters();
   if (!letters) return Fail(&config, letters.error());
   nlohmann::json out = nlohmann::json::array();
   for (const StoredDeadLetter& stored : *letters) {
@@ -54,7 +51,7 @@ int CommandRetryFailed(const Flags& flags, const std::vector<std::string>& strea
   InstallStopSignalHandlers();
   options.stop = &ProcessStopFlag();
   options.wait_for_lock = wait;
-  auto summary = RunRetryFailed(*config, options, streams);
+  auto summary = app::App(*config).RetryFailed(options, streams);
   if (!summary) {
     const int code = Fail(&*config, summary.error());
     return summary.error().code() == StatusCode::kCancelled && ProcessStopFlag().load() ? StopExitCode() : code;

@@ -6,10 +6,6 @@
 #include <utility>
 
 #include "core/log.h"
-#include "embed/embedder_factory.h"
-#include "net/http_client.h"
-#include "pipeline/tenant_store.h"
-#include "platforms/registry.h"
 
 namespace deskpipe {
 namespace {
@@ -129,20 +125,6 @@ Result<RetrySummary> RetryFailed(const Config& config, Source& source, Embedder&
   log::Info("dead letters retried", {{"retried", summary.retried}, {"resolved", summary.resolved},
                                      {"gone", summary.gone}, {"still_failing", summary.still_failing}});
   return summary;
-}
-
-Result<RetrySummary> RunRetryFailed(const Config& config, RunnerOptions options,
-                                    const std::vector<std::string>& streams) {
-  auto http = net::MakeCurlHttpClient();
-  ASSIGN_OR_RETURN(auto source, CreateSource(config, *http));
-  ASSIGN_OR_RETURN(auto embedder, MakeEmbedder(config));
-  ASSIGN_OR_RETURN(TenantStore tenant,
-                   OpenTenantForWriting(config, *embedder, /*allow_new=*/false,
-                                        {.wait = options.wait_for_lock, .command = "deskpipe retry-failed",
-                                         .stop = options.stop}));
-  ApplyEmbedderCapabilities(*embedder, options);
-  options.fetch_grace = std::chrono::hours(1);  // join the fetch: the source dies with this call
-  return RetryFailed(config, *source, *embedder, *tenant.store, std::move(options), streams);
 }
 
 }  // namespace deskpipe

@@ -35,9 +35,4 @@ struct RetrySummary {
 Result<RetrySummary> RetryFailed(const Config& config, Source& source, Embedder& embedder, Store& store,
                                  RunnerOptions options = {}, const std::vector<std::string>& streams = {});
 
-// Builds source, embedder and store from `config`, takes the tenant's write lock (as RunSync) and calls
-// RetryFailed.
-Result<RetrySummary> RunRetryFailed(const Config& config, RunnerOptions options = {},
-                                    const std::vector<std::string>& streams = {});
-
 }  // namespace deskpipe

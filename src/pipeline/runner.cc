@@ -17,13 +17,9 @@
 #include "core/hash.h"
 #include "core/log.h"
 #include "core/time.h"
-#include "embed/embedder_factory.h"
 #include "extract/extract.h"
-#include "net/http_client.h"
 #include "pipeline/store_known_records.h"
 #include "pipeline/summarizer.h"
-#include "pipeline/tenant_store.h"
-#include "platforms/registry.h"
 #include "transforms/chunker.h"
 #include "transforms/thread.h"
 
@@ -682,33 +678,6 @@ void ApplyEmbedderCapabilities(Embedder& embedder, RunnerOptions& options) {
   const int workers = options.cpu_workers > 0 ? options.cpu_workers
                                               : static_cast<int>(std::thread::hardware_concurrency());
   embedder.SetConcurrentCalls(std::max(1, workers));
-}
-
-Result<RunSummary> RunSync(const Config& config, RunnerOptions options) {
-  auto http = net::MakeCurlHttpClient();
-  ASSIGN_OR_RETURN(auto source, CreateSource(config, *http));
-  ASSIGN_OR_RETURN(auto embedder, MakeEmbedder(config));
-  ASSIGN_OR_RETURN(TenantStore tenant,
-                   OpenTenantForWriting(config, *embedder, /*allow_new=*/true,
-                                        {.wait = options.wait_for_lock, .command = "deskpipe sync",
-                                         .stop = options.stop}));
-  ASSIGN_OR_RETURN(TenantProfile profile, PrepareSyncProfile(config, *embedder, tenant));
-  Store& store = *tenant.store;
-  options.reread_everything = profile.records_backfill;
-  ApplyEmbedderCapabilities(*embedder, options);
-  Runner runner(config, *source, *embedder, store, std::move(options));
-  auto summary = runner.Run();
-  if (summary && !summary->stopped && profile.records_backfill) {
-    profile.records_backfill = false;  // every record was read again: the backfill is complete
-    RETURN_IF_ERROR(store.SaveProfile(config.tenant_id, profile));
-  }
-  if (summary && summary->fetch_abandoned) {
-    // The fetch thread is still inside the source: keep the source and its HTTP client alive for it. The
-    // process is about to exit (a stop was requested).
-    (void)source.release();
-    (void)http.release();
-  }
-  return summary;
 }
 
 }  // namespace deskpipe

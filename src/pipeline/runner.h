@@ -20,7 +20,7 @@
 //
 // Thread-safety: Run() once, from one thread. The source, embedder and store must outlive the runner; if
 // Run() reports fetch_abandoned the source (and its HTTP client) must also outlive the process's remaining
-// work (RunSync keeps them alive).
+// work (app::App::Sync keeps them alive).
 #pragma once
 
 #include <atomic>
@@ -92,7 +92,7 @@ struct RunnerOptions {
   // Called on the store thread after each committed batch, holding the store lock (it may read the store);
   // may be empty.
   std::function<void(const std::string& stream, const StreamSummary&)> on_batch;
-  // RunSync / RunRetryFailed: wait for another writer of the tenant to finish instead of failing with kBusy.
+  // app::App::Sync / RetryFailed: wait for another writer of the tenant to finish instead of failing with kBusy.
   bool wait_for_lock = false;
 };
 
@@ -132,11 +132,6 @@ class Runner {
 // Sets what `options` schedule by from the embedder's declared capabilities: embedder_thread_safe, an
 // embed_batch_size no larger than its preferred batch, and its concurrent calls (one per CPU worker).
 void ApplyEmbedderCapabilities(Embedder& embedder, RunnerOptions& options);
-
-// Builds the HTTP client, source, embedder and store that `config` names, takes the tenant's write lock
-// (kBusy when another process holds it, unless options.wait_for_lock) and runs one sync.
-// `options` as for Runner (ApplyEmbedderCapabilities applied).
-Result<RunSummary> RunSync(const Config& config, RunnerOptions options = {});
 
 
 }  // namespace deskpipe

@@ -486,7 +486,7 @@ TEST_F(RunnerTest, AForbiddenStreamIsSkippedAndTheRestSyncs) {
 
 TEST_F(RunnerTest, ProgressIsSavedOnTheRunRecordWhileTheRunGoes) {
   auto store = OpenIn("f");
-  auto lock = store->LockTenantForWrite(kTenant, {});  // as RunSync does: an unlocked "running" is interrupted
+  auto lock = store->LockTenantForWrite(kTenant, {});  // as App::Sync does: an unlocked "running" is interrupted
   ASSERT_TRUE(lock.has_value()) << lock.error().ToString();
   config_.sql_progress_logs = true;
   FakeSource source;

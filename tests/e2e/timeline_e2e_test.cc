@@ -1,6 +1,6 @@
 // Issue 4, point 10, in a real sync: the emulator binary (started with --timeline) changes its helpdesk step
 // by step — updates, new conversations, an edited note, trash, spam, restore, hard delete, archive, a new
-// ticket, KB edits, an unpublished and a deleted article — and after every step a sync (RunSync: the real
+// ticket, KB edits, an unpublished and a deleted article — and after every step a sync (app::App::Sync: the real
 // runner, the Freshdesk source with the store's KnownRecords attached, the SQLite store) must leave the store
 // holding exactly what /_emulator/truth says: ticket ids, states, subjects and descriptions, each active
 // ticket's conversation ids with their bodies, article ids (drafts apart) with their titles, and the new text
@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "app/app.h"
 #include "cli/emulator_process.h"
 #include "core/config.h"
 #include "net/http_client.h"
@@ -98,7 +99,7 @@ class TimelineE2eTest : public ::testing::Test {
   void Sync() {
     RunnerOptions options;
     options.extract_attachments = false;
-    auto summary = RunSync(MakeConfig(), options);
+    auto summary = app::App(MakeConfig()).Sync(options);
     ASSERT_TRUE(summary.has_value()) << summary.error().ToString();
     EXPECT_EQ(summary->dead_letters, 0) << summary->ToJson().dump();
   }
@@ -397,7 +398,7 @@ void TimelineE2eTest::RunTimeline() {
   }
   RunnerOptions options;
   options.extract_attachments = false;
-  auto retried = RunRetryFailed(MakeConfig(), options);
+  auto retried = app::App(MakeConfig()).RetryFailed(options);
   ASSERT_TRUE(retried.has_value()) << retried.error().ToString();
   EXPECT_EQ(retried->retried, 3);
   EXPECT_EQ(retried->resolved, 1);

@@ -1,4 +1,4 @@
-#include "pipeline/tenant_store.h"
+#include "app/tenant_store.h"
 
 #include <string>
 

@@ -1,0 +1,142 @@
+#include "app/app.h"
+
+#include <chrono>
+#include <memory>
+#include <utility>
+
+#include "app/tenant_store.h"
+#include "embed/embedder_factory.h"
+#include "net/http_client.h"
+#include "platforms/registry.h"
+
+namespace deskpipe::app {
+
+Result<RunSummary> App::Sync(RunnerOptions options) {
+  auto http = net::MakeCurlHttpClient();
+  ASSIGN_OR_RETURN(auto source, CreateSource(config_, *http));
+  ASSIGN_OR_RETURN(auto embedder, MakeEmbedder(config_));
+  ASSIGN_OR_RETURN(TenantStore tenant,
+                   OpenTenantForWriting(config_, *embedder, /*allow_new=*/true,
+                                        {.wait = options.wait_for_lock, .command = "deskpipe sync",
+                                         .stop = options.stop}));
+  ASSIGN_OR_RETURN(TenantProfile profile, PrepareSyncProfile(config_, *embedder, tenant));
+  Store& store = *tenant.store;
+  options.reread_everything = profile.records_backfill;
+  ApplyEmbedderCapabilities(*embedder, options);
+  Runner runner(config_, *source, *embedder, store, std::move(options));
+  auto summary = runner.Run();
+  if (summary && !summary->stopped && profile.records_backfill) {
+    profile.records_backfill = false;  // every record was read again: the backfill is complete
+    RETURN_IF_ERROR(store.SaveProfile(config_.tenant_id, profile));
+  }
+  if (summary && summary->fetch_abandoned) {
+    // The fetch thread is still inside the source: keep the source and its HTTP client alive for it. The
+    // process is about to exit (a stop was requested).
+    (void)source.release();
+    (void)http.release();
+  }
+  return summary;
+}
+
+Result<RetrySummary> App::RetryFailed(RunnerOptions options, const std::vector<std::string>& streams) {
+  auto http = net::MakeCurlHttpClient();
+  ASSIGN_OR_RETURN(auto source, CreateSource(config_, *http));
+  ASSIGN_OR_RETURN(auto embedder, MakeEmbedder(config_));
+  ASSIGN_OR_RETURN(TenantStore tenant,
+                   OpenTenantForWriting(config_, *embedder, /*allow_new=*/false,
+                                        {.wait = options.wait_for_lock, .command = "deskpipe retry-failed",
+                                         .stop = options.stop}));
+  ApplyEmbedderCapabilities(*embedder, options);
+  options.fetch_grace = std::chrono::hours(1);  // join the fetch: the source dies with this call
+  return deskpipe::RetryFailed(config_, *source, *embedder, *tenant.store, std::move(options), streams);
+}
+
+Result<std::vector<StoredDeadLetter>> App::DeadLetters() {
+  ASSIGN_OR_RETURN(TenantStore tenant, OpenTenantForReading(config_));
+  return tenant.store->ListDeadLetters(config_.tenant_id);
+}
+
+Result<std::vector<SearchHit>> App::Search(const SearchRequest& request) {
+  ASSIGN_OR_RETURN(auto embedder, MakeEmbedder(config_));
+  ASSIGN_OR_RETURN(TenantStore tenant, OpenTenantForReading(config_, embedder.get()));
+  ASSIGN_OR_RETURN(auto vectors, embedder->Embed({request.text}));
+  SearchQuery query;
+  query.tenant_id = config_.tenant_id;
+  query.text = request.text;
+  query.vector = std::move(vectors.at(0));
+  query.top_k = request.top_k;
+  query.types = request.types;
+  query.max_hits_per_document = request.per_document;
+  return tenant.store->Search(query);
+}
+
+Result<StoreStats> App::Status() {
+  ASSIGN_OR_RETURN(TenantStore tenant, OpenTenantForReading(config_));
+  return tenant.store->Stats(config_.tenant_id);
+}
+
+Result<Store::Digest> App::Digest() {
+  ASSIGN_OR_RETURN(TenantStore tenant, OpenTenantForReading(config_));
+  return tenant.store->ComputeDigest(config_.tenant_id);
+}
+
+Result<ResetReport> App::Reset(const WriteLockOptions& lock) {
+  ASSIGN_OR_RETURN(TenantStore tenant, OpenTenantAsRecorded(config_, lock));
+  return tenant.store->ResetTenant(config_.tenant_id);
+}
+
+Result<VerifyOutcome> App::Verify(bool repair, const WriteLockOptions& lock) {
+  // Without repair nothing is written and no embedder is loaded; with it, the tenant's own embedder embeds
+  // again what the cache no longer holds.
+  std::unique_ptr<Embedder> embedder;
+  TenantStore tenant;
+  if (repair) {
+    ASSIGN_OR_RETURN(embedder, MakeEmbedder(config_));
+    ASSIGN_OR_RETURN(tenant, OpenTenantForWriting(config_, *embedder, /*allow_new=*/false, lock));
+  } else {
+    ASSIGN_OR_RETURN(tenant, OpenTenantForReading(config_));
+  }
+  Store& store = *tenant.store;
+  const std::vector<std::string> mode_problems = ModeProblems(config_, tenant.profile);
+  VerifyOutcome outcome;
+  ASSIGN_OR_RETURN(outcome.found, store.Verify(config_.tenant_id, /*repair=*/false));
+  outcome.found.mode_problems = mode_problems;
+  outcome.final_report = outcome.found;
+  if (!repair || (outcome.found.ok() && outcome.found.dead_vectors == 0)) return outcome;
+  VerifyOptions options;
+  options.repair = true;
+  options.model_id = embedder->model_id();
+  options.embed = [&embedder](const std::vector<std::string>& texts) { return embedder->Embed(texts); };
+  ASSIGN_OR_RETURN(VerifyReport repaired, store.VerifyTenant(config_.tenant_id, options));
+  ASSIGN_OR_RETURN(outcome.final_report, store.Verify(config_.tenant_id, /*repair=*/false));
+  outcome.final_report.mode_problems = mode_problems;
+  outcome.final_report.repaired = repaired.repaired;
+  outcome.final_report.re_embedded = repaired.re_embedded;
+  outcome.final_report.removed = repaired.removed;
+  outcome.final_report.unrepaired = repaired.unrepaired;
+  outcome.mended = true;
+  return outcome;
+}
+
+Result<ReembedOutcome> App::Reembed(
+    const WriteLockOptions& lock,
+    const std::function<void(const TenantProfile& from, const TenantProfile& to)>& starting) {
+  ASSIGN_OR_RETURN(auto embedder, MakeEmbedder(config_));
+  ASSIGN_OR_RETURN(TenantStore tenant, OpenTenantAsRecorded(config_, lock, embedder->dimension()));
+  ReembedOutcome outcome;
+  outcome.from = tenant.profile;
+  outcome.to = tenant.profile;
+  const TenantProfile wanted = ProfileFor(config_, *embedder);
+  outcome.to.embedder = wanted.embedder;
+  outcome.to.model_id = wanted.model_id;
+  outcome.to.dimension = wanted.dimension;
+  if (starting) starting(outcome.from, outcome.to);
+  ASSIGN_OR_RETURN(outcome.report,
+                   tenant.store->Reembed(config_.tenant_id, outcome.to,
+                                         [&embedder](const std::vector<std::string>& texts) {
+                                           return embedder->Embed(texts);
+                                         }));
+  return outcome;
+}
+
+}  // namespace deskpipe::app

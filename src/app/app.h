@@ -1,0 +1,73 @@
+// The composition root: the one place that builds a verb's parts — HTTP client, source, embedder and store —
+// from a Config and runs it. Every front end is a thin parser over it (the CLI verbs in cli/; the HTTP service
+// next), so none of them builds an embedder or opens a store itself.
+//
+// Each call builds the parts it needs, uses them and lets them go: writers (Sync, RetryFailed, Reset, Verify
+// with repair, Reembed) under the tenant's write lock (kBusy naming the holder, or waiting per
+// WriteLockOptions), readers (Search, Status, Digest, DeadLetters, Verify) on a read-only store checked
+// against the tenant's recorded profile (app/tenant_store.h).
+// Thread-safety: an App holds only its Config; calls on different tenants' Apps may run at once, and calls
+// for one tenant are kept apart by the tenant's lock. Lifetime: the caller's; nothing outlives a call.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "core/status.h"
+#include "pipeline/retry_failed.h"
+#include "pipeline/runner.h"
+#include "store/store.h"
+
+namespace deskpipe::app {
+
+struct SearchRequest {
+  std::string text;
+  int top_k = 10;
+  std::vector<std::string> types;  // empty ⇒ every type
+  int per_document = 0;            // most hits per document; 0 ⇒ no cap
+};
+
+struct VerifyOutcome {
+  VerifyReport found;          // before any repair (with the mode problems)
+  VerifyReport final_report;   // after the repair, or `found` when none ran
+  bool mended = false;         // a repair ran
+};
+
+struct ReembedOutcome {
+  TenantProfile from;
+  TenantProfile to;
+  ReembedReport report;
+};
+
+class App {
+ public:
+  explicit App(Config config) : config_(std::move(config)) {}
+  const Config& config() const { return config_; }
+
+  // One sync of the tenant (RunnerOptions as for Runner; the embedder's capabilities are applied).
+  Result<RunSummary> Sync(RunnerOptions options = {});
+  // Re-reads the tenant's dead letters (of `streams`, or all) from the platform (pipeline/retry_failed.h).
+  Result<RetrySummary> RetryFailed(RunnerOptions options = {}, const std::vector<std::string>& streams = {});
+  Result<std::vector<StoredDeadLetter>> DeadLetters();
+
+  // Hybrid search with the tenant's own embedder (another one is refused, naming both).
+  Result<std::vector<SearchHit>> Search(const SearchRequest& request);
+  Result<StoreStats> Status();
+  Result<Store::Digest> Digest();
+
+  Result<ResetReport> Reset(const WriteLockOptions& lock);
+  // Without repair: read-only. With it: under the lock, lost vectors embedded again with the configured
+  // embedder (which must be the tenant's).
+  Result<VerifyOutcome> Verify(bool repair, const WriteLockOptions& lock = {});
+  // Moves the tenant to the configured embedder; `starting` (may be empty) is told from → to before the work.
+  Result<ReembedOutcome> Reembed(const WriteLockOptions& lock,
+                                 const std::function<void(const TenantProfile& from, const TenantProfile& to)>&
+                                     starting = {});
+
+ private:
+  Config config_;
+};
+
+}  // namespace deskpipe::app
