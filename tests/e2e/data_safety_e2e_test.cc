@@ -151,19 +151,39 @@ TEST_F(DataSafetyE2eTest, ReadOnlyVerbsWriteNothingAndMissingDataIsAnError) {
   }
   EXPECT_EQ(Listing(), before) << "a read-only verb changed the data directory";
 
-  // On a read-only mount too (needs a private mount namespace: root).
+  // A data directory this user cannot write: as root, run as nobody (the files stay root's); otherwise take the
+  // write bits away for the duration.
+  const std::string reads = std::string(DESKPIPE_BIN) + " status --tenant acme --data-dir " + ShellQuote(dir_) +
+                            " && " + DESKPIPE_BIN + " search printer --embedder hashing --tenant acme --data-dir " +
+                            ShellQuote(dir_);
   if (geteuid() == 0) {
-    const std::string inner = std::string(DESKPIPE_BIN) + " status --tenant acme --data-dir " + ShellQuote(dir_) +
-                              " && " + DESKPIPE_BIN + " search printer --embedder hashing --tenant acme --data-dir " +
-                              ShellQuote(dir_);
+    CommandResult as_nobody = deskpipe::e2e::RunCommand(
+        {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "sh", "-c", reads}, " 2>&1");
+    EXPECT_EQ(as_nobody.exit_code, 0) << as_nobody.out;
+    EXPECT_NE(as_nobody.out.find("chunks"), std::string::npos) << as_nobody.out;
+  } else {
+    for (const auto& entry : fs::recursive_directory_iterator(dir_)) {
+      fs::permissions(entry.path(), fs::perms::owner_write, fs::perm_options::remove);
+    }
+    fs::permissions(dir_, fs::perms::owner_write, fs::perm_options::remove);
+    CommandResult unwritable = deskpipe::e2e::RunCommand({"sh", "-c", reads}, " 2>&1");
+    fs::permissions(dir_, fs::perms::owner_write, fs::perm_options::add);
+    for (const auto& entry : fs::recursive_directory_iterator(dir_)) {
+      fs::permissions(entry.path(), fs::perms::owner_write, fs::perm_options::add);
+    }
+    EXPECT_EQ(unwritable.exit_code, 0) << unwritable.out;
+  }
+  // And on a read-only mount, where a private mount namespace can be made (root, not inside a chroot).
+  if (geteuid() == 0 && deskpipe::e2e::RunCommand({"unshare", "--mount", "true"}, " 2>/dev/null").exit_code == 0) {
     CommandResult mounted = deskpipe::e2e::RunCommand(
         {"unshare", "--mount", "sh", "-c",
          "mount --bind " + ShellQuote(dir_) + " " + ShellQuote(dir_) + " && mount -o remount,ro,bind " +
-             ShellQuote(dir_) + " && " + inner},
+             ShellQuote(dir_) + " && " + reads},
         " 2>&1");
     EXPECT_EQ(mounted.exit_code, 0) << mounted.out;
     EXPECT_NE(mounted.out.find("chunks"), std::string::npos) << mounted.out;
   }
+  EXPECT_EQ(Listing(), before);
 
   const fs::path typo = dir_.string() + "-typo";
   CommandResult missing = deskpipe::e2e::RunCommand(
