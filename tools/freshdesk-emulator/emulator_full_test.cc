@@ -637,7 +637,7 @@ TEST(DataTest, ChatTicketsRepeatTheirFirstMessageAndRepliesQuoteAndSign) {
 }
 
 TEST(DataTest, DatasetLoadsTheSharedRealTextSets) {
-  const std::string dir = "/work/shared/data";
+  const std::string dir = std::string(DESKPIPE_SHARED_DIR) + "/data";
   if (!std::ifstream(dir + "/abcd/guidelines.json")) GTEST_SKIP() << "no data sets at " << dir;
   GeneratorOptions options;
   options.tickets = 10;
@@ -698,14 +698,14 @@ void CompareShape(const json& sample, const json& ours, const std::string& path,
 }
 
 json Fixture(const std::string& name) {
-  std::ifstream in("/work/shared/freshdesk/samples/python-freshdesk/v2/" + name);
+  std::ifstream in(std::string(DESKPIPE_SHARED_DIR) + "/freshdesk/samples/python-freshdesk/v2/" + name);
   std::stringstream buffer;
   buffer << in.rdbuf();
   return json::parse(buffer.str());
 }
 
 TEST_F(FullHelpdeskTest, ResponsesHaveTheFixturesFieldNamesAndTypes) {
-  if (!std::ifstream("/work/shared/freshdesk/samples/python-freshdesk/v2/ticket_1.json")) {
+  if (!std::ifstream(std::string(DESKPIPE_SHARED_DIR) + "/freshdesk/samples/python-freshdesk/v2/ticket_1.json")) {
     GTEST_SKIP() << "fixtures not present";
   }
   const Helpdesk& desk = *served_->desk;
