@@ -11,19 +11,41 @@
 
 namespace deskpipe::app {
 
-Result<RunSummary> App::Sync(RunnerOptions options) {
-  auto http = net::MakeCurlHttpClient();
-  ASSIGN_OR_RETURN(auto source, CreateSource(config_, *http));
-  ASSIGN_OR_RETURN(auto embedder, MakeEmbedder(config_));
-  ASSIGN_OR_RETURN(TenantStore tenant,
-                   OpenTenantForWriting(config_, *embedder, /*allow_new=*/true,
-                                        {.wait = options.wait_for_lock, .command = "deskpipe sync",
+namespace {
+
+// What a verb that reads the platform and writes the tenant holds for its run. Members are destroyed in
+// reverse order: the store (and its lock) first, the HTTP client the source reads through last.
+struct PlatformWriteSession {
+  std::unique_ptr<net::HttpClient> http;
+  std::unique_ptr<Source> source;
+  std::unique_ptr<Embedder> embedder;
+  TenantStore tenant;
+};
+
+Result<PlatformWriteSession> OpenPlatformWriteSession(const Config& config, const RunnerOptions& options,
+                                                      bool allow_new, const char* command) {
+  PlatformWriteSession session;
+  session.http = net::MakeCurlHttpClient();
+  ASSIGN_OR_RETURN(session.source, CreateSource(config, *session.http));
+  ASSIGN_OR_RETURN(session.embedder, MakeEmbedder(config));
+  ASSIGN_OR_RETURN(session.tenant,
+                   OpenTenantForWriting(config, *session.embedder, allow_new,
+                                        {.wait = options.wait_for_lock, .command = command,
                                          .stop = options.stop}));
-  ASSIGN_OR_RETURN(TenantProfile profile, PrepareSyncProfile(config_, *embedder, tenant));
-  Store& store = *tenant.store;
+  return session;
+}
+
+}  // namespace
+
+Result<RunSummary> App::Sync(RunnerOptions options) {
+  ASSIGN_OR_RETURN(PlatformWriteSession session,
+                   OpenPlatformWriteSession(config_, options, /*allow_new=*/true, "deskpipe sync"));
+  Embedder& embedder = *session.embedder;
+  ASSIGN_OR_RETURN(TenantProfile profile, PrepareSyncProfile(config_, embedder, session.tenant));
+  Store& store = *session.tenant.store;
   options.reread_everything = profile.records_backfill;
-  ApplyEmbedderCapabilities(*embedder, options);
-  Runner runner(config_, *source, *embedder, store, std::move(options));
+  ApplyEmbedderCapabilities(embedder, options);
+  Runner runner(config_, *session.source, embedder, store, std::move(options));
   auto summary = runner.Run();
   if (summary && !summary->stopped && profile.records_backfill) {
     profile.records_backfill = false;  // every record was read again: the backfill is complete
@@ -32,23 +54,19 @@ Result<RunSummary> App::Sync(RunnerOptions options) {
   if (summary && summary->fetch_abandoned) {
     // The fetch thread is still inside the source: keep the source and its HTTP client alive for it. The
     // process is about to exit (a stop was requested).
-    (void)source.release();
-    (void)http.release();
+    (void)session.source.release();
+    (void)session.http.release();
   }
   return summary;
 }
 
 Result<RetrySummary> App::RetryFailed(RunnerOptions options, const std::vector<std::string>& streams) {
-  auto http = net::MakeCurlHttpClient();
-  ASSIGN_OR_RETURN(auto source, CreateSource(config_, *http));
-  ASSIGN_OR_RETURN(auto embedder, MakeEmbedder(config_));
-  ASSIGN_OR_RETURN(TenantStore tenant,
-                   OpenTenantForWriting(config_, *embedder, /*allow_new=*/false,
-                                        {.wait = options.wait_for_lock, .command = "deskpipe retry-failed",
-                                         .stop = options.stop}));
-  ApplyEmbedderCapabilities(*embedder, options);
+  ASSIGN_OR_RETURN(PlatformWriteSession session,
+                   OpenPlatformWriteSession(config_, options, /*allow_new=*/false, "deskpipe retry-failed"));
+  ApplyEmbedderCapabilities(*session.embedder, options);
   options.fetch_grace = std::chrono::hours(1);  // join the fetch: the source dies with this call
-  return deskpipe::RetryFailed(config_, *source, *embedder, *tenant.store, std::move(options), streams);
+  return deskpipe::RetryFailed(config_, *session.source, *session.embedder, *session.tenant.store,
+                               std::move(options), streams);
 }
 
 Result<std::vector<StoredDeadLetter>> App::DeadLetters() {
