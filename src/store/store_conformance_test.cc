@@ -172,6 +172,33 @@ class StoreConformanceTest : public ::testing::TestWithParam<Backend> {
     return batch;
   }
 
+  // What a second writer adds to Batch(): one more ticket's document (one chunk), no records.
+  BatchWrite InvoiceBatch() {
+    BatchWrite more = Batch();
+    more.records.clear();
+    more.documents = {Doc("acme", "acme_freshdesk_3", "ticket", "Invoice", {"The invoice total is wrong twice"})};
+    return more;
+  }
+
+  // Commits `batch` as a writer does: under the tenant's write lock, released before returning.
+  void CommitUnderLock(Store& store, const BatchWrite& batch) {
+    auto lock = store.LockTenantForWrite(batch.tenant_id, {});
+    ASSERT_TRUE(lock.has_value()) << lock.error().ToString();
+    auto committed = store.Commit(batch, embedder_.model_id());
+    ASSERT_TRUE(committed.has_value()) << committed.error().ToString();
+  }
+
+  // A store opened afresh finds acme's SQL and vector index consistent, with `vectors` vectors.
+  void ExpectIndexWhole(int64_t vectors) {
+    auto check = Open();
+    ASSERT_TRUE(check);
+    auto report = check->Verify("acme", /*repair=*/false);
+    ASSERT_TRUE(report.has_value()) << report.error().ToString();
+    EXPECT_TRUE(report->ok()) << Describe(*report);
+    EXPECT_EQ(report->chunks, vectors);
+    EXPECT_EQ(report->vectors, vectors);
+  }
+
   SearchQuery Query(const std::string& tenant, const std::string& text, bool keyword = true, bool vector = true) {
     SearchQuery query;
     query.tenant_id = tenant;
@@ -978,30 +1005,15 @@ TEST_P(StoreConformanceTest, AReleasedLockLeavesTheIndexToTheNextWriter) {
   // over what the next writer wrote.
   auto service = Open();
   ASSERT_TRUE(service);
-  {
-    auto lock = service->LockTenantForWrite("acme", {});
-    ASSERT_TRUE(lock.has_value());
-    ASSERT_TRUE(service->Commit(Batch(), embedder_.model_id()).has_value());
-  }
+  CommitUnderLock(*service, Batch());
   {
     auto other = Open();
     ASSERT_TRUE(other);
-    auto lock = other->LockTenantForWrite("acme", {});
-    ASSERT_TRUE(lock.has_value()) << lock.error().ToString();
-    BatchWrite more = Batch();
-    more.records.clear();
-    more.documents = {Doc("acme", "acme_freshdesk_3", "ticket", "Invoice", {"The invoice total is wrong twice"})};
-    ASSERT_TRUE(other->Commit(more, embedder_.model_id()).has_value());
+    CommitUnderLock(*other, InvoiceBatch());
   }
   ASSERT_TRUE(service->Flush().has_value());
   service.reset();
-  auto check = Open();
-  ASSERT_TRUE(check);
-  auto report = check->Verify("acme", /*repair=*/false);
-  ASSERT_TRUE(report.has_value()) << report.error().ToString();
-  EXPECT_TRUE(report->ok()) << Describe(*report);
-  EXPECT_EQ(report->chunks, 5);
-  EXPECT_EQ(report->vectors, 5);
+  ExpectIndexWhole(5);
 }
 
 TEST_P(StoreConformanceTest, AReaderNeverSavesItsOlderViewOfTheIndexAsCurrent) {
@@ -1009,9 +1021,7 @@ TEST_P(StoreConformanceTest, AReaderNeverSavesItsOlderViewOfTheIndexAsCurrent) {
   {
     auto writer = Open();
     ASSERT_TRUE(writer);
-    auto lock = writer->LockTenantForWrite("acme", {});
-    ASSERT_TRUE(lock.has_value());
-    ASSERT_TRUE(writer->Commit(Batch(), embedder_.model_id()).has_value());
+    CommitUnderLock(*writer, Batch());
   }
   // A reader (status, search) loads the index, a writer adds to it meanwhile, then the reader closes last.
   auto reader = Open();
@@ -1022,21 +1032,13 @@ TEST_P(StoreConformanceTest, AReaderNeverSavesItsOlderViewOfTheIndexAsCurrent) {
     ASSERT_TRUE(writer);
     auto lock = writer->LockTenantForWrite("acme", {});
     ASSERT_TRUE(lock.has_value());
-    BatchWrite more = Batch();
-    more.records.clear();
-    more.documents = {Doc("acme", "acme_freshdesk_3", "ticket", "Invoice", {"The invoice total is wrong twice"})};
-    ASSERT_TRUE(writer->Commit(more, embedder_.model_id()).has_value());
+    ASSERT_TRUE(writer->Commit(InvoiceBatch(), embedder_.model_id()).has_value());
     // While the writer holds the tenant, the reader leaves its files alone.
     EXPECT_EQ(reader->Stats("acme")->last_run, nullptr);
     ASSERT_TRUE(reader->Flush().has_value());
   }
   reader.reset();
-  auto check = Open();
-  ASSERT_TRUE(check);
-  auto report = check->Verify("acme", /*repair=*/false);
-  ASSERT_TRUE(report.has_value()) << report.error().ToString();
-  EXPECT_TRUE(report->ok()) << Describe(*report);
-  EXPECT_EQ(report->vectors, 5);
+  ExpectIndexWhole(5);
 }
 
 // ---- known records (issue 4): what a source diffs against ----

@@ -22,8 +22,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "cli/emulator_process.h"
 #include "e2e/command.h"
+#include "e2e/scratch_dir_test.h"
 
 namespace {
 
@@ -40,22 +40,13 @@ using deskpipe::e2e::Spawn;
 using deskpipe::e2e::Wait;
 using deskpipe::e2e::WaitUntilCatching;
 
-class CrashE2eTest : public ::testing::Test {
+class CrashE2eTest : public deskpipe::e2e::ScratchDirTest {
  protected:
   void SetUp() override {
-    root_ = fs::temp_directory_path() / ("deskpipe-crash-" + std::to_string(getpid()));
-    fs::remove_all(root_);
-    fs::create_directories(root_);
+    ScratchDirTest::SetUp();
     // A fixed synthetic helpdesk.
-    auto emulator = deskpipe::cli::EmulatorProcess::Start(
-        EMULATOR_BIN, {"--seed", "11", "--tickets", std::to_string(EnvInt("DESKPIPE_CRASH_TICKETS", 600)), "--now",
-                       "2026-11-01T00:00:00Z", "--api-key", "crash-key"});
-    ASSERT_TRUE(emulator) << emulator.error().ToString();
-    emulator_ = std::make_unique<deskpipe::cli::EmulatorProcess>(std::move(*emulator));
-  }
-  void TearDown() override {
-    emulator_.reset();
-    if (!HasFailure()) fs::remove_all(root_);
+    StartEmulator({"--seed", "11", "--tickets", std::to_string(EnvInt("DESKPIPE_CRASH_TICKETS", 600)), "--now",
+                   "2026-11-01T00:00:00Z", "--api-key", "crash-key"});
   }
 
   std::vector<std::string> Deskpipe(const std::string& verb, const fs::path& dir,
@@ -88,9 +79,6 @@ class CrashE2eTest : public ::testing::Test {
     EXPECT_TRUE(e.exited && e.code == 0) << "clean sync failed; see " << (root_ / "clean.log");
     return {Digest(dir), seconds};
   }
-
-  fs::path root_;
-  std::unique_ptr<deskpipe::cli::EmulatorProcess> emulator_;
 };
 
 TEST_F(CrashE2eTest, KilledAtRandomPointsThenResyncedEqualsACleanRun) {

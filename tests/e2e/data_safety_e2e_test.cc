@@ -13,8 +13,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "cli/emulator_process.h"
 #include "e2e/command.h"
+#include "e2e/scratch_dir_test.h"
 
 namespace {
 
@@ -33,27 +33,18 @@ nlohmann::json LastJson(const std::string& out) {
   return nlohmann::json::parse(out.substr(line == std::string::npos ? 0 : line + 1));
 }
 
-class DataSafetyE2eTest : public ::testing::Test {
+class DataSafetyE2eTest : public deskpipe::e2e::ScratchDirTest {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("deskpipe-safety-e2e-" + std::to_string(getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    auto emulator = deskpipe::cli::EmulatorProcess::Start(
-        EMULATOR_BIN, {"--seed", "5", "--tickets", "40", "--now", "2026-11-01T00:00:00Z", "--api-key", kKey});
-    ASSERT_TRUE(emulator) << emulator.error().ToString();
-    emulator_.emplace(std::move(*emulator));
-  }
-  void TearDown() override {
-    emulator_.reset();
-    fs::remove_all(dir_);
+    ScratchDirTest::SetUp();
+    StartEmulator({"--seed", "5", "--tickets", "40", "--now", "2026-11-01T00:00:00Z", "--api-key", kKey});
   }
 
   // `deskpipe VERB --tenant acme --data-dir DIR EXTRA…` with stderr captured.
   CommandResult Run(const std::string& verb, const std::vector<std::string>& extra = {},
                     const std::vector<std::string>& env = {}) {
     std::vector<std::string> args = env;
-    args.insert(args.end(), {DESKPIPE_BIN, verb, "--tenant", "acme", "--data-dir", dir_.string()});
+    args.insert(args.end(), {DESKPIPE_BIN, verb, "--tenant", "acme", "--data-dir", root_.string()});
     args.insert(args.end(), extra.begin(), extra.end());
     return deskpipe::e2e::RunCommand(args, " 2>&1");
   }
@@ -73,14 +64,11 @@ class DataSafetyE2eTest : public ::testing::Test {
   // Every file under the data directory: size and modification time.
   std::map<std::string, std::pair<uintmax_t, fs::file_time_type>> Listing() {
     std::map<std::string, std::pair<uintmax_t, fs::file_time_type>> files;
-    for (const auto& entry : fs::recursive_directory_iterator(dir_)) {
+    for (const auto& entry : fs::recursive_directory_iterator(root_)) {
       files[entry.path().string()] = {entry.is_regular_file() ? entry.file_size() : 0, entry.last_write_time()};
     }
     return files;
   }
-
-  fs::path dir_;
-  std::optional<deskpipe::cli::EmulatorProcess> emulator_;
 };
 
 TEST_F(DataSafetyE2eTest, AnotherEmbedderIsRefusedAndRepairNeverDeletes) {
@@ -106,7 +94,7 @@ TEST_F(DataSafetyE2eTest, AnotherEmbedderIsRefusedAndRepairNeverDeletes) {
   EXPECT_EQ(Status()["vectors"], chunks);
 
   // The index files lost: SQL's copy of every vector brings them back, and repair deletes nothing.
-  fs::remove_all(dir_ / "vectors");
+  fs::remove_all(root_ / "vectors");
   CommandResult rebuilt = Run("verify", {"--json"});
   EXPECT_EQ(rebuilt.exit_code, 0) << rebuilt.out;
   EXPECT_EQ(LastJson(rebuilt.out)["found"]["vectors"], chunks) << rebuilt.out;
@@ -153,22 +141,22 @@ TEST_F(DataSafetyE2eTest, ReadOnlyVerbsWriteNothingAndMissingDataIsAnError) {
 
   // A data directory this user cannot write: as root, run as nobody (the files stay root's); otherwise take the
   // write bits away for the duration.
-  const std::string reads = std::string(DESKPIPE_BIN) + " status --tenant acme --data-dir " + ShellQuote(dir_) +
+  const std::string reads = std::string(DESKPIPE_BIN) + " status --tenant acme --data-dir " + ShellQuote(root_) +
                             " && " + DESKPIPE_BIN + " search printer --embedder hashing --tenant acme --data-dir " +
-                            ShellQuote(dir_);
+                            ShellQuote(root_);
   if (geteuid() == 0) {
     CommandResult as_nobody = deskpipe::e2e::RunCommand(
         {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "sh", "-c", reads}, " 2>&1");
     EXPECT_EQ(as_nobody.exit_code, 0) << as_nobody.out;
     EXPECT_NE(as_nobody.out.find("chunks"), std::string::npos) << as_nobody.out;
   } else {
-    for (const auto& entry : fs::recursive_directory_iterator(dir_)) {
+    for (const auto& entry : fs::recursive_directory_iterator(root_)) {
       fs::permissions(entry.path(), fs::perms::owner_write, fs::perm_options::remove);
     }
-    fs::permissions(dir_, fs::perms::owner_write, fs::perm_options::remove);
+    fs::permissions(root_, fs::perms::owner_write, fs::perm_options::remove);
     CommandResult unwritable = deskpipe::e2e::RunCommand({"sh", "-c", reads}, " 2>&1");
-    fs::permissions(dir_, fs::perms::owner_write, fs::perm_options::add);
-    for (const auto& entry : fs::recursive_directory_iterator(dir_)) {
+    fs::permissions(root_, fs::perms::owner_write, fs::perm_options::add);
+    for (const auto& entry : fs::recursive_directory_iterator(root_)) {
       fs::permissions(entry.path(), fs::perms::owner_write, fs::perm_options::add);
     }
     EXPECT_EQ(unwritable.exit_code, 0) << unwritable.out;
@@ -177,15 +165,15 @@ TEST_F(DataSafetyE2eTest, ReadOnlyVerbsWriteNothingAndMissingDataIsAnError) {
   if (geteuid() == 0 && deskpipe::e2e::RunCommand({"unshare", "--mount", "true"}, " 2>/dev/null").exit_code == 0) {
     CommandResult mounted = deskpipe::e2e::RunCommand(
         {"unshare", "--mount", "sh", "-c",
-         "mount --bind " + ShellQuote(dir_) + " " + ShellQuote(dir_) + " && mount -o remount,ro,bind " +
-             ShellQuote(dir_) + " && " + reads},
+         "mount --bind " + ShellQuote(root_) + " " + ShellQuote(root_) + " && mount -o remount,ro,bind " +
+             ShellQuote(root_) + " && " + reads},
         " 2>&1");
     EXPECT_EQ(mounted.exit_code, 0) << mounted.out;
     EXPECT_NE(mounted.out.find("chunks"), std::string::npos) << mounted.out;
   }
   EXPECT_EQ(Listing(), before);
 
-  const fs::path typo = dir_.string() + "-typo";
+  const fs::path typo = root_.string() + "-typo";
   CommandResult missing = deskpipe::e2e::RunCommand(
       {DESKPIPE_BIN, "status", "--tenant", "acme", "--data-dir", typo.string()}, " 2>&1");
   EXPECT_NE(missing.exit_code, 0);
@@ -197,7 +185,7 @@ TEST_F(DataSafetyE2eTest, ReadOnlyVerbsWriteNothingAndMissingDataIsAnError) {
   EXPECT_FALSE(fs::exists(typo));
 
   CommandResult unknown = deskpipe::e2e::RunCommand(
-      {DESKPIPE_BIN, "status", "--tenant", "zzz", "--data-dir", dir_.string()}, " 2>&1");
+      {DESKPIPE_BIN, "status", "--tenant", "zzz", "--data-dir", root_.string()}, " 2>&1");
   EXPECT_NE(unknown.exit_code, 0);
   EXPECT_NE(unknown.out.find("tenant zzz has never been synced"), std::string::npos) << unknown.out;
   EXPECT_EQ(Listing(), before);

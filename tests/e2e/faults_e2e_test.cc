@@ -34,6 +34,7 @@
 
 #include "cli/emulator_process.h"
 #include "e2e/command.h"
+#include "e2e/scratch_dir_test.h"
 
 extern char** environ;
 
@@ -98,17 +99,8 @@ std::string ReadAll(const fs::path& path) {
 // "http://127.0.0.1:PORT" → "PORT".
 std::string PortOf(const std::string& base_url) { return base_url.substr(base_url.rfind(':') + 1); }
 
-class FaultsE2eTest : public ::testing::Test {
+class FaultsE2eTest : public deskpipe::e2e::ScratchDirTest {
  protected:
-  void SetUp() override {
-    root_ = fs::temp_directory_path() / ("deskpipe-faults-" + std::to_string(getpid()));
-    fs::remove_all(root_);
-    fs::create_directories(root_);
-  }
-  void TearDown() override {
-    if (!HasFailure()) fs::remove_all(root_);
-  }
-
   std::vector<std::string> Deskpipe(const std::string& verb, const fs::path& dir,
                                     const std::vector<std::string>& extra = {}) {
     return deskpipe::e2e::DeskpipeArgs(DESKPIPE_BIN, verb, "faults", dir.string(), extra);
@@ -124,7 +116,6 @@ class FaultsE2eTest : public ::testing::Test {
   }
 
   static constexpr const char* kKey = "faults-e2e-key";
-  fs::path root_;
 };
 
 // The helpdesk dies mid-sync: deskpipe must say so (host:port and cause, until when it retries) and fail the run

@@ -13,8 +13,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "cli/emulator_process.h"
 #include "e2e/command.h"
+#include "e2e/scratch_dir_test.h"
 
 namespace {
 
@@ -38,16 +38,11 @@ void ExpectNoSql(const std::string& out) {
   }
 }
 
-class InputE2eTest : public ::testing::Test {
+class InputE2eTest : public deskpipe::e2e::ScratchDirTest {
  protected:
   void SetUp() override {
-    root_ = fs::temp_directory_path() / ("deskpipe-input-" + std::to_string(getpid()));
-    fs::remove_all(root_);
-    fs::create_directories(root_);
+    ScratchDirTest::SetUp();
     fs::permissions(root_, fs::perms::all);  // a test below runs deskpipe as another user
-  }
-  void TearDown() override {
-    if (!HasFailure()) fs::remove_all(root_);
   }
   // `deskpipe VERB --tenant input --data-dir DIR --embedder hashing EXTRA…` as a shell command line.
   std::string Deskpipe(const std::string& verb, const fs::path& dir, const std::vector<std::string>& extra = {}) {
@@ -57,7 +52,6 @@ class InputE2eTest : public ::testing::Test {
     }
     return line;
   }
-  fs::path root_;
 };
 
 TEST_F(InputE2eTest, ExtractRefusesDevicesFifosAndDirectoriesByName) {
@@ -116,10 +110,9 @@ TEST_F(InputE2eTest, AStoreThatIsNotADatabaseFailsNamingTheFileAndTheWayOut) {
 }
 
 TEST_F(InputE2eTest, ATruncatedStoreOrAnUnreadableOneFailsTheSyncAndAnUnreadableVectorIndexIsRebuilt) {
-  auto emulator = deskpipe::cli::EmulatorProcess::Start(
-      EMULATOR_BIN, {"--seed", "3", "--tickets", "40", "--now", "2026-11-01T00:00:00Z", "--api-key", "input-key"});
-  ASSERT_TRUE(emulator) << emulator.error().ToString();
-  const std::vector<std::string> source = {"--base-url", emulator->base_url(), "--api-key", "input-key"};
+  StartEmulator({"--seed", "3", "--tickets", "40", "--now", "2026-11-01T00:00:00Z", "--api-key", "input-key"});
+  ASSERT_FALSE(HasFatalFailure());
+  const std::vector<std::string> source = {"--base-url", emulator_->base_url(), "--api-key", "input-key"};
   const fs::path dir = root_ / "store";
   const CommandResult first = Shell(Deskpipe("sync", dir, source));
   ASSERT_EQ(first.exit_code, 0) << first.out;

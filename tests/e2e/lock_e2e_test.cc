@@ -20,8 +20,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "cli/emulator_process.h"
 #include "e2e/command.h"
+#include "e2e/scratch_dir_test.h"
 
 namespace {
 
@@ -53,22 +53,13 @@ bool Eventually(const std::function<bool()>& done) {
 
 bool StillRunning(pid_t pid) { return waitpid(pid, nullptr, WNOHANG) == 0; }
 
-class LockE2eTest : public ::testing::Test {
+class LockE2eTest : public deskpipe::e2e::ScratchDirTest {
  protected:
   void SetUp() override {
-    root_ = fs::temp_directory_path() / ("deskpipe-lock-" + std::to_string(getpid()));
-    fs::remove_all(root_);
-    fs::create_directories(root_);
+    ScratchDirTest::SetUp();
     // 60 credits a minute: a sync of 60 tickets (~3 credits each) runs for minutes unless stopped.
-    auto emulator = deskpipe::cli::EmulatorProcess::Start(
-        EMULATOR_BIN,
+    StartEmulator(
         {"--seed", "3", "--tickets", "60", "--now", "2026-11-01T00:00:00Z", "--api-key", kKey, "--budget", "60"});
-    ASSERT_TRUE(emulator) << emulator.error().ToString();
-    emulator_ = std::make_unique<deskpipe::cli::EmulatorProcess>(std::move(*emulator));
-  }
-  void TearDown() override {
-    emulator_.reset();
-    if (!HasFailure()) fs::remove_all(root_);
   }
 
   std::vector<std::string> Deskpipe(const std::string& verb, const std::vector<std::string>& extra = {}) {
@@ -97,16 +88,22 @@ class LockE2eTest : public ::testing::Test {
     });
     return id;
   }
-
-  fs::path root_;
-  std::unique_ptr<deskpipe::cli::EmulatorProcess> emulator_;
+  // Spawns a sync logging to `log` and waits for its run to be recorded as running.
+  struct RunningSync {
+    pid_t pid = -1;
+    int64_t run = -1;  // -1: it never showed as running
+  };
+  RunningSync StartSync(const fs::path& log) {
+    RunningSync sync;
+    sync.pid = Spawn(Sync(), log);
+    if (sync.pid > 0) sync.run = WaitForRunningRun();
+    return sync;
+  }
 };
 
 TEST_F(LockE2eTest, SecondWriterExitsTwoNamingTheHolderAndWaitTakesOverWhenItStops) {
   const fs::path first_log = root_ / "first.log";
-  const pid_t first = Spawn(Sync(), first_log);
-  ASSERT_GT(first, 0);
-  const int64_t first_run = WaitForRunningRun();
+  const auto [first, first_run] = StartSync(first_log);
   ASSERT_GT(first_run, 0) << ReadFile(first_log);
   ASSERT_TRUE(StillRunning(first)) << ReadFile(first_log);
 
@@ -164,9 +161,7 @@ TEST_F(LockE2eTest, SecondWriterExitsTwoNamingTheHolderAndWaitTakesOverWhenItSto
 
 TEST_F(LockE2eTest, AKilledRunShowsInterruptedAndAFailedRunKeepsItsError) {
   const fs::path log = root_ / "killed.log";
-  const pid_t killed = Spawn(Sync(), log);
-  ASSERT_GT(killed, 0);
-  const int64_t run = WaitForRunningRun();
+  const auto [killed, run] = StartSync(log);
   ASSERT_GT(run, 0) << ReadFile(log);
   kill(killed, SIGKILL);
   const Exit killed_exit = Wait(killed);

@@ -13,6 +13,7 @@
 
 #include "cli/emulator_process.h"
 #include "e2e/command.h"
+#include "e2e/scratch_dir_test.h"
 
 namespace {
 
@@ -57,22 +58,13 @@ std::string ThreadText(const fs::path& db_path, const std::string& document_id) 
   return text;
 }
 
-class SyncE2eTest : public ::testing::Test {
+class SyncE2eTest : public deskpipe::e2e::ScratchDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("deskpipe-e2e-" + std::to_string(getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::vector<std::string> Deskpipe(const std::string& verb, const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> args = {DESKPIPE_BIN, verb, "--tenant", "e2e", "--data-dir", dir_.string()};
+    std::vector<std::string> args = {DESKPIPE_BIN, verb, "--tenant", "e2e", "--data-dir", root_.string()};
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
   }
-
-  fs::path dir_;
 };
 
 TEST_F(SyncE2eTest, SyncFindsEverythingAndResyncChangesNothing) {
@@ -132,7 +124,7 @@ TEST_F(SyncE2eTest, SyncFindsEverythingAndResyncChangesNothing) {
   // One known ticket's thread: its description and every message, in order, labelled by speaker.
   const nlohmann::json& sample = expected["sample_ticket"];
   const std::string document_id = "e2e_freshdesk_" + std::to_string(sample["id"].get<long long>());
-  const std::string thread = CollapseSpaces(ThreadText(dir_ / "deskpipe.db", document_id));
+  const std::string thread = CollapseSpaces(ThreadText(root_ / "deskpipe.db", document_id));
   ASSERT_FALSE(thread.empty());
   EXPECT_NE(thread.find(sample["subject"].get<std::string>()), std::string::npos) << thread;
   EXPECT_NE(thread.find(CollapseSpaces(sample["description_text"].get<std::string>()).substr(0, 40)),
@@ -170,7 +162,7 @@ TEST_F(SyncE2eTest, SyncFindsEverythingAndResyncChangesNothing) {
 }
 
 TEST_F(SyncE2eTest, BadConfigurationIsAClearError) {
-  CommandResult bad_tenant = RunCommand({DESKPIPE_BIN, "status", "--tenant", "Bad_Tenant", "--data-dir", dir_.string()});
+  CommandResult bad_tenant = RunCommand({DESKPIPE_BIN, "status", "--tenant", "Bad_Tenant", "--data-dir", root_.string()});
   EXPECT_EQ(bad_tenant.exit_code, 2);
   CommandResult public_host =
       RunCommand(Deskpipe("sync", {"--base-url", "http://example.com", "--api-key", "k"}));
@@ -195,7 +187,7 @@ TEST_F(SyncE2eTest, AttachmentTextIsIndexedAndHostileFilesAreDeadLettered) {
   EXPECT_GT(summary.value("dead_letters", 0), 0) << "the hostile files should each cost one dead letter";
 
   sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open_v2((dir_ / "deskpipe.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_open_v2((root_ / "deskpipe.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
   auto count = [db](const char* sql) {
     sqlite3_stmt* stmt = nullptr;
     int64_t n = -1;
