@@ -37,6 +37,7 @@
 #include "net/http_client.h"
 #include "platforms/freshdesk/freshdesk_client.h"
 #include "platforms/freshdesk/freshdesk_source.h"
+#include "platforms/freshdesk/freshdesk_settings.h"
 
 #ifndef DESKPIPE_EMULATOR_BIN
 #define DESKPIPE_EMULATOR_BIN "freshdesk-emulator"
@@ -270,8 +271,10 @@ void PrintBudgetFigures(const char* title, double seconds, const json& stats) {
 deskpipe::Config BenchConfig(const Args& args, const Emulator& emulator) {
   deskpipe::Config config;
   config.tenant_id = "bench";
-  config.freshdesk_base_url = emulator.url();
-  config.freshdesk_api_key = "demo-key";
+  deskpipe::freshdesk::FreshdeskSettings helpdesk;
+  helpdesk.base_url = emulator.url();
+  helpdesk.api_key = "demo-key";
+  helpdesk.WriteTo(config);
   config.collection_batch_size = 100;
   config.max_concurrent_requests = args.concurrency;
   config.api_budget_share = args.share;
@@ -359,7 +362,7 @@ void RunClient(const Args& args) {
   deskpipe::Config config = BenchConfig(args, emulator);
   auto api_base = deskpipe::freshdesk::ResolveFreshdeskApiBase(config);
   if (!api_base) Die(api_base.error().ToString());
-  deskpipe::freshdesk::FreshdeskClient client(*api_base, config.freshdesk_api_key, *http, BenchOptions(args, config));
+  deskpipe::freshdesk::FreshdeskClient client(*api_base, deskpipe::freshdesk::FreshdeskSettings::FromConfig(config).api_key, *http, BenchOptions(args, config));
   auto t0 = SteadyClock::now();
   int64_t tickets = 0, conversations = 0;
   auto page = client.Get(

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "app/config_sections.h"
 #include "core/log.h"
 
 namespace deskpipe::cli {
@@ -24,33 +25,23 @@ void AddConfigFlag(CLI::App* command, Flags& flags, const std::string& name, con
       name, [&flags, key](const std::string& value) { flags.values[key] = value; }, help);
 }
 
-void AddStoreFlags(CLI::App* command, Flags& flags) {
-  AddConfigFlag(command, flags, "--tenant", "tenant_id", "Tenant id ([a-z0-9][a-z0-9-]{0,63}; TENANT_ID)");
-  AddConfigFlag(command, flags, "--data-dir", "data_dir", "Data directory (DESKPIPE_DATA_DIR)");
-  AddConfigFlag(command, flags, "--store", "store_url", "Store URL: sqlite://PATH or postgresql://… (DESKPIPE_STORE_URL)");
-  AddConfigFlag(command, flags, "--embedder", "embedder", "Embedder: use-lite (default), hashing or openai (DESKPIPE_EMBEDDER)");
+void AddConfigFlags(CLI::App* command, Flags& flags, FlagScope scope) {
+  for (const ConfigField& field : app::ConfigFields()) {
+    if (field.flag.empty() || field.flag_scope != scope) continue;
+    AddConfigFlag(command, flags, "--" + field.flag, field.key, field.doc + " (" + field.env + ")");
+  }
 }
 
-void AddSourceFlags(CLI::App* command, Flags& flags) {
-  AddConfigFlag(command, flags, "--domain", "freshdesk_domain", "Freshdesk domain, acme or acme.freshdesk.com");
-  AddConfigFlag(command, flags, "--base-url", "freshdesk_base_url",
-                "Helpdesk root URL (loopback or DESKPIPE_ALLOWED_HOSTS only)");
-  AddConfigFlag(command, flags, "--api-key", "freshdesk_api_key", "Freshdesk API key (prefer FRESHDESK_API_KEY)");
-  AddConfigFlag(command, flags, "--start-date", "start_date", "Sync history from this date (default: all)");
-  AddConfigFlag(command, flags, "--batch-size", "collection_batch_size", "Records per batch (COLLECTION_BATCH_SIZE)");
-  AddConfigFlag(command, flags, "--api-budget-share", "api_budget_share",
-                "Fraction of the account's API budget to use, (0, 1] (default 1.0; DESKPIPE_API_BUDGET_SHARE)");
-  AddConfigFlag(command, flags, "--unreachable-timeout", "unreachable_timeout",
-                "Seconds an unreachable helpdesk is retried before the sync fails (default 600; "
-                "DESKPIPE_UNREACHABLE_TIMEOUT)");
-}
+void AddStoreFlags(CLI::App* command, Flags& flags) { AddConfigFlags(command, flags, FlagScope::kTenant); }
+
+void AddSourceFlags(CLI::App* command, Flags& flags) { AddConfigFlags(command, flags, FlagScope::kSource); }
 
 Result<Config> BuildConfig(const Flags& flags) {
   ConfigSources sources;
   sources.file = flags.config_file;
-  sources.env = ReadEnvironment();
+  sources.env = app::ReadEnvironment();
   sources.flags = flags.values;
-  ASSIGN_OR_RETURN(Config config, LoadConfig(sources));
+  ASSIGN_OR_RETURN(Config config, app::LoadConfig(sources));
   RETURN_IF_ERROR(log::Configure(config.log_format, config.log_level));
   RegisterLogSecrets(config);
   return config;

@@ -1,5 +1,6 @@
-// Shared plumbing for the CLI's verbs: flags that feed the one Config (flags > env > file), exit codes, and
-// error reporting with secrets redacted. Each verb lives in its own <verb>_command.cc and adds itself to the app
+// Shared plumbing for the CLI's verbs: flags that feed the one Config (flags > env > file), derived from the
+// settings' declarations (core's and every component's, app/config_sections.h), exit codes, and error
+// reporting with secrets redacted. Each verb lives in its own <verb>_command.cc and adds itself to the app
 // through a Register…Command(app, flags, exit_code) function called from main.cc.
 // Thread-safety: single-threaded start-up code. Lifetime: Flags outlives the CLI::App that writes into it.
 #pragma once
@@ -32,12 +33,17 @@ int ExitCodeFor(const Status& status);
 // Adds `--name` to `command`, storing its text under config key `key`.
 void AddConfigFlag(CLI::App* command, Flags& flags, const std::string& name, const std::string& key,
                    const std::string& help);
-// --tenant, --data-dir, --store, --embedder.
+// Adds the flag of every declared setting whose flag_scope is `scope`, its help the setting's doc and
+// environment variable.
+void AddConfigFlags(CLI::App* command, Flags& flags, FlagScope scope);
+// The tenant verbs' flags (FlagScope::kTenant): --tenant, --data-dir, --store, --embedder.
 void AddStoreFlags(CLI::App* command, Flags& flags);
-// --domain, --base-url, --api-key, --start-date, --batch-size.
+// The platform-reading verbs' flags (FlagScope::kSource): --start-date, --batch-size, … and each platform's
+// (Freshdesk's --domain, --base-url, --api-key).
 void AddSourceFlags(CLI::App* command, Flags& flags);
 
-// Loads the Config from file, environment and flags, configures logging and registers the API key as a secret.
+// Loads the Config from file, environment and flags over every declared setting, configures logging and
+// registers every secret setting's value with the logger.
 Result<Config> BuildConfig(const Flags& flags);
 
 // Prints "deskpipe: <status>" to stderr with secrets redacted and returns the exit code for it.

@@ -30,6 +30,7 @@
 #include "core/log.h"
 #include "embed/embedder_factory.h"
 #include "pipeline/progress.h"
+#include "platforms/freshdesk/freshdesk_settings.h"
 #include "pipeline/runner.h"
 #include "pipeline/stop_signal.h"
 #include "store/store.h"
@@ -226,9 +227,11 @@ int CommandDemo(Flags flags, int tickets, int seed, const std::vector<std::strin
   auto emulator = EmulatorProcess::Start(
       FindEmulatorBinary(), {"--tickets", std::to_string(tickets), "--seed", std::to_string(seed), "--api-key", api_key});
   if (!emulator) return Fail(&*config, emulator.error());
-  config->freshdesk_base_url = emulator->base_url();
-  config->freshdesk_domain.clear();
-  config->freshdesk_api_key = api_key;
+  freshdesk::FreshdeskSettings helpdesk = freshdesk::FreshdeskSettings::FromConfig(*config);
+  helpdesk.base_url = emulator->base_url();
+  helpdesk.domain.clear();
+  helpdesk.api_key = api_key;
+  helpdesk.WriteTo(*config);
   std::printf("syncing %s into %s\n", emulator->base_url().c_str(), config->EffectiveStoreUrl().c_str());
 
   app::App deskpipe(*config);
@@ -255,8 +258,7 @@ int Main(int argc, char** argv) {
   Flags flags;
   app.add_option_function<std::string>(
       "--config", [&flags](const std::string& path) { flags.config_file = path; }, "TOML config file");
-  AddConfigFlag(&app, flags, "--log-format", "log_format", "Log format: text or json");
-  AddConfigFlag(&app, flags, "--log-level", "log_level", "Log level: trace, debug, info, warn, error");
+  AddConfigFlags(&app, flags, FlagScope::kGlobal);  // --log-format, --log-level
 
   int exit_code = kExitOk;
 

@@ -9,6 +9,7 @@
 #include <limits>
 #include <string_view>
 #include <system_error>
+#include <tuple>
 #include <utility>
 #include <variant>
 
@@ -49,33 +50,51 @@ ConfigType TypeOf(const Member& member) {
   }
 }
 
-FieldDef Def(std::string key, std::string env, Member member, std::string doc, bool secret = false) {
-  ConfigType type = TypeOf(member);
-  return FieldDef{ConfigField{std::move(key), std::move(env), type, std::move(doc), secret}, member};
+struct Flag {
+  std::string name;  // without "--"
+  FlagScope scope = FlagScope::kNone;
+};
+
+ConfigValue ValueOf(const Config& config, const Member& member) {
+  return std::visit([&](auto m) { return ConfigValue(config.*m); }, member);
 }
 
-// The single registration list: order here is the order of ConfigSpec(), DescribeConfig() and --help.
+FieldDef Def(std::string key, std::string env, Member member, std::string doc, Flag flag = {}) {
+  static const Config defaults;
+  ConfigField field{.key = std::move(key),
+                    .env = std::move(env),
+                    .type = TypeOf(member),
+                    .doc = std::move(doc),
+                    .secret = false,
+                    .flag = std::move(flag.name),
+                    .flag_scope = flag.scope,
+                    .default_value = ValueOf(defaults, member)};
+  return FieldDef{std::move(field), member};
+}
+
+// Core's registration list: order here is the order of ConfigSpec(), DescribeConfig() and --help. The
+// components' settings are declared beside their code (ConfigSection).
 const std::vector<FieldDef>& Defs() {
   static const std::vector<FieldDef> defs = {
       Def("tenant_id", "TENANT_ID", &Config::tenant_id,
-          "Tenant whose data is synced: 1-64 of a-z, 0-9, '-', starting with a letter or digit"),
-      Def("platform", "DESKPIPE_PLATFORM", &Config::platform, "Helpdesk platform id (a-z, 0-9): freshdesk"),
-      Def("freshdesk_domain", "FRESHDESK_DOMAIN", &Config::freshdesk_domain,
-          "Freshdesk account: \"acme\" or \"acme.freshdesk.com\""),
-      Def("freshdesk_base_url", "FRESHDESK_BASE_URL", &Config::freshdesk_base_url,
-          "Helpdesk root URL overriding the domain (loopback or a host in allowed_hosts)"),
-      Def("freshdesk_api_key", "FRESHDESK_API_KEY", &Config::freshdesk_api_key,
-          "Freshdesk API key (secret: never printed or logged)", /*secret=*/true),
+          "Tenant whose data is synced: 1-64 of a-z, 0-9, '-', starting with a letter or digit",
+          {"tenant", FlagScope::kTenant}),
+      Def("platform", "DESKPIPE_PLATFORM", &Config::platform,
+          "Helpdesk platform id (a-z, 0-9), one of the registered platforms"),
       Def("allowed_hosts", "DESKPIPE_ALLOWED_HOSTS", &Config::allowed_hosts,
-          "Hosts freshdesk_base_url may name besides loopback (comma-separated)"),
+          "Hosts a platform's base URL (freshdesk_base_url) may name besides loopback (comma-separated)"),
       Def("data_dir", "DESKPIPE_DATA_DIR", &Config::data_dir,
-          "Directory holding the SQLite store and vector index"),
+          "Directory holding the SQLite store and vector index", {"data-dir", FlagScope::kTenant}),
       Def("store_url", "DESKPIPE_STORE_URL", &Config::store_url,
-          "Store URL, sqlite://<path> (sqlite:///abs/path is absolute); default "
-          "sqlite://<data_dir>/deskpipe.db"),
-      Def("embedder", "DESKPIPE_EMBEDDER", &Config::embedder, "Embedding model used for the vector index"),
+          "Store URL, sqlite://<path> (sqlite:///abs/path is absolute) or postgresql://...; default "
+          "sqlite://<data_dir>/deskpipe.db",
+          {"store", FlagScope::kTenant}),
+      Def("embedder", "DESKPIPE_EMBEDDER", &Config::embedder,
+          "Embedding model used for the vector index: use-lite (default), hashing or openai",
+          {"embedder", FlagScope::kTenant}),
       Def("start_date", "DESKPIPE_START_DATE", &Config::start_date,
-          "Sync records updated at or after this ISO-8601 time (stored as UTC ...Z)"),
+          "Sync records updated at or after this ISO-8601 time (stored as UTC ...Z; default: all)",
+          {"start-date", FlagScope::kSource}),
       Def("full_streaming_mode", "ENABLE_FULL_STREAMING_MODE", &Config::full_streaming_mode,
           "true = vector-only mode (minimal SQL); false = hybrid (full records in SQL)"),
       Def("llm_summary", "ENABLE_LLM_SUMMARY_GENERATION", &Config::llm_summary,
@@ -91,57 +110,66 @@ const std::vector<FieldDef>& Defs() {
       Def("vector_db_include_all_metadata", "VECTOR_DB_INCLUDE_ALL_METADATA",
           &Config::vector_db_include_all_metadata, "Store all record metadata alongside each vector"),
       Def("collection_batch_size", "COLLECTION_BATCH_SIZE", &Config::collection_batch_size,
-          "Records per write batch (1..10000)"),
+          "Records per write batch (1..10000)", {"batch-size", FlagScope::kSource}),
       Def("rate_limit_delay", "RATE_LIMIT_DELAY", &Config::rate_limit_delay,
           "Seconds to wait between API requests (>= 0)"),
       Def("max_concurrent_requests", "MAX_CONCURRENT_REQUESTS", &Config::max_concurrent_requests,
           "Concurrent API requests per account (1..64)"),
       Def("unreachable_timeout", "DESKPIPE_UNREACHABLE_TIMEOUT", &Config::unreachable_timeout,
-          "Seconds an unreachable helpdesk (circuit breaker open) is retried before the sync fails (1..86400)"),
+          "Seconds an unreachable helpdesk (circuit breaker open) is retried before the sync fails (1..86400; "
+          "default 600)",
+          {"unreachable-timeout", FlagScope::kSource}),
       Def("api_budget_share", "DESKPIPE_API_BUDGET_SHARE", &Config::api_budget_share,
-          "Fraction of the account's API budget deskpipe may use, (0, 1]; the rest is left to other apps"),
-      Def("log_format", "DESKPIPE_LOG_FORMAT", &Config::log_format, "Log format: text or json"),
+          "Fraction of the account's API budget deskpipe may use, (0, 1] (default 1.0); the rest is left to "
+          "other apps",
+          {"api-budget-share", FlagScope::kSource}),
+      Def("log_format", "DESKPIPE_LOG_FORMAT", &Config::log_format, "Log format: text or json",
+          {"log-format", FlagScope::kGlobal}),
       Def("log_level", "DESKPIPE_LOG_LEVEL", &Config::log_level,
-          "Log level: trace, debug, info, warn or error"),
-      Def("openai_base_url", "OPENAI_BASE_URL", &Config::openai_base_url,
-          "OpenAI-compatible API root for embedder openai (https, or http to loopback)"),
-      Def("openai_api_key", "OPENAI_API_KEY", &Config::openai_api_key,
-          "API key for openai_base_url (secret: never printed or logged)", /*secret=*/true),
-      Def("openai_embedding_model", "OPENAI_EMBEDDING_MODEL", &Config::openai_embedding_model,
-          "Embedding model name sent to openai_base_url"),
-      Def("openai_embedding_dimension", "OPENAI_EMBEDDING_DIMENSION", &Config::openai_embedding_dimension,
-          "Vector width for embedder openai; 0 = the model's own (asked of the server when unknown)"),
-      Def("llm_summary_url", "LLM_SUMMARY_URL", &Config::llm_summary_url,
-          "OpenAI-compatible API root for thread summaries: POST {url}/chat/completions (https, or http to "
-          "loopback)"),
-      Def("llm_summary_model", "LLM_SUMMARY_MODEL", &Config::llm_summary_model,
-          "Chat model that writes thread summaries"),
-      Def("llm_summary_api_key", "LLM_SUMMARY_API_KEY", &Config::llm_summary_api_key,
-          "API key for llm_summary_url (secret: never printed or logged)", /*secret=*/true),
-      Def("llm_summary_timeout", "LLM_SUMMARY_TIMEOUT", &Config::llm_summary_timeout,
-          "Seconds one summary request may take, connect included, (0, 600]"),
-      Def("llm_summary_max_concurrent", "LLM_SUMMARY_MAX_CONCURRENT", &Config::llm_summary_max_concurrent,
-          "Summary requests in flight per batch (1..64)"),
-      Def("attachment_max_bytes", "DESKPIPE_ATTACHMENT_MAX_BYTES", &Config::attachment_max_bytes,
-          "Largest attachment downloaded, in bytes, checked before download (>= 0; 0 = none are downloaded)"),
-      Def("index_drafts", "DESKPIPE_INDEX_DRAFTS", &Config::index_drafts,
-          "Index draft knowledge-base articles like published ones (else kept apart, not searchable)"),
-      Def("reconcile_interval", "DESKPIPE_RECONCILE_INTERVAL", &Config::reconcile_interval,
-          "Seconds between reconciliation sweeps over stored tickets (deletes, archive) (>= 0)"),
-      Def("reconcile_max_probes", "DESKPIPE_RECONCILE_MAX_PROBES", &Config::reconcile_max_probes,
-          "Ticket views one sync may spend on the reconciliation sweep (>= 0; 0 = no sweep)"),
+          "Log level: trace, debug, info, warn or error", {"log-level", FlagScope::kGlobal}),
   };
   return defs;
 }
 
-const FieldDef* FindByKey(std::string_view key) {
-  for (const FieldDef& def : Defs()) {
-    if (def.field.key == key) return &def;
+// A declared setting: core's (with the Config member holding it) or a component's (member null: its value
+// lives in Config::components).
+struct Known {
+  const ConfigField* field;
+  const Member* member;
+};
+
+// Core's settings, then each section's, checked for clashes: two declarations of one key, environment
+// variable or flag would make a source ambiguous.
+Result<std::vector<Known>> KnownFields(std::span<const ConfigSection> sections) {
+  std::vector<Known> known;
+  for (const FieldDef& def : Defs()) known.push_back({&def.field, &def.member});
+  for (const ConfigSection& section : sections) {
+    for (const ConfigField& field : section.fields) known.push_back({&field, nullptr});
+  }
+  std::map<std::string, std::string> keys, envs, flags;
+  for (const Known& k : known) {
+    const ConfigField& f = *k.field;
+    for (auto [seen, name, what] : {std::tuple{&keys, f.key, "key"}, std::tuple{&envs, f.env, "environment variable"},
+                                    std::tuple{&flags, f.flag, "flag"}}) {
+      if (name.empty()) continue;
+      auto [it, added] = seen->emplace(name, f.key);
+      if (!added) {
+        return Error(Internal(fmt::format("config {} '{}' is declared by both {} and {}", what, name, it->second,
+                                          f.key)));
+      }
+    }
+  }
+  return known;
+}
+
+const Known* Find(const std::vector<Known>& known, std::string_view key) {
+  for (const Known& k : known) {
+    if (k.field->key == key) return &k;
   }
   return nullptr;
 }
 
-std::string FlagName(std::string_view key) {
+std::string FlagOf(std::string_view key) {
   std::string flag = "--";
   for (char c : key) flag += c == '_' ? '-' : c;
   return flag;
@@ -207,33 +235,30 @@ Status BadValue(const ConfigField& field, const std::string& source, std::string
                                      Shown(field, value), expected));
 }
 
-// Sets a field from text given in the environment or on the command line.
-Result<void> AssignText(Config& config, const FieldDef& def, std::string_view text,
-                        const std::string& source) {
-  const ConfigField& field = def.field;
-  return std::visit(
-      [&](auto member) -> Result<void> {
-        using T = std::remove_cvref_t<decltype(config.*member)>;
-        if constexpr (std::is_same_v<T, std::string>) {
-          config.*member = std::string(text);
-        } else if constexpr (std::is_same_v<T, bool>) {
-          std::optional<bool> v = ParseBool(text);
-          if (!v) return Error(BadValue(field, source, text, "a boolean (true/false, 1/0, yes/no, on/off)"));
-          config.*member = *v;
-        } else if constexpr (std::is_same_v<T, int>) {
-          std::optional<int> v = ParseInt(text);
-          if (!v) return Error(BadValue(field, source, text, "an integer"));
-          config.*member = *v;
-        } else if constexpr (std::is_same_v<T, double>) {
-          std::optional<double> v = ParseDouble(text);
-          if (!v) return Error(BadValue(field, source, text, "a number"));
-          config.*member = *v;
-        } else {
-          config.*member = SplitList(text);
-        }
-        return {};
-      },
-      def.member);
+// Reads a field's value from text given in the environment or on the command line.
+Result<ConfigValue> ParseText(const ConfigField& field, std::string_view text, const std::string& source) {
+  switch (field.type) {
+    case ConfigType::kString:
+      return ConfigValue(std::string(text));
+    case ConfigType::kBool: {
+      std::optional<bool> v = ParseBool(text);
+      if (!v) return Error(BadValue(field, source, text, "a boolean (true/false, 1/0, yes/no, on/off)"));
+      return ConfigValue(*v);
+    }
+    case ConfigType::kInt: {
+      std::optional<int> v = ParseInt(text);
+      if (!v) return Error(BadValue(field, source, text, "an integer"));
+      return ConfigValue(*v);
+    }
+    case ConfigType::kDouble: {
+      std::optional<double> v = ParseDouble(text);
+      if (!v) return Error(BadValue(field, source, text, "a number"));
+      return ConfigValue(*v);
+    }
+    case ConfigType::kStringList:
+      return ConfigValue(SplitList(text));
+  }
+  return Error(Internal("unknown config type of " + field.key));
 }
 
 std::string_view TomlTypeName(const toml::node& node) {
@@ -270,10 +295,8 @@ std::string TomlScalarText(const toml::node& node) {
   return "";
 }
 
-// Sets a field from a TOML value; the TOML type must match the field's type.
-Result<void> AssignToml(Config& config, const FieldDef& def, const toml::node& node,
-                        const std::string& source) {
-  const ConfigField& field = def.field;
+// Reads a field's value from a TOML value; the TOML type must match the field's type.
+Result<ConfigValue> ParseToml(const ConfigField& field, const toml::node& node, const std::string& source) {
   auto wrong_type = [&](std::string_view expected) {
     const std::string text = TomlScalarText(node);
     const std::string got = text.empty() ? std::string(TomlTypeName(node))
@@ -281,50 +304,62 @@ Result<void> AssignToml(Config& config, const FieldDef& def, const toml::node& n
     return Error(InvalidArgument(fmt::format("invalid value for {} in {} (line {}): expected {}, got {}",
                                              field.key, source, node.source().begin.line, expected, got)));
   };
-  return std::visit(
-      [&](auto member) -> Result<void> {
+  switch (field.type) {
+    case ConfigType::kString: {
+      const auto* v = node.as_string();
+      if (!v) return wrong_type("a string");
+      return ConfigValue(v->get());
+    }
+    case ConfigType::kBool: {
+      const auto* v = node.as_boolean();
+      if (!v) return wrong_type("a boolean");
+      return ConfigValue(v->get());
+    }
+    case ConfigType::kInt: {
+      const auto* v = node.as_integer();
+      if (!v) return wrong_type("an integer");
+      const int64_t n = v->get();
+      if (n < std::numeric_limits<int>::min() || n > std::numeric_limits<int>::max()) {
+        return Error(InvalidArgument(fmt::format("invalid value for {} in {} (line {}): {} is out of range",
+                                                 field.key, source, node.source().begin.line,
+                                                 Shown(field, std::to_string(n)))));
+      }
+      return ConfigValue(static_cast<int>(n));
+    }
+    case ConfigType::kDouble: {
+      if (const auto* i = node.as_integer()) return ConfigValue(static_cast<double>(i->get()));
+      const auto* f = node.as_floating_point();
+      if (!f) return wrong_type("a number");
+      if (!std::isfinite(f->get())) return wrong_type("a finite number");
+      return ConfigValue(f->get());
+    }
+    case ConfigType::kStringList: {
+      const auto* array = node.as_array();
+      if (!array) return wrong_type("an array of strings");
+      std::vector<std::string> items;
+      for (const toml::node& item : *array) {
+        const auto* v = item.as_string();
+        if (!v) return wrong_type("an array of strings");
+        items.push_back(v->get());
+      }
+      return ConfigValue(std::move(items));
+    }
+  }
+  return Error(Internal("unknown config type of " + field.key));
+}
+
+// Stores a value read for `known` in its Config member or among the components' values.
+void Store(Config& config, const Known& known, ConfigValue value) {
+  if (known.member == nullptr) {
+    config.components.Set(known.field->key, std::move(value), known.field->secret);
+    return;
+  }
+  std::visit(
+      [&](auto member) {
         using T = std::remove_cvref_t<decltype(config.*member)>;
-        if constexpr (std::is_same_v<T, std::string>) {
-          const auto* v = node.as_string();
-          if (!v) return wrong_type("a string");
-          config.*member = v->get();
-        } else if constexpr (std::is_same_v<T, bool>) {
-          const auto* v = node.as_boolean();
-          if (!v) return wrong_type("a boolean");
-          config.*member = v->get();
-        } else if constexpr (std::is_same_v<T, int>) {
-          const auto* v = node.as_integer();
-          if (!v) return wrong_type("an integer");
-          const int64_t n = v->get();
-          if (n < std::numeric_limits<int>::min() || n > std::numeric_limits<int>::max()) {
-            return Error(InvalidArgument(
-                fmt::format("invalid value for {} in {} (line {}): {} is out of range", field.key, source,
-                            node.source().begin.line, Shown(field, std::to_string(n)))));
-          }
-          config.*member = static_cast<int>(n);
-        } else if constexpr (std::is_same_v<T, double>) {
-          if (const auto* i = node.as_integer()) {
-            config.*member = static_cast<double>(i->get());
-          } else if (const auto* f = node.as_floating_point()) {
-            if (!std::isfinite(f->get())) return wrong_type("a finite number");
-            config.*member = f->get();
-          } else {
-            return wrong_type("a number");
-          }
-        } else {
-          const auto* array = node.as_array();
-          if (!array) return wrong_type("an array of strings");
-          std::vector<std::string> items;
-          for (const toml::node& item : *array) {
-            const auto* s = item.as_string();
-            if (!s) return wrong_type("an array of strings");
-            items.push_back(s->get());
-          }
-          config.*member = std::move(items);
-        }
-        return {};
+        config.*member = std::get<T>(std::move(value));
       },
-      def.member);
+      *known.member);
 }
 
 // The line (1-based) of `text`, or "" when out of range.
@@ -340,14 +375,15 @@ std::string_view LineOf(std::string_view text, size_t line) {
 }
 
 // True when a TOML line assigns a secret key (so toml++'s description of it may quote the secret).
-bool MentionsSecretKey(std::string_view line) {
-  for (const FieldDef& def : Defs()) {
-    if (def.field.secret && line.find(def.field.key) != std::string_view::npos) return true;
+bool MentionsSecretKey(const std::vector<Known>& known, std::string_view line) {
+  for (const Known& k : known) {
+    if (k.field->secret && line.find(k.field->key) != std::string_view::npos) return true;
   }
   return false;
 }
 
-Result<void> LoadFile(Config& config, const std::string& path, std::map<std::string, std::string>& origin) {
+Result<void> LoadFile(Config& config, const std::vector<Known>& known, const std::string& path,
+                      std::map<std::string, std::string>& origin) {
   auto read = ReadRegularFile(path, kMaxConfigFileBytes, "1 MiB (the limit for a config file)");
   if (!read) return Error(InvalidArgument("cannot read config file: " + read.error().message()));
   const std::string text = std::move(*read);
@@ -358,7 +394,7 @@ Result<void> LoadFile(Config& config, const std::string& path, std::map<std::str
   } catch (const toml::parse_error& e) {
     const auto& begin = e.source().begin;
     // toml++ may quote the offending text; on a line that sets a secret, leave its description out.
-    std::string description = MentionsSecretKey(LineOf(text, begin.line))
+    std::string description = MentionsSecretKey(known, LineOf(text, begin.line))
                                   ? "syntax error on a line setting a secret (value not shown)"
                                   : std::string(e.description());
     return Error(InvalidArgument(fmt::format("cannot parse config file '{}' at {}:{}: {}", path, begin.line,
@@ -369,19 +405,21 @@ Result<void> LoadFile(Config& config, const std::string& path, std::map<std::str
 
   const std::string source = "config file '" + path + "'";
   for (auto&& [key, node] : table) {
-    const FieldDef* def = FindByKey(key.str());
-    if (def == nullptr) {
+    const Known* k = Find(known, key.str());
+    if (k == nullptr) {
       return Error(InvalidArgument(fmt::format("unknown key '{}' in config file '{}' (line {})", key.str(),
                                                path, key.source().begin.line)));
     }
-    RETURN_IF_ERROR(AssignToml(config, *def, node, source));
-    origin[def->field.key] = source;
+    ASSIGN_OR_RETURN(ConfigValue value, ParseToml(*k->field, node, source));
+    Store(config, *k, std::move(value));
+    origin[k->field->key] = source;
   }
   return {};
 }
 
 // Post-merge checks. `origin` says where each non-default value came from.
-Result<void> Validate(Config& config, const std::map<std::string, std::string>& origin) {
+Result<void> Validate(Config& config, std::span<const ConfigSection> sections,
+                      const std::map<std::string, std::string>& origin) {
   auto fail = [&](std::string_view key, const std::string& why) {
     auto it = origin.find(std::string(key));
     const std::string from = it == origin.end() ? "default" : it->second;
@@ -418,44 +456,54 @@ Result<void> Validate(Config& config, const std::map<std::string, std::string>& 
   if (!start) return fail("start_date", start.error().message());
   config.start_date = *start;
   if (config.vector_db_content_field.empty()) return fail("vector_db_content_field", "must not be empty");
-  if (!(config.llm_summary_timeout > 0 && config.llm_summary_timeout <= 600)) {
-    return fail("llm_summary_timeout", fmt::format("{} is not in (0, 600]", config.llm_summary_timeout));
-  }
-  if (config.llm_summary_max_concurrent < 1 || config.llm_summary_max_concurrent > 64) {
-    return fail("llm_summary_max_concurrent",
-                std::to_string(config.llm_summary_max_concurrent) + " is not in 1..64");
-  }
-  if (config.llm_summary && config.llm_summary_model.empty()) {
-    return fail("llm_summary_model", "must not be empty when llm_summary is on");
-  }
-  const std::pair<const char*, int> counts[] = {{"attachment_max_bytes", config.attachment_max_bytes},
-                                                {"reconcile_interval", config.reconcile_interval},
-                                                {"reconcile_max_probes", config.reconcile_max_probes}};
-  for (const auto& [key, value] : counts) {
-    if (value < 0) return fail(key, std::to_string(value) + " is negative");
+  for (const ConfigSection& section : sections) {
+    if (!section.check) continue;
+    if (std::optional<ConfigProblem> problem = section.check(config)) return fail(problem->key, problem->why);
   }
   return {};
 }
 
-std::string ValueText(const Config& config, const FieldDef& def) {
+std::string ValueText(const ConfigValue& value) {
   return std::visit(
-      [&](auto member) -> std::string {
-        using T = std::remove_cvref_t<decltype(config.*member)>;
-        const T& value = config.*member;
+      [](const auto& v) -> std::string {
+        using T = std::remove_cvref_t<decltype(v)>;
         if constexpr (std::is_same_v<T, std::string>) {
-          return value;
+          return v;
         } else if constexpr (std::is_same_v<T, bool>) {
-          return value ? "true" : "false";
+          return v ? "true" : "false";
         } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
-          return fmt::format("{}", fmt::join(value, ","));
+          return fmt::format("{}", fmt::join(v, ","));
         } else {
-          return fmt::format("{}", value);
+          return fmt::format("{}", v);
         }
       },
-      def.member);
+      value);
+}
+
+// Every setting of `config` as (key, value, secret): core's, then the components'.
+std::vector<std::tuple<std::string, ConfigValue, bool>> Settings(const Config& config) {
+  std::vector<std::tuple<std::string, ConfigValue, bool>> settings;
+  for (const FieldDef& def : Defs()) {
+    settings.emplace_back(def.field.key, ValueOf(config, def.member), def.field.secret);
+  }
+  for (const ComponentValues::Entry& entry : config.components.entries()) {
+    settings.emplace_back(entry.key, entry.value, entry.secret);
+  }
+  return settings;
 }
 
 }  // namespace
+
+void ComponentValues::Set(std::string_view key, ConfigValue value, bool secret) {
+  for (Entry& entry : entries_) {
+    if (entry.key == key) {
+      entry.value = std::move(value);
+      entry.secret = entry.secret || secret;
+      return;
+    }
+  }
+  entries_.push_back(Entry{std::string(key), std::move(value), secret});
+}
 
 std::string Config::EffectiveStoreUrl() const {
   if (!store_url.empty()) return store_url;
@@ -471,19 +519,26 @@ const std::vector<ConfigField>& ConfigSpec() {
   return spec;
 }
 
-Result<Config> LoadConfig(const ConfigSources& sources) {
+std::vector<ConfigField> ConfigFields(std::span<const ConfigSection> sections) {
+  std::vector<ConfigField> fields = ConfigSpec();
+  for (const ConfigSection& section : sections) fields.insert(fields.end(), section.fields.begin(), section.fields.end());
+  return fields;
+}
+
+Result<Config> LoadConfig(const ConfigSources& sources, std::span<const ConfigSection> sections) {
+  ASSIGN_OR_RETURN(const std::vector<Known> known, KnownFields(sections));
   // Reject unknown flags first: a typo on the command line is the likeliest mistake.
-  std::vector<std::pair<const FieldDef*, const std::string*>> flags;
+  std::vector<std::pair<const Known*, const std::string*>> flags;
   std::vector<std::string> unknown;
   for (const auto& [name, value] : sources.flags) {
     std::string key = name;
     if (key.rfind("--", 0) == 0) key = key.substr(2);
     for (char& c : key) c = c == '-' ? '_' : c;
-    const FieldDef* def = FindByKey(key);
-    if (def == nullptr) {
-      unknown.push_back(FlagName(key));
+    const Known* k = Find(known, key);
+    if (k == nullptr) {
+      unknown.push_back(FlagOf(key));
     } else {
-      flags.emplace_back(def, &value);
+      flags.emplace_back(k, &value);
     }
   }
   if (!unknown.empty()) {
@@ -492,36 +547,42 @@ Result<Config> LoadConfig(const ConfigSources& sources) {
   }
 
   Config config;
+  for (const Known& k : known) {
+    if (k.member == nullptr) config.components.Set(k.field->key, k.field->default_value, k.field->secret);
+  }
   std::map<std::string, std::string> origin;
-  if (sources.file) RETURN_IF_ERROR(LoadFile(config, *sources.file, origin));
+  if (sources.file) RETURN_IF_ERROR(LoadFile(config, known, *sources.file, origin));
 
-  for (const FieldDef& def : Defs()) {
-    auto it = sources.env.find(def.field.env);
+  for (const Known& k : known) {
+    auto it = sources.env.find(k.field->env);
     if (it == sources.env.end() || it->second.empty()) continue;  // empty = unset
-    const std::string source = "env " + def.field.env;
-    RETURN_IF_ERROR(AssignText(config, def, it->second, source));
-    origin[def.field.key] = source;
+    const std::string source = "env " + k.field->env;
+    ASSIGN_OR_RETURN(ConfigValue value, ParseText(*k.field, it->second, source));
+    Store(config, k, std::move(value));
+    origin[k.field->key] = source;
   }
 
-  for (const auto& [def, value] : flags) {
-    const std::string source = "flag " + FlagName(def->field.key);
-    RETURN_IF_ERROR(AssignText(config, *def, *value, source));
-    origin[def->field.key] = source;
+  for (const auto& [k, text] : flags) {
+    const std::string source = "flag " + FlagOf(k->field->key);
+    ASSIGN_OR_RETURN(ConfigValue value, ParseText(*k->field, *text, source));
+    Store(config, *k, std::move(value));
+    origin[k->field->key] = source;
   }
 
-  RETURN_IF_ERROR(Validate(config, origin));
+  RETURN_IF_ERROR(Validate(config, sections, origin));
   return config;
 }
 
-std::map<std::string, std::string> ReadEnvironment() {
+std::map<std::string, std::string> ReadEnvironment(std::span<const ConfigSection> sections) {
+  const std::vector<ConfigField> fields = ConfigFields(sections);
   std::map<std::string, std::string> env;
   for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
     std::string_view item(*entry);
     size_t eq = item.find('=');
     if (eq == std::string_view::npos) continue;
     std::string_view name = item.substr(0, eq);
-    for (const FieldDef& def : Defs()) {
-      if (def.field.env == name) {
+    for (const ConfigField& field : fields) {
+      if (field.env == name) {
         env[std::string(name)] = std::string(item.substr(eq + 1));
         break;
       }
@@ -532,27 +593,27 @@ std::map<std::string, std::string> ReadEnvironment() {
 
 std::string DescribeConfig(const Config& config) {
   std::string out;
-  for (const FieldDef& def : Defs()) {
-    std::string value = ValueText(config, def);
-    if (def.field.secret) value = value.empty() ? "(unset)" : "***";
-    out += def.field.key + " = " + value + "\n";
+  for (const auto& [key, value, secret] : Settings(config)) {
+    std::string text = ValueText(value);
+    if (secret) text = text.empty() ? "(unset)" : "***";
+    out += key + " = " + text + "\n";
   }
   return out;
 }
 
 void RegisterLogSecrets(const Config& config) {
-  for (const FieldDef& def : Defs()) {
-    if (def.field.secret) log::AddSecret(ValueText(config, def));
+  for (const auto& [key, value, secret] : Settings(config)) {
+    if (secret) log::AddSecret(ValueText(value));
   }
 }
 
 std::string RedactSecrets(const Config& config, std::string text) {
-  for (const FieldDef& def : Defs()) {
-    if (!def.field.secret) continue;
-    const std::string secret = ValueText(config, def);
-    if (secret.empty()) continue;
-    for (size_t pos = text.find(secret); pos != std::string::npos; pos = text.find(secret, pos + 3)) {
-      text.replace(pos, secret.size(), "***");
+  for (const auto& [key, value, secret] : Settings(config)) {
+    if (!secret) continue;
+    const std::string hidden = ValueText(value);
+    if (hidden.empty()) continue;
+    for (size_t pos = text.find(hidden); pos != std::string::npos; pos = text.find(hidden, pos + 3)) {
+      text.replace(pos, hidden.size(), "***");
     }
   }
   return text;

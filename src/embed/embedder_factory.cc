@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "embed/hashing_embedder.h"
 #include "embed/openai_embedder.h"
+#include "embed/openai_embedder_settings.h"
 #include "embed/use_lite/blas_runtime.h"
 #include "embed/use_lite/use_lite_embedder.h"
 
@@ -39,15 +40,18 @@ Result<std::unique_ptr<Embedder>> MakeEmbedder(std::string_view name) {
 Result<std::unique_ptr<Embedder>> MakeEmbedder(const Config& config) {
   if (config.embedder != "openai") return MakeEmbedder(config.embedder);
   RegisterLogSecrets(config);
+  const OpenAiEmbedderSettings settings = OpenAiEmbedderSettings::FromConfig(config);
   OpenAiEmbedderOptions options;
-  options.base_url = config.openai_base_url;
-  options.api_key = config.openai_api_key;
-  options.model = config.openai_embedding_model;
-  options.dimension = config.openai_embedding_dimension;
+  options.base_url = settings.base_url;
+  options.api_key = settings.api_key;
+  options.model = settings.model;
+  options.dimension = settings.dimension;
   options.concurrency = config.max_concurrent_requests;
   ASSIGN_OR_RETURN(auto embedder, OpenAiEmbedder::Create(std::move(options)));
   return std::unique_ptr<Embedder>(std::move(embedder));
 }
+
+std::vector<ConfigSection> EmbedderConfigSections() { return {OpenAiEmbedderSettingsSection()}; }
 
 void PrepareProcessForEmbedders(char** argv) { embed::ReexecWithBetterBlasCoreIfNeeded(argv); }
 

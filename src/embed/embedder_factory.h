@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string_view>
+#include <vector>
 
 #include "core/config.h"
 #include "core/status.h"
@@ -17,6 +18,9 @@ namespace deskpipe {
 // "hashing" → HashingEmbedder(384). "openai" → InvalidArgument (it needs the Config: use the overload below).
 // Anything else → InvalidArgument listing the valid names.
 Result<std::unique_ptr<Embedder>> MakeEmbedder(std::string_view name);
+
+// The settings the embedders declare (OpenAiEmbedderSettings' openai_*), for the config loader.
+std::vector<ConfigSection> EmbedderConfigSections();
 
 // The embedder `config.embedder` names; "openai" → OpenAiEmbedder from the openai_* settings (its key is
 // registered with the logger as a secret; concurrency from max_concurrent_requests).

@@ -20,6 +20,7 @@
 #include "embed/embedder_factory.h"
 #include "embed/embedding_server.h"
 #include "embed/hashing_embedder.h"
+#include "embed/openai_embedder_settings.h"
 
 namespace deskpipe {
 namespace {
@@ -417,8 +418,10 @@ TEST(OpenAiEmbedderServerTest, FactoryBuildsTheClientFromConfig) {
   ASSERT_TRUE(server);
   Config config;
   config.embedder = "openai";
-  config.openai_base_url = (*server)->base_url();
-  config.openai_embedding_model = "hashing";
+  OpenAiEmbedderSettings openai;
+  openai.base_url = (*server)->base_url();
+  openai.model = "hashing";
+  openai.WriteTo(config);
   auto embedder = MakeEmbedder(config);
   ASSERT_TRUE(embedder) << embedder.error().ToString();
   EXPECT_EQ((*embedder)->model_id(), "openai:hashing-384");
@@ -426,7 +429,8 @@ TEST(OpenAiEmbedderServerTest, FactoryBuildsTheClientFromConfig) {
   ASSERT_TRUE(vectors);
   EXPECT_EQ(vectors->at(0).size(), 384u);
 
-  config.openai_base_url = "http://10.1.2.3/v1";  // the key would cross a network in clear
+  openai.base_url = "http://10.1.2.3/v1";  // the key would cross a network in clear
+  openai.WriteTo(config);
   auto refused = MakeEmbedder(config);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code(), StatusCode::kInvalidArgument);

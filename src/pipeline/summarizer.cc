@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "net/api_error.h"
 #include "net/url.h"
+#include "pipeline/summarizer_settings.h"
 #include "transforms/thread.h"
 
 namespace deskpipe {
@@ -106,12 +107,13 @@ Result<std::unique_ptr<Summarizer>> Summarizer::FromConfig(const Config& config)
     log::Warn("ENABLE_LLM_SUMMARY_GENERATION is ignored in vector-only mode (ENABLE_FULL_STREAMING_MODE)");
     return std::unique_ptr<Summarizer>();
   }
+  const SummarizerSettings settings = SummarizerSettings::FromConfig(config);
   SummarizerOptions options;
-  options.base_url = config.llm_summary_url;
-  options.api_key = config.llm_summary_api_key;
-  options.model = config.llm_summary_model;
-  options.timeout = milliseconds(static_cast<int64_t>(config.llm_summary_timeout * 1000));
-  options.concurrency = config.llm_summary_max_concurrent;
+  options.base_url = settings.url;
+  options.api_key = settings.api_key;
+  options.model = settings.model;
+  options.timeout = milliseconds(static_cast<int64_t>(settings.timeout_seconds * 1000));
+  options.concurrency = settings.max_concurrent;
   return Create(std::move(options));
 }
 

@@ -3,6 +3,7 @@
 // stored and searchable, an unchanged thread is never summarized twice, failures (HTTP 500, a malformed
 // answer, a timeout) are dead letters that never block the sync, and the key never lands anywhere.
 #include "pipeline/summarizer.h"
+#include "pipeline/summarizer_settings.h"
 
 #include <unistd.h>
 
@@ -340,10 +341,12 @@ class RunnerSummaryTest : public ::testing::Test {
 
     config_.tenant_id = kTenant;
     config_.llm_summary = true;
-    config_.llm_summary_url = server_.base_url();
-    config_.llm_summary_model = kModel;
-    config_.llm_summary_api_key = kKey;
-    config_.llm_summary_timeout = 0.5;  // the "SLOW" ticket's answer comes after 3 s
+    SummarizerSettings summarizer;
+    summarizer.url = server_.base_url();
+    summarizer.model = kModel;
+    summarizer.api_key = kKey;
+    summarizer.timeout_seconds = 0.5;  // the "SLOW" ticket's answer comes after 3 s
+    summarizer.WriteTo(config_);
     for (int i = 1; i <= 8; ++i) source_.subjects[i] = "Printer " + std::to_string(i) + " jams";
     source_.subjects[6] = "Printer 6 FAIL-500";
     source_.subjects[7] = "Printer 7 MALFORMED";

@@ -1,5 +1,7 @@
 // The platform adapter interface: one helpdesk platform read as named streams, each resumable from a JSON
-// cursor. Adding a platform = one folder under platforms/ plus one line in registry.cc.
+// cursor, and the definition a platform hands the registry (its id, its Source factory, its settings).
+// Adding a platform = one folder under platforms/ (ending in a `kPlatform` definition) plus one line in
+// platforms/platform_list.cc.
 #pragma once
 
 #include <memory>
@@ -9,9 +11,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/config.h"
 #include "core/known_record.h"
 #include "core/record.h"
 #include "core/status.h"
+#include "net/http_client.h"
 
 namespace deskpipe {
 
@@ -74,6 +78,16 @@ class Source {
     return Error(InvalidArgument("platform " + platform() + " cannot re-fetch one record (stream " + stream +
                                  ", id " + record_id + ")"));
   }
+};
+
+// What the registry knows of one platform. Each platform folder defines one as a constexpr `kPlatform` in its
+// <name>_platform.h; the registry list (platforms/platform_list.cc) names it.
+struct PlatformDefinition {
+  const char* id;  // config.platform value ("freshdesk")
+  // The Source for an account; `http` outlives it. The platform's own config errors as InvalidArgument.
+  Result<std::unique_ptr<Source>> (*create)(const Config& config, net::HttpClient& http);
+  // The settings the platform declares (keys, env vars, flags, secrets), read back with its settings struct.
+  ConfigSection (*settings)();
 };
 
 }  // namespace deskpipe

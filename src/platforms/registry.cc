@@ -1,27 +1,10 @@
 #include "platforms/registry.h"
 
-#include "platforms/freshdesk/freshdesk_source.h"
-
 namespace deskpipe {
-namespace {
-
-using SourceFactory = Result<std::unique_ptr<Source>> (*)(const Config&, net::HttpClient&);
-
-struct PlatformEntry {
-  const char* platform;
-  SourceFactory create;
-};
-
-// One line per platform.
-constexpr PlatformEntry kPlatforms[] = {
-    {"freshdesk", &freshdesk::CreateSource},
-};
-
-}  // namespace
 
 Result<std::unique_ptr<Source>> CreateSource(const Config& config, net::HttpClient& http) {
-  for (const auto& entry : kPlatforms) {
-    if (config.platform == entry.platform) return entry.create(config, http);
+  for (const PlatformDefinition& platform : PlatformList()) {
+    if (config.platform == platform.id) return platform.create(config, http);
   }
   std::string known;
   for (const auto& name : RegisteredPlatforms()) known += (known.empty() ? "" : ", ") + name;
@@ -33,8 +16,14 @@ Result<std::unique_ptr<Source>> CreateSource(const Config& config, net::HttpClie
 
 std::vector<std::string> RegisteredPlatforms() {
   std::vector<std::string> names;
-  for (const auto& entry : kPlatforms) names.emplace_back(entry.platform);
+  for (const PlatformDefinition& platform : PlatformList()) names.emplace_back(platform.id);
   return names;
+}
+
+std::vector<ConfigSection> PlatformConfigSections() {
+  std::vector<ConfigSection> sections;
+  for (const PlatformDefinition& platform : PlatformList()) sections.push_back(platform.settings());
+  return sections;
 }
 
 }  // namespace deskpipe

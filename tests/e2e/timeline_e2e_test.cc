@@ -86,13 +86,13 @@ class TimelineE2eTest : public ::testing::Test {
   Config MakeConfig() const {
     Config config;
     config.tenant_id = "acme";
-    config.freshdesk_base_url = emulator_->base_url();
-    config.freshdesk_api_key = kApiKey;
+    config.components.Set("freshdesk_base_url", std::string(emulator_->base_url()));
+    config.components.Set("freshdesk_api_key", std::string(kApiKey), /*secret=*/true);
     config.data_dir = (dir_ / "data").string();
     config.embedder = "hashing";
-    config.reconcile_interval = 0;  // every sync after the first sweeps the stored tickets
+    config.components.Set("reconcile_interval", 0);  // every sync after the first sweeps the stored tickets
     config.full_streaming_mode = vector_only_;
-    config.attachment_max_bytes = 0;  // attachments are not this test's subject
+    config.components.Set("attachment_max_bytes", 0);  // attachments are not this test's subject
     return config;
   }
 

@@ -60,8 +60,8 @@ class Emulator {
   Config MakeConfig(int batch_size = 100) const {
     Config config;
     config.tenant_id = "acme";
-    config.freshdesk_base_url = server_->base_url();
-    config.freshdesk_api_key = "emu-key";
+    config.components.Set("freshdesk_base_url", std::string(server_->base_url()));
+    config.components.Set("freshdesk_api_key", std::string("emu-key"), /*secret=*/true);
     config.collection_batch_size = batch_size;
     return config;
   }

@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "core/time.h"
 #include "net/url.h"
+#include "platforms/freshdesk/freshdesk_settings.h"
 
 namespace deskpipe::freshdesk {
 namespace {
@@ -677,11 +678,12 @@ std::vector<Result<std::vector<ApiItem>>> FreshdeskClient::GetAllPagesMany(
 }
 
 Result<std::string> ResolveFreshdeskApiBase(const Config& config) {
-  if (config.freshdesk_api_key.empty()) {
+  const FreshdeskSettings settings = FreshdeskSettings::FromConfig(config);
+  if (settings.api_key.empty()) {
     return Error(InvalidArgument("no Freshdesk API key: set FRESHDESK_API_KEY or --api-key"));
   }
-  if (!config.freshdesk_base_url.empty()) {
-    std::string url = Trim(config.freshdesk_base_url);
+  if (!settings.base_url.empty()) {
+    std::string url = Trim(settings.base_url);
     auto parts = net::ParseUrl(url);
     if (!parts || (parts->scheme != "http" && parts->scheme != "https")) {
       return Error(InvalidArgument("FRESHDESK_BASE_URL '" + url +
@@ -705,8 +707,8 @@ Result<std::string> ResolveFreshdeskApiBase(const Config& config) {
     }
     return url;
   }
-  if (!config.freshdesk_domain.empty()) {
-    std::string domain = ToLower(Trim(config.freshdesk_domain));
+  if (!settings.domain.empty()) {
+    std::string domain = ToLower(Trim(settings.domain));
     for (const char* prefix : {"https://", "http://"}) {
       if (domain.rfind(prefix, 0) == 0) domain.erase(0, std::string(prefix).size());
     }
@@ -722,7 +724,7 @@ Result<std::string> ResolveFreshdeskApiBase(const Config& config) {
     }
     if (!valid) {
       return Error(
-          InvalidArgument("FRESHDESK_DOMAIN '" + config.freshdesk_domain +
+          InvalidArgument("FRESHDESK_DOMAIN '" + settings.domain +
                           "' is not a Freshdesk subdomain: use 'acme' or 'acme.freshdesk.com' (custom "
                           "helpdesk domains do not serve the API)"));
     }

@@ -566,7 +566,7 @@ TEST(FreshdeskClientBatchTest, UnauthorizedStopsTheBatch) {
 
 Config BaseConfig() {
   Config config;
-  config.freshdesk_api_key = kKey;
+  config.components.Set("freshdesk_api_key", std::string(kKey), /*secret=*/true);
   return config;
 }
 
@@ -574,31 +574,31 @@ TEST(ResolveFreshdeskApiBaseTest, LoopbackBaseUrlAllowed) {
   Config config = BaseConfig();
   for (const char* url : {"http://127.0.0.1:8080", "http://127.0.0.1:8080/", "http://localhost:9/",
                           "http://[::1]:8080", "http://127.3.4.5:1/api/v2"}) {
-    config.freshdesk_base_url = url;
+    config.components.Set("freshdesk_base_url", std::string(url));
     auto base = ResolveFreshdeskApiBase(config);
     ASSERT_TRUE(base) << url << ": " << base.error().ToString();
     EXPECT_EQ(base->substr(base->size() - 7), "/api/v2") << *base;
     EXPECT_EQ(base->find("/api/v2/api/v2"), std::string::npos);
   }
-  config.freshdesk_base_url = "http://127.0.0.1:8080/";
+  config.components.Set("freshdesk_base_url", std::string("http://127.0.0.1:8080/"));
   EXPECT_EQ(*ResolveFreshdeskApiBase(config), "http://127.0.0.1:8080/api/v2");
 }
 
 TEST(ResolveFreshdeskApiBaseTest, PublicHostNeedsAllowlist) {
   Config config = BaseConfig();
-  config.freshdesk_base_url = "https://helpdesk.example.com";
+  config.components.Set("freshdesk_base_url", std::string("https://helpdesk.example.com"));
   auto rejected = ResolveFreshdeskApiBase(config);
   ASSERT_FALSE(rejected);
   EXPECT_EQ(rejected.error().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(rejected.error().message().find("FRESHDESK_BASE_URL"), std::string::npos);
   EXPECT_NE(rejected.error().message().find("DESKPIPE_ALLOWED_HOSTS"), std::string::npos);
 
-  config.freshdesk_base_url = "http://128.0.0.1:80";  // not 127/8
+  config.components.Set("freshdesk_base_url", std::string("http://128.0.0.1:80"));  // not 127/8
   EXPECT_FALSE(ResolveFreshdeskApiBase(config));
-  config.freshdesk_base_url = "http://127.0.0.1.evil.com:80";
+  config.components.Set("freshdesk_base_url", std::string("http://127.0.0.1.evil.com:80"));
   EXPECT_FALSE(ResolveFreshdeskApiBase(config));
 
-  config.freshdesk_base_url = "https://helpdesk.example.com";
+  config.components.Set("freshdesk_base_url", std::string("https://helpdesk.example.com"));
   config.allowed_hosts = {"Helpdesk.Example.com"};
   auto allowed = ResolveFreshdeskApiBase(config);
   ASSERT_TRUE(allowed) << allowed.error().ToString();
@@ -609,12 +609,12 @@ TEST(ResolveFreshdeskApiBaseTest, DomainForms) {
   Config config = BaseConfig();
   for (const char* domain :
        {"acme", "acme.freshdesk.com", "https://acme.freshdesk.com/", "ACME.freshdesk.com/"}) {
-    config.freshdesk_domain = domain;
+    config.components.Set("freshdesk_domain", std::string(domain));
     auto base = ResolveFreshdeskApiBase(config);
     ASSERT_TRUE(base) << domain << ": " << base.error().ToString();
     EXPECT_EQ(*base, "https://acme.freshdesk.com/api/v2") << domain;
   }
-  config.freshdesk_domain = "support.acme.com";
+  config.components.Set("freshdesk_domain", std::string("support.acme.com"));
   EXPECT_FALSE(ResolveFreshdeskApiBase(config));
   EXPECT_EQ(PortalUrlFromApiBase("https://acme.freshdesk.com/api/v2"), "https://acme.freshdesk.com");
 }
@@ -626,8 +626,8 @@ TEST(ResolveFreshdeskApiBaseTest, MissingSettings) {
   EXPECT_NE(none.error().message().find("FRESHDESK_DOMAIN"), std::string::npos);
   EXPECT_NE(none.error().message().find("--domain"), std::string::npos);
 
-  config.freshdesk_domain = "acme";
-  config.freshdesk_api_key.clear();
+  config.components.Set("freshdesk_domain", std::string("acme"));
+  config.components.Set("freshdesk_api_key", std::string(), /*secret=*/true);
   auto no_key = ResolveFreshdeskApiBase(config);
   ASSERT_FALSE(no_key);
   EXPECT_EQ(no_key.error().code(), StatusCode::kInvalidArgument);

@@ -9,6 +9,7 @@
 #include "core/ids.h"
 #include "core/log.h"
 #include "core/time.h"
+#include "platforms/freshdesk/freshdesk_settings.h"
 
 namespace deskpipe::freshdesk {
 namespace {
@@ -81,8 +82,8 @@ Result<std::unique_ptr<FreshdeskSource>> FreshdeskSource::Create(const Config& c
   ApplyConfigToClientOptions(config, &options);  // RATE_LIMIT_DELAY, MAX_CONCURRENT_REQUESTS, budget share
   auto start = ParseTimestamp(config.start_date);
   if (!start) return Error(InvalidArgument("DESKPIPE_START_DATE: " + start.error().message()));
-  auto client =
-      std::make_unique<FreshdeskClient>(api_base, config.freshdesk_api_key, http, std::move(options));
+  auto client = std::make_unique<FreshdeskClient>(api_base, FreshdeskSettings::FromConfig(config).api_key, http,
+                                                  std::move(options));
   MappingContext context;
   context.tenant_id = config.tenant_id;
   context.portal_url = PortalUrlFromApiBase(api_base);
@@ -1077,12 +1078,13 @@ Result<Batch> FreshdeskSource::NextSolutions(const json& cursor) {
 }
 
 FreshdeskSourceOptions SourceOptionsFromConfig(const Config& config) {
+  const FreshdeskSettings settings = FreshdeskSettings::FromConfig(config);
   FreshdeskSourceOptions options;
-  options.attachments.max_bytes = config.attachment_max_bytes;
-  options.download_attachments = config.attachment_max_bytes > 0;
-  options.index_drafts = config.index_drafts;
-  options.reconcile_interval = std::chrono::seconds(config.reconcile_interval);
-  options.reconcile_max_probes = config.reconcile_max_probes;
+  options.attachments.max_bytes = settings.attachment_max_bytes;
+  options.download_attachments = settings.attachment_max_bytes > 0;
+  options.index_drafts = settings.index_drafts;
+  options.reconcile_interval = std::chrono::seconds(settings.reconcile_interval);
+  options.reconcile_max_probes = settings.reconcile_max_probes;
   return options;
 }
 

@@ -26,8 +26,8 @@ const int64_t kT0 = *ParseTimestamp("2024-01-01T00:00:00Z");
 Config TestConfig(int batch_size = 100) {
   Config config;
   config.tenant_id = "acme";
-  config.freshdesk_base_url = FakeFreshdesk::kRoot;
-  config.freshdesk_api_key = kKey;
+  config.components.Set("freshdesk_base_url", std::string(FakeFreshdesk::kRoot));
+  config.components.Set("freshdesk_api_key", std::string(kKey), /*secret=*/true);
   config.collection_batch_size = batch_size;
   return config;
 }
@@ -588,7 +588,7 @@ TEST(FreshdeskSourceTest, UnknownStreamAndBadConfig) {
   EXPECT_NE(batch.error().message().find("tickets_spam"), std::string::npos);
 
   Config config = TestConfig();
-  config.freshdesk_base_url = "http://example.com";
+  config.components.Set("freshdesk_base_url", std::string("http://example.com"));
   auto rejected = FreshdeskSource::Create(config, fd);
   ASSERT_FALSE(rejected);
   EXPECT_NE(rejected.error().message().find("DESKPIPE_ALLOWED_HOSTS"), std::string::npos);
@@ -598,21 +598,21 @@ TEST(FreshdeskSourceTest, UnknownStreamAndBadConfig) {
 // index_drafts, reconcile_interval, reconcile_max_probes).
 TEST(FreshdeskSourceTest, ConfigKeysBecomeSourceOptions) {
   Config config = TestConfig();
-  config.attachment_max_bytes = 4096;
-  config.index_drafts = true;
-  config.reconcile_interval = 600;
-  config.reconcile_max_probes = 12;
+  config.components.Set("attachment_max_bytes", 4096);
+  config.components.Set("index_drafts", true);
+  config.components.Set("reconcile_interval", 600);
+  config.components.Set("reconcile_max_probes", 12);
   FreshdeskSourceOptions options = SourceOptionsFromConfig(config);
   EXPECT_EQ(options.attachments.max_bytes, 4096);
   EXPECT_TRUE(options.download_attachments);
   EXPECT_TRUE(options.index_drafts);
   EXPECT_EQ(options.reconcile_interval, std::chrono::seconds(600));
   EXPECT_EQ(options.reconcile_max_probes, 12);
-  config.attachment_max_bytes = 0;
+  config.components.Set("attachment_max_bytes", 0);
   EXPECT_FALSE(SourceOptionsFromConfig(config).download_attachments);
 
   FakeFreshdesk http;
-  config.index_drafts = true;
+  config.components.Set("index_drafts", true);
   auto source = ::deskpipe::CreateSource(config, http);
   ASSERT_TRUE(source) << source.error().ToString();
   auto* freshdesk = dynamic_cast<FreshdeskSource*>(source->get());
