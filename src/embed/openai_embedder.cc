@@ -3,12 +3,13 @@
 #include <algorithm>
 #include <atomic>
 #include <mutex>
-#include <random>
+#include <cmath>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "core/json_text.h"
+#include "net/account_requester.h"
 #include "net/api_error.h"
 #include "net/url.h"
 
@@ -24,22 +25,43 @@ int KnownDimension(const std::string& model) {
   return 0;
 }
 
-bool Retryable(long status) { return status == 408 || status == 429 || status >= 500; }
+// The embeddings endpoint as an account: no budget headers are read (nothing is paced but by 429s), a 429
+// pauses every request of this embedder for its Retry-After, and every failure counts among max_attempts.
+net::AccountPolicy EmbeddingsPolicy(const OpenAiEmbedderOptions& options) {
+  net::AccountPolicy policy;
+  policy.base_url = options.base_url;
+  policy.read_retry_after = [](const net::HttpResponse& response) {
+    return net::ParseRetryAfter(response.Header("retry-after"), std::chrono::system_clock::now());
+  };
+  policy.retry.max_attempts = options.max_attempts;
+  policy.retry.backoff_base = options.initial_backoff;
+  policy.retry.backoff_max = options.max_backoff;
+  policy.retry.backoff_jitter = 0.5;
+  policy.retry.jitter_lowers = true;
+  policy.retry.default_retry_after.reset();  // no Retry-After: back off
+  policy.retry.retry_after_jitter = milliseconds(0);
+  policy.max_retry_after = options.max_retry_after;
+  policy.budget.probe_first = false;
+  policy.budget.max_in_flight = 1 << 20;  // each Embed() call bounds its own concurrency
+  policy.clock = options.sleep ? net::MakeFunctionClock(options.sleep, nullptr) : net::SystemClock();
+  return policy;
+}
 
 }  // namespace
 
-// State shared by the workers of every Embed() call: idle HTTP clients (kept for keep-alive) and the time
-// before which no request may go out (set by a 429).
+// State shared by the workers of every Embed() call: idle HTTP clients (kept for keep-alive) and the request
+// layer (whose governor holds the pause a 429 sets).
 struct OpenAiEmbedder::Shared {
+  explicit Shared(net::AccountPolicy policy) : requester(std::move(policy)) {}
   std::mutex mutex;
   std::vector<std::unique_ptr<net::HttpClient>> idle_clients;
-  std::chrono::steady_clock::time_point paused_until{};
+  net::AccountRequester requester;
   std::atomic<int64_t> requests{0};
   bool send_dimensions = false;
 };
 
 OpenAiEmbedder::OpenAiEmbedder(OpenAiEmbedderOptions options)
-    : options_(std::move(options)), shared_(std::make_unique<Shared>()) {}
+    : options_(std::move(options)), shared_(std::make_unique<Shared>(EmbeddingsPolicy(options_))) {}
 
 OpenAiEmbedder::~OpenAiEmbedder() = default;
 
@@ -65,7 +87,6 @@ Result<std::unique_ptr<OpenAiEmbedder>> OpenAiEmbedder::Create(OpenAiEmbedderOpt
     return Error(InvalidArgument("OpenAI embedder: batch sizes, concurrency and attempts must be positive"));
   }
   if (!options.make_client) options.make_client = [] { return net::MakeCurlHttpClient(); };
-  if (!options.sleep) options.sleep = [](milliseconds wait) { std::this_thread::sleep_for(wait); };
 
   const bool explicit_dimension = options.dimension > 0;
   if (!explicit_dimension) options.dimension = KnownDimension(options.model);
@@ -113,7 +134,7 @@ Result<std::vector<std::vector<float>>> OpenAiEmbedder::Embed(const std::vector<
   std::atomic<bool> failed{false};
   std::mutex error_mutex;
   Status first_error;
-  auto work = [&](uint32_t seed) {
+  auto work = [&] {
     std::unique_ptr<net::HttpClient> client;
     {
       std::lock_guard<std::mutex> lock(shared_->mutex);
@@ -127,7 +148,7 @@ Result<std::vector<std::vector<float>>> OpenAiEmbedder::Embed(const std::vector<
       std::vector<std::string> batch_texts;
       for (size_t i : batches[b]) batch_texts.push_back(texts[i]);
       std::vector<std::vector<float>> vectors;
-      auto sent = EmbedBatch(*client, batch_texts, vectors, seed + static_cast<uint32_t>(b));
+      auto sent = EmbedBatch(*client, batch_texts, vectors);
       if (!sent) {
         std::lock_guard<std::mutex> lock(error_mutex);
         if (!failed.exchange(true)) first_error = sent.error();
@@ -141,8 +162,8 @@ Result<std::vector<std::vector<float>>> OpenAiEmbedder::Embed(const std::vector<
 
   const size_t workers = std::min<size_t>(static_cast<size_t>(options_.concurrency), batches.size());
   std::vector<std::thread> threads;
-  for (size_t w = 1; w < workers; ++w) threads.emplace_back(work, static_cast<uint32_t>(w * 7919));
-  work(0);
+  for (size_t w = 1; w < workers; ++w) threads.emplace_back(work);
+  work();
   for (std::thread& t : threads) t.join();
   if (failed) return Error(first_error);
   if (options_.dimension == 0) {
@@ -155,7 +176,7 @@ Result<std::vector<std::vector<float>>> OpenAiEmbedder::Embed(const std::vector<
 }
 
 Result<void> OpenAiEmbedder::EmbedBatch(net::HttpClient& client, const std::vector<std::string>& texts,
-                                        std::vector<std::vector<float>>& out, uint32_t seed) const {
+                                        std::vector<std::vector<float>>& out) const {
   nlohmann::json body = {{"model", options_.model}, {"input", texts}, {"encoding_format", "float"}};
   if (shared_->send_dimensions) body["dimensions"] = options_.dimension;
   net::HttpRequest request;
@@ -166,97 +187,64 @@ Result<void> OpenAiEmbedder::EmbedBatch(net::HttpClient& client, const std::vect
   request.body = CompactJson(body);
   request.timeout = options_.timeout;
 
-  std::minstd_rand jitter(seed ? seed : 1);
   const std::string what_prefix = "POST " + request.url + " (model " + options_.model + ")";
-  Status last;
-  for (int attempt = 0; attempt < options_.max_attempts; ++attempt) {
-    // Honour a pause set by any worker's 429 before sending.
-    milliseconds pause{0};
-    {
-      std::lock_guard<std::mutex> lock(shared_->mutex);
-      const auto now = std::chrono::steady_clock::now();
-      if (shared_->paused_until > now) {
-        pause = std::chrono::duration_cast<milliseconds>(shared_->paused_until - now) + milliseconds(1);
-      }
-    }
-    if (pause.count() > 0) options_.sleep(pause);
-
+  net::ResponseReader reader;
+  reader.classify = [&](const Result<net::HttpResponse>& response) -> Status {
     ++shared_->requests;
-    auto response = client.Send(request);
-    std::optional<milliseconds> retry_after;
+    // Transport failure (refused, reset, timeout): transient.
     if (!response) {
-      // Transport failure (refused, reset, timeout): transient.
-      last = Unavailable(what_prefix + ": " + response.error().message());
-    } else if (response->status == 200) {
-      auto json = nlohmann::json::parse(response->body, nullptr, /*allow_exceptions=*/false);
-      if (!json.is_object() || !json.contains("data") || !json["data"].is_array()) {
-        return Error(Internal(what_prefix + ": the response has no \"data\" array"));
-      }
-      const auto& data = json["data"];
-      if (data.size() != texts.size()) {
-        return Error(Internal(what_prefix + ": " + std::to_string(data.size()) + " embeddings for " +
-                              std::to_string(texts.size()) + " inputs"));
-      }
-      out.assign(texts.size(), {});
-      for (size_t k = 0; k < data.size(); ++k) {
-        const auto& item = data[k];
-        const size_t index =
-            item.is_object() && item.contains("index") && item["index"].is_number_unsigned() ? item["index"].get<size_t>() : k;
-        if (index >= texts.size() || !out[index].empty() || !item.is_object() || !item.contains("embedding") ||
-            !item["embedding"].is_array()) {
-          return Error(Internal(what_prefix + ": malformed or duplicate item " + std::to_string(k) + " in \"data\""));
-        }
-        std::vector<float> v;
-        v.reserve(item["embedding"].size());
-        double norm = 0;
-        for (const auto& x : item["embedding"]) {
-          if (!x.is_number()) return Error(Internal(what_prefix + ": a non-number in embedding " + std::to_string(index)));
-          v.push_back(x.get<float>());
-          norm += static_cast<double>(v.back()) * v.back();
-        }
-        if (v.empty() || (options_.dimension > 0 && static_cast<int>(v.size()) != options_.dimension)) {
-          return Error(InvalidArgument(what_prefix + ": embedding of width " + std::to_string(v.size()) +
-                                       ", expected " + std::to_string(options_.dimension) +
-                                       " (check openai_embedding_dimension)"));
-        }
-        if (norm > 0) {
-          const float inv = static_cast<float>(1.0 / std::sqrt(norm));
-          for (float& x : v) x *= inv;
-        }
-        out[index] = std::move(v);
-      }
-      return {};
-    } else {
-      const std::string what = what_prefix + ": HTTP " + std::to_string(response->status) + ": " +
-                               net::ServerErrorMessage(response->body, options_.api_key);
-      last = net::ClassifyHttpStatus(response->status, what, "openai_api_key");
-      if (!Retryable(response->status)) return Error(last);
-      if (response->status == 429) {
-        retry_after = net::ParseRetryAfter(response->Header("retry-after"), std::chrono::system_clock::now());
-        if (retry_after) last.set_retry_after(*retry_after);
-        if (retry_after && *retry_after > options_.max_retry_after) return Error(last);
-      }
+      return Unavailable(what_prefix + ": " + net::MaskSecret(response.error().message(), options_.api_key));
     }
-    if (attempt + 1 == options_.max_attempts) break;
-
-    milliseconds wait;
-    if (retry_after) {
-      wait = *retry_after;
-    } else {
-      // Exponential backoff with full jitter.
-      const int64_t cap = std::min<int64_t>(options_.max_backoff.count(),
-                                            options_.initial_backoff.count() << std::min(attempt, 20));
-      wait = milliseconds(std::uniform_int_distribution<int64_t>(cap / 2, std::max<int64_t>(cap, 1))(jitter));
+    if (response->status == 200) return Status::Ok();
+    const std::string what = what_prefix + ": HTTP " + std::to_string(response->status) + ": " +
+                             net::ServerErrorMessage(response->body, options_.api_key);
+    return net::ClassifyHttpStatus(response->status, what, "openai_api_key");
+  };
+  reader.take = [&](net::HttpResponse& response) -> Status {
+    auto json = nlohmann::json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+    if (!json.is_object() || !json.contains("data") || !json["data"].is_array()) {
+      return Internal(what_prefix + ": the response has no \"data\" array");
     }
-    if (response && response->status == 429) {
-      // A rate limit applies to the account: pause every worker, this one included.
-      std::lock_guard<std::mutex> lock(shared_->mutex);
-      shared_->paused_until = std::max(shared_->paused_until, std::chrono::steady_clock::now() + wait);
-    } else {
-      options_.sleep(wait);
+    const auto& data = json["data"];
+    if (data.size() != texts.size()) {
+      return Internal(what_prefix + ": " + std::to_string(data.size()) + " embeddings for " +
+                      std::to_string(texts.size()) + " inputs");
     }
+    out.assign(texts.size(), {});
+    for (size_t k = 0; k < data.size(); ++k) {
+      const auto& item = data[k];
+      const size_t index =
+          item.is_object() && item.contains("index") && item["index"].is_number_unsigned() ? item["index"].get<size_t>() : k;
+      if (index >= texts.size() || !out[index].empty() || !item.is_object() || !item.contains("embedding") ||
+          !item["embedding"].is_array()) {
+        return Internal(what_prefix + ": malformed or duplicate item " + std::to_string(k) + " in \"data\"");
+      }
+      std::vector<float> v;
+      v.reserve(item["embedding"].size());
+      double norm = 0;
+      for (const auto& x : item["embedding"]) {
+        if (!x.is_number()) return Internal(what_prefix + ": a non-number in embedding " + std::to_string(index));
+        v.push_back(x.get<float>());
+        norm += static_cast<double>(v.back()) * v.back();
+      }
+      if (v.empty() || (options_.dimension > 0 && static_cast<int>(v.size()) != options_.dimension)) {
+        return InvalidArgument(what_prefix + ": embedding of width " + std::to_string(v.size()) + ", expected " +
+                               std::to_string(options_.dimension) + " (check openai_embedding_dimension)");
+      }
+      if (norm > 0) {
+        const float inv = static_cast<float>(1.0 / std::sqrt(norm));
+        for (float& x : v) x *= inv;
+      }
+      out[index] = std::move(v);
+    }
+    return Status::Ok();
+  };
+  net::SendOutcome outcome = shared_->requester.Send(client, request, net::RequestTicket{}, what_prefix, reader);
+  if (outcome.ok()) return {};
+  if (outcome.out_of_attempts) {
+    return Error(outcome.status.WithContext("after " + std::to_string(options_.max_attempts) + " attempts"));
   }
-  return Error(last.WithContext("after " + std::to_string(options_.max_attempts) + " attempts"));
+  return Error(outcome.status);
 }
 
 }  // namespace deskpipe

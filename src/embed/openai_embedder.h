@@ -3,9 +3,10 @@
 //
 // Embed() splits the texts into requests of at most `max_batch_texts` inputs and `max_batch_tokens` estimated
 // tokens, sends up to `concurrency` of them at once (one libcurl client per worker thread) and puts the vectors
-// back in input order, L2-normalized. Each request is retried up to `max_attempts` times: 429 waits the
-// server's Retry-After (seconds or HTTP date; else exponential backoff with jitter) and pauses every worker of
-// this embedder until then; 408, 5xx and transport failures (timeouts, resets) back off exponentially. Other
+// back in input order, L2-normalized. Requests go through a net::AccountRequester (one per embedder) and are
+// tried up to `max_attempts` times: 429 waits the server's Retry-After (seconds or HTTP date; else exponential
+// backoff with jitter) and pauses every worker of this embedder until then (a longer Retry-After than
+// `max_retry_after` fails at once); 408, 5xx and transport failures (timeouts, resets) back off exponentially. Other
 // statuses are classified and returned at once: 400/404/422 InvalidArgument, 401 Unauthenticated,
 // 403 PermissionDenied; a 429 that outlasts the attempts is RateLimited carrying its retry_after.
 // Empty texts are not sent (APIs reject them); they get the all-zero vector, as the Embedder interface allows.
@@ -51,7 +52,7 @@ struct OpenAiEmbedderOptions {
 
   // Seams for tests: how HTTP clients are made (one per worker) and how waiting is done.
   std::function<std::unique_ptr<net::HttpClient>()> make_client;  // default: net::MakeCurlHttpClient
-  std::function<void(std::chrono::milliseconds)> sleep;           // default: std::this_thread::sleep_for
+  std::function<void(std::chrono::milliseconds)> sleep;           // default: net::SystemClock()'s
 };
 
 class OpenAiEmbedder : public Embedder {
@@ -76,9 +77,9 @@ class OpenAiEmbedder : public Embedder {
  private:
   struct Shared;
   explicit OpenAiEmbedder(OpenAiEmbedderOptions options);
-  // Sends one request with retries; writes vectors for `texts` into `out`.
+  // Sends one request through the request layer (retries included); writes vectors for `texts` into `out`.
   Result<void> EmbedBatch(net::HttpClient& client, const std::vector<std::string>& texts,
-                          std::vector<std::vector<float>>& out, uint32_t seed) const;
+                          std::vector<std::vector<float>>& out) const;
 
   OpenAiEmbedderOptions options_;
   std::unique_ptr<Shared> shared_;

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -27,6 +28,12 @@ class Clock {
 
 // The process's real clock (steady_clock, real sleeps). Never null.
 std::shared_ptr<Clock> SystemClock();
+
+// A clock made of a sleep function and a time function (the injection points older than Clock; either may be
+// null: real sleeps, steady_clock). `sleep` is taken not to move `now`, so the time slept is added to it; with
+// a `sleep`, WaitFor sleeps the whole wait (no early wake-up).
+std::shared_ptr<Clock> MakeFunctionClock(std::function<void(std::chrono::milliseconds)> sleep,
+                                         std::function<std::chrono::steady_clock::time_point()> now);
 
 // A clock that moves only when someone sleeps or waits on it (or Advance is called): SleepFor / WaitFor
 // advance Now() by the wait and return at once. Records every sleep/wait. Thread-safe, but meant for

@@ -136,7 +136,7 @@ RateGovernor::Permit RateGovernor::Acquire(const RequestTicket& ticket) {
       continue;
     }
     // Until the first response tells the budget, one request probes alone.
-    const int cap = saw_response_ ? options_.max_in_flight : 1;
+    const int cap = saw_response_ || !options_.probe_first ? options_.max_in_flight : 1;
     if (in_flight_ >= cap) {
       cv_.wait(lock);
       continue;

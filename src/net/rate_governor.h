@@ -3,8 +3,9 @@
 //
 //  - Budget: credits per window, learnt from every response's total header (X-RateLimit-Total), times
 //    `budget_share` (leave room for the customer's other apps). Before the first response the budget is
-//    unknown and one request goes at a time (the probe); a server that sends no total header is not
-//    budgeted (only the concurrency cap and the spacing apply).
+//    unknown and one request goes at a time (the probe; `probe_first` false skips it, for an API whose
+//    budget is never read); a server that sends no total header is not budgeted (only the concurrency cap,
+//    the spacing and pauses apply).
 //  - Cost: each request reserves the credits it is anticipated to cost before it is sent: the last cost learnt
 //    for its `cost_key` (X-RateLimit-Used-CurrentRequest), else the caller's estimate (e.g. +2 per include).
 //    The reservation is corrected to the real cost when the response arrives.
@@ -46,6 +47,8 @@ struct RateGovernorOptions {
   int max_in_flight = 4;      // ≥ 1
   std::chrono::milliseconds min_spacing{0};
   std::chrono::milliseconds window{60'000};
+  // Until the first response, one request at a time, so the budget is learnt before it is spent.
+  bool probe_first = true;
   // Calls per window allowed for a bucket given the account's total budget; nullopt = no sub-budget.
   std::function<std::optional<int64_t>(const std::string& bucket, int64_t total)> bucket_limit;
   std::shared_ptr<Clock> clock;  // default SystemClock()

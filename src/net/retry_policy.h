@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <random>
 
 #include "core/status.h"
@@ -16,8 +17,12 @@ struct RetryPolicy {
   int max_attempts = 4;                            // attempts per request, ≥ 1
   std::chrono::milliseconds backoff_base{1000};    // wait after the first transient failure
   std::chrono::milliseconds backoff_max{60'000};   // cap of the exponential part
-  double backoff_jitter = 0.5;                     // + uniform [0, jitter × backoff)
-  std::chrono::milliseconds default_retry_after{60'000};  // a 429 without a usable Retry-After
+  double backoff_jitter = 0.5;                     // + uniform [0, jitter × backoff]
+  // Take the jitter off the backoff instead of adding it: waits in [backoff × (1 − jitter), backoff], so the
+  // cap is never passed.
+  bool jitter_lowers = false;
+  // A 429 without a usable Retry-After; unset: back off as after a transient failure.
+  std::optional<std::chrono::milliseconds> default_retry_after{60'000};
   std::chrono::milliseconds retry_after_jitter{250};      // + uniform [0, this) after a Retry-After
 
   static bool IsRetryable(StatusCode code) {

@@ -9,6 +9,7 @@
 #include "core/hash.h"
 #include "core/json_text.h"
 #include "core/log.h"
+#include "net/account_requester.h"
 #include "net/api_error.h"
 #include "net/url.h"
 #include "pipeline/summarizer_settings.h"
@@ -76,8 +77,37 @@ std::string SummaryPrompt(const Document& ticket, size_t max_chars) {
   return prompt.substr(0, head) + std::string(kElided) + prompt.substr(std::max(tail_start, head));
 }
 
+namespace {
+
+// The chat-completions endpoint as an account: a 429 waits its Retry-After (up to max_retry_after) and
+// pauses this summarizer's other requests; every failure counts among max_attempts.
+net::AccountPolicy ChatCompletionsPolicy(const SummarizerOptions& options) {
+  net::AccountPolicy policy;
+  policy.base_url = options.base_url;
+  policy.read_retry_after = [](const net::HttpResponse& response) {
+    return net::ParseRetryAfter(response.Header("retry-after"), std::chrono::system_clock::now());
+  };
+  policy.retry.max_attempts = options.max_attempts;
+  policy.retry.backoff_base = options.retry_backoff;
+  policy.retry.backoff_max = std::chrono::hours(1);
+  policy.retry.backoff_jitter = 0;
+  policy.retry.default_retry_after.reset();  // no Retry-After: back off
+  policy.retry.retry_after_jitter = milliseconds(0);
+  policy.max_retry_after = options.max_retry_after;
+  policy.budget.probe_first = false;
+  policy.budget.max_in_flight = 1 << 20;  // each AddSummaries call bounds its own concurrency
+  policy.clock = options.clock;
+  return policy;
+}
+
+}  // namespace
+
 Summarizer::Summarizer(SummarizerOptions options, std::unique_ptr<net::HttpClient> http)
-    : options_(std::move(options)), http_(std::move(http)) {}
+    : options_(std::move(options)),
+      http_(std::move(http)),
+      requester_(std::make_unique<net::AccountRequester>(ChatCompletionsPolicy(options_))) {}
+
+Summarizer::~Summarizer() = default;
 
 Result<std::unique_ptr<Summarizer>> Summarizer::Create(SummarizerOptions options,
                                                        std::unique_ptr<net::HttpClient> http) {
@@ -117,11 +147,20 @@ Result<std::unique_ptr<Summarizer>> Summarizer::FromConfig(const Config& config)
   return Create(std::move(options));
 }
 
-Result<ThreadSummary> Summarizer::SummarizeOnce(const std::string& prompt, const std::string& what) {
+Result<ThreadSummary> Summarizer::Summarize(const Document& ticket) {
+  const std::string what = "ticket " + ticket.id;
+  if (stop_ != nullptr && stop_->load()) {
+    return Error(Cancelled("a stop was requested before " + what + " was summarized"));
+  }
+  if (consecutive_failures_.load() >= options_.max_consecutive_failures) {
+    return Error(Unavailable("summarizer endpoint skipped for " + what + ": it failed " +
+                             std::to_string(options_.max_consecutive_failures) +
+                             " times in a row in this run"));
+  }
   nlohmann::json body = {
       {"model", options_.model},
-      {"messages",
-       nlohmann::json::array({{{"role", "system"}, {"content", kSystemPrompt}}, {{"role", "user"}, {"content", prompt}}})},
+      {"messages", nlohmann::json::array({{{"role", "system"}, {"content", kSystemPrompt}},
+                                          {{"role", "user"}, {"content", SummaryPrompt(ticket, options_.max_input_chars)}}})},
       {"temperature", 0},
       {"max_tokens", options_.max_output_tokens}};
   net::HttpRequest request;
@@ -134,81 +173,49 @@ Result<ThreadSummary> Summarizer::SummarizeOnce(const std::string& prompt, const
   request.body = CompactJson(body);
   request.timeout = options_.timeout;
 
-  ++requests_;
-  auto response = http_->Send(request);
-  if (!response) {
-    return Error(
-        Status(response.error().code(), net::MaskSecret(response.error().message(), options_.api_key))
-            .WithContext("summarizing " + what));
-  }
-  if (response->status < 200 || response->status >= 300) {
-    Status status = net::ClassifyHttpStatus(response->status,
-                                            "summarizer endpoint answered HTTP " +
-                                                std::to_string(response->status) + " for " + what + ": " +
-                                                net::ServerErrorMessage(response->body, options_.api_key),
-                                            "LLM_SUMMARY_API_KEY");
-    if (response->status == 429) {
-      if (auto wait =
-              net::ParseRetryAfter(response->Header("retry-after"), std::chrono::system_clock::now())) {
-        status.set_retry_after(*wait);
+  ThreadSummary summary;
+  net::ResponseReader reader;
+  reader.classify = [&](const Result<net::HttpResponse>& response) -> Status {
+    ++requests_;
+    if (!response) {
+      return Status(response.error().code(), net::MaskSecret(response.error().message(), options_.api_key))
+          .WithContext("summarizing " + what);
+    }
+    if (response->status >= 200 && response->status < 300) return Status::Ok();
+    return net::ClassifyHttpStatus(response->status,
+                                   "summarizer endpoint answered HTTP " + std::to_string(response->status) +
+                                       " for " + what + ": " +
+                                       net::ServerErrorMessage(response->body, options_.api_key),
+                                   "LLM_SUMMARY_API_KEY");
+  };
+  reader.take = [&](net::HttpResponse& response) -> Status {
+    auto json = nlohmann::json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+    const nlohmann::json* content = nullptr;
+    if (json.is_object() && json.contains("choices") && json["choices"].is_array() && !json["choices"].empty()) {
+      const auto& choice = json["choices"][0];
+      if (choice.is_object() && choice.contains("message") && choice["message"].is_object()) {
+        auto it = choice["message"].find("content");
+        if (it != choice["message"].end() && it->is_string()) content = &*it;
       }
     }
-    return Error(status);
-  }
-  auto json = nlohmann::json::parse(response->body, nullptr, /*allow_exceptions=*/false);
-  const nlohmann::json* content = nullptr;
-  if (json.is_object() && json.contains("choices") && json["choices"].is_array() && !json["choices"].empty()) {
-    const auto& choice = json["choices"][0];
-    if (choice.is_object() && choice.contains("message") && choice["message"].is_object()) {
-      auto it = choice["message"].find("content");
-      if (it != choice["message"].end() && it->is_string()) content = &*it;
+    if (content == nullptr) {
+      return InvalidRecord("malformed chat-completions response for " + what +
+                           ": no choices[0].message.content string (" +
+                           net::ServerErrorMessage(response.body, options_.api_key) + ")");
     }
+    summary.text = Trimmed(content->get_ref<const std::string&>());
+    if (summary.text.empty()) return InvalidRecord("the summarizer returned an empty summary for " + what);
+    summary.text.resize(Utf8Prefix(summary.text, options_.max_summary_chars));
+    if (json.contains("usage") && json["usage"].is_object()) summary.usage = json["usage"];
+    return Status::Ok();
+  };
+  net::SendOutcome outcome = requester_->Send(*http_, request, net::RequestTicket{}, what, reader);
+  if (outcome.ok()) {
+    consecutive_failures_ = 0;
+    ++made_;
+    return summary;
   }
-  if (content == nullptr) {
-    return Error(InvalidRecord("malformed chat-completions response for " + what +
-                               ": no choices[0].message.content string (" +
-                               net::ServerErrorMessage(response->body, options_.api_key) + ")"));
-  }
-  ThreadSummary summary;
-  summary.text = Trimmed(content->get_ref<const std::string&>());
-  if (summary.text.empty()) {
-    return Error(InvalidRecord("the summarizer returned an empty summary for " + what));
-  }
-  summary.text.resize(Utf8Prefix(summary.text, options_.max_summary_chars));
-  if (json.contains("usage") && json["usage"].is_object()) summary.usage = json["usage"];
-  return summary;
-}
-
-Result<ThreadSummary> Summarizer::Summarize(const Document& ticket) {
-  const std::string what = "ticket " + ticket.id;
-  if (stop_ != nullptr && stop_->load()) {
-    return Error(Cancelled("a stop was requested before " + what + " was summarized"));
-  }
-  if (consecutive_failures_.load() >= options_.max_consecutive_failures) {
-    return Error(Unavailable("summarizer endpoint skipped for " + what + ": it failed " +
-                             std::to_string(options_.max_consecutive_failures) +
-                             " times in a row in this run"));
-  }
-  const std::string prompt = SummaryPrompt(ticket, options_.max_input_chars);
-  Status last;
-  for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
-    auto summary = SummarizeOnce(prompt, what);
-    if (summary) {
-      consecutive_failures_ = 0;
-      ++made_;
-      return summary;
-    }
-    last = summary.error();
-    const bool retryable =
-        last.code() == StatusCode::kUnavailable || last.code() == StatusCode::kRateLimited;
-    if (!retryable || attempt == options_.max_attempts) break;
-    milliseconds wait = options_.retry_backoff * attempt;
-    if (last.code() == StatusCode::kRateLimited && last.retry_after()) {
-      if (*last.retry_after() > options_.max_retry_after) break;  // longer than a sync should stall
-      wait = *last.retry_after();
-    }
-    std::this_thread::sleep_for(wait);
-  }
+  Status last = outcome.status;
   // A malformed answer says the endpoint is up; only transport, 5xx and 429 count towards "down".
   if (last.code() == StatusCode::kUnavailable || last.code() == StatusCode::kRateLimited ||
       last.code() == StatusCode::kUnauthenticated) {

@@ -13,6 +13,9 @@
 // carries only thread-derived metadata — has_private, created_at — and no status/priority filters).
 // Tickets that are no longer active (trash, spam, archive) or were removed lose their summary.
 //
+// Requests go through a net::AccountRequester (one per summarizer): 5xx and transport failures back off, a
+// 429 waits its Retry-After (a longer one than max_retry_after fails the thread) and pauses this
+// summarizer's other requests; together at most max_attempts tries per thread.
 // Failures (HTTP error, timeout, malformed response) never block the sync: the ticket is indexed without a
 // summary and a dead letter (stage "summarize", the ticket's record id) records why. After
 // `max_consecutive_failures` failures in a row the endpoint is taken as down for the rest of the run: the
@@ -38,8 +41,13 @@
 #include "core/config.h"
 #include "core/record.h"
 #include "core/status.h"
+#include "net/clock.h"
 #include "net/http_client.h"
 #include "store/store.h"
+
+namespace deskpipe::net {
+class AccountRequester;
+}
 
 namespace deskpipe {
 
@@ -52,12 +60,13 @@ struct SummarizerOptions {
   std::chrono::milliseconds timeout{60000};  // per request, connect included
   int concurrency = 4;                       // requests in flight per AddSummaries call
   int max_attempts = 2;                      // tries per thread for 429 / 5xx / transport failures
-  std::chrono::milliseconds retry_backoff{500};
+  std::chrono::milliseconds retry_backoff{500};      // first retry's wait, doubled after each failure
   std::chrono::milliseconds max_retry_after{10000};  // a longer Retry-After fails the thread (dead letter)
   int max_consecutive_failures = 5;  // then the endpoint is taken as down for the rest of the run
   size_t max_input_chars = 24000;    // longer threads keep their start and end (the middle is elided)
   size_t max_summary_chars = 4000;   // a longer answer is cut
   int max_output_tokens = 300;       // sent as max_tokens
+  std::shared_ptr<net::Clock> clock;  // time source of retry waits (tests: net::FakeClock); default: the system's
 };
 
 // One model answer.
@@ -102,12 +111,15 @@ class Summarizer {
 
   const SummarizerOptions& options() const { return options_; }
 
+  ~Summarizer();
+
  private:
   Summarizer(SummarizerOptions options, std::unique_ptr<net::HttpClient> http);
-  Result<ThreadSummary> SummarizeOnce(const std::string& prompt, const std::string& what);
 
   SummarizerOptions options_;
   std::unique_ptr<net::HttpClient> http_;
+  // Retries and waits of every request (a 429 pauses the others of this summarizer).
+  std::unique_ptr<net::AccountRequester> requester_;
   std::atomic<int64_t> requests_{0};
   std::atomic<int64_t> made_{0};
   std::atomic<int> consecutive_failures_{0};

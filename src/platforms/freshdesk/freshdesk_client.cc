@@ -6,12 +6,11 @@
 #include <charconv>
 #include <map>
 #include <mutex>
-#include <thread>
 #include <utility>
 
 #include "core/json_text.h"
 #include "core/log.h"
-#include "core/time.h"
+#include "net/api_error.h"
 #include "net/url.h"
 #include "platforms/freshdesk/freshdesk_settings.h"
 
@@ -157,59 +156,6 @@ Status ClassifyFreshdeskError(const net::HttpResponse& response, const std::stri
 
 namespace {
 
-// The older sleep/now injection as a Clock: `sleep` does not move `now`, so the time slept is added to it.
-class FunctionClock : public net::Clock {
- public:
-  FunctionClock(std::function<void(std::chrono::milliseconds)> sleep,
-                std::function<std::chrono::steady_clock::time_point()> now)
-      : sleep_(std::move(sleep)), now_(std::move(now)) {}
-
-  TimePoint Now() override {
-    TimePoint base = now_ ? now_() : std::chrono::steady_clock::now();
-    std::lock_guard<std::mutex> lock(mu_);
-    return base + slept_;
-  }
-  void SleepFor(std::chrono::milliseconds wait) override {
-    if (wait.count() <= 0) return;
-    if (sleep_) {
-      sleep_(wait);
-      std::lock_guard<std::mutex> lock(mu_);
-      slept_ += wait;
-    } else {
-      std::this_thread::sleep_for(wait);
-    }
-  }
-  void WaitFor(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
-               std::chrono::milliseconds wait) override {
-    if (!sleep_) {
-      if (wait.count() > 0) cv.wait_for(lock, wait);
-      return;
-    }
-    lock.unlock();
-    SleepFor(wait);
-    lock.lock();
-  }
-
- private:
-  std::function<void(std::chrono::milliseconds)> sleep_;
-  std::function<std::chrono::steady_clock::time_point()> now_;
-  std::mutex mu_;
-  std::chrono::milliseconds slept_{0};
-};
-
-// One governor and one breaker per account (api_base) in the process, alive while a client holds them.
-template <typename T>
-std::shared_ptr<T> SharedPerAccount(const std::string& account, const std::function<std::shared_ptr<T>()>& make) {
-  static std::mutex mu;
-  static std::map<std::string, std::weak_ptr<T>> registry;
-  std::lock_guard<std::mutex> lock(mu);
-  auto& slot = registry[account];
-  if (auto existing = slot.lock()) return existing;
-  auto created = make();
-  slot = created;
-  return created;
-}
-
 constexpr const char* kPageCapMarker = "tickets page cap reached";
 
 std::string UrlDecodeComma(std::string s) {
@@ -312,89 +258,76 @@ net::RequestTicket FreshdeskRequestTicket(const std::string& path_and_query) {
   return ticket;
 }
 
+namespace {
+
+// Freshdesk's Retry-After: whole seconds.
+std::optional<std::chrono::milliseconds> FreshdeskRetryAfter(const net::HttpResponse& response) {
+  auto seconds = ParseInt(response.Header("retry-after"));
+  if (!seconds || *seconds < 0) return std::nullopt;
+  return std::chrono::seconds(*seconds);
+}
+
+net::RateHeaders ReadFreshdeskRateHeaders(const net::HttpResponse& response) {
+  net::RateHeaders rate;
+  rate.total = ParseInt(response.Header("x-ratelimit-total"));
+  rate.remaining = ParseInt(response.Header("x-ratelimit-remaining"));
+  rate.used_current_request = ParseInt(response.Header("x-ratelimit-used-currentrequest"));
+  return rate;
+}
+
+}  // namespace
+
 FreshdeskClient::FreshdeskClient(std::string api_base, std::string api_key, net::HttpClient& http,
                                  FreshdeskClientOptions options)
-    : api_base_(std::move(api_base)),
-      api_key_(std::move(api_key)),
-      http_(http),
-      options_(std::move(options)),
-      rng_(std::random_device{}()) {
+    : api_base_(std::move(api_base)), api_key_(std::move(api_key)), http_(http), options_(std::move(options)) {
   while (!api_base_.empty() && api_base_.back() == '/') api_base_.pop_back();
-  if (auto parts = net::ParseUrl(api_base_)) {
-    const std::string host = parts->host.find(':') != std::string::npos ? "[" + parts->host + "]" : parts->host;
-    host_port_ = host + ":" + (!parts->port.empty() ? parts->port : parts->scheme == "https" ? "443" : "80");
-  } else {
-    host_port_ = api_base_;
-  }
   if (options_.max_attempts < 1) options_.max_attempts = 1;
-  outage_limit_ = std::max<std::chrono::milliseconds>(options_.circuit_wait_max.value_or(std::chrono::minutes(10)),
-                                                      std::chrono::milliseconds(0));
-  retry_.max_attempts = options_.max_attempts;
-  // A client told not to retry (max_attempts 1) does not retry a 429 either.
-  rate_limited_attempts_ = options_.max_rate_limited_attempts > 0 ? options_.max_rate_limited_attempts
-                           : options_.max_attempts == 1       ? 1
-                                                               : std::max(options_.max_attempts, 10);
-  retry_.backoff_base = options_.backoff_base;
-  retry_.backoff_max = options_.backoff_max;
-  retry_.default_retry_after = options_.default_retry_after;
-  retry_.retry_after_jitter = options_.retry_after_jitter;
   max_concurrent_ = std::clamp(options_.max_concurrent_requests.value_or(4), 1, kMostConcurrentRequests);
   double share = options_.api_budget_share.value_or(1.0);
   if (!(share > 0) || share > 1) share = 1.0;
 
+  net::AccountPolicy policy;
   const bool injected_time = options_.clock || options_.sleep || options_.now;
+  policy.account = injected_time ? "" : api_base_;  // a test's own clock gets a private governor and breaker
+  policy.base_url = api_base_;
+  policy.read_rate_headers = &ReadFreshdeskRateHeaders;
+  policy.read_retry_after = &FreshdeskRetryAfter;
+  policy.retry.max_attempts = options_.max_attempts;
+  policy.retry.backoff_base = options_.backoff_base;
+  policy.retry.backoff_max = options_.backoff_max;
+  policy.retry.default_retry_after = options_.default_retry_after;
+  policy.retry.retry_after_jitter = options_.retry_after_jitter;
+  // A client told not to retry (max_attempts 1) does not retry a 429 either.
+  policy.max_rate_limited_attempts = options_.max_rate_limited_attempts > 0 ? options_.max_rate_limited_attempts
+                                     : options_.max_attempts == 1         ? 1
+                                                                          : std::max(options_.max_attempts, 10);
+  policy.budget.budget_share = share;
+  policy.budget.max_in_flight = max_concurrent_;
+  policy.budget.min_spacing = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::duration<double>(std::max(options_.rate_limit_delay, 0.0)));
+  policy.budget.window = options_.rate_window;
+  policy.budget.bucket_limit = &FreshdeskSubLimit;
+  net::CircuitBreakerOptions breaker;
+  breaker.failure_threshold = options_.circuit_failure_threshold;
+  breaker.open_for = options_.circuit_open_for;
+  breaker.max_open_for = std::max(options_.circuit_open_for * 10, options_.circuit_open_for);
+  policy.breaker = breaker;
+  policy.unreachable_timeout = options_.circuit_wait_max.value_or(std::chrono::minutes(10));
+  policy.outage_report_interval = options_.outage_report_interval;
   if (options_.clock) {
-    clock_ = options_.clock;
+    policy.clock = options_.clock;
   } else if (options_.sleep || options_.now) {
-    clock_ = std::make_shared<FunctionClock>(options_.sleep, options_.now);
-  } else {
-    clock_ = net::SystemClock();
+    policy.clock = net::MakeFunctionClock(options_.sleep, options_.now);
   }
-
-  auto make_governor = [&]() {
-    net::RateGovernorOptions g;
-    g.budget_share = share;
-    g.max_in_flight = max_concurrent_;
-    g.min_spacing = std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::duration<double>(std::max(options_.rate_limit_delay, 0.0)));
-    g.window = options_.rate_window;
-    g.bucket_limit = &FreshdeskSubLimit;
-    g.clock = clock_;
-    return std::make_shared<net::RateGovernor>(std::move(g));
-  };
-  auto make_breaker = [&]() {
-    net::CircuitBreakerOptions b;
-    b.failure_threshold = options_.circuit_failure_threshold;
-    b.open_for = options_.circuit_open_for;
-    b.max_open_for = std::max(options_.circuit_open_for * 10, options_.circuit_open_for);
-    b.clock = clock_;
-    return std::make_shared<net::CircuitBreaker>(std::move(b));
-  };
-  if (options_.governor) {
-    governor_ = options_.governor;
-  } else if (injected_time) {
-    governor_ = make_governor();
-  } else {
-    governor_ = SharedPerAccount<net::RateGovernor>(api_base_, make_governor);
-  }
-  if (options_.breaker) {
-    breaker_ = options_.breaker;
-  } else if (injected_time) {
-    breaker_ = make_breaker();
-  } else {
-    breaker_ = SharedPerAccount<net::CircuitBreaker>(api_base_, make_breaker);
-  }
+  policy.shared_governor = options_.governor;
+  policy.shared_breaker = options_.breaker;
+  requester_ = std::make_unique<net::AccountRequester>(std::move(policy));
 }
 
 std::string FreshdeskClient::UrlFor(const std::string& path_and_query) const {
   std::string path = path_and_query;
   while (!path.empty() && path.front() == '/') path.erase(path.begin());
   return api_base_ + "/" + path;
-}
-
-std::chrono::milliseconds FreshdeskClient::Backoff(int attempt, const Status& error) {
-  std::lock_guard<std::mutex> lock(rng_mu_);
-  return retry_.Backoff(attempt, error, rng_);
 }
 
 Result<FreshdeskPage> FreshdeskClient::Get(const std::string& path_and_query) {
@@ -437,119 +370,6 @@ Result<FreshdeskPage> FreshdeskClient::GetUrl(const std::string& absolute_url) {
 
 Result<FreshdeskPage> FreshdeskClient::Fetch(const std::string& url, const std::string& what,
                                              FreshdeskError* details, bool item_texts) {
-  Status last;
-  int sent = 0;
-  int transient_failures = 0;
-  int rate_limited = 0;
-  for (;;) {
-    if (Status over = OutageOver(what); !over.ok()) return Error(over);
-    net::CircuitBreaker::Admission admission;
-    Status gate = breaker_->Allow(what, &admission);
-    if (!gate.ok()) {
-      // Open: wait for the half-open probe until the account's outage bound (every waiting request comes
-      // back; one becomes the probe, the others are refused again until it succeeds).
-      if (outage_limit_.count() <= 0) return Error(gate);
-      const auto since = breaker_->open_since().value_or(clock_->Now());
-      const auto deadline = since + outage_limit_;
-      ReportOutage(deadline);
-      auto wait = gate.retry_after().value_or(options_.circuit_open_for);
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_->Now());
-      wait = std::max(std::min(wait, left), std::chrono::milliseconds(1));
-      clock_->SleepFor(wait);
-      continue;
-    }
-    *details = FreshdeskError{};
-    ++sent;
-    auto page = FetchOnce(url, what, details, item_texts);
-    if (page) {
-      breaker_->RecordSuccess(admission);
-      return page;
-    }
-    last = page.error();
-    // Only transient failures say the server is unwell; a 4xx or a 429 is an answer.
-    if (last.code() == StatusCode::kUnavailable) {
-      breaker_->RecordFailure(admission, FailureCause(last, *details));
-    } else {
-      breaker_->RecordSuccess(admission);
-    }
-    if (!net::RetryPolicy::IsRetryable(last.code())) break;
-    if (last.code() == StatusCode::kRateLimited) {
-      // A 429 is the server pacing the account, not a failure of this request: it has its own, larger
-      // allowance, so a burst of 429s (another app on the account, a storm) does not exhaust the attempts
-      // meant for 5xx and resets. The governor already paused the account: the next Acquire waits it out.
-      if (++rate_limited >= rate_limited_attempts_) break;
-      continue;
-    }
-    if (++transient_failures >= options_.max_attempts) {
-      // During an outage the account's bound decides, not this request's attempts (OutageOver). A server
-      // that answered before and now fails a lone request gets the attempts that open the breaker; one
-      // never reached (a wrong URL, a dead port) fails after max_attempts.
-      if (outage_limit_.count() > 0 && breaker_->open_since()) continue;
-      if (outage_limit_.count() <= 0 || !breaker_->ever_answered() ||
-          transient_failures >= breaker_->failure_threshold()) {
-        break;
-      }
-    }
-    clock_->SleepFor(Backoff(transient_failures, last));
-  }
-  if (sent > 1 && (last.code() == StatusCode::kRateLimited || last.code() == StatusCode::kUnavailable)) {
-    last = last.WithContext("gave up after " + std::to_string(sent) + " attempts");
-  }
-  if (last.code() == StatusCode::kUnavailable) {
-    last = last.WithContext(host_port_ + " " + FailureCause(last, *details));
-  }
-  return Error(last);
-}
-
-std::string FreshdeskClient::FailureCause(const Status& error, const FreshdeskError& details) const {
-  if (details.http_status >= 500) return "answers HTTP " + std::to_string(details.http_status);
-  if (details.http_status == 0 && error.message().find(" failed (") != std::string::npos) {
-    return net::DescribeTransportFailure(error.message());
-  }
-  return "sends unusable responses";
-}
-
-namespace {
-
-// "06:12:05 UTC" for a point of `clock`'s time, through the wall clock.
-std::string WallTimeOfDay(net::Clock& clock, net::Clock::TimePoint at) {
-  const auto wall = std::chrono::system_clock::now() +
-                    std::chrono::duration_cast<std::chrono::system_clock::duration>(at - clock.Now());
-  const std::string stamp = FormatTimestamp(std::chrono::system_clock::to_time_t(wall));  // …THH:MM:SSZ
-  const size_t t = stamp.find('T');
-  return (t == std::string::npos ? stamp : stamp.substr(t + 1, 8)) + " UTC";
-}
-
-std::string SecondsText(std::chrono::milliseconds ms) {
-  return std::to_string((ms.count() + 999) / 1000) + " s";
-}
-
-}  // namespace
-
-Status FreshdeskClient::OutageOver(const std::string& what) {
-  if (outage_limit_.count() <= 0) return Status::Ok();
-  const auto since = breaker_->open_since();
-  if (!since || clock_->Now() < *since + outage_limit_) return Status::Ok();
-  std::string cause = breaker_->last_cause();
-  if (cause.empty()) cause = "fails requests";
-  return Unavailable(host_port_ + " " + cause + ": the circuit breaker is open since " +
-                     WallTimeOfDay(*clock_, *since) + ", longer than unreachable_timeout (" +
-                     SecondsText(outage_limit_) + "); not sending " + what);
-}
-
-void FreshdeskClient::ReportOutage(net::Clock::TimePoint deadline) {
-  if (!breaker_->TakeReportTurn(options_.outage_report_interval)) return;
-  std::string cause = breaker_->last_cause();
-  if (cause.empty()) cause = "fails requests";
-  const std::string until = WallTimeOfDay(*clock_, deadline);
-  log::Warn(host_port_ + " " + cause + "; circuit open, retrying until " + until,
-            {{"host", host_port_}, {"cause", cause}, {"until", until}});
-}
-
-Result<FreshdeskPage> FreshdeskClient::FetchOnce(const std::string& url, const std::string& what,
-                                                 FreshdeskError* details, bool item_texts) {
-  net::RateGovernor::Permit permit = governor_->Acquire(FreshdeskRequestTicket(what));
-
   net::HttpRequest request;
   request.method = "GET";
   request.url = url;
@@ -557,43 +377,35 @@ Result<FreshdeskPage> FreshdeskClient::FetchOnce(const std::string& url, const s
   request.basic_auth = api_key_ + ":X";
   request.timeout = options_.request_timeout;
 
-  auto response = http_.Send(request);
-  if (!response) {
-    permit.Complete(net::ResponseCredits{});  // may have reached the server: keep the reservation
-    Status error = response.error();
-    std::string message = error.message();
-    // Defence in depth: the key must never travel in a message, whatever the transport said.
-    if (!api_key_.empty()) {
-      for (size_t p = message.find(api_key_); p != std::string::npos; p = message.find(api_key_, p)) {
-        message.replace(p, api_key_.size(), "***");
-      }
+  FreshdeskPage page;
+  net::ResponseReader reader;
+  reader.classify = [&](const Result<net::HttpResponse>& response) -> Status {
+    *details = FreshdeskError{};
+    if (!response) {
+      // Defence in depth: the key must never travel in a message, whatever the transport said.
+      const Status& error = response.error();
+      std::string message = net::MaskSecret(error.message(), api_key_);
+      details->description = message;
+      return Status(error.code(), message);
     }
-    details->description = message;
-    return Error(Status(error.code(), message));
-  }
-  RateHeaders rate;
-  rate.total = ParseInt(response->Header("x-ratelimit-total"));
-  rate.remaining = ParseInt(response->Header("x-ratelimit-remaining"));
-  rate.used_current_request = ParseInt(response->Header("x-ratelimit-used-currentrequest"));
-  if (response->status < 200 || response->status >= 300) {
+    if (response->status >= 200 && response->status < 300) return Status::Ok();
     Status status = ClassifyFreshdeskError(*response, what, details);
-    std::optional<std::chrono::milliseconds> pause;
-    // The whole account is out: pause every request of it (Retry-After + jitter), not only this one.
-    if (status.code() == StatusCode::kRateLimited) pause = Backoff(1, status);
-    permit.Complete(net::ResponseCredits{rate.total, rate.remaining, rate.used_current_request, true, pause});
     if (details->page_cap) {
       status = InvalidArgument(std::string(kPageCapMarker) + " (HTTP 400 on " + what + "): " + status.message());
     }
-    return Error(status);
-  }
-  permit.Complete(net::ResponseCredits{rate.total, rate.remaining, rate.used_current_request, true, {}});
-
-  FreshdeskPage page;
-  auto body = ParseJsonText(response->body, item_texts ? &page.item_texts : nullptr);
-  if (!body) return Error(Unavailable("malformed JSON from " + what + ": " + body.error().message()));
-  page.body = std::move(*body);
-  page.next_url = ParseNextLink(response->Header("link"));
-  page.rate = rate;
+    return status;
+  };
+  reader.take = [&](net::HttpResponse& response) -> Status {
+    page = FreshdeskPage{};
+    auto body = ParseJsonText(response.body, item_texts ? &page.item_texts : nullptr);
+    if (!body) return Unavailable("malformed JSON from " + what + ": " + body.error().message());
+    page.body = std::move(*body);
+    page.next_url = ParseNextLink(response.Header("link"));
+    page.rate = ReadFreshdeskRateHeaders(response);
+    return Status::Ok();
+  };
+  net::SendOutcome outcome = requester_->Send(http_, request, FreshdeskRequestTicket(what), what, reader);
+  if (!outcome.ok()) return Error(requester_->Explain(outcome));
   return page;
 }
 

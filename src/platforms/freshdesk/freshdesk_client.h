@@ -1,14 +1,15 @@
 // FreshdeskClient: GETs Freshdesk API v2 JSON pages over an HttpClient, classifies every failure into a
 // Status (API.md §5), follows `link: <…>; rel="next"` headers, and sends every request through the account's
-// request layer:
-//   - a net::RateGovernor (one per account, shared by every request and every client of that account in the
+// request layer, a net::AccountRequester with Freshdesk's policy:
+//   - the governor (one per account, shared by every request and every client of that account in the
 //     process): budget from X-RateLimit-Total × api_budget_share, per-request cost learnt from
 //     X-RateLimit-Used-CurrentRequest (include credits anticipated before sending), separate calls-per-window
 //     sub-budgets for the tickets-list and contacts-list operations, a 429 pauses every request of the account
-//     for Retry-After, at most max_concurrent_requests in flight, RATE_LIMIT_DELAY as a minimum spacing;
-//   - a net::RetryPolicy: 5xx, timeouts, resets, truncated or malformed bodies → exponential backoff with
-//     jitter, bounded by max_attempts; 429 → Retry-After, bounded apart (max_rate_limited_attempts);
-//   - a net::CircuitBreaker (one per account): opens after repeated transient failures, half-opens to probe;
+//     for Retry-After (whole seconds), at most max_concurrent_requests in flight, RATE_LIMIT_DELAY as a
+//     minimum spacing;
+//   - retries: 5xx, timeouts, resets, truncated or malformed bodies → exponential backoff with jitter, bounded
+//     by max_attempts; 429 → Retry-After, bounded apart (max_rate_limited_attempts);
+//   - the circuit breaker (one per account): opens after repeated transient failures, half-opens to probe;
 //     a request waits for the probe (up to circuit_wait_max) rather than failing while it is open.
 // An outage (the breaker open) is logged as a warning — "127.0.0.1:8080 refuses connections; circuit open,
 // retrying until 06:12:05 UTC" — when it starts and every outage_report_interval while it lasts, and bounded by
@@ -32,27 +33,22 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "core/config.h"
 #include "core/status.h"
 #include "core/task_pool.h"
+#include "net/account_requester.h"
 #include "net/circuit_breaker.h"
 #include "net/clock.h"
 #include "net/http_client.h"
 #include "net/rate_governor.h"
-#include "net/retry_policy.h"
 
 namespace deskpipe::freshdesk {
 
 // The X-RateLimit-* headers of the last response (absent ones stay empty).
-struct RateHeaders {
-  std::optional<int64_t> total;
-  std::optional<int64_t> remaining;
-  std::optional<int64_t> used_current_request;
-};
+using RateHeaders = net::RateHeaders;
 
 // One parsed response.
 struct FreshdeskPage {
@@ -172,8 +168,8 @@ class FreshdeskClient {
 
   const std::string& api_base() const { return api_base_; }
   // The account's governor and breaker (shared with other clients of the account), e.g. for stats.
-  net::RateGovernor& governor() { return *governor_; }
-  net::CircuitBreaker& breaker() { return *breaker_; }
+  net::RateGovernor& governor() { return requester_->governor(); }
+  net::CircuitBreaker& breaker() { return *requester_->breaker(); }
   int max_concurrent_requests() const { return max_concurrent_; }
 
  private:
@@ -182,36 +178,20 @@ class FreshdeskClient {
   // With `item_texts`, the page's item_texts are filled.
   Result<FreshdeskPage> Fetch(const std::string& url, const std::string& what, FreshdeskError* details,
                               bool item_texts = false);
-  Result<FreshdeskPage> FetchOnce(const std::string& url, const std::string& what, FreshdeskError* details,
-                                  bool item_texts);
   Result<std::vector<ApiItem>> FetchAllPages(const std::string& path_and_query);
   // Runs task(i) for i in [0, count) on up to max_concurrent_ threads, this one and requests_' (in order on
   // this thread when the HttpClient is not thread-safe).
   void RunParallel(size_t count, const std::function<void(size_t)>& task);
   std::string UrlFor(const std::string& path_and_query) const;
-  std::chrono::milliseconds Backoff(int attempt, const Status& error);
-  // What a failed attempt says about the server, after "host:port ": "refuses connections", "answers HTTP 503"…
-  std::string FailureCause(const Status& error, const FreshdeskError& details) const;
-  // Unavailable naming the outage once the breaker has been open for circuit_wait_max; OK otherwise.
-  Status OutageOver(const std::string& what);
-  // Logs the outage warning when it is this request's turn (one per outage_report_interval per account).
-  void ReportOutage(net::Clock::TimePoint deadline);
 
   std::string api_base_;
-  std::string host_port_;  // "acme.freshdesk.com:443", for outage messages
-  std::chrono::milliseconds outage_limit_{600000};  // options_.circuit_wait_max resolved
   std::string api_key_;
   net::HttpClient& http_;
   FreshdeskClientOptions options_;
-  net::RetryPolicy retry_;
-  int rate_limited_attempts_ = 1;
   int max_concurrent_ = 4;
-  std::shared_ptr<net::Clock> clock_;
-  std::shared_ptr<net::RateGovernor> governor_;
-  std::shared_ptr<net::CircuitBreaker> breaker_;
+  // The account's request layer: governor, breaker and retries (Freshdesk's AccountPolicy).
+  std::unique_ptr<net::AccountRequester> requester_;
   FreshdeskError last_error_;
-  std::mutex rng_mu_;
-  std::mt19937_64 rng_;
   // Helpers for RunParallel: started as calls need them, so at most max_concurrent_ - 1 ever run.
   TaskPool requests_{kMostConcurrentRequests - 1};
 };
