@@ -21,6 +21,7 @@
 #include "cli/embed_command.h"
 #include "cli/emulator_process.h"
 #include "cli/extract_command.h"
+#include "cli/progress_display.h"
 #include "cli/reembed_command.h"
 #include "cli/reset_command.h"
 #include "cli/retry_failed_command.h"
@@ -29,7 +30,6 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "embed/embedder_factory.h"
-#include "pipeline/progress.h"
 #include "platforms/freshdesk/freshdesk_settings.h"
 #include "pipeline/runner.h"
 #include "pipeline/stop_signal.h"
@@ -42,7 +42,7 @@ namespace {
 // otherwise (logs, CI). SIGINT/SIGTERM stop the run gracefully (see pipeline/stop_signal.h).
 RunnerOptions ProgressOptions(bool quiet = false) {
   RunnerOptions options;
-  options.display.mode = quiet ? ProgressDisplay::Mode::kNone : ProgressDisplay::Mode::kAuto;
+  if (!quiet) options.progress_watcher = std::make_shared<ProgressDisplay>();
   InstallStopSignalHandlers();
   options.stop = &ProcessStopFlag();
   return options;

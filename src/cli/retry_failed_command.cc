@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/app.h"
+#include "cli/progress_display.h"
 #include "pipeline/retry_failed.h"
 #include "pipeline/runner.h"
 #include "pipeline/stop_signal.h"
@@ -47,7 +48,7 @@ int CommandRetryFailed(const Flags& flags, const std::vector<std::string>& strea
   if (!config) return Fail(nullptr, config.error());
   if (list) return ListDeadLetters(*config, streams, json);
   RunnerOptions options;
-  options.display.mode = json ? ProgressDisplay::Mode::kNone : ProgressDisplay::Mode::kAuto;
+  if (!json) options.progress_watcher = std::make_shared<ProgressDisplay>();
   InstallStopSignalHandlers();
   options.stop = &ProcessStopFlag();
   options.wait_for_lock = wait;

@@ -1,7 +1,8 @@
 // The embedder interface: texts in, L2-normalized float32 vectors out.
 // Implementations declare their capabilities (whether Embed() may run on several threads at once, the batch
-// size that suits them); the pipeline schedules by those, never by an embedder's name. Without thread_safe the
-// pipeline serializes Embed() calls.
+// size that suits them, whether a call waits on the network); the pipeline schedules by those, never by an
+// embedder's name. Without thread_safe the pipeline serializes Embed() calls; a network-bound embedder is
+// called from the pipeline's I/O threads, not its CPU workers.
 #pragma once
 
 #include <string>
@@ -15,6 +16,7 @@ namespace deskpipe {
 struct EmbedderCapabilities {
   bool thread_safe = false;  // Embed() may be called from several threads at once
   int preferred_batch = 64;  // texts per Embed() call beyond which a call gains nothing but memory
+  bool network_bound = false;  // Embed() mostly waits on a remote service rather than computing
 };
 
 class Embedder {

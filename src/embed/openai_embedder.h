@@ -64,6 +64,7 @@ class OpenAiEmbedder : public Embedder {
 
   // "openai:<model>-<dimension>": the cache key, so a model change re-embeds.
   std::string model_id() const override;
+  EmbedderCapabilities capabilities() const override { return {.network_bound = true}; }
   int dimension() const override { return options_.dimension; }
   int max_tokens() const override { return options_.max_input_tokens; }
   // No tokenizer for remote models: an upper-bound estimate, one token per 3 UTF-8 bytes (English BPE

@@ -1,7 +1,5 @@
 #include "pipeline/progress.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 
@@ -163,71 +161,6 @@ std::vector<std::string> ProgressTracker::Lines(const nlohmann::json& snapshot, 
     lines.push_back(std::move(line));
   }
   return lines;
-}
-
-ProgressDisplay::ProgressDisplay(const ProgressTracker& tracker, Options options)
-    : tracker_(tracker), options_(std::move(options)), mode_(options_.mode) {
-  if (mode_ == Mode::kAuto) mode_ = isatty(fileno(options_.out)) ? Mode::kTerminal : Mode::kPlain;
-}
-
-ProgressDisplay::~ProgressDisplay() { Stop(); }
-
-void ProgressDisplay::Start() {
-  if (thread_.joinable()) return;
-  stopping_ = false;
-  thread_ = std::thread([this] { Loop(); });
-}
-
-void ProgressDisplay::Stop() {
-  if (!thread_.joinable()) return;
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  thread_.join();
-  if (options_.on_tick) options_.on_tick(tracker_.Snapshot());
-  Draw(/*final_draw=*/true);
-}
-
-void ProgressDisplay::Loop() {
-  using Clock = std::chrono::steady_clock;
-  const auto tick = mode_ == Mode::kTerminal ? options_.interval
-                                             : std::min(options_.plain_interval, options_.persist_interval);
-  auto next_plain = Clock::now() + options_.plain_interval;
-  auto next_persist = Clock::now() + options_.persist_interval;
-  std::unique_lock lock(mutex_);
-  while (!wake_.wait_for(lock, tick, [&] { return stopping_; })) {
-    lock.unlock();
-    const auto now = Clock::now();
-    if (mode_ == Mode::kTerminal) {
-      Draw(false);
-    } else if (mode_ == Mode::kPlain && now >= next_plain) {
-      Draw(false);
-      next_plain = now + options_.plain_interval;
-    }
-    if (options_.on_tick && now >= next_persist) {
-      options_.on_tick(tracker_.Snapshot());
-      next_persist = now + options_.persist_interval;
-    }
-    lock.lock();
-  }
-}
-
-void ProgressDisplay::Draw(bool final_draw) {
-  if (mode_ == Mode::kNone) return;
-  const std::vector<std::string> lines = ProgressTracker::Lines(tracker_.Snapshot(), mode_ == Mode::kTerminal);
-  std::string out;
-  if (mode_ == Mode::kTerminal) {
-    // Move up over what was drawn last time and redraw in place.
-    if (lines_drawn_ > 0) out += fmt::format("\x1b[{}A", lines_drawn_);
-    for (const std::string& line : lines) out += "\r\x1b[2K  " + line + "\n";
-    lines_drawn_ = lines.size();
-  } else {
-    for (const std::string& line : lines) out += (final_draw ? "  " : "  progress ") + line + "\n";
-  }
-  std::fputs(out.c_str(), options_.out);
-  std::fflush(options_.out);
 }
 
 }  // namespace deskpipe

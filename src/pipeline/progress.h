@@ -1,5 +1,5 @@
-// Progress of a sync per stream and per stage (issue 8, point 2): counts, rates and an ETA, rendered as live
-// bars on a terminal or as plain periodic lines otherwise, and as JSON for the store's run record.
+// Progress of a sync per stream and per stage: counts, rates and an ETA, as JSON for the store's run record
+// and as text lines for a display (drawing them is the front end's business: see cli/progress_display.h).
 //
 // The ETA: Freshdesk gives no totals for its lists, but a stream read in updated_at order (tickets) tells how
 // far it is through time: fraction = (latest updated_at read − first one) / (now − first one). A stream whose
@@ -10,15 +10,12 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
-#include <cstdio>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -71,39 +68,15 @@ class ProgressTracker {
   std::map<std::string, StreamState> streams_;
 };
 
-// Draws a tracker's snapshots while a sync runs: on a terminal, bars redrawn in place every `interval`; on
-// anything else, one plain line per stream every `plain_interval`. Also calls `on_tick` (e.g. persist to SQL)
-// every `persist_interval`. Stop() (or destruction) draws the final state once.
-// Thread-safety: Start/Stop from one thread; runs its own thread in between.
-class ProgressDisplay {
+// Something that shows a run's progress while it runs (the CLI's terminal or plain-line display, in cli/).
+// The runner calls RunStarted when its threads start and RunFinished once its stages are done, before the run
+// is recorded as finished; both from the thread that called Runner::Run.
+class ProgressWatcher {
  public:
-  enum class Mode { kNone, kAuto, kPlain, kTerminal };
-  struct Options {
-    Mode mode = Mode::kAuto;  // kAuto: kTerminal when stderr is a TTY, else kPlain
-    std::chrono::milliseconds interval{250};
-    std::chrono::milliseconds plain_interval{10000};
-    std::chrono::milliseconds persist_interval{5000};
-    std::function<void(const nlohmann::json&)> on_tick;  // may be empty
-    FILE* out = stderr;
-  };
-
-  ProgressDisplay(const ProgressTracker& tracker, Options options);
-  ~ProgressDisplay();
-  void Start();
-  void Stop();
-
- private:
-  void Loop();
-  void Draw(bool final_draw);
-
-  const ProgressTracker& tracker_;
-  Options options_;
-  Mode mode_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
-  size_t lines_drawn_ = 0;
+  virtual ~ProgressWatcher() = default;
+  // `tracker` outlives the matching RunFinished.
+  virtual void RunStarted(const ProgressTracker& tracker) = 0;
+  virtual void RunFinished() = 0;
 };
 
 }  // namespace deskpipe

@@ -9,35 +9,87 @@
 #include <mutex>
 #include <optional>
 #include <thread>
-#include <unordered_map>
-#include <unordered_set>
 #include <utility>
 
-#include "core/bounded_queue.h"
-#include "core/hash.h"
 #include "core/log.h"
 #include "core/time.h"
-#include "extract/extract.h"
+#include "pipeline/stages/chunk_stage.h"
+#include "pipeline/stages/commit_stage.h"
+#include "pipeline/stages/document_stage.h"
+#include "pipeline/stages/embed_stage.h"
+#include "pipeline/stages/extract_stage.h"
+#include "pipeline/stages/summarize_stage.h"
+#include "pipeline/stages/transform_stage.h"
 #include "pipeline/store_known_records.h"
-#include "pipeline/summarizer.h"
-#include "transforms/chunker.h"
-#include "transforms/thread.h"
 
 namespace deskpipe {
 
-// One fetched batch on its way to the store, with what the CPU stages made of it.
+namespace {
+
+// The batches waiting for one lane's workers, oldest (lowest seq) first so the commit order is served first.
+// Push, from the fetch, blocks while `capacity` batches wait: back-pressure on the fetch. Resume, a hand-off
+// from the other lane, never blocks, so the two pools never wait on each other (the fetch window bounds how
+// many batches there can be). Close() wakes everyone; pops then drain what is left, then return nothing.
+template <typename T>
+class LaneQueue {
+ public:
+  explicit LaneQueue(size_t capacity) : capacity_(capacity == 0 ? 1 : capacity) {}
+
+  bool Push(T item) {
+    std::unique_lock lock(mutex_);
+    not_full_.wait(lock, [&] { return closed_ || items_.size() < capacity_; });
+    return AddLocked(std::move(item));
+  }
+  bool Resume(T item) {
+    std::lock_guard lock(mutex_);
+    return AddLocked(std::move(item));
+  }
+  std::optional<T> Pop() {
+    std::unique_lock lock(mutex_);
+    not_empty_.wait(lock, [&] { return closed_ || !items_.empty(); });
+    if (items_.empty()) return std::nullopt;
+    auto oldest = items_.begin();
+    T item = std::move(oldest->second);
+    items_.erase(oldest);
+    not_full_.notify_one();
+    return item;
+  }
+  void Close() {
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+    not_full_.notify_all();
+    not_empty_.notify_all();
+  }
+
+ private:
+  bool AddLocked(T item) {
+    if (closed_) return false;
+    const int64_t seq = item.seq;
+    items_.emplace(seq, std::move(item));
+    not_empty_.notify_one();
+    return true;
+  }
+
+  const size_t capacity_;
+  std::mutex mutex_;
+  std::condition_variable not_full_;
+  std::condition_variable not_empty_;
+  std::map<int64_t, T> items_;
+  bool closed_ = false;
+};
+
+}  // namespace
+
+// One fetched batch on its way to the store, with what the stages made of it so far.
 struct Runner::WorkItem {
-  int64_t seq = 0;  // fetch order; commits follow it
+  int64_t seq = 0;     // fetch order; commits follow it
   int64_t weight = 0;  // BatchWeight as fetched, for the fetch's back-pressure
-  Batch batch;
-  BatchWrite write;
-  int64_t records = 0;
-  int64_t documents_written = 0;
-  int64_t documents_unchanged = 0;
-  int64_t chunks_written = 0;
-  int64_t chunks_embedded = 0;
-  int64_t chunks_cached = 0;
-  int64_t attachments_extracted = 0;
+  Batch batch;         // as fetched; the transform stage takes its records
+  std::vector<Record> records;          // transformed, with attachment text
+  std::vector<Document> documents;      // built, summarized, then only the changed ones, chunked and embedded
+  std::vector<Record> summary_records;  // the summaries' records
+  stages::ProcessedBatch processed;     // the write and its counts, for the commit stage
+  size_t next_step = 0;                 // index in Runner::steps_ of the step it waits for
   Status error;          // a failure that stops the run
   bool skipped = false;  // not processed: the run was stopping
 };
@@ -45,11 +97,13 @@ struct Runner::WorkItem {
 // State shared by the runner's threads. Held by shared_ptr so a fetch thread left in the network after the
 // run returned still has a valid queue and flags to find.
 struct Runner::Shared {
-  explicit Shared(size_t capacity) : fetched(capacity) {}
+  explicit Shared(size_t capacity) : cpu(capacity), io(capacity) {}
 
-  BoundedQueue<WorkItem> fetched;
+  LaneQueue<WorkItem> cpu;  // fetched batches, and batches back from the I/O lane
+  LaneQueue<WorkItem> io;   // batches waiting for a network-bound stage (never pushed by the fetch)
   std::atomic<bool> cancel{false};    // stop fetching (stop requested, failure, or the run is winding down)
-  std::atomic<bool> stopping{false};  // also skip batches not yet started (stop requested or winding down)
+  std::atomic<bool> stopping{false};  // also start no batch not yet started (stop requested or winding down)
+  std::atomic<bool> closing{false};   // the store stage is done: skip every batch, started or not
   // The earliest batch that failed: later ones are skipped (they could never commit), earlier ones go on.
   std::atomic<int64_t> failed_seq{INT64_MAX};
 
@@ -66,12 +120,7 @@ struct Runner::Shared {
   std::mutex store_mutex;   // serializes every Store call
   Store* store = nullptr;   // null once the run returned (a late fetch thread must not touch it)
   std::unique_ptr<StoreKnownRecords> known;  // the source's view of the store; detached when the run returns
-  std::mutex embed_mutex;   // serializes Embed() when the embedder is not thread-safe
-  // The attachment extractor, found on first use; its error (worker binary missing) dead-letters attachments.
-  std::once_flag extractor_once;
-  std::optional<extract::Extractor> extractor;
-  Status extractor_error;
-  std::vector<std::thread> workers;
+  std::vector<std::thread> workers;  // both lanes
   std::thread fetcher;
 };
 
@@ -175,6 +224,7 @@ Runner::Runner(const Config& config, Source& source, Embedder& embedder, Store& 
     options_.cpu_workers = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   }
   if (options_.queue_capacity <= 0) options_.queue_capacity = options_.cpu_workers;
+  if (options_.io_workers <= 0) options_.io_workers = options_.cpu_workers;
 }
 
 Runner::~Runner() {
@@ -188,11 +238,32 @@ Runner::~Runner() {
 Result<RunSummary> Runner::Run() {
   const auto started = std::chrono::steady_clock::now();
   RunSummary summary;
-  ASSIGN_OR_RETURN(summarizer_, Summarizer::FromConfig(config_));
-  if (summarizer_) summarizer_->set_stop(options_.stop);
-  ASSIGN_OR_RETURN(int64_t run_id, store_.BeginRun(config_.tenant_id));
-
   shared_ = std::make_shared<Shared>(static_cast<size_t>(options_.queue_capacity));
+  Shared& run_state = *shared_;
+  auto stored_hashes = [this, &run_state](const std::vector<std::string>& ids) {
+    std::lock_guard lock(run_state.store_mutex);
+    return store_.DocumentHashes(config_.tenant_id, ids);
+  };
+  ASSIGN_OR_RETURN(summarize_, stages::SummarizeStage::FromConfig(config_, options_.stop, stored_hashes));
+  extract_ = std::make_unique<stages::ExtractStage>();
+  embed_ = std::make_unique<stages::EmbedStage>(
+      embedder_, options_.embed_batch_size, !options_.embedder_thread_safe,
+      [this, &run_state](const std::vector<std::string>& hashes) {
+        std::lock_guard lock(run_state.store_mutex);
+        return store_.CachedEmbeddings(embedder_.model_id(), hashes);
+      });
+  commit_ = std::make_unique<stages::CommitStage>(store_, run_state.store_mutex, embedder_.model_id());
+  writes_records_ = StoreOptionsFor(config_, embedder_.dimension()).WritesRecords();
+
+  // The stages in order, each on the lane that suits it; consecutive steps of one lane run back to back.
+  steps_ = {{Lane::kCpu, &Runner::PrepareDocuments}};
+  if (summarize_) steps_.push_back({Lane::kIo, &Runner::Summarize});
+  steps_.push_back({Lane::kCpu, &Runner::Chunk});
+  steps_.push_back({embed_->network_bound() ? Lane::kIo : Lane::kCpu, &Runner::Embed});
+  const bool io_lane = std::any_of(steps_.begin(), steps_.end(), [](const Step& s) { return s.lane == Lane::kIo; });
+  io_workers_ = io_lane ? options_.io_workers : 0;
+
+  ASSIGN_OR_RETURN(int64_t run_id, store_.BeginRun(config_.tenant_id));
   shared_->store = &store_;
   // The source diffs against what is stored: removed conversations, the reconciliation sweep, KB tombstones.
   // Re-reading everything, it sees nothing stored, so every record is fetched and written again.
@@ -200,11 +271,11 @@ Result<RunSummary> Runner::Run() {
   source_.AttachKnownRecords(options_.reread_everything ? nullptr : shared_->known.get());
   std::shared_ptr<Shared> shared = shared_;
 
-  ProgressDisplay display(*progress_, options_.display);
-  display.Start();
+  if (options_.progress_watcher) options_.progress_watcher->RunStarted(*progress_);
 
   shared->fetcher = std::thread([this, shared] { FetchLoop(shared); });
-  for (int i = 0; i < options_.cpu_workers; ++i) shared->workers.emplace_back([this] { CpuWorker(); });
+  for (int i = 0; i < options_.cpu_workers; ++i) shared->workers.emplace_back([this] { LaneWorker(Lane::kCpu); });
+  for (int i = 0; i < io_workers_; ++i) shared->workers.emplace_back([this] { LaneWorker(Lane::kIo); });
 
   // The store stage: commit finished batches in fetch order.
   Status failure;
@@ -250,7 +321,7 @@ Result<RunSummary> Runner::Run() {
       failure = item->error.WithContext("stream " + item->batch.stream);
       break;
     }
-    if (auto committed = CommitItem(*item, summary); !committed) {
+    if (auto committed = Commit(*item, summary); !committed) {
       failure = committed.error().WithContext("stream " + item->batch.stream);
       break;
     }
@@ -271,10 +342,12 @@ Result<RunSummary> Runner::Run() {
     ++next_seq;
   }
 
-  // Wind down: no more batches start; workers finish (or skip) what they hold.
+  // Wind down: no more batches start; workers skip what they still hold (it can no longer commit).
+  shared->closing = true;
   shared->stopping = true;
   shared->cancel = true;
-  shared->fetched.Close();
+  shared->cpu.Close();
+  shared->io.Close();
   for (std::thread& worker : shared->workers) worker.join();
   shared->workers.clear();
   {
@@ -302,7 +375,7 @@ Result<RunSummary> Runner::Run() {
   }
   shared->known->Detach();  // an abandoned fetch thread keeps it (in `shared`) but can no longer reach the store
   if (!summary.fetch_abandoned) source_.AttachKnownRecords(nullptr);
-  display.Stop();
+  if (options_.progress_watcher) options_.progress_watcher->RunFinished();
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
   auto flushed = store_.Flush();
@@ -328,8 +401,9 @@ void Runner::FetchLoop(std::shared_ptr<Shared> shared) {
   const bool reread_everything = options_.reread_everything;
   auto cancelled = [&] { return shared->cancel.load() || (stop != nullptr && stop->load()); };
   // Batches fetched but not yet committed: one in the fetched queue per slot, one per CPU worker, and as many
-  // again finished and waiting for an earlier one to commit.
-  const int64_t max_in_flight = static_cast<int64_t>(options_.queue_capacity) + 2 * options_.cpu_workers;
+  // again finished and waiting for an earlier one to commit; and one per I/O worker when that lane runs.
+  const int64_t max_in_flight =
+      static_cast<int64_t>(options_.queue_capacity) + 2 * options_.cpu_workers + io_workers_;
   const int64_t cpu_workers = options_.cpu_workers;
   Status error;
   int64_t seq = 0;
@@ -408,7 +482,7 @@ void Runner::FetchLoop(std::shared_ptr<Shared> shared) {
           std::lock_guard lock(shared->mutex);
           shared->in_flight_weight += item.weight;
         }
-        if (!shared->fetched.Push(std::move(item))) {  // closed: the run is winding down
+        if (!shared->cpu.Push(std::move(item))) {  // closed: the run is winding down
           closed = true;
           break;
         }
@@ -430,19 +504,41 @@ void Runner::FetchLoop(std::shared_ptr<Shared> shared) {
   shared->changed.notify_all();
 }
 
-void Runner::CpuWorker() {
+void Runner::LaneWorker(Lane lane) {
   std::shared_ptr<Shared> shared = shared_;
-  while (std::optional<WorkItem> item = shared->fetched.Pop()) {
+  LaneQueue<WorkItem>& queue = lane == Lane::kCpu ? shared->cpu : shared->io;
+  while (std::optional<WorkItem> item = queue.Pop()) {
+    // A batch not yet started waits for no stop; one started finishes unless it can no longer commit.
     const bool stop_requested = options_.stop != nullptr && options_.stop->load();
-    if (shared->stopping.load() || stop_requested || item->seq > shared->failed_seq.load()) {
+    const bool fresh = item->next_step == 0;
+    if (shared->closing.load() || item->seq > shared->failed_seq.load() ||
+        (fresh && (shared->stopping.load() || stop_requested))) {
       item->skipped = true;
-    } else if (auto processed = ProcessBatch(*item); !processed) {
-      item->error = processed.error();
-      // Nothing after a failed batch may commit; the batches before it still do.
-      int64_t failed = shared->failed_seq.load();
-      while (item->seq < failed && !shared->failed_seq.compare_exchange_weak(failed, item->seq)) {
+    } else {
+      while (item->next_step < steps_.size() && steps_[item->next_step].lane == lane) {
+        auto done = (this->*steps_[item->next_step].run)(*item);
+        ++item->next_step;
+        if (!done) {
+          item->error = done.error();
+          // Nothing after a failed batch may commit; the batches before it still do.
+          int64_t failed = shared->failed_seq.load();
+          while (item->seq < failed && !shared->failed_seq.compare_exchange_weak(failed, item->seq)) {
+          }
+          shared->cancel = true;
+          break;
+        }
       }
-      shared->cancel = true;
+      if (item->error.ok() && item->next_step < steps_.size()) {
+        LaneQueue<WorkItem>& next = steps_[item->next_step].lane == Lane::kCpu ? shared->cpu : shared->io;
+        const int64_t seq = item->seq;
+        if (next.Resume(std::move(*item))) continue;
+        // The run is winding down: the batch can no longer commit, but the store stage may still be counting.
+        item.emplace();
+        item->seq = seq;
+        item->skipped = true;
+      } else if (item->error.ok()) {
+        CompleteWrite(*item);
+      }
     }
     {
       std::lock_guard lock(shared->mutex);
@@ -452,221 +548,80 @@ void Runner::CpuWorker() {
   }
 }
 
-void Runner::ExtractAttachmentText(std::vector<Record>& records, WorkItem& item) {
+Result<void> Runner::PrepareDocuments(WorkItem& item) {
   const std::string& stream = item.batch.stream;
-  bool any = false;
-  for (const Record& record : records) any = any || !record.attachments.empty();
-  if (!any) return;
-  std::call_once(shared_->extractor_once, [this] {
-    auto extractor = extract::Extractor::Create();
-    if (extractor) {
-      shared_->extractor.emplace(std::move(*extractor));
-    } else {
-      shared_->extractor_error = extractor.error();
-      log::Error("attachment text cannot be extracted", {{"reason", extractor.error().ToString()}});
-    }
-  });
-  if (shared_->extractor) extract::ExtractAttachments(records, *shared_->extractor);
-  int64_t extracted = 0;
-  for (const Record& record : records) {
-    for (const Attachment& attachment : record.attachments) {
-      const std::string id = record.id + "/attachment-" + attachment.id;
-      if (!attachment.download_error.empty()) {
-        item.write.dead_letters.push_back({stream, id, "download", "Unavailable", attachment.download_error});
-      } else if (!shared_->extractor) {
-        item.write.dead_letters.push_back({stream, id, "extract", std::string(StatusCodeName(
-                                                                       shared_->extractor_error.code())),
-                                           shared_->extractor_error.message()});
-      } else if (!attachment.extract_error.empty()) {
-        item.write.dead_letters.push_back(
-            {stream, id, "extract", "InvalidRecord", attachment.name + ": " + attachment.extract_error});
-      } else {
-        ++extracted;
-      }
-    }
+  BatchWrite& write = item.processed.write;
+  write.removed_ids = std::move(item.batch.removed_ids);
+  stages::AddRejectedRecordLetters(stream, item.batch.rejected, write.dead_letters);
+
+  item.records = std::move(item.batch.records);
+  item.batch.records.clear();
+  stages::TransformRecords(stream, item.records, write.dead_letters);
+  item.processed.records = Count(item.records.size());
+  progress_->Add(stream, Stage::kTransform, item.processed.records);
+
+  if (options_.extract_attachments) {
+    item.processed.attachments_extracted = extract_->Run(stream, item.records, write.dead_letters);
+    progress_->Add(stream, Stage::kExtract, item.processed.attachments_extracted);
   }
-  item.attachments_extracted += extracted;
-  progress_->Add(stream, Stage::kExtract, extracted);
+
+  item.documents = stages::BuildBatchDocuments(item.records);
+  if (!writes_records_) item.records.clear();  // vector-only mode keeps no record tables (DESIGN §3)
+  return {};
 }
 
-Result<void> Runner::ProcessBatch(WorkItem& item) {
-  Batch& batch = item.batch;
-  const std::string& stream = batch.stream;
-  BatchWrite& write = item.write;
+Result<void> Runner::Summarize(WorkItem& item) {
+  return summarize_->Run(item.batch.stream, item.documents, item.summary_records, item.processed.write);
+}
+
+Result<void> Runner::Chunk(WorkItem& item) {
+  ASSIGN_OR_RETURN(stages::ChunkedDocuments chunked,
+                   stages::ChunkChangedDocuments(
+                       std::move(item.documents),
+                       [this](const std::vector<std::string>& ids) {
+                         std::lock_guard lock(shared_->store_mutex);
+                         return store_.DocumentHashes(config_.tenant_id, ids);
+                       },
+                       {.max_tokens = options_.chunk_max_tokens, .overlap_tokens = options_.chunk_overlap_tokens},
+                       [this](std::string_view text) { return embedder_.CountTokens(std::string(text)); }));
+  item.documents = std::move(chunked.changed);
+  item.processed.documents_unchanged = chunked.unchanged;
+  progress_->Add(item.batch.stream, Stage::kChunk, Count(item.documents.size()));
+  return {};
+}
+
+Result<void> Runner::Embed(WorkItem& item) {
+  const std::string& stream = item.batch.stream;
+  ASSIGN_OR_RETURN(stages::EmbedStage::Counts counts,
+                   embed_->Run(item.documents, [this, &stream](int64_t vectors) {
+                     progress_->Add(stream, Stage::kEmbed, vectors);
+                   }));
+  item.processed.chunks_embedded = counts.embedded;
+  item.processed.chunks_cached = counts.cached;
+  return {};
+}
+
+void Runner::CompleteWrite(WorkItem& item) {
+  stages::ProcessedBatch& processed = item.processed;
+  BatchWrite& write = processed.write;
   write.tenant_id = config_.tenant_id;
-  write.stream = stream;
-  write.cursor = batch.cursor;
-  write.removed_ids = std::move(batch.removed_ids);
-
-  for (auto& [record_id, status] : batch.rejected) {
-    // A record the source could not read after its retries failed at fetch; any other, at mapping.
-    const bool transient = status.code() == StatusCode::kUnavailable || status.code() == StatusCode::kRateLimited;
-    write.dead_letters.push_back({stream, record_id, transient ? "fetch" : "map",
-                                  std::string(StatusCodeName(status.code())), status.message()});
-  }
-
-  // Transform: HTML → text. A record that cannot be converted is dead-lettered, with the conversations of a
-  // rejected ticket kept out of any thread.
-  // Kept in place: a batch's records fill a few hundred KB, and a new vector of them would be fresh pages to
-  // fault in at every batch.
-  std::vector<Record> records = std::move(batch.records);
-  size_t kept = 0;
-  for (Record& record : records) {
-    auto converted = transforms::ConvertRecordContent(record);
-    if (!converted) {
-      write.dead_letters.push_back({stream, record.id, "transform",
-                                    std::string(StatusCodeName(converted.error().code())),
-                                    converted.error().message()});
-      continue;
-    }
-    if (&record != &records[kept]) records[kept] = std::move(record);
-    ++kept;
-  }
-  records.erase(records.begin() + static_cast<std::ptrdiff_t>(kept), records.end());
-  batch.records.clear();
-  progress_->Add(stream, Stage::kTransform, Count(records.size()));
-
-  // Extract: attachment text, each file parsed in a sandboxed child. A file that failed to download or to
-  // parse costs a dead letter; its record goes on without that text.
-  if (options_.extract_attachments) ExtractAttachmentText(records, item);
-
-  std::vector<Document> documents = transforms::BuildDocuments(records);
-  for (Document& document : documents) {
-    // The stored hash covers the metadata too, so a status change rewrites the document's filters.
-    document.content_hash = HashBuilder().Add(document.content_hash).Add(document.metadata.dump()).Hex();
-  }
-
-  // LLM summaries of threads whose text changed since their last summary (hybrid mode, when enabled); a
-  // failure is a dead letter, never a failed batch.
-  std::vector<Record> summary_records;
-  if (summarizer_) {
-    RETURN_IF_ERROR(summarizer_->AddSummaries(stream, documents, summary_records, write,
-                                              [this](const std::vector<std::string>& summary_ids) {
-                                                std::lock_guard lock(shared_->store_mutex);
-                                                return store_.DocumentHashes(config_.tenant_id, summary_ids);
-                                              }));
-  }
-
-  // Unchanged documents are neither re-chunked nor re-embedded nor rewritten.
-  std::vector<std::string> ids;
-  ids.reserve(documents.size());
-  for (const Document& document : documents) ids.push_back(document.id);
-  std::unordered_map<std::string, std::string> stored_hashes;
-  {
-    std::lock_guard lock(shared_->store_mutex);
-    ASSIGN_OR_RETURN(stored_hashes, store_.DocumentHashes(config_.tenant_id, ids));
-  }
-  std::vector<Document> changed;
-  changed.reserve(documents.size());
-  for (Document& document : documents) {
-    auto it = stored_hashes.find(document.id);
-    if (it != stored_hashes.end() && it->second == document.content_hash) {
-      ++item.documents_unchanged;
-      continue;
-    }
-    transforms::ChunkDocument(document,
-                              {.max_tokens = options_.chunk_max_tokens,
-                               .overlap_tokens = options_.chunk_overlap_tokens},
-                              [this](std::string_view text) { return embedder_.CountTokens(std::string(text)); });
-    changed.push_back(std::move(document));
-  }
-  progress_->Add(stream, Stage::kChunk, Count(changed.size()));
-  RETURN_IF_ERROR(EmbedChunks(changed, item));
-
-  item.documents_written = Count(changed.size());
-  for (const Document& document : changed) item.chunks_written += Count(document.chunks.size());
-  item.records = Count(records.size());
-
-  write.documents = std::move(changed);
-  if (config_.full_streaming_mode && config_.vector_only_minimal_sql) {
-    write.records.clear();  // vector-only mode keeps no record tables (DESIGN §3)
-  } else {
-    write.records = std::move(records);
-    for (Record& summary : summary_records) write.records.push_back(std::move(summary));
-  }
-  return {};
+  write.stream = item.batch.stream;
+  write.cursor = item.batch.cursor;
+  processed.documents_written = Count(item.documents.size());
+  for (const Document& document : item.documents) processed.chunks_written += Count(document.chunks.size());
+  write.documents = std::move(item.documents);
+  write.records = std::move(item.records);
+  for (Record& summary : item.summary_records) write.records.push_back(std::move(summary));
 }
 
-Result<void> Runner::EmbedChunks(std::vector<Document>& documents, WorkItem& item) {
-  std::vector<std::string> hashes;
-  for (const Document& document : documents) {
-    for (const Chunk& chunk : document.chunks) hashes.push_back(chunk.content_hash);
-  }
-  if (hashes.empty()) return {};
-  std::unordered_map<std::string, std::vector<float>> cached;
-  {
-    std::lock_guard lock(shared_->store_mutex);
-    ASSIGN_OR_RETURN(cached, store_.CachedEmbeddings(embedder_.model_id(), hashes));
-  }
-
-  // Chunks to embed, deduplicated by content hash: the same text is embedded once.
-  std::vector<Chunk*> pending;
-  std::unordered_map<std::string, std::vector<float>> computed;
-  std::vector<std::string> texts;
-  std::vector<std::string> text_hashes;
-  for (Document& document : documents) {
-    for (Chunk& chunk : document.chunks) {
-      if (auto it = cached.find(chunk.content_hash); it != cached.end()) {
-        chunk.vector = it->second;
-        ++item.chunks_cached;
-        continue;
-      }
-      pending.push_back(&chunk);
-      if (computed.emplace(chunk.content_hash, std::vector<float>{}).second) {
-        texts.push_back(chunk.text);
-        text_hashes.push_back(chunk.content_hash);
-      }
-    }
-  }
-  progress_->Add(item.batch.stream, Stage::kEmbed, item.chunks_cached);
-  const size_t step = static_cast<size_t>(std::max(1, options_.embed_batch_size));
-  for (size_t begin = 0; begin < texts.size(); begin += step) {
-    const size_t end = std::min(texts.size(), begin + step);
-    std::vector<std::string> slice(texts.begin() + static_cast<std::ptrdiff_t>(begin),
-                                   texts.begin() + static_cast<std::ptrdiff_t>(end));
-    std::unique_lock<std::mutex> serialized;
-    if (!options_.embedder_thread_safe) serialized = std::unique_lock(shared_->embed_mutex);
-    ASSIGN_OR_RETURN(auto vectors, embedder_.Embed(slice));
-    if (serialized.owns_lock()) serialized.unlock();
-    if (vectors.size() != slice.size()) {
-      return Error(Internal("embedder returned " + std::to_string(vectors.size()) + " vectors for " +
-                            std::to_string(slice.size()) + " texts"));
-    }
-    for (size_t i = 0; i < vectors.size(); ++i) computed[text_hashes[begin + i]] = std::move(vectors[i]);
-    item.chunks_embedded += Count(vectors.size());
-    progress_->Add(item.batch.stream, Stage::kEmbed, Count(vectors.size()));
-  }
-  for (Chunk* chunk : pending) chunk->vector = computed[chunk->content_hash];
-  return {};
-}
-
-Result<void> Runner::CommitItem(WorkItem& item, RunSummary& summary) {
+Result<void> Runner::Commit(WorkItem& item, RunSummary& summary) {
   const std::string& stream = item.batch.stream;
-  {
-    std::lock_guard lock(shared_->store_mutex);
-    RETURN_IF_ERROR(store_.Commit(item.write, embedder_.model_id()));
-  }
-  StreamSummary& stream_summary = summary.streams[stream];
-  ++stream_summary.batches;
-  stream_summary.records += item.records;
-  stream_summary.rejected += Count(item.write.dead_letters.size());
-  summary.documents_written += item.documents_written;
-  summary.documents_unchanged += item.documents_unchanged;
-  summary.chunks_written += item.chunks_written;
-  summary.chunks_embedded += item.chunks_embedded;
-  summary.chunks_cached += item.chunks_cached;
-  summary.attachments_extracted += item.attachments_extracted;
-  summary.dead_letters += Count(item.write.dead_letters.size());
-  for (const DeadLetter& letter : item.write.dead_letters) {
-    log::Warn("record dead-lettered",
-              {{"stream", letter.stream}, {"id", letter.record_id}, {"stage", letter.stage},
-               {"error", letter.error_class}, {"reason", letter.message}});
-  }
-  progress_->Add(stream, Stage::kStore, item.records);
+  ASSIGN_OR_RETURN(const StreamSummary* stream_summary, commit_->Run(item.processed, summary));
+  progress_->Add(stream, Stage::kStore, item.processed.records);
   if (item.batch.done) progress_->StreamFinished(stream, "done");
   if (options_.on_batch) {
     std::lock_guard lock(shared_->store_mutex);
-    options_.on_batch(stream, stream_summary);
+    options_.on_batch(stream, *stream_summary);
   }
   return {};
 }
@@ -675,9 +630,10 @@ void ApplyEmbedderCapabilities(Embedder& embedder, RunnerOptions& options) {
   const EmbedderCapabilities capabilities = embedder.capabilities();
   options.embedder_thread_safe = capabilities.thread_safe;
   options.embed_batch_size = std::min(options.embed_batch_size, std::max(1, capabilities.preferred_batch));
-  const int workers = options.cpu_workers > 0 ? options.cpu_workers
-                                              : static_cast<int>(std::thread::hardware_concurrency());
-  embedder.SetConcurrentCalls(std::max(1, workers));
+  const int cpu_workers = options.cpu_workers > 0 ? options.cpu_workers
+                                                  : static_cast<int>(std::thread::hardware_concurrency());
+  const int io_workers = options.io_workers > 0 ? options.io_workers : cpu_workers;
+  embedder.SetConcurrentCalls(std::max(1, capabilities.network_bound ? io_workers : cpu_workers));
 }
 
 }  // namespace deskpipe

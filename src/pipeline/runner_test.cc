@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <climits>
+#include <condition_variable>
 #include <filesystem>
 #include <functional>
 #include <mutex>
@@ -567,6 +568,104 @@ TEST_F(RunnerTest, RetryFailedRunsDeadLettersAgainAndKeepsTheCursor) {
   ASSERT_TRUE(RetryFailed(config_, healed, embedder_, *store, Options(), {"tickets"}).has_value());
   EXPECT_EQ(store->Stats(kTenant)->documents_by_type["ticket"], 99);
   EXPECT_EQ(store->ListDeadLetters(kTenant, "tickets")->size(), 0u);
+}
+
+// An embedder whose Embed() stands for a remote call: the first call blocks until the chunk stage has reached
+// `wait_for` (a text of a later batch) or `timeout` passes. It notes the threads that counted tokens (the chunk
+// stage: CPU workers) and the threads that embedded.
+class BlockingEmbedder : public HashingEmbedder {
+ public:
+  BlockingEmbedder(bool network_bound, std::string wait_for, std::chrono::milliseconds timeout)
+      : HashingEmbedder(kDim), network_bound_(network_bound), wait_for_(std::move(wait_for)), timeout_(timeout) {}
+  EmbedderCapabilities capabilities() const override {
+    return {.thread_safe = true, .network_bound = network_bound_};
+  }
+  int CountTokens(const std::string& text) const override {
+    std::lock_guard lock(mutex_);
+    chunk_threads_.insert(std::this_thread::get_id());
+    if (text.find(wait_for_) != std::string::npos) {
+      reached_ = true;
+      reached_changed_.notify_all();
+    }
+    return HashingEmbedder::CountTokens(text);
+  }
+  Result<std::vector<std::vector<float>>> Embed(const std::vector<std::string>& texts) override {
+    {
+      std::unique_lock lock(mutex_);
+      embed_threads_.insert(std::this_thread::get_id());
+      if (first_call_) {
+        first_call_ = false;
+        reached_while_blocked_ =
+            reached_changed_.wait_for(lock, timeout_, [&] { return reached_; });
+      }
+    }
+    return HashingEmbedder::Embed(texts);
+  }
+
+  bool reached_while_blocked() const { return reached_while_blocked_; }
+  std::set<std::thread::id> chunk_threads() const {
+    std::lock_guard lock(mutex_);
+    return chunk_threads_;
+  }
+  std::set<std::thread::id> embed_threads() const {
+    std::lock_guard lock(mutex_);
+    return embed_threads_;
+  }
+
+ private:
+  const bool network_bound_;
+  const std::string wait_for_;
+  const std::chrono::milliseconds timeout_;
+  mutable std::mutex mutex_;
+  mutable std::condition_variable reached_changed_;
+  mutable bool reached_ = false;
+  mutable std::set<std::thread::id> chunk_threads_;
+  std::set<std::thread::id> embed_threads_;
+  bool first_call_ = true;
+  bool reached_while_blocked_ = false;
+};
+
+TEST_F(RunnerTest, ARemoteEmbedderWaitsOnIoThreadsWhileTheCpuWorkersGoOn) {
+  auto store = OpenIn("remote");
+  FakeSource source;
+  source.pages = 3;
+  // The first embedding call (page 1's tickets) holds on until page 2's first ticket is being chunked: only
+  // possible if a CPU worker is free while the embedder waits.
+  BlockingEmbedder remote(/*network_bound=*/true, "Printer 6 ", std::chrono::seconds(5));
+  RunnerOptions options = Options();
+  options.cpu_workers = 1;
+  options.io_workers = 1;
+  Runner runner(config_, source, remote, *store, options);
+  auto summary = runner.Run();
+  ASSERT_TRUE(summary.has_value()) << summary.error().ToString();
+  EXPECT_EQ(summary->documents_written, 15);
+  EXPECT_TRUE(remote.reached_while_blocked()) << "the CPU worker was held by the embedder's wait";
+  const std::set<std::thread::id> cpu = remote.chunk_threads();
+  for (const std::thread::id& thread : remote.embed_threads()) {
+    EXPECT_EQ(cpu.count(thread), 0u) << "a network-bound embedder ran on a CPU worker";
+  }
+  EXPECT_EQ(store->ComputeDigest(kTenant)->hex, [&] {
+    auto clean = OpenIn("remote_clean");
+    FakeSource same;
+    same.pages = 3;
+    Runner local(config_, same, embedder_, *clean, Options());
+    EXPECT_TRUE(local.Run().has_value());
+    return clean->ComputeDigest(kTenant)->hex;
+  }()) << "the I/O lane changes where the embedder runs, not what is stored";
+}
+
+TEST_F(RunnerTest, ALocalEmbedderComputesOnTheCpuWorkers) {
+  auto store = OpenIn("local");
+  FakeSource source;
+  source.pages = 2;
+  BlockingEmbedder local(/*network_bound=*/false, "no such text", std::chrono::milliseconds(0));
+  RunnerOptions options = Options();
+  options.cpu_workers = 2;
+  Runner runner(config_, source, local, *store, options);
+  ASSERT_TRUE(runner.Run().has_value());
+  const std::set<std::thread::id> cpu = local.chunk_threads();
+  ASSERT_FALSE(local.embed_threads().empty());
+  for (const std::thread::id& thread : local.embed_threads()) EXPECT_EQ(cpu.count(thread), 1u);
 }
 
 }  // namespace
