@@ -362,7 +362,8 @@ void RunClient(const Args& args) {
   deskpipe::Config config = BenchConfig(args, emulator);
   auto api_base = deskpipe::freshdesk::ResolveFreshdeskApiBase(config);
   if (!api_base) Die(api_base.error().ToString());
-  deskpipe::freshdesk::FreshdeskClient client(*api_base, deskpipe::freshdesk::FreshdeskSettings::FromConfig(config).api_key, *http, BenchOptions(args, config));
+  const std::string api_key = deskpipe::freshdesk::FreshdeskSettings::FromConfig(config).api_key;
+  deskpipe::freshdesk::FreshdeskClient client(*api_base, api_key, *http, BenchOptions(args, config));
   auto t0 = SteadyClock::now();
   int64_t tickets = 0, conversations = 0;
   auto page = client.Get(

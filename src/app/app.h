@@ -8,6 +8,7 @@
 // against the tenant's recorded profile (app/tenant_store.h).
 // Thread-safety: an App holds only its Config; calls on different tenants' Apps may run at once, and calls
 // for one tenant are kept apart by the tenant's lock. Lifetime: the caller's; nothing outlives a call.
+// Folder: app/ may include every folder but cli/ (docs/ARCHITECTURE.md).
 #pragma once
 
 #include <functional>

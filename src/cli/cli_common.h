@@ -3,6 +3,7 @@
 // reporting with secrets redacted. Each verb lives in its own <verb>_command.cc and adds itself to the app
 // through a Register…Command(app, flags, exit_code) function called from main.cc.
 // Thread-safety: single-threaded start-up code. Lifetime: Flags outlives the CLI::App that writes into it.
+// Folder: cli/ sits on top and may include any folder; it builds nothing itself (docs/ARCHITECTURE.md).
 #pragma once
 
 #include <map>

@@ -521,7 +521,9 @@ const std::vector<ConfigField>& ConfigSpec() {
 
 std::vector<ConfigField> ConfigFields(std::span<const ConfigSection> sections) {
   std::vector<ConfigField> fields = ConfigSpec();
-  for (const ConfigSection& section : sections) fields.insert(fields.end(), section.fields.begin(), section.fields.end());
+  for (const ConfigSection& section : sections) {
+    fields.insert(fields.end(), section.fields.begin(), section.fields.end());
+  }
   return fields;
 }
 

@@ -1,6 +1,8 @@
 // Status and Result: how every deskpipe function reports failure. Stages classify an error where it happens
 // (the code); the runner decides what to do with it (stop, retry, skip the stream, dead-letter the record).
 // Value types: copy and move freely, safe to pass between threads.
+// Folder: core/ (this, config, logging, ids, time, hashing, record values) includes no other folder of deskpipe;
+// every folder may include it (docs/ARCHITECTURE.md).
 #pragma once
 
 #include <chrono>

@@ -3,6 +3,7 @@
 // size that suits them, whether a call waits on the network); the pipeline schedules by those, never by an
 // embedder's name. Without thread_safe the pipeline serializes Embed() calls; a network-bound embedder is
 // called from the pipeline's I/O threads, not its CPU workers.
+// Folder: embed/ (embedders) may include core/ and net/; only embed/ includes embed/use_lite/ (docs/ARCHITECTURE.md).
 #pragma once
 
 #include <string>

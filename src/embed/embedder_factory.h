@@ -1,5 +1,6 @@
 // Builds the embedder named in config: "use-lite" (the default; USE-lite on OpenBLAS), "hashing" (weight-free,
-// for tests and as the fallback), "openai" (an OpenAI-compatible /v1/embeddings endpoint). An explicit list, no static self-registration. Thread-safe (no shared state).
+// for tests and as the fallback), "openai" (an OpenAI-compatible /v1/embeddings endpoint). An explicit list, no
+// static self-registration. Thread-safe (no shared state).
 #pragma once
 
 #include <memory>

@@ -14,6 +14,7 @@
 // Thread-safety: Extractor::Extract and ExtractCache are safe to call from several threads at once (each call
 // runs its own child). Lifetime: an Extractor holds only its options; the cache passed to ExtractAttachments
 // must outlive the call.
+// Folder: extract/ (attachment text) may include core/ and transforms/ (docs/ARCHITECTURE.md).
 #pragma once
 
 #include <cstdint>

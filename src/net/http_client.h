@@ -3,6 +3,7 @@
 // want parallel requests (FreshdeskClient::GetMany) check it and fall back to one at a time. The curl client
 // is thread-safe: it keeps a pool of easy handles, one per concurrent request, each keeping its connection
 // alive between requests. Lifetime: the caller owns the client and keeps it alive while requests run.
+// Folder: net/ (HTTP and the account request layer) may include core/ only (docs/ARCHITECTURE.md).
 #pragma once
 
 #include <chrono>

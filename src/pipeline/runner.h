@@ -25,6 +25,8 @@
 // Thread-safety: Run() once, from one thread. The source, embedder and store must outlive the runner; if
 // Run() reports fetch_abandoned the source (and its HTTP client) must also outlive the process's remaining
 // work (app::App::Sync keeps them alive).
+// Folder: pipeline/ may include core/, net/, transforms/, extract/, embed/, store/ and platforms/, never app/ or cli/
+// (docs/ARCHITECTURE.md).
 #pragma once
 
 #include <atomic>

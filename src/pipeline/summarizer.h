@@ -85,8 +85,8 @@ class Summarizer {
   // model or non-positive limits.
   static Result<std::unique_ptr<Summarizer>> Create(SummarizerOptions options,
                                                     std::unique_ptr<net::HttpClient> http = nullptr);
-  // From the LLM_SUMMARY_* settings (SummarizerSettings); nullptr when summaries are off (ENABLE_LLM_SUMMARY_GENERATION false, or
-  // vector-only mode, where they are not made).
+  // From the LLM_SUMMARY_* settings (SummarizerSettings); nullptr when summaries are off
+  // (ENABLE_LLM_SUMMARY_GENERATION false, or vector-only mode, where they are not made).
   static Result<std::unique_ptr<Summarizer>> FromConfig(const Config& config);
 
   // Summarizes one ticket document's thread.

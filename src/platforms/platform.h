@@ -2,6 +2,7 @@
 // cursor, and the definition a platform hands the registry (its id, its Source factory, its settings).
 // Adding a platform = one folder under platforms/ (ending in a `kPlatform` definition) plus one line in
 // platforms/platform_list.cc.
+// Folder: platforms/ (one folder per helpdesk) may include core/ and net/ (docs/ARCHITECTURE.md).
 #pragma once
 
 #include <memory>

@@ -2,6 +2,8 @@
 // embedded (SQLite + usearch) and scale-out (PostgreSQL + pgvector) backends pass the same tests.
 // Thread-safety: an instance is used from one thread at a time. Lifetime: Open() → use → destroy; the
 // destructor flushes the vector index.
+// Folder: store/ (the sink's backends) may include core/ only: it stands beside the platforms, not above them
+// (docs/ARCHITECTURE.md).
 #pragma once
 
 #include <cstdint>

@@ -63,9 +63,9 @@ class VectorIndex {
   // Grows the capacity to at least `vectors` (adds grow it geometrically anyway; this avoids the copies).
   Result<void> Reserve(size_t vectors);
 
-  // Up to `k` nearest keys with their cosine similarity, best first (a zero vector has similarity 0 to all). When `filter` is set,
-  // only keys it accepts are returned (applied inside the graph search, not after it). `expansion` > 0
-  // overrides Params::expansion_search for this call (a selective filter needs a wider search).
+  // Up to `k` nearest keys with their cosine similarity, best first (a zero vector has similarity 0 to all).
+  // When `filter` is set, only keys it accepts are returned (applied inside the graph search, not after it).
+  // `expansion` > 0 overrides Params::expansion_search for this call (a selective filter needs a wider search).
   Result<std::vector<std::pair<int64_t, float>>> Search(const std::vector<float>& query, int k,
                                                         const std::function<bool(int64_t)>& filter = {},
                                                         size_t expansion = 0) const;

@@ -3,6 +3,7 @@
 // headings. Other record types (contacts, companies, agents, …) are stored as records but are not documents.
 //
 // Pure functions over values; thread-safe.
+// Folder: transforms/ (text cleaning, thread assembly, chunking) may include core/ only (docs/ARCHITECTURE.md).
 #pragma once
 
 #include <span>
