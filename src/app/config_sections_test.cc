@@ -96,7 +96,7 @@ TEST_F(AppConfigTest, SpecCoversEveryFieldWithSeedEnvNames) {
   EXPECT_EQ(env_of("reconcile_max_probes"), "DESKPIPE_RECONCILE_MAX_PROBES");
 }
 
-// LLM summary settings (issue 8 point 7): off by default, limits checked, the key never echoed.
+// LLM summary settings: off by default, limits checked, the key never echoed.
 TEST_F(AppConfigTest, LlmSummaryKeys) {
   Config defaults = app::LoadConfig({}).value();
   EXPECT_FALSE(defaults.llm_summary);
@@ -124,7 +124,7 @@ TEST_F(AppConfigTest, LlmSummaryKeys) {
   EXPECT_EQ(bad_concurrency.error().message().find("sk-llm-secret-77"), std::string::npos);
 }
 
-// The Freshdesk source's settings (issue 4): defaults, env names, precedence, and refusal of negatives.
+// The Freshdesk source's settings: defaults, env names, precedence, and refusal of negatives.
 TEST_F(AppConfigTest, FreshdeskSourceKeys) {
   const freshdesk::FreshdeskSettings defaults = freshdesk::FreshdeskSettings::FromConfig(app::LoadConfig({}).value());
   EXPECT_EQ(defaults.attachment_max_bytes, 20 * 1024 * 1024);

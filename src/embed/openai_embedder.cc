@@ -30,9 +30,7 @@ int KnownDimension(const std::string& model) {
 net::AccountPolicy EmbeddingsPolicy(const OpenAiEmbedderOptions& options) {
   net::AccountPolicy policy;
   policy.base_url = options.base_url;
-  policy.read_retry_after = [](const net::HttpResponse& response) {
-    return net::ParseRetryAfter(response.Header("retry-after"), std::chrono::system_clock::now());
-  };
+  policy.read_retry_after = net::RetryAfterOf;
   policy.retry.max_attempts = options.max_attempts;
   policy.retry.backoff_base = options.initial_backoff;
   policy.retry.backoff_max = options.max_backoff;

@@ -79,4 +79,8 @@ std::optional<milliseconds> ParseRetryAfter(const std::string& value,
   return std::max(milliseconds(0), std::chrono::duration_cast<milliseconds>(at - now));
 }
 
+std::optional<milliseconds> RetryAfterOf(const HttpResponse& response) {
+  return ParseRetryAfter(response.Header("retry-after"), std::chrono::system_clock::now());
+}
+
 }  // namespace deskpipe::net

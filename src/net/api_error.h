@@ -10,6 +10,7 @@
 #include <string>
 
 #include "core/status.h"
+#include "net/http_client.h"
 
 namespace deskpipe::net {
 
@@ -28,5 +29,9 @@ Status ClassifyHttpStatus(long status, const std::string& what, const std::strin
 // absent or unreadable.
 std::optional<std::chrono::milliseconds> ParseRetryAfter(const std::string& value,
                                                          std::chrono::system_clock::time_point now);
+
+// The wait a response's Retry-After header asks for, from now (AccountPolicy::read_retry_after for APIs that
+// send the standard header). nullopt when absent or unreadable.
+std::optional<std::chrono::milliseconds> RetryAfterOf(const HttpResponse& response);
 
 }  // namespace deskpipe::net

@@ -1,4 +1,4 @@
-// LLM thread summaries (issue 8 point 7) against a real HTTP server on loopback speaking the OpenAI
+// LLM thread summaries against a real HTTP server on loopback speaking the OpenAI
 // chat-completions protocol (cpp-httplib), alone and through the real runner and SQLite store: summaries are
 // stored and searchable, an unchanged thread is never summarized twice, failures (HTTP 500, a malformed
 // answer, a timeout) are dead letters that never block the sync, and the key never lands anywhere.
