@@ -13,6 +13,7 @@
 #include <string>
 
 #include "core/log.h"
+#include "core/testing/temp_toml_files.h"
 #include "pipeline/summarizer_settings.h"
 #include "platforms/freshdesk/freshdesk_settings.h"
 
@@ -26,20 +27,7 @@ constexpr char kSecret[] = "sEcReT-K3y-9f8e7d";
 
 class AppConfigTest : public ::testing::Test {
  protected:
-  // Writes `text` to a fresh file in the test's temp dir and returns its path. The name carries the test's
-  // name: ctest runs the tests as parallel processes sharing that dir.
-  std::string WriteFile(const std::string& text) {
-    const std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    const std::string path = (std::filesystem::path(::testing::TempDir()) /
-                              ("deskpipe_config_test_" + test + "_" + std::to_string(counter_++) + ".toml"))
-                                 .string();
-    std::ofstream(path) << text;
-    files_.push_back(path);
-    return path;
-  }
-  void TearDown() override {
-    for (const std::string& f : files_) std::filesystem::remove(f);
-  }
+  std::string WriteFile(const std::string& text) { return toml_files_.Write(text); }
 
   Status LoadError(const ConfigSources& sources) {
     Result<Config> r = app::LoadConfig(sources);
@@ -48,8 +36,7 @@ class AppConfigTest : public ::testing::Test {
   }
 
  private:
-  int counter_ = 0;
-  std::vector<std::string> files_;
+  testing::TempTomlFiles toml_files_;
 };
 
 TEST_F(AppConfigTest, SpecCoversEveryFieldWithSeedEnvNames) {
