@@ -15,7 +15,8 @@ declare -A allowed=(
   [platforms]="core net platforms"
   [pipeline]="core net transforms extract embed store platforms pipeline"
   [app]="core net transforms extract embed store platforms pipeline app"
-  [cli]="core net transforms extract embed store platforms pipeline app cli"
+  [service]="core net transforms extract embed store platforms pipeline app service"
+  [cli]="core net transforms extract embed store platforms pipeline app service cli"
 )
 
 broken=0
