@@ -22,12 +22,33 @@ struct PlatformWriteSession {
   TenantStore tenant;
 };
 
+}  // namespace
+
+std::unique_ptr<net::HttpClient> App::MakeHttp() const {
+  auto http = net::MakeCurlHttpClient();
+  return hooks_.wrap_http ? hooks_.wrap_http(std::move(http)) : std::move(http);
+}
+
+Result<std::unique_ptr<Embedder>> App::MakeTenantEmbedder() const {
+  return hooks_.make_embedder ? hooks_.make_embedder(config_) : MakeEmbedder(config_);
+}
+
+Result<void> App::CheckSource() {
+  const auto http = MakeHttp();
+  ASSIGN_OR_RETURN(auto source, CreateSource(config_, *http));
+  return {};
+}
+
+namespace {
+
 Result<PlatformWriteSession> OpenPlatformWriteSession(const Config& config, const RunnerOptions& options,
-                                                      bool allow_new, const char* command) {
+                                                      bool allow_new, const char* command,
+                                                      std::unique_ptr<net::HttpClient> http,
+                                                      Result<std::unique_ptr<Embedder>> embedder) {
   PlatformWriteSession session;
-  session.http = net::MakeCurlHttpClient();
+  session.http = std::move(http);
   ASSIGN_OR_RETURN(session.source, CreateSource(config, *session.http));
-  ASSIGN_OR_RETURN(session.embedder, MakeEmbedder(config));
+  ASSIGN_OR_RETURN(session.embedder, std::move(embedder));
   ASSIGN_OR_RETURN(session.tenant,
                    OpenTenantForWriting(config, *session.embedder, allow_new,
                                         {.wait = options.wait_for_lock, .command = command,
@@ -39,7 +60,8 @@ Result<PlatformWriteSession> OpenPlatformWriteSession(const Config& config, cons
 
 Result<RunSummary> App::Sync(RunnerOptions options) {
   ASSIGN_OR_RETURN(PlatformWriteSession session,
-                   OpenPlatformWriteSession(config_, options, /*allow_new=*/true, "deskpipe sync"));
+                   OpenPlatformWriteSession(config_, options, /*allow_new=*/true, "deskpipe sync", MakeHttp(),
+                                            MakeTenantEmbedder()));
   Embedder& embedder = *session.embedder;
   ASSIGN_OR_RETURN(TenantProfile profile, PrepareSyncProfile(config_, embedder, session.tenant));
   Store& store = *session.tenant.store;
@@ -62,7 +84,8 @@ Result<RunSummary> App::Sync(RunnerOptions options) {
 
 Result<RetrySummary> App::RetryFailed(RunnerOptions options, const std::vector<std::string>& streams) {
   ASSIGN_OR_RETURN(PlatformWriteSession session,
-                   OpenPlatformWriteSession(config_, options, /*allow_new=*/false, "deskpipe retry-failed"));
+                   OpenPlatformWriteSession(config_, options, /*allow_new=*/false, "deskpipe retry-failed",
+                                            MakeHttp(), MakeTenantEmbedder()));
   ApplyEmbedderCapabilities(*session.embedder, options);
   options.fetch_grace = std::chrono::hours(1);  // join the fetch: the source dies with this call
   return deskpipe::RetryFailed(config_, *session.source, *session.embedder, *session.tenant.store,
@@ -75,7 +98,7 @@ Result<std::vector<StoredDeadLetter>> App::DeadLetters() {
 }
 
 Result<std::vector<SearchHit>> App::Search(const SearchRequest& request) {
-  ASSIGN_OR_RETURN(auto embedder, MakeEmbedder(config_));
+  ASSIGN_OR_RETURN(auto embedder, MakeTenantEmbedder());
   ASSIGN_OR_RETURN(TenantStore tenant, OpenTenantForReading(config_, embedder.get()));
   ASSIGN_OR_RETURN(auto vectors, embedder->Embed({request.text}));
   SearchQuery query;
@@ -109,7 +132,7 @@ Result<VerifyOutcome> App::Verify(bool repair, const WriteLockOptions& lock) {
   std::unique_ptr<Embedder> embedder;
   TenantStore tenant;
   if (repair) {
-    ASSIGN_OR_RETURN(embedder, MakeEmbedder(config_));
+    ASSIGN_OR_RETURN(embedder, MakeTenantEmbedder());
     ASSIGN_OR_RETURN(tenant, OpenTenantForWriting(config_, *embedder, /*allow_new=*/false, lock));
   } else {
     ASSIGN_OR_RETURN(tenant, OpenTenantForReading(config_));
@@ -139,7 +162,7 @@ Result<VerifyOutcome> App::Verify(bool repair, const WriteLockOptions& lock) {
 Result<ReembedOutcome> App::Reembed(
     const WriteLockOptions& lock,
     const std::function<void(const TenantProfile& from, const TenantProfile& to)>& starting) {
-  ASSIGN_OR_RETURN(auto embedder, MakeEmbedder(config_));
+  ASSIGN_OR_RETURN(auto embedder, MakeTenantEmbedder());
   ASSIGN_OR_RETURN(TenantStore tenant, OpenTenantAsRecorded(config_, lock, embedder->dimension()));
   ReembedOutcome outcome;
   outcome.from = tenant.profile;
@@ -155,6 +178,14 @@ Result<ReembedOutcome> App::Reembed(
                                            return embedder->Embed(texts);
                                          }));
   return outcome;
+}
+
+nlohmann::json HitToJson(const SearchHit& hit) {
+  return {{"chunk_id", hit.chunk_id},         {"document_id", hit.document_id},
+          {"type", hit.type},                 {"title", hit.title},
+          {"text", hit.text},                 {"score", hit.score},
+          {"keyword_rank", hit.keyword_rank}, {"vector_rank", hit.vector_rank},
+          {"metadata", hit.metadata}};
 }
 
 }  // namespace deskpipe::app
