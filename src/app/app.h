@@ -34,6 +34,12 @@ struct SearchRequest {
   int per_document = 0;            // most hits per document; 0 ⇒ no cap
 };
 
+// What a copilot shows beside an open ticket.
+struct SimilarOutcome {
+  std::vector<SearchHit> tickets;   // the most similar other tickets, one hit each
+  std::vector<SearchHit> articles;  // the knowledge-base articles that best answer it, one hit each
+};
+
 struct VerifyOutcome {
   VerifyReport found;          // before any repair (with the mode problems)
   VerifyReport final_report;   // after the repair, or `found` when none ran
@@ -72,6 +78,10 @@ class App {
 
   // Hybrid search with the tenant's own embedder (another one is refused, naming both).
   Result<std::vector<SearchHit>> Search(const SearchRequest& request);
+  // The tickets most like ticket `ticket_id` (the platform's id) by its subject and first message, itself
+  // excluded, and the articles that best answer it: `top_k` of each. NotFound when the tenant has no such
+  // ticket.
+  Result<SimilarOutcome> SimilarTickets(const std::string& ticket_id, int top_k);
   Result<StoreStats> Status();
   Result<Store::Digest> Digest();
 

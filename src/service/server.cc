@@ -613,6 +613,26 @@ struct Server::Impl {
     SendJson(ex.res, 200, {{"tenant_id", tenant->tenant_id}, {"query", request.text}, {"hits", out}});
   }
 
+  void SimilarTickets(Exchange& ex) {
+    auto tenant = ResolveTenant(ex, ex.req.matches[1]);
+    if (!tenant) return;
+    auto top_k = IntParam(ex, "top_k", 5, 1, 50);
+    if (!top_k) return;
+    auto config = ConfigFor(*tenant);
+    if (!config) return SendError(ex.res, 500, "internal", config.error().message());
+    app::App app(*config, {.make_embedder = [this](const Config& c) { return SearchEmbedder(c); }});
+    auto similar = app.SimilarTickets(ex.req.matches[2], *top_k);
+    if (!similar) {
+      const int status = HttpStatusFor(similar.error());
+      return SendError(ex.res, status, CodeFor(status), RedactSecrets(*config, similar.error().message()));
+    }
+    json tickets = json::array(), articles = json::array();
+    for (const SearchHit& hit : similar->tickets) tickets.push_back(app::HitToJson(hit));
+    for (const SearchHit& hit : similar->articles) articles.push_back(app::HitToJson(hit));
+    SendJson(ex.res, 200, {{"tenant_id", tenant->tenant_id}, {"ticket_id", std::string(ex.req.matches[2])},
+                           {"tickets", tickets}, {"articles", articles}});
+  }
+
   void DeadLetters(Exchange& ex) {
     auto tenant = ResolveTenant(ex, TenantParam(ex));
     if (!tenant) return;
@@ -701,6 +721,11 @@ void Server::Impl::DeclareRoutes() {
         {"type", "query", "string", false, "ticket or article (comma-separated or repeated)"},
         {"per_document", "query", "integer", false, "At most this many hits per document (0 = no cap)"}},
        false, &Impl::Search, {}},
+      {"GET", "/api/tenants/{tenant_id}/tickets/{ticket_id}/similar",
+       "The tickets most like a ticket (itself excluded) and the articles that best answer it", Access::kTenant,
+       {tenant_path, {"ticket_id", "path", "string", true, "The helpdesk's ticket id"},
+        {"top_k", "query", "integer", false, "Hits of each kind (1-50, default 5)"}},
+       false, &Impl::SimilarTickets, {}},
       {"GET", "/api/dead-letters", "Records that failed for good", Access::kTenant, {tenant_query}, false,
        &Impl::DeadLetters, {}},
       {"POST", "/api/dead-letters/retry", "Reads the dead letters again from the helpdesk", Access::kTenant,
