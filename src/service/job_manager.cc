@@ -344,7 +344,8 @@ void JobManager::Publish(LiveJob& live, bool persist) {
   const nlohmann::json snapshot = live.watcher->Snapshot();
   if (snapshot.is_object()) {
     live.record.progress = ProgressFields(snapshot);
-    for (const auto& [stream, detail] : snapshot.value("streams", nlohmann::json::object()).items()) {
+    const nlohmann::json streams = snapshot.value("streams", nlohmann::json::object());
+    for (const auto& [stream, detail] : streams.items()) {
       const int64_t records = detail.value("/stages/store/count"_json_pointer, int64_t{0});
       const int64_t chunks = detail.value("/stages/embed/count"_json_pointer, int64_t{0});
       auto& [counted_records, counted_chunks] = live.counted[stream];

@@ -406,9 +406,14 @@ struct Server::Impl {
     // The whole tenant through the loader and the platform's own checks (base URL on loopback or the
     // allowlist, …): exactly what `deskpipe sync` would refuse, refused here, before anything is stored or sent.
     auto config = ConfigFor(tenant);
-    if (!config) return SendError(ex.res, 400, "invalid_field", config.error().message());
-    if (auto checked = app::App(*config).CheckSource(); !checked) {
-      return SendError(ex.res, 400, "invalid_field", RedactSecrets(*config, checked.error().message()));
+    Status refused = config ? Status() : config.error();
+    if (config) {
+      if (auto checked = app::App(*config).CheckSource(); !checked) refused = checked.error();
+    }
+    if (!refused.ok()) {
+      const FieldError error =
+          PlatformSettingError(tenant, config ? RedactSecrets(*config, refused.message()) : refused.message());
+      return SendError(ex.res, 400, "invalid_field", error.message, error.field);
     }
     for (const auto& entry : config->components.entries()) {
       if (entry.secret) {
@@ -775,8 +780,14 @@ void Server::Impl::Install() {
   http.set_keep_alive_timeout(5);
   http.set_keep_alive_max_count(1000);
 
-  http.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
+  http.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
     request_context = {Clock::now(), "unmatched", "", true};
+    // A POST without a body and without Content-Length (`curl -X POST URL`) would make httplib read until the
+    // client closes the connection; it is an empty body. The request is the server's own, not a constant.
+    if ((req.method == "POST" || req.method == "PUT" || req.method == "PATCH") && !req.has_header("Content-Length") &&
+        !req.has_header("Transfer-Encoding")) {
+      const_cast<httplib::Request&>(req).set_header("Content-Length", "0");
+    }
     return httplib::Server::HandlerResponse::Unhandled;
   });
 

@@ -161,6 +161,20 @@ Result<Config> TenantConfig(const ConfigSources& server, const TenantRecord& ten
   return app::LoadConfig(sources);
 }
 
+FieldError PlatformSettingError(const TenantRecord& tenant, const std::string& message) {
+  const PlatformDefinition* platform = FindPlatform(tenant.platform);
+  if (platform != nullptr) {
+    const std::string prefix = tenant.platform + "_";
+    for (const ConfigField& field : platform->settings().fields) {
+      if (message.find(field.env) != std::string::npos || message.find(field.key) != std::string::npos) {
+        const std::string name = field.key.substr(prefix.size());
+        return FieldError{name, name + ": " + message};
+      }
+    }
+  }
+  return FieldError{"", message};
+}
+
 nlohmann::json TenantToJson(const TenantRecord& tenant) {
   const std::string prefix = tenant.platform + "_";
   nlohmann::json out = {{"tenant_id", tenant.tenant_id}, {"platform", tenant.platform}};
