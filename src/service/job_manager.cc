@@ -244,6 +244,7 @@ void JobManager::Shutdown() {
     for (auto& [tenant, live] : live_) live->stop = true;
   }
   queue_cv_.notify_all();
+  ticker_cv_.notify_all();
   change_cv_.notify_all();
   for (std::thread& worker : workers_) worker.join();
   if (ticker_.joinable()) ticker_.join();
@@ -370,7 +371,7 @@ void JobManager::TickerLoop() {
   while (true) {
     {
       std::unique_lock lock(mutex_);
-      if (queue_cv_.wait_for(lock, options_.tick, [&] { return shutting_down_.load(); })) return;
+      if (ticker_cv_.wait_for(lock, options_.tick, [&] { return shutting_down_.load(); })) return;
       for (auto& [tenant, live] : live_) Publish(*live, /*persist=*/true);
     }
     const int64_t now = NowMs();

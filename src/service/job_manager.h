@@ -108,7 +108,8 @@ class JobManager {
   JobManagerOptions options_;
 
   mutable std::mutex mutex_;
-  std::condition_variable queue_cv_;   // a job was queued, or shutdown
+  std::condition_variable queue_cv_;   // a job was queued, or shutdown (the workers wait on it)
+  std::condition_variable ticker_cv_;  // shutdown (the ticker waits on it between ticks)
   std::condition_variable change_cv_;  // a tenant's job changed, or shutdown
   std::deque<std::string> queue_;      // task ids, oldest first
   std::map<std::string, std::shared_ptr<LiveJob>> live_;  // tenant → its running job

@@ -19,6 +19,7 @@
 
 #include "e2e/command.h"
 #include "e2e/scratch_dir_test.h"
+#include "store/testing/pg_test_servers.h"
 
 namespace deskpipe::e2e {
 namespace {
@@ -54,7 +55,7 @@ class ServeProcess {
     setenv("DESKPIPE_MASTER_KEY", kMasterKey, 1);
     setenv("DESKPIPE_LOG_FORMAT", "json", 1);  // access log lines as JSON
     std::vector<std::string> args = {DESKPIPE_BIN, "serve", "--port", "0", "--data-dir", data_dir.string(),
-                                     "--embedder", "hashing", "--jobs", "2"};
+                                     "--embedder", "hashing"};
     args.insert(args.end(), extra.begin(), extra.end());
     const size_t log_start = std::filesystem::exists(log) ? std::filesystem::file_size(log) : 0;
     pid_ = Spawn(args, log);
@@ -122,10 +123,7 @@ class ServeTest : public ScratchDirTest {
  protected:
   void SetUp() override {
     ScratchDirTest::SetUp();
-    // A paced helpdesk (a small credit budget per short window) keeps a sync running long enough to cancel,
-    // kill and stop it mid-way.
-    StartEmulator({"--tickets", "150", "--seed", "7", "--api-key", kApiKey, "--budget", "40", "--minute-seconds",
-                   "1"});
+    StartEmulator({"--tickets", "150", "--seed", "7", "--api-key", kApiKey});
     if (HasFatalFailure()) return;
     data_dir_ = root_ / "data";
     log_ = root_ / "serve.log";
@@ -135,6 +133,13 @@ class ServeTest : public ScratchDirTest {
   void TearDown() override {
     server_.reset();
     ScratchDirTest::TearDown();
+  }
+
+  // A paced helpdesk (1,800 credits a minute, about 30 a second) keeps a sync of it running for several seconds:
+  // long enough to cancel, kill and stop it mid-way.
+  void UsePacedEmulator() {
+    emulator_.reset();
+    StartEmulator({"--tickets", "150", "--seed", "7", "--api-key", kApiKey, "--budget", "1800"});
   }
 
   // Registers `tenant` against the emulator; returns its token.
@@ -257,6 +262,8 @@ TEST_F(ServeTest, StartIsIdempotentUnderConcurrentCallersAndRunsToCompletion) {
 }
 
 TEST_F(ServeTest, CancelIsAcknowledgedAndTheJobStopsAfterItsBatchInHand) {
+  UsePacedEmulator();
+  ASSERT_FALSE(HasFatalFailure());
   PutTenant("acme");
   const Reply start = server_->Call("POST", "/api/ingest/start?tenant_id=acme");
   ASSERT_EQ(start.status, 202) << start.text;
@@ -276,6 +283,8 @@ TEST_F(ServeTest, CancelIsAcknowledgedAndTheJobStopsAfterItsBatchInHand) {
 }
 
 TEST_F(ServeTest, KillNineMidJobThenRestartResumesToTheCleanDigest) {
+  UsePacedEmulator();
+  ASSERT_FALSE(HasFatalFailure());
   PutTenant("acme");
   const Reply start = server_->Call("POST", "/api/ingest/start?tenant_id=acme");
   ASSERT_EQ(start.status, 202) << start.text;
@@ -301,6 +310,8 @@ TEST_F(ServeTest, KillNineMidJobThenRestartResumesToTheCleanDigest) {
 }
 
 TEST_F(ServeTest, SigtermLetsTheJobStopCleanlyExitsZeroAndTheNextStartResumes) {
+  UsePacedEmulator();
+  ASSERT_FALSE(HasFatalFailure());
   PutTenant("acme");
   ASSERT_EQ(server_->Call("POST", "/api/ingest/start?tenant_id=acme").status, 202);
   WaitForState("acme", {"running"});
@@ -318,6 +329,8 @@ TEST_F(ServeTest, SigtermLetsTheJobStopCleanlyExitsZeroAndTheNextStartResumes) {
 }
 
 TEST_F(ServeTest, EventStreamSendsProgressAndStatesAndEndsAfterTheTerminalState) {
+  UsePacedEmulator();
+  ASSERT_FALSE(HasFatalFailure());
   const std::string token = PutTenant("acme");
   ASSERT_EQ(server_->Call("POST", "/api/ingest/start?tenant_id=acme").status, 202);
   httplib::Client client("127.0.0.1", server_->port());
@@ -349,6 +362,94 @@ TEST_F(ServeTest, EventStreamSendsProgressAndStatesAndEndsAfterTheTerminalState)
   ASSERT_FALSE(states.empty());
   EXPECT_EQ(states.back(), "succeeded") << stream.substr(stream.size() > 2000 ? stream.size() - 2000 : 0);
   EXPECT_TRUE(std::find(states.begin(), states.end(), "running") != states.end());
+}
+
+TEST_F(ServeTest, JobsRunAtMostNAtOnceInQueueOrderAndSchedulesRepeat) {
+  server_.reset();
+  server_ = std::make_unique<ServeProcess>(data_dir_, log_, std::vector<std::string>{"--jobs", "1"});
+  ASSERT_TRUE(server_->ok()) << ReadFile(log_);
+  const std::vector<std::string> tenants = {"first", "second", "third"};
+  for (const std::string& tenant : tenants) {
+    PutTenant(tenant);
+    ASSERT_EQ(server_->Call("POST", "/api/ingest/start?tenant_id=" + tenant).status, 202);
+  }
+  std::vector<std::string> began;  // tenants in the order they were first seen running
+  int most_running = 0;
+  const auto deadline = std::chrono::steady_clock::now() + 300s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int running = 0, succeeded = 0;
+    for (const std::string& tenant : tenants) {
+      const std::string state = server_->Call("GET", "/api/ingest/status?tenant_id=" + tenant).body.value("state", "");
+      running += state == "running";
+      succeeded += state == "succeeded";
+      if (state != "queued" && std::find(began.begin(), began.end(), tenant) == began.end()) began.push_back(tenant);
+    }
+    most_running = std::max(most_running, running);
+    if (succeeded == 3) break;
+    std::this_thread::sleep_for(30ms);
+  }
+  EXPECT_EQ(most_running, 1) << "--jobs 1 runs one job at a time";
+  EXPECT_EQ(began, tenants) << "jobs start in the order they were queued";
+
+  // A schedule: a sync at once (the tenant never ran), then another one period after it ended.
+  const Reply put = server_->Call("PUT", "/api/tenants/scheduled", kAdminToken,
+                                  json{{"platform", "freshdesk"}, {"base_url", emulator_->base_url()},
+                                       {"api_key", kApiKey}, {"schedule_seconds", 10}}.dump());
+  ASSERT_EQ(put.status, 201) << put.text;
+  json jobs;
+  const auto schedule_deadline = std::chrono::steady_clock::now() + 120s;
+  while (std::chrono::steady_clock::now() < schedule_deadline) {
+    jobs = server_->Call("GET", "/api/jobs?tenant_id=scheduled").body["jobs"];
+    if (jobs.size() >= 2 && jobs[1].value("state", "") == "succeeded") break;
+    std::this_thread::sleep_for(200ms);
+  }
+  ASSERT_GE(jobs.size(), 2u) << jobs.dump();
+  for (const json& job : jobs) EXPECT_EQ(job["trigger"], "schedule");
+  // The second one was queued at least one period after the first ended (never two at once).
+  const std::string first_end = jobs[1]["end_time"], second_queued = jobs[0]["queued_at"];
+  EXPECT_GE(second_queued, first_end);
+}
+
+TEST_F(ServeTest, ASlowJobKeepsHeartbeatingAndIsNeverFailed) {
+  UsePacedEmulator();
+  ASSERT_FALSE(HasFatalFailure());
+  // A CLI sync of the same tenant holds its write lock; the service's job waits for it, alive.
+  PutTenant("acme");
+  const pid_t cli = Spawn(DeskpipeArgs(DESKPIPE_BIN, "sync", "acme", data_dir_.string(),
+                                       {"--base-url", emulator_->base_url(), "--api-key", kApiKey}),
+                          root_ / "cli.log");
+  ASSERT_GT(cli, 0);
+  std::this_thread::sleep_for(1500ms);  // the CLI has the lock
+  ASSERT_EQ(server_->Call("POST", "/api/ingest/start?tenant_id=acme").status, 202);
+  const json first = WaitForState("acme", {"running"});
+  std::this_thread::sleep_for(3s);
+  const json later = server_->Call("GET", "/api/ingest/status?tenant_id=acme").body;
+  EXPECT_EQ(Wait(cli).code, 0) << ReadFile(root_ / "cli.log");
+  if (later["state"] == "running") EXPECT_GT(later["heartbeat_at"].get<std::string>(), first["heartbeat_at"].get<std::string>());
+  const json done = WaitForState("acme", {"succeeded", "failed", "interrupted"});
+  EXPECT_EQ(done["state"], "succeeded") << done.dump();
+}
+
+TEST_F(ServeTest, TenantsAndJobsLiveInPostgresWithStore) {
+  auto url = deskpipe::testing::PostgresServerUrl();
+  ASSERT_TRUE(url) << url.error().ToString();
+  ASSERT_TRUE(deskpipe::testing::ResetSchema(*url));
+  server_.reset();
+  server_ = std::make_unique<ServeProcess>(data_dir_, log_, std::vector<std::string>{"--store", *url});
+  ASSERT_TRUE(server_->ok()) << ReadFile(log_);
+  const std::string token = PutTenant("acme");
+  const Reply start = server_->Call("POST", "/api/ingest/start?tenant_id=acme", token);
+  ASSERT_EQ(start.status, 202) << start.text;
+  EXPECT_EQ(WaitForState("acme", {"succeeded", "failed"}, token)["state"], "succeeded");
+  EXPECT_EQ(server_->Call("GET", "/api/search?tenant_id=acme&q=invoice", token).status, 200);
+  // A new process finds the tenant, its token and its job in PostgreSQL; nothing went to SQLite.
+  server_.reset();
+  server_ = std::make_unique<ServeProcess>(data_dir_, log_, std::vector<std::string>{"--store", *url});
+  ASSERT_TRUE(server_->ok()) << ReadFile(log_);
+  const json jobs = server_->Call("GET", "/api/jobs?tenant_id=acme", token).body["jobs"];
+  ASSERT_EQ(jobs.size(), 1u) << jobs.dump();
+  EXPECT_EQ(jobs[0]["task_id"], start.body["task_id"]);
+  EXPECT_FALSE(std::filesystem::exists(data_dir_ / "service.db"));
 }
 
 TEST_F(ServeTest, AuthMatrix) {
