@@ -1,8 +1,7 @@
 #include "cli/serve_command.h"
 
-#include <pthread.h>
-#include <signal.h>
-
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -15,6 +14,7 @@
 #include "app/config_sections.h"
 #include "core/file_read.h"
 #include "core/log.h"
+#include "pipeline/stop_signal.h"
 #include "service/server.h"
 
 namespace deskpipe::cli {
@@ -84,20 +84,16 @@ int RunServe(const Flags& flags, const ServeFlags& serve) {
   options.sources.env = app::ReadEnvironment();
   options.sources.flags = flags.values;
 
-  // SIGINT/SIGTERM are taken by sigwait() below; blocked before the server's threads start so they inherit
-  // the mask and the signal reaches this thread.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-
+  // SIGINT/SIGTERM set the process's stop flag (pipeline/stop_signal.h; a second one ends the process at
+  // once). Blocking them for sigwait() would not do: threads started before main (OpenBLAS's) leave them
+  // unblocked, and the default action would kill the server with jobs in flight.
+  InstallStopSignalHandlers();
   auto server = service::Server::Create(std::move(options));
   if (!server) return Fail(&*config, server.error());
+  std::atomic<bool> done{false};
   std::thread stopper([&] {
-    int signal_number = 0;
-    sigwait(&stop_signals, &signal_number);
-    if (signal_number != 0) (*server)->Stop();
+    while (!done && !ProcessStopFlag().load()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    (*server)->Stop();  // returns Run() below
   });
   auto ran = (*server)->Run([&](int port) {
     std::printf("listening on http://%s:%d\n",
@@ -106,13 +102,9 @@ int RunServe(const Flags& flags, const ServeFlags& serve) {
                 port);
     std::fflush(stdout);
   });
-  if (!ran) {
-    pthread_kill(stopper.native_handle(), SIGTERM);  // wakes the sigwait
-    stopper.join();
-    return Fail(&*config, ran.error());
-  }
+  done = true;
   stopper.join();
-  (*server)->Stop();
+  if (!ran) return Fail(&*config, ran.error());
   server->reset();
   std::printf("stopped\n");
   return kExitOk;

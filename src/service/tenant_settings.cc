@@ -1,5 +1,6 @@
 #include "service/tenant_settings.h"
 
+#include <algorithm>
 #include <ctime>
 #include <set>
 
@@ -164,13 +165,18 @@ Result<Config> TenantConfig(const ConfigSources& server, const TenantRecord& ten
 FieldError PlatformSettingError(const TenantRecord& tenant, const std::string& message) {
   const PlatformDefinition* platform = FindPlatform(tenant.platform);
   if (platform != nullptr) {
+    // The setting named first: a message may go on to suggest another one ("… or use FRESHDESK_DOMAIN").
     const std::string prefix = tenant.platform + "_";
+    size_t first = std::string::npos;
+    std::string name;
     for (const ConfigField& field : platform->settings().fields) {
-      if (message.find(field.env) != std::string::npos || message.find(field.key) != std::string::npos) {
-        const std::string name = field.key.substr(prefix.size());
-        return FieldError{name, name + ": " + message};
+      const size_t at = std::min(message.find(field.env), message.find(field.key));
+      if (at < first) {
+        first = at;
+        name = field.key.substr(prefix.size());
       }
     }
+    if (!name.empty()) return FieldError{name, name + ": " + message};
   }
   return FieldError{"", message};
 }

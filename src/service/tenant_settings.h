@@ -39,8 +39,8 @@ std::variant<TenantRecord, FieldError> TenantFromRequest(const std::string& tena
 Result<Config> TenantConfig(const ConfigSources& server, const TenantRecord& tenant, const SecretBox& box);
 
 // A platform's refusal of a tenant's settings (from the config loader or the platform's own checks) as a
-// FieldError naming the request field: the first of the platform's settings whose key or environment
-// variable the message names ("FRESHDESK_BASE_URL host … is not loopback" ⇒ field "base_url").
+// FieldError naming the request field: the platform setting whose key or environment variable the message
+// names first ("FRESHDESK_BASE_URL host … is not loopback" ⇒ field "base_url").
 FieldError PlatformSettingError(const TenantRecord& tenant, const std::string& message);
 
 // The record as responses show it: no secrets (a "api_key_set": true per sealed secret instead), no hash.
