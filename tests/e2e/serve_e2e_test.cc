@@ -137,9 +137,10 @@ class ServeTest : public ScratchDirTest {
 
   // A larger helpdesk keeps a sync running for seconds (150 tickets take well under one): long enough to
   // watch, cancel, kill and stop it mid-way.
-  void UseLargerHelpdesk() {
+  // Its budget is raised so that the several syncs of one test never wait for the emulator's next window.
+  void UseLargerHelpdesk(int tickets = 1200) {
     emulator_.reset();
-    StartEmulator({"--tickets", "3000", "--seed", "7", "--api-key", kApiKey});
+    StartEmulator({"--tickets", std::to_string(tickets), "--seed", "7", "--api-key", kApiKey, "--budget", "1000000"});
   }
 
   // Registers `tenant` against the emulator; returns its token.
@@ -329,17 +330,23 @@ TEST_F(ServeTest, SigtermLetsTheJobStopCleanlyExitsZeroAndTheNextStartResumes) {
 }
 
 TEST_F(ServeTest, EventStreamSendsProgressAndStatesAndEndsAfterTheTerminalState) {
-  UseLargerHelpdesk();
+  UseLargerHelpdesk(4000);  // a sync of several seconds: several progress events
   ASSERT_FALSE(HasFatalFailure());
   const std::string token = PutTenant("acme");
   ASSERT_EQ(server_->Call("POST", "/api/ingest/start?tenant_id=acme").status, 202);
   httplib::Client client("127.0.0.1", server_->port());
   client.set_read_timeout(300, 0);
   std::string stream;
+  std::vector<std::chrono::steady_clock::time_point> progress_at;  // when each progress event arrived
   // The tenant's own token, as a browser's EventSource sends it.
   auto result = client.Get("/api/ingest/events?tenant_id=acme&access_token=" + token,
                            [&](const char* data, size_t size) {
-                             stream.append(data, size);
+                             const std::string chunk(data, size);
+                             for (size_t at = chunk.find("event: progress"); at != std::string::npos;
+                                  at = chunk.find("event: progress", at + 1)) {
+                               progress_at.push_back(std::chrono::steady_clock::now());
+                             }
+                             stream.append(chunk);
                              return true;
                            });
   ASSERT_TRUE(result) << "the stream did not end";
@@ -359,6 +366,9 @@ TEST_F(ServeTest, EventStreamSendsProgressAndStatesAndEndsAfterTheTerminalState)
     }
   }
   EXPECT_GE(progress, 2) << stream.substr(0, 2000);
+  for (size_t i = 1; i < progress_at.size(); ++i) {
+    EXPECT_LE(progress_at[i] - progress_at[i - 1], 2500ms) << "a progress event at least every 2 s while running";
+  }
   ASSERT_FALSE(states.empty());
   EXPECT_EQ(states.back(), "succeeded") << stream.substr(stream.size() > 2000 ? stream.size() - 2000 : 0);
   EXPECT_TRUE(std::find(states.begin(), states.end(), "running") != states.end());
@@ -451,6 +461,24 @@ TEST_F(ServeTest, TenantsAndJobsLiveInPostgresWithStore) {
   ASSERT_EQ(jobs.size(), 1u) << jobs.dump();
   EXPECT_EQ(jobs[0]["task_id"], start.body["task_id"]);
   EXPECT_FALSE(std::filesystem::exists(data_dir_ / "service.db"));
+}
+
+TEST(ServeStartTest, RefusesToServeWithoutAnAdminTokenUnlessLoopbackAndInsecureNoAuth) {
+  const std::string data_dir = (std::filesystem::temp_directory_path() / ("deskpipe-serve-start-" +
+                                                                          std::to_string(getpid()))).string();
+  const std::vector<std::string> without_token = {"env", "-u", "DESKPIPE_ADMIN_TOKEN", DESKPIPE_BIN, "serve",
+                                                  "--port", "0", "--data-dir", data_dir};
+  const CommandResult refused = RunCommand(without_token, " 2>&1");
+  EXPECT_EQ(refused.exit_code, 2) << refused.out;
+  EXPECT_NE(refused.out.find("DESKPIPE_ADMIN_TOKEN"), std::string::npos) << refused.out;
+  std::vector<std::string> wide = without_token;
+  wide.insert(wide.end(), {"--listen", "0.0.0.0:0", "--insecure-no-auth"});
+  const CommandResult not_loopback = RunCommand(wide, " 2>&1");
+  EXPECT_EQ(not_loopback.exit_code, 2) << not_loopback.out;
+  EXPECT_NE(not_loopback.out.find("loopback"), std::string::npos) << not_loopback.out;
+  const CommandResult bad_listen = RunCommand({DESKPIPE_BIN, "serve", "--listen", "127.0.0.1:99999"}, " 2>&1");
+  EXPECT_EQ(bad_listen.exit_code, 2) << bad_listen.out;
+  std::filesystem::remove_all(data_dir);
 }
 
 TEST_F(ServeTest, AuthMatrix) {
