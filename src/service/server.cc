@@ -256,18 +256,15 @@ struct Server::Impl {
   Result<Config> ConfigFor(const TenantRecord& tenant) { return TenantConfig(options.sources, tenant, *box); }
 
   // Search reuses one loaded model per embedder name: loading USE-lite per request would cost most of it.
+  // Made under the lock: concurrent first searches load the model once, not once each.
   Result<std::unique_ptr<Embedder>> SearchEmbedder(const Config& config) {
-    std::shared_ptr<Embedder> shared;
-    {
-      std::lock_guard lock(embedders_mutex);
-      if (auto it = search_embedders.find(config.embedder); it != search_embedders.end()) shared = it->second;
-    }
-    if (!shared) {
+    std::lock_guard lock(embedders_mutex);
+    auto it = search_embedders.find(config.embedder);
+    if (it == search_embedders.end()) {
       ASSIGN_OR_RETURN(auto made, MakeEmbedder(config));
-      std::lock_guard lock(embedders_mutex);
-      shared = search_embedders.try_emplace(config.embedder, std::shared_ptr<Embedder>(std::move(made))).first->second;
+      it = search_embedders.emplace(config.embedder, std::shared_ptr<Embedder>(std::move(made))).first;
     }
-    return metrics.TimedEmbedder(shared);
+    return metrics.TimedEmbedder(it->second);
   }
 
   app::AppHooks JobHooks(const std::string& tenant_id) {
