@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "app/tenant_store.h"
+#include "core/ids.h"
 #include "embed/embedder_factory.h"
 #include "net/http_client.h"
 #include "platforms/registry.h"
@@ -22,12 +23,33 @@ struct PlatformWriteSession {
   TenantStore tenant;
 };
 
+}  // namespace
+
+std::unique_ptr<net::HttpClient> App::MakeHttp() const {
+  auto http = net::MakeCurlHttpClient();
+  return hooks_.wrap_http ? hooks_.wrap_http(std::move(http)) : std::move(http);
+}
+
+Result<std::unique_ptr<Embedder>> App::MakeTenantEmbedder() const {
+  return hooks_.make_embedder ? hooks_.make_embedder(config_) : MakeEmbedder(config_);
+}
+
+Result<void> App::CheckSource() {
+  const auto http = MakeHttp();
+  ASSIGN_OR_RETURN(auto source, CreateSource(config_, *http));
+  return {};
+}
+
+namespace {
+
 Result<PlatformWriteSession> OpenPlatformWriteSession(const Config& config, const RunnerOptions& options,
-                                                      bool allow_new, const char* command) {
+                                                      bool allow_new, const char* command,
+                                                      std::unique_ptr<net::HttpClient> http,
+                                                      Result<std::unique_ptr<Embedder>> embedder) {
   PlatformWriteSession session;
-  session.http = net::MakeCurlHttpClient();
+  session.http = std::move(http);
   ASSIGN_OR_RETURN(session.source, CreateSource(config, *session.http));
-  ASSIGN_OR_RETURN(session.embedder, MakeEmbedder(config));
+  ASSIGN_OR_RETURN(session.embedder, std::move(embedder));
   ASSIGN_OR_RETURN(session.tenant,
                    OpenTenantForWriting(config, *session.embedder, allow_new,
                                         {.wait = options.wait_for_lock, .command = command,
@@ -39,7 +61,8 @@ Result<PlatformWriteSession> OpenPlatformWriteSession(const Config& config, cons
 
 Result<RunSummary> App::Sync(RunnerOptions options) {
   ASSIGN_OR_RETURN(PlatformWriteSession session,
-                   OpenPlatformWriteSession(config_, options, /*allow_new=*/true, "deskpipe sync"));
+                   OpenPlatformWriteSession(config_, options, /*allow_new=*/true, "deskpipe sync", MakeHttp(),
+                                            MakeTenantEmbedder()));
   Embedder& embedder = *session.embedder;
   ASSIGN_OR_RETURN(TenantProfile profile, PrepareSyncProfile(config_, embedder, session.tenant));
   Store& store = *session.tenant.store;
@@ -62,7 +85,8 @@ Result<RunSummary> App::Sync(RunnerOptions options) {
 
 Result<RetrySummary> App::RetryFailed(RunnerOptions options, const std::vector<std::string>& streams) {
   ASSIGN_OR_RETURN(PlatformWriteSession session,
-                   OpenPlatformWriteSession(config_, options, /*allow_new=*/false, "deskpipe retry-failed"));
+                   OpenPlatformWriteSession(config_, options, /*allow_new=*/false, "deskpipe retry-failed",
+                                            MakeHttp(), MakeTenantEmbedder()));
   ApplyEmbedderCapabilities(*session.embedder, options);
   options.fetch_grace = std::chrono::hours(1);  // join the fetch: the source dies with this call
   return deskpipe::RetryFailed(config_, *session.source, *session.embedder, *session.tenant.store,
@@ -75,7 +99,7 @@ Result<std::vector<StoredDeadLetter>> App::DeadLetters() {
 }
 
 Result<std::vector<SearchHit>> App::Search(const SearchRequest& request) {
-  ASSIGN_OR_RETURN(auto embedder, MakeEmbedder(config_));
+  ASSIGN_OR_RETURN(auto embedder, MakeTenantEmbedder());
   ASSIGN_OR_RETURN(TenantStore tenant, OpenTenantForReading(config_, embedder.get()));
   ASSIGN_OR_RETURN(auto vectors, embedder->Embed({request.text}));
   SearchQuery query;
@@ -86,6 +110,39 @@ Result<std::vector<SearchHit>> App::Search(const SearchRequest& request) {
   query.types = request.types;
   query.max_hits_per_document = request.per_document;
   return tenant.store->Search(query);
+}
+
+Result<SimilarOutcome> App::SimilarTickets(const std::string& ticket_id, int top_k) {
+  ASSIGN_OR_RETURN(const std::string document_id, MakeDocumentId(config_.tenant_id, config_.platform, ticket_id));
+  ASSIGN_OR_RETURN(auto embedder, MakeTenantEmbedder());
+  ASSIGN_OR_RETURN(TenantStore tenant, OpenTenantForReading(config_, embedder.get()));
+  ASSIGN_OR_RETURN(std::optional<std::string> opening, tenant.store->DocumentOpening(config_.tenant_id, document_id));
+  if (!opening) {
+    return Error(NotFound("tenant " + config_.tenant_id + " has no ticket " + ticket_id + " with text"));
+  }
+  // The subject and first message carry the question; a long thread's tail would only blur it.
+  std::string text = opening->substr(0, 1200);
+  while (!text.empty() && (static_cast<unsigned char>(text.back()) & 0xC0) == 0x80) text.pop_back();
+  if (text.size() < opening->size() && !text.empty()) text.pop_back();  // a cut lead byte
+  ASSIGN_OR_RETURN(auto vectors, embedder->Embed({text}));
+  SearchQuery query;
+  query.tenant_id = config_.tenant_id;
+  query.text = text;
+  query.vector = std::move(vectors.at(0));
+  query.max_hits_per_document = 1;
+  query.types = {"ticket"};
+  query.top_k = top_k + 1;  // the ticket itself is likely the best match
+  SimilarOutcome outcome;
+  ASSIGN_OR_RETURN(std::vector<SearchHit> tickets, tenant.store->Search(query));
+  for (SearchHit& hit : tickets) {
+    if (hit.document_id != document_id && static_cast<int>(outcome.tickets.size()) < top_k) {
+      outcome.tickets.push_back(std::move(hit));
+    }
+  }
+  query.types = {"article"};
+  query.top_k = top_k;
+  ASSIGN_OR_RETURN(outcome.articles, tenant.store->Search(query));
+  return outcome;
 }
 
 Result<StoreStats> App::Status() {
@@ -109,7 +166,7 @@ Result<VerifyOutcome> App::Verify(bool repair, const WriteLockOptions& lock) {
   std::unique_ptr<Embedder> embedder;
   TenantStore tenant;
   if (repair) {
-    ASSIGN_OR_RETURN(embedder, MakeEmbedder(config_));
+    ASSIGN_OR_RETURN(embedder, MakeTenantEmbedder());
     ASSIGN_OR_RETURN(tenant, OpenTenantForWriting(config_, *embedder, /*allow_new=*/false, lock));
   } else {
     ASSIGN_OR_RETURN(tenant, OpenTenantForReading(config_));
@@ -139,7 +196,7 @@ Result<VerifyOutcome> App::Verify(bool repair, const WriteLockOptions& lock) {
 Result<ReembedOutcome> App::Reembed(
     const WriteLockOptions& lock,
     const std::function<void(const TenantProfile& from, const TenantProfile& to)>& starting) {
-  ASSIGN_OR_RETURN(auto embedder, MakeEmbedder(config_));
+  ASSIGN_OR_RETURN(auto embedder, MakeTenantEmbedder());
   ASSIGN_OR_RETURN(TenantStore tenant, OpenTenantAsRecorded(config_, lock, embedder->dimension()));
   ReembedOutcome outcome;
   outcome.from = tenant.profile;
@@ -155,6 +212,14 @@ Result<ReembedOutcome> App::Reembed(
                                            return embedder->Embed(texts);
                                          }));
   return outcome;
+}
+
+nlohmann::json HitToJson(const SearchHit& hit) {
+  return {{"chunk_id", hit.chunk_id},         {"document_id", hit.document_id},
+          {"type", hit.type},                 {"title", hit.title},
+          {"text", hit.text},                 {"score", hit.score},
+          {"keyword_rank", hit.keyword_rank}, {"vector_rank", hit.vector_rank},
+          {"metadata", hit.metadata}};
 }
 
 }  // namespace deskpipe::app

@@ -15,8 +15,12 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "core/config.h"
 #include "core/status.h"
+#include "embed/embedder.h"
+#include "net/http_client.h"
 #include "pipeline/retry_failed.h"
 #include "pipeline/runner.h"
 #include "store/store.h"
@@ -28,6 +32,12 @@ struct SearchRequest {
   int top_k = 10;
   std::vector<std::string> types;  // empty ⇒ every type
   int per_document = 0;            // most hits per document; 0 ⇒ no cap
+};
+
+// What a copilot shows beside an open ticket.
+struct SimilarOutcome {
+  std::vector<SearchHit> tickets;   // the most similar other tickets, one hit each
+  std::vector<SearchHit> articles;  // the knowledge-base articles that best answer it, one hit each
 };
 
 struct VerifyOutcome {
@@ -42,10 +52,23 @@ struct ReembedOutcome {
   ReembedReport report;
 };
 
+// What a front end may change in the parts App builds (the service counts a tenant's helpdesk requests, times
+// its embedder and keeps one loaded model for its searches). Empty members leave App's own way.
+struct AppHooks {
+  // Receives the HTTP client App built and returns it, or another one sending through it.
+  std::function<std::unique_ptr<net::HttpClient>(std::unique_ptr<net::HttpClient>)> wrap_http;
+  // Builds the embedder for a config instead of embed/embedder_factory.h's MakeEmbedder.
+  std::function<Result<std::unique_ptr<Embedder>>(const Config&)> make_embedder;
+};
+
 class App {
  public:
-  explicit App(Config config) : config_(std::move(config)) {}
+  explicit App(Config config, AppHooks hooks = {}) : config_(std::move(config)), hooks_(std::move(hooks)) {}
   const Config& config() const { return config_; }
+
+  // Builds the tenant's source without sending anything: the platform's config errors (a base URL outside
+  // loopback and the allowlist, a missing domain, …) as InvalidArgument.
+  Result<void> CheckSource();
 
   // One sync of the tenant (RunnerOptions as for Runner; the embedder's capabilities are applied).
   Result<RunSummary> Sync(RunnerOptions options = {});
@@ -55,6 +78,10 @@ class App {
 
   // Hybrid search with the tenant's own embedder (another one is refused, naming both).
   Result<std::vector<SearchHit>> Search(const SearchRequest& request);
+  // The tickets most like ticket `ticket_id` (the platform's id) by its subject and first message, itself
+  // excluded, and the articles that best answer it: `top_k` of each. NotFound when the tenant has no such
+  // ticket.
+  Result<SimilarOutcome> SimilarTickets(const std::string& ticket_id, int top_k);
   Result<StoreStats> Status();
   Result<Store::Digest> Digest();
 
@@ -68,7 +95,14 @@ class App {
                                      starting = {});
 
  private:
+  std::unique_ptr<net::HttpClient> MakeHttp() const;
+  Result<std::unique_ptr<Embedder>> MakeTenantEmbedder() const;
+
   Config config_;
+  AppHooks hooks_;
 };
+
+// A search hit as the CLI's `search --json` and the service print it.
+nlohmann::json HitToJson(const SearchHit& hit);
 
 }  // namespace deskpipe::app

@@ -25,6 +25,7 @@
 #include "cli/reembed_command.h"
 #include "cli/reset_command.h"
 #include "cli/retry_failed_command.h"
+#include "cli/serve_command.h"
 #include "cli/serve_embeddings_command.h"
 #include "cli/verify_command.h"
 #include "core/config.h"
@@ -104,17 +105,7 @@ void PrintHits(const std::vector<SearchHit>& hits) {
 
 nlohmann::json HitsToJson(const std::vector<SearchHit>& hits) {
   nlohmann::json out = nlohmann::json::array();
-  for (const SearchHit& hit : hits) {
-    out.push_back({{"chunk_id", hit.chunk_id},
-                   {"document_id", hit.document_id},
-                   {"type", hit.type},
-                   {"title", hit.title},
-                   {"text", hit.text},
-                   {"score", hit.score},
-                   {"keyword_rank", hit.keyword_rank},
-                   {"vector_rank", hit.vector_rank},
-                   {"metadata", hit.metadata}});
-  }
+  for (const SearchHit& hit : hits) out.push_back(app::HitToJson(hit));
   return out;
 }
 
@@ -311,6 +302,7 @@ int Main(int argc, char** argv) {
   digest->callback([&] { exit_code = CommandDigest(flags); });
 
   RegisterEmbedCommand(app, flags, exit_code);
+  RegisterServeCommand(app, flags, exit_code);
   RegisterServeEmbeddingsCommand(app, flags, exit_code);
   RegisterRetryFailedCommand(app, flags, exit_code);
   RegisterExtractCommand(app, flags, exit_code);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -26,6 +27,11 @@ std::string Count(int64_t n) {
   if (n >= 100'000) return fmt::format("{}k", n / 1000);
   return std::to_string(n);
 }
+
+// The stages a batch passes through, in pipeline order, for current_stage (extract is part of transform).
+constexpr Stage kBatchStages[] = {Stage::kTransform, Stage::kChunk, Stage::kEmbed, Stage::kStore};
+
+double Round1(double x) { return std::round(x * 10) / 10; }
 
 }  // namespace
 
@@ -76,7 +82,7 @@ void ProgressTracker::Add(const std::string& stream, Stage stage, int64_t count)
 
 void ProgressTracker::ObserveUpdatedAt(const std::string& stream, int64_t min_updated_at, int64_t max_updated_at) {
   std::lock_guard lock(mutex_);
-  StreamState& s = streams_[stream];
+  StreamState& s = State(stream);
   if (!s.first_updated_at) s.first_updated_at = min_updated_at;
   // Batches of a stream read in updated_at order never go back in time; one that does means no ETA.
   if (max_updated_at < s.last_max_updated_at) s.time_ordered = false;
@@ -85,15 +91,77 @@ void ProgressTracker::ObserveUpdatedAt(const std::string& stream, int64_t min_up
 
 void ProgressTracker::StreamFinished(const std::string& stream, const std::string& state) {
   std::lock_guard lock(mutex_);
-  StreamState& s = streams_[stream];
+  StreamState& s = State(stream);
   s.state = state;
   s.finished = now_();
+  if (state == "done" || state == "skipped") s.total = s.processed;
+}
+
+void ProgressTracker::SetTotal(const std::string& stream, std::optional<int64_t> total) {
+  std::lock_guard lock(mutex_);
+  StreamState& s = State(stream);
+  s.total = total ? std::optional<int64_t>(std::max<int64_t>(0, *total)) : std::nullopt;
+  s.counted = s.total;
+}
+
+void ProgressTracker::AddFetched(const std::string& stream, int64_t items, std::optional<int64_t> credits) {
+  std::lock_guard lock(mutex_);
+  StreamState& s = State(stream);
+  s.fetched_items += items;
+  if (credits) {
+    s.credits += *credits;
+    s.credits_measured = true;
+  }
+}
+
+void ProgressTracker::FetchFinished(const std::string& stream) {
+  std::lock_guard lock(mutex_);
+  State(stream).fetch_over = true;
+}
+
+void ProgressTracker::AddProcessed(const std::string& stream, int64_t items) {
+  std::lock_guard lock(mutex_);
+  State(stream).processed += items;
+}
+
+void ProgressTracker::AddFailed(const std::string& stream, int64_t records) {
+  std::lock_guard lock(mutex_);
+  State(stream).failed += records;
+}
+
+void ProgressTracker::BatchThrough(const std::string& stream, Stage stage) {
+  std::lock_guard lock(mutex_);
+  ++State(stream).batches[static_cast<int>(stage)];
+}
+
+void ProgressTracker::SetBudget(std::optional<double> credits_per_second) {
+  std::lock_guard lock(mutex_);
+  budget_per_second_ = credits_per_second && *credits_per_second > 0 ? credits_per_second : std::nullopt;
+}
+
+ProgressTracker::StreamState& ProgressTracker::State(const std::string& stream) {
+  auto [it, inserted] = streams_.try_emplace(stream);
+  if (inserted) {
+    order_.push_back(stream);
+    it->second.started = now_();
+  }
+  return it->second;
 }
 
 nlohmann::json ProgressTracker::Snapshot() const {
   std::lock_guard lock(mutex_);
   const Clock::time_point now = now_();
   nlohmann::json streams = nlohmann::json::object();
+  int64_t total_items = 0;
+  bool any_total = false;
+  bool total_unknown = false;
+  int64_t processed_items = 0;
+  int64_t failed_items = 0;
+  std::optional<double> eta;  // over the running streams with a total
+  bool eta_unknown = false;
+  double largest_eta = -1;
+  std::string eta_basis;
+  const char* current_stage = order_.empty() ? "fetch" : "done";
   for (const std::string& name : order_) {
     const StreamState& s = streams_.at(name);
     const double elapsed = Seconds(s.finished.value_or(now) - s.started);
@@ -103,61 +171,168 @@ nlohmann::json ProgressTracker::Snapshot() const {
       if (n == 0) continue;
       stages[StageName(stage)] = {{"count", n},
                                   {"unit", StageUnit(stage)},
-                                  {"per_second", elapsed > 0 ? std::round(n / elapsed * 10) / 10 : 0.0}};
+                                  {"per_second", elapsed > 0 ? Round1(n / elapsed) : 0.0}};
     }
-    nlohmann::json entry = {{"state", s.state}, {"elapsed_seconds", std::round(elapsed * 10) / 10},
+    // Never fewer than stored: a count from an index that lags can be short.
+    const std::optional<int64_t> total = s.total ? std::optional<int64_t>(std::max(*s.total, s.processed))
+                                                 : std::nullopt;
+    nlohmann::json entry = {{"state", s.state},
+                            {"elapsed_seconds", Round1(elapsed)},
+                            {"total", total ? nlohmann::json(*total) : nlohmann::json()},
+                            {"counted", s.counted ? nlohmann::json(*s.counted) : nlohmann::json()},
+                            {"processed", s.processed},
+                            {"failed", s.failed},
                             {"stages", stages}};
-    if (s.state == "done") {
-      entry["fraction"] = 1.0;
-    } else if (s.state == "running" && s.time_ordered && s.first_updated_at) {
+    processed_items += s.processed;
+    failed_items += s.failed;
+    if (total) {
+      total_items += *total;
+      any_total = true;
+    } else if (s.processed > 0) {
+      total_unknown = true;
+    }
+    const bool running = s.state == "running";
+    if (running && std::string_view(current_stage) == "done") {
+      current_stage = "fetch";
+      if (s.fetch_over) {
+        current_stage = "store";
+        for (Stage stage : kBatchStages) {
+          if (s.batches[static_cast<int>(stage)] < s.batches[static_cast<int>(Stage::kFetch)]) {
+            current_stage = StageName(stage);
+            break;
+          }
+        }
+      }
+    }
+    if (total) {
+      entry["fraction"] = *total > 0 ? std::round(std::min(1.0, static_cast<double>(s.processed) / *total) * 1000) / 1000
+                                     : 1.0;
+      if (running) {
+        const int64_t left = *total - s.processed;
+        std::optional<double> by_budget;
+        std::optional<double> by_rate;
+        if (s.credits_measured && s.fetched_items > 0 && budget_per_second_) {
+          by_budget = left * (static_cast<double>(s.credits) / s.fetched_items) / *budget_per_second_;
+        }
+        if (s.processed > 0 && elapsed > 0) by_rate = left / (s.processed / elapsed);
+        if (left == 0) by_rate = 0.0;
+        if (by_budget || by_rate) {
+          const bool budget_slower = by_budget && (!by_rate || *by_budget >= *by_rate);
+          const double seconds = budget_slower ? *by_budget : *by_rate;
+          const char* basis = budget_slower ? "budget" : "measured";
+          entry["eta_seconds"] = std::round(seconds);
+          entry["eta_basis"] = basis;
+          eta = eta.value_or(0.0) + seconds;
+          if (seconds > largest_eta) {
+            largest_eta = seconds;
+            eta_basis = basis;
+          }
+        } else {
+          eta_unknown = true;
+        }
+      }
+    } else if (running && s.time_ordered && s.first_updated_at) {
       const double span = static_cast<double>(now_unix_() - *s.first_updated_at);
       const double covered = static_cast<double>(s.last_max_updated_at - *s.first_updated_at);
       if (span > 0 && covered > 0) {
         const double fraction = std::clamp(covered / span, 0.0, 1.0);
         entry["fraction"] = std::round(fraction * 1000) / 1000;
-        if (fraction > 0.0 && fraction < 1.0) entry["eta_seconds"] = std::round(elapsed * (1 - fraction) / fraction);
+        if (fraction > 0.0 && fraction < 1.0) {
+          entry["eta_seconds"] = std::round(elapsed * (1 - fraction) / fraction);
+          entry["eta_basis"] = "time";
+        }
       }
     }
+    if (running && !total) eta_unknown = true;
     streams[name] = std::move(entry);
   }
-  return {{"elapsed_seconds", std::round(Seconds(now - started_) * 10) / 10}, {"streams", streams}};
+  const bool total_known = any_total && !total_unknown;
+  nlohmann::json out = {{"elapsed_seconds", Round1(Seconds(now - started_))},
+                        {"total_items", total_known ? nlohmann::json(total_items) : nlohmann::json()},
+                        {"processed_items", processed_items},
+                        {"failed_items", failed_items},
+                        {"current_stage", current_stage},
+                        {"completion_fraction", nlohmann::json()},
+                        {"eta_seconds", nlohmann::json()},
+                        {"eta_basis", nlohmann::json()},
+                        {"streams", streams}};
+  if (total_known) {
+    out["completion_fraction"] =
+        total_items > 0
+            ? std::round(std::min(1.0, static_cast<double>(processed_items) / total_items) * 1000) / 1000
+            : 1.0;
+    if (!eta_unknown) {
+      out["eta_seconds"] = std::round(eta.value_or(0.0));
+      out["eta_basis"] = eta_basis.empty() ? nlohmann::json() : nlohmann::json(eta_basis);
+    }
+  }
+  return out;
 }
 
 std::vector<std::string> ProgressTracker::Lines(const nlohmann::json& snapshot, bool with_bars) {
   std::vector<std::string> lines;
   if (!snapshot.contains("streams")) return lines;
-  size_t name_width = 0;  // names line up in one column, however long the longest
+  const bool run_line = snapshot.contains("processed_items") && !snapshot["streams"].empty();
+  size_t name_width = run_line ? 3 : 0;  // names line up in one column, however long the longest ("all" too)
   for (const auto& [name, s] : snapshot["streams"].items()) name_width = std::max(name_width, name.size());
+  auto bar = [&](std::string& line, const nlohmann::json& fraction, bool running, double elapsed) {
+    constexpr int kWidth = 20;
+    const size_t bar_start = line.size() + 1;
+    if (fraction.is_number()) {
+      const int filled = std::clamp(static_cast<int>(fraction.get<double>() * kWidth), 0, kWidth);
+      line += "[" + std::string(filled, '#') + std::string(kWidth - filled, '.') + "] ";
+    } else {
+      line += "[" + std::string(kWidth, ' ') + "] ";
+      // A moving marker shows a stream without a known total is alive.
+      if (running) line[bar_start + static_cast<size_t>(static_cast<int>(elapsed * 4) % kWidth)] = '=';
+    }
+  };
+  // "1100/4000", "1100/?" (no total), or "" when there is nothing to show.
+  auto done_of = [](const nlohmann::json& processed, const nlohmann::json& total) -> std::string {
+    if (!processed.is_number()) return "";
+    if (total.is_number()) return fmt::format("{}/{}", Count(processed.get<int64_t>()), Count(total.get<int64_t>()));
+    if (processed.get<int64_t>() > 0) return Count(processed.get<int64_t>()) + "/?";
+    return "";
+  };
+  auto eta_text = [](const nlohmann::json& eta, const nlohmann::json& basis) -> std::string {
+    if (!eta.is_number()) return "";
+    std::string text = " ETA " + FormatDuration(eta.get<double>());
+    if (basis.is_string() && basis != "time") text += " (" + basis.get<std::string>() + ")";
+    return text;
+  };
   for (const auto& [name, s] : snapshot["streams"].items()) {
     std::string line = fmt::format("{:<{}} ", name, name_width);
-    if (with_bars) {
-      constexpr int kWidth = 20;
-      const size_t bar_start = line.size() + 1;
-      if (s.contains("fraction")) {
-        const int filled = static_cast<int>(s["fraction"].get<double>() * kWidth);
-        line += "[" + std::string(filled, '#') + std::string(kWidth - filled, '.') + "] ";
-      } else {
-        line += "[" + std::string(kWidth, ' ') + "] ";
-        // A moving marker shows a stream without a known total is alive.
-        if (s["state"] == "running") {
-          const int at = static_cast<int>(s["elapsed_seconds"].get<double>() * 4) % kWidth;
-          line[bar_start + static_cast<size_t>(at)] = '=';
-        }
-      }
-    }
+    const bool running = s["state"] == "running";
+    if (with_bars) bar(line, s.value("fraction", nlohmann::json()), running, s["elapsed_seconds"].get<double>());
     bool first = true;
     for (const auto& [stage, c] : s["stages"].items()) {
       line += fmt::format("{}{} {} {}/s", first ? "" : " · ", stage, Count(c["count"].get<int64_t>()),
                           Count(static_cast<int64_t>(c["per_second"].get<double>())));
       first = false;
     }
-    if (s["state"] != "running") {
+    const std::string items = done_of(s.value("processed", nlohmann::json()), s.value("total", nlohmann::json()));
+    if (!items.empty()) line += "  " + items;
+    if (s.value("failed", 0) > 0) line += fmt::format(" ({} failed)", s["failed"].get<int64_t>());
+    if (!running) {
       line += "  " + s["state"].get<std::string>();
     } else if (s.contains("fraction")) {
       line += fmt::format("  {:.0f}%", s["fraction"].get<double>() * 100);
-      if (s.contains("eta_seconds")) line += " ETA " + FormatDuration(s["eta_seconds"].get<double>());
+      line += eta_text(s.value("eta_seconds", nlohmann::json()), s.value("eta_basis", nlohmann::json()));
     }
     line += "  " + FormatDuration(s["elapsed_seconds"].get<double>());
+    lines.push_back(std::move(line));
+  }
+  if (run_line) {
+    std::string line = fmt::format("{:<{}} ", "all", name_width);
+    const nlohmann::json& fraction = snapshot["completion_fraction"];
+    if (with_bars) bar(line, fraction, snapshot["current_stage"] != "done", snapshot["elapsed_seconds"].get<double>());
+    std::string items = done_of(snapshot["processed_items"], snapshot["total_items"]);
+    line += (items.empty() ? std::string("0/?") : items) + " items";
+    if (snapshot.value("failed_items", 0) > 0) line += fmt::format(" ({} failed)", snapshot["failed_items"].get<int64_t>());
+    if (fraction.is_number()) line += fmt::format("  {:.0f}%", fraction.get<double>() * 100);
+    if (snapshot["current_stage"] != "done") line += eta_text(snapshot["eta_seconds"], snapshot["eta_basis"]);
+    line += "  " + snapshot["current_stage"].get<std::string>();
+    line += "  " + FormatDuration(snapshot["elapsed_seconds"].get<double>());
     lines.push_back(std::move(line));
   }
   return lines;

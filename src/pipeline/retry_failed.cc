@@ -60,6 +60,14 @@ class RetrySource : public Source {
     return batch;
   }
 
+  // The letters left: each is one item at most (a letter the platform no longer has is none).
+  Result<std::optional<int64_t>> CountRemaining(const std::string& stream, const nlohmann::json& /*cursor*/) override {
+    auto it = letters_.find(stream);
+    if (it == letters_.end()) return std::optional<int64_t>(0);
+    return std::optional<int64_t>(static_cast<int64_t>(it->second.size() - std::min(it->second.size(), position_[stream])));
+  }
+  std::optional<SourceUsage> Usage() const override { return inner_.Usage(); }
+
   const std::set<std::pair<std::string, std::string>>& gone() const { return gone_; }
 
  private:

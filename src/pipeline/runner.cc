@@ -90,6 +90,7 @@ struct Runner::WorkItem {
   std::vector<Record> summary_records;  // the summaries' records
   stages::ProcessedBatch processed;     // the write and its counts, for the commit stage
   size_t next_step = 0;                 // index in Runner::steps_ of the step it waits for
+  int64_t items = 0;     // top-level records after the transform (a ticket with its conversations is one)
   Status error;          // a failure that stops the run
   bool skipped = false;  // not processed: the run was stopping
 };
@@ -127,6 +128,11 @@ struct Runner::Shared {
 namespace {
 
 int64_t Count(size_t n) { return static_cast<int64_t>(n); }
+
+// Items: top-level records (a ticket's conversations belong to its item).
+int64_t Items(const std::vector<Record>& records) {
+  return std::count_if(records.begin(), records.end(), [](const Record& r) { return r.parent_id.empty(); });
+}
 
 // The updated_at range of a batch's records (Unix seconds), for the progress ETA; nullopt when none parse.
 std::optional<std::pair<int64_t, int64_t>> UpdatedAtRange(const Batch& batch) {
@@ -256,10 +262,11 @@ Result<RunSummary> Runner::Run() {
   writes_records_ = StoreOptionsFor(config_, embedder_.dimension()).WritesRecords();
 
   // The stages in order, each on the lane that suits it; consecutive steps of one lane run back to back.
-  steps_ = {{Lane::kCpu, &Runner::PrepareDocuments}};
-  if (summarize_) steps_.push_back({Lane::kIo, &Runner::Summarize});
-  steps_.push_back({Lane::kCpu, &Runner::Chunk});
-  steps_.push_back({embed_->network_bound() ? Lane::kIo : Lane::kCpu, &Runner::Embed});
+  // A batch is through "transform" once its documents are ready (summaries included).
+  steps_ = {{Lane::kCpu, &Runner::PrepareDocuments, summarize_ ? std::nullopt : std::optional(Stage::kTransform)}};
+  if (summarize_) steps_.push_back({Lane::kIo, &Runner::Summarize, Stage::kTransform});
+  steps_.push_back({Lane::kCpu, &Runner::Chunk, Stage::kChunk});
+  steps_.push_back({embed_->network_bound() ? Lane::kIo : Lane::kCpu, &Runner::Embed, Stage::kEmbed});
   const bool io_lane = std::any_of(steps_.begin(), steps_.end(), [](const Step& s) { return s.lane == Lane::kIo; });
   io_workers_ = io_lane ? options_.io_workers : 0;
 
@@ -421,6 +428,26 @@ void Runner::FetchLoop(std::shared_ptr<Shared> shared) {
       if (!reread_everything) cursor = std::move(*loaded);
     }
     progress->StreamStarted(stream);
+    // The credits spent on the stream: the source's account usage before and after each of its calls (the
+    // fetch is the only reader of the source while it runs).
+    std::optional<SourceUsage> usage = source.Usage();
+    auto spent = [&]() -> std::optional<int64_t> {
+      std::optional<SourceUsage> now = source.Usage();
+      if (now) progress->SetBudget(now->budget_credits_per_second);
+      std::optional<int64_t> credits;
+      if (now && usage) credits = std::max<int64_t>(0, now->credits - usage->credits);
+      usage = now;
+      return credits;
+    };
+    if (auto counted = source.CountRemaining(stream, cursor); counted) {
+      progress->SetTotal(stream, *counted);
+      if (*counted) log::Debug("stream counted", {{"stream", stream}, {"items", std::to_string(**counted)}});
+    } else {
+      // Only the progress display loses: the stream is read all the same.
+      log::Warn("stream not counted; its total is unknown",
+                {{"stream", stream}, {"error", counted.error().ToString()}});
+    }
+    progress->AddFetched(stream, 0, spent());
     int64_t stream_batches = 0;
     int64_t stream_weight = 0;
     auto usual_weight = [&] { return stream_batches == 0 ? int64_t{0} : stream_weight / stream_batches; };
@@ -463,6 +490,8 @@ void Runner::FetchLoop(std::shared_ptr<Shared> shared) {
         break;
       }
       progress->Add(stream, Stage::kFetch, Count(next->records.size()));
+      progress->AddFetched(stream, Items(next->records) + Count(next->rejected.size()), spent());
+      if (next->done) progress->FetchFinished(stream);
       if (auto range = UpdatedAtRange(*next)) progress->ObserveUpdatedAt(stream, range->first, range->second);
       next->stream = stream;
       cursor = next->cursor;
@@ -490,6 +519,7 @@ void Runner::FetchLoop(std::shared_ptr<Shared> shared) {
           std::lock_guard lock(shared->mutex);
           shared->pushed = ++seq;
         }
+        progress->BatchThrough(stream, Stage::kFetch);
         shared->changed.notify_all();
       }
       if (closed) break;
@@ -516,8 +546,10 @@ void Runner::LaneWorker(Lane lane) {
       item->skipped = true;
     } else {
       while (item->next_step < steps_.size() && steps_[item->next_step].lane == lane) {
-        auto done = (this->*steps_[item->next_step].run)(*item);
+        const Step& step = steps_[item->next_step];
+        auto done = (this->*step.run)(*item);
         ++item->next_step;
+        if (done && step.through) progress_->BatchThrough(item->batch.stream, *step.through);
         if (!done) {
           item->error = done.error();
           // Nothing after a failed batch may commit; the batches before it still do.
@@ -558,6 +590,7 @@ Result<void> Runner::PrepareDocuments(WorkItem& item) {
   item.batch.records.clear();
   stages::TransformRecords(stream, item.records, write.dead_letters);
   item.processed.records = Count(item.records.size());
+  item.items = Items(item.records);
   progress_->Add(stream, Stage::kTransform, item.processed.records);
 
   if (options_.extract_attachments) {
@@ -618,6 +651,9 @@ Result<void> Runner::Commit(WorkItem& item, RunSummary& summary) {
   const std::string& stream = item.batch.stream;
   ASSIGN_OR_RETURN(const StreamSummary* stream_summary, commit_->Run(item.processed, summary));
   progress_->Add(stream, Stage::kStore, item.processed.records);
+  progress_->AddProcessed(stream, item.items);
+  progress_->AddFailed(stream, Count(item.processed.write.dead_letters.size()));
+  progress_->BatchThrough(stream, Stage::kStore);
   if (item.batch.done) progress_->StreamFinished(stream, "done");
   if (options_.on_batch) {
     std::lock_guard lock(shared_->store_mutex);

@@ -35,6 +35,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -107,6 +108,7 @@ class Runner {
   struct Step {
     Lane lane;
     Result<void> (Runner::*run)(WorkItem& item);
+    std::optional<Stage> through;  // the progress stage a batch is through after this step, if any
   };
 
   void FetchLoop(std::shared_ptr<Shared> shared);

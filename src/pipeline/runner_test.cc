@@ -41,6 +41,17 @@ class FakeSource : public Source {
   int heavy_thread_conversations = 0;     //   one ticket with this many conversations (one thread)
   std::function<void(int page)> on_page;  // called before a tickets page is returned
   std::atomic<int> calls{0};
+  bool count_tickets = false;  // CountRemaining answers for tickets: the tickets on the pages left
+  bool count_fails = false;    // … or fails
+  std::vector<nlohmann::json> counted_from;  // the cursors it was asked to count from
+
+  Result<std::optional<int64_t>> CountRemaining(const std::string& stream, const nlohmann::json& cursor) override {
+    if (stream != "tickets" || !count_tickets) return std::optional<int64_t>();
+    counted_from.push_back(cursor);
+    if (count_fails) return Error(Unavailable("search is down"));
+    const int read = cursor.is_null() ? 0 : cursor.at("page").get<int>();
+    return std::optional<int64_t>(static_cast<int64_t>(std::max(0, pages - read)) * per_page);
+  }
 
   std::string platform() const override { return "freshdesk"; }
   std::vector<std::string> Streams() const override { return {"agents", "tickets"}; }
@@ -241,6 +252,42 @@ TEST_F(RunnerTest, ConcurrentStagesCommitEveryBatchInCursorOrder) {
   auto second = rerun.Run();
   ASSERT_TRUE(second.has_value());
   EXPECT_EQ(store->ComputeDigest(kTenant)->hex, CleanDigest());
+}
+
+TEST_F(RunnerTest, TheFinalProgressCountsEveryItemAgainstTheTotal) {
+  auto store = OpenIn("count");
+  FakeSource source;
+  source.count_tickets = true;
+  source.reject_tickets = {7};
+  Runner runner(config_, source, embedder_, *store, Options());
+  auto summary = runner.Run();
+  ASSERT_TRUE(summary.has_value()) << summary.error().ToString();
+  nlohmann::json progress = runner.progress().Snapshot();
+  const nlohmann::json& tickets = progress["streams"]["tickets"];
+  EXPECT_EQ(tickets["counted"], 100);  // 20 pages of 5
+  EXPECT_EQ(tickets["processed"], 99) << "a ticket with its conversations is one item";
+  EXPECT_EQ(tickets["failed"], 1);
+  EXPECT_EQ(tickets["total"], 99) << "done: the total is what was stored";
+  EXPECT_EQ(progress["streams"]["agents"]["total"], 1) << "no count, but done";
+  EXPECT_EQ(progress["total_items"], 100);
+  EXPECT_EQ(progress["processed_items"], 100);
+  EXPECT_EQ(progress["failed_items"], 2);  // agent 99 and ticket 7
+  EXPECT_DOUBLE_EQ(progress["completion_fraction"].get<double>(), 1.0);
+  EXPECT_EQ(progress["current_stage"], "done");
+  EXPECT_EQ(progress["eta_seconds"], 0);
+
+  // A second run counts from the saved cursor: nothing left. A failed count only loses the total.
+  FakeSource again;
+  again.count_tickets = true;
+  again.count_fails = true;
+  Runner second(config_, again, embedder_, *store, Options());
+  ASSERT_TRUE(second.Run().has_value());
+  ASSERT_EQ(again.counted_from.size(), 1u);
+  EXPECT_EQ(again.counted_from[0], (nlohmann::json{{"page", 20}}));
+  progress = second.progress().Snapshot();
+  EXPECT_TRUE(progress["streams"]["tickets"]["counted"].is_null());
+  EXPECT_EQ(progress["streams"]["tickets"]["total"], 0);
+  EXPECT_EQ(progress["total_items"], progress["processed_items"]);
 }
 
 TEST_F(RunnerTest, TheFetchWaitsForASlowStoreInsteadOfPilingBatchesUpInMemory) {

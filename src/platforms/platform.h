@@ -5,7 +5,9 @@
 // Folder: platforms/ (one folder per helpdesk) may include core/ and net/ (docs/ARCHITECTURE.md).
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -50,6 +52,13 @@ class KnownRecords {
   virtual Result<std::vector<KnownRecord>> Lookup(const std::vector<std::string>& ids) = 0;
 };
 
+// What a source has spent of its platform's API so far, for a progress ETA.
+struct SourceUsage {
+  int64_t credits = 0;  // API credits (requests, weighted by their cost) spent by the account in this process
+  // What this process may spend per second (the account's rate × its budget share); nullopt while unknown.
+  std::optional<double> budget_credits_per_second;
+};
+
 // Reads one platform account. Not thread-safe: the runner drives an instance from one task at a time.
 // Whatever it was constructed with (HTTP client, config) must outlive it.
 class Source {
@@ -65,6 +74,19 @@ class Source {
   // Reads the next batch of `stream` after `cursor` (null on the first run). A batch with done=true ends
   // the stream for this run; its cursor is the one to start from next time.
   virtual Result<Batch> Next(const std::string& stream, const nlohmann::json& cursor) = 0;
+
+  // How many items (top-level records: a ticket with its conversations is one item) `stream` still has to read
+  // after `cursor` (null on the first run), where the platform can count them cheaply; nullopt where it cannot
+  // (the default). The number may be an upper bound (each platform says how); the caller clamps what it
+  // reports. May cost an API call; a failure is the caller's to log, never a reason to stop a sync.
+  virtual Result<std::optional<int64_t>> CountRemaining(const std::string& /*stream*/,
+                                                        const nlohmann::json& /*cursor*/) {
+    return std::optional<int64_t>();
+  }
+
+  // What reading has cost so far (API credits and the budget), for the progress ETA; nullopt for a source that
+  // does not measure it (the default).
+  virtual std::optional<SourceUsage> Usage() const { return std::nullopt; }
 
   // Gives the source a view of the stored records (nullptr detaches). Optional: sources that never diff
   // against the store ignore it.

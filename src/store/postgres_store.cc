@@ -785,6 +785,16 @@ Result<StoreStats> PostgresStore::Stats(const std::string& tenant_id) {
   return stats;
 }
 
+Result<std::optional<std::string>> PostgresStore::DocumentOpening(const std::string& tenant_id,
+                                                                  const std::string& document_id) {
+  RETURN_IF_ERROR(ValidateTenantId(tenant_id));
+  ASSIGN_OR_RETURN(PgResult opening, conn_->Exec("SELECT text FROM chunks WHERE tenant_id = $1 AND document_id = $2 "
+                                                 "ORDER BY chunk_index LIMIT 1",
+                                                 {tenant_id, document_id}));
+  if (opening.rows() == 0) return std::optional<std::string>();
+  return std::optional<std::string>(opening.Text(0, 0));
+}
+
 Result<Store::Digest> PostgresStore::ComputeDigest(const std::string& tenant_id) {
   RETURN_IF_ERROR(ValidateTenantId(tenant_id));
   Digest digest;

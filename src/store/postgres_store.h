@@ -34,6 +34,8 @@ class PostgresStore : public Store {
   Result<void> Commit(const BatchWrite& batch, const std::string& model_id) override;
   Result<std::vector<SearchHit>> Search(const SearchQuery& query) override;
   Result<StoreStats> Stats(const std::string& tenant_id) override;
+  Result<std::optional<std::string>> DocumentOpening(const std::string& tenant_id,
+                                                     const std::string& document_id) override;
   Result<Digest> ComputeDigest(const std::string& tenant_id) override;
   Result<int64_t> BeginRun(const std::string& tenant_id) override;
   Result<void> FinishRun(const std::string& tenant_id, int64_t run_id, const std::string& state,

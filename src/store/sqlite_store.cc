@@ -1254,6 +1254,17 @@ Result<StoreStats> SqliteStore::Stats(const std::string& tenant_id) {
   return stats;
 }
 
+Result<std::optional<std::string>> SqliteStore::DocumentOpening(const std::string& tenant_id,
+                                                                const std::string& document_id) {
+  RETURN_IF_ERROR(ValidateTenantId(tenant_id));
+  ASSIGN_OR_RETURN(Statement * stmt, db_->Prepare("SELECT text FROM chunks WHERE tenant_id = ? AND document_id = ? "
+                                                  "ORDER BY chunk_index LIMIT 1"));
+  stmt->Bind(1, tenant_id).Bind(2, document_id);
+  ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) return std::optional<std::string>();
+  return std::optional<std::string>(stmt->ColumnText(0));
+}
+
 Result<Store::Digest> SqliteStore::ComputeDigest(const std::string& tenant_id) {
   RETURN_IF_ERROR(ValidateTenantId(tenant_id));
   Digest digest;

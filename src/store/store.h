@@ -175,6 +175,11 @@ class Store {
 
   virtual Result<std::vector<SearchHit>> Search(const SearchQuery& query) = 0;
 
+  // The text of a document's first chunk (its title and opening: a ticket's subject and first message);
+  // nullopt when the tenant has no such document with text.
+  virtual Result<std::optional<std::string>> DocumentOpening(const std::string& tenant_id,
+                                                             const std::string& document_id) = 0;
+
   virtual Result<StoreStats> Stats(const std::string& tenant_id) = 0;
 
   // Hex digest over (document id, content hash, state) and chunk ids + hashes, in id order.

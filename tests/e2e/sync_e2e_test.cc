@@ -108,6 +108,16 @@ TEST_F(SyncE2eTest, SyncFindsEverythingAndResyncChangesNothing) {
             expected["articles"].get<int>() - expected["published_articles"].get<int>());
   EXPECT_EQ(stats["chunks"], stats["vectors"]);
   EXPECT_NE(status.out.find("\"tickets\""), std::string::npos) << "tickets cursor saved";
+  // The run's final progress: every item read was counted and stored; the tickets were counted up front by the
+  // search API, exactly the ones the list then gave.
+  const nlohmann::json& progress = stats["last_run"]["summary"]["progress"];
+  EXPECT_EQ(progress["current_stage"], "done");
+  EXPECT_EQ(progress["total_items"], progress["processed_items"]) << progress.dump();
+  EXPECT_EQ(progress["failed_items"], 0);
+  EXPECT_EQ(progress["completion_fraction"], 1.0);
+  EXPECT_EQ(progress["streams"]["tickets"]["counted"], expected["listed_tickets"]) << progress.dump();
+  EXPECT_EQ(progress["streams"]["tickets"]["processed"], expected["listed_tickets"]);
+  EXPECT_EQ(progress["streams"]["settings"]["counted"], 1);
   // Without --json the last run is one readable line of totals, not the summary's JSON.
   CommandResult status_text = RunCommand(Deskpipe("status", {}));
   ASSERT_EQ(status_text.exit_code, 0);
@@ -157,6 +167,14 @@ TEST_F(SyncE2eTest, SyncFindsEverythingAndResyncChangesNothing) {
   const nlohmann::json second_summary = nlohmann::json::parse(second.out);
   EXPECT_EQ(second_summary["chunks_embedded"], 0);
   EXPECT_EQ(second_summary["documents_written"], 0);
+  // Counted from the cursor's day, the last tickets are counted again, read and found unchanged (skipped):
+  // the total becomes what was stored.
+  CommandResult second_status = RunCommand(Deskpipe("status", {"--json"}));
+  ASSERT_EQ(second_status.exit_code, 0);
+  const nlohmann::json second_progress = nlohmann::json::parse(second_status.out)["last_run"]["summary"]["progress"];
+  EXPECT_GE(second_progress["streams"]["tickets"]["counted"].get<int>(), 1) << second_progress.dump();
+  EXPECT_EQ(second_progress["streams"]["tickets"]["processed"], 0);
+  EXPECT_EQ(second_progress["total_items"], second_progress["processed_items"]) << second_progress.dump();
   CommandResult digest_after = RunCommand(Deskpipe("digest"));
   EXPECT_EQ(digest_after.out, digest_before.out);
 }

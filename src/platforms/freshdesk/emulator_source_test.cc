@@ -239,6 +239,47 @@ TEST(EmulatorSourceTest, FullHelpdeskThroughATimelineMatchesTruth) {
 }
 
 // retry-failed's Refetch: one record read again, by any id a dead letter may carry.
+// The tickets count (for progress totals) is the emulator's search total (API.md §6.5): on a first run exactly
+// the tickets the tickets stream then reads (the full helpdesk's spam, trashed and archived ones in neither);
+// from the saved cursor, the listable tickets updated on or after the day it resumes from.
+TEST(EmulatorSourceTest, TicketsCountIsTheSearchTotalFromTheCursorsDay) {
+  Emulator emulator(240, /*full=*/true);
+  int64_t now = kNow;
+  auto source = MakeSource(emulator, emulator.MakeConfig(), &now);
+  ASSERT_NE(source, nullptr);
+  auto counted = source->CountRemaining("tickets", nullptr);
+  ASSERT_TRUE(counted) << counted.error().ToString();
+  ASSERT_TRUE(counted->has_value());
+  Sync sync;
+  sync.Run(*source, {"tickets"});
+  if (HasFatalFailure()) return;
+  int read = 0;
+  for (const auto& [id, n] : sync.emitted) read += id.find('-') == std::string::npos ? 1 : 0;
+  EXPECT_EQ(**counted, read);
+
+  const json& cursor = sync.cursors["tickets"];
+  int64_t resume = *ParseTimestamp(cursor["window_start"].get<std::string>());
+  if (cursor.contains("max_updated_at")) {
+    resume = std::max(resume, *ParseTimestamp(cursor["max_updated_at"].get<std::string>()));
+  }
+  const int64_t day = resume - resume % 86400;
+  const json truth = emulator.Control("GET", "/_emulator/truth");
+  int expected = 0;
+  int listable = 0;
+  for (const auto& t : truth["tickets"]) {
+    if (t.value("archived", false) || t.value("deleted", false) || t.value("spam", false)) continue;
+    ++listable;
+    if (*ParseTimestamp(t["updated_at"].get<std::string>()) >= day) ++expected;
+  }
+  EXPECT_EQ(read, listable);
+  EXPECT_LT(listable, static_cast<int>(truth["tickets"].size())) << "the full helpdesk has unlisted tickets";
+  auto resumed = source->CountRemaining("tickets", cursor);
+  ASSERT_TRUE(resumed) << resumed.error().ToString();
+  EXPECT_EQ(*resumed, std::optional<int64_t>(expected));
+  EXPECT_GE(expected, 1) << "the last ticket read was updated on the cursor's day";
+  EXPECT_LT(expected, listable);
+}
+
 TEST(EmulatorSourceTest, RefetchReadsOneRecordAgain) {
   Emulator emulator(60, /*full=*/true);
   int64_t now = kNow;

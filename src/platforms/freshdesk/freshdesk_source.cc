@@ -1,6 +1,7 @@
 #include "platforms/freshdesk/freshdesk_source.h"
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 #include <string_view>
 #include <unordered_map>
@@ -126,6 +127,59 @@ Result<Batch> FreshdeskSource::Next(const std::string& stream, const json& curso
   std::string known;
   for (const auto& name : AllStreams()) known += (known.empty() ? "" : ", ") + name;
   return Error(InvalidArgument("freshdesk has no stream '" + stream + "'; streams: " + known));
+}
+
+namespace {
+
+// Percent-encodes everything but RFC 3986's unreserved characters (a query parameter's value).
+std::string UrlEncode(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += {'%', kHex[c >> 4], kHex[c & 15]};
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::optional<int64_t>> FreshdeskSource::CountRemaining(const std::string& stream, const json& cursor) {
+  if (stream == "settings") return std::optional<int64_t>(1);
+  if (stream == "tickets_reconcile") {
+    // Mirrors NextReconcile: the first run only records the time; a sweep not due reads nothing.
+    if (cursor.is_null() || known_ == nullptr) return std::optional<int64_t>(0);
+    if (cursor.is_object() && !cursor.contains("sweep_started_at")) {
+      auto last = JsonTime(cursor, "last_sweep_started_at");
+      if (last && NowUnix() - *last < options_.reconcile_interval.count()) return std::optional<int64_t>(0);
+    }
+    return std::optional<int64_t>();
+  }
+  if (stream != "tickets") return std::optional<int64_t>();
+  ASSIGN_OR_RETURN(ListCursor window, ListCursor::Parse(cursor, start_ts_, kMaxPerPage, stream));
+  const std::string day = FormatTimestamp(std::max(window.window_start, window.max_ts)).substr(0, 10);
+  const std::string path = "search/tickets?query=" + UrlEncode("\"updated_at:>'" + day + "'\"");
+  ASSIGN_OR_RETURN(FreshdeskPage response, client_->Get(path));
+  auto total = JsonInt(response.body, "total");
+  if (!total || *total < 0) {
+    return Error(Unavailable("unexpected response from search/tickets: no 'total' in " +
+                             std::string(response.body.type_name())));
+  }
+  return std::optional<int64_t>(*total);
+}
+
+std::optional<SourceUsage> FreshdeskSource::Usage() const {
+  const net::RateGovernorStats stats = client_->governor().stats();
+  SourceUsage usage;
+  usage.credits = stats.credits;
+  const double window = std::chrono::duration<double>(client_->governor().options().window).count();
+  if (stats.total && *stats.total > 0 && window > 0) {
+    usage.budget_credits_per_second = *stats.total * client_->governor().options().budget_share / window;
+  }
+  return usage;
 }
 
 int64_t FreshdeskSource::NowUnix() const { return options_.now_unix ? options_.now_unix() : NowUnixSeconds(); }

@@ -36,6 +36,22 @@
 // "folder_id", "page"}; {"complete": true} once done, so the next run walks again (the KB has no
 // updated_since).
 //
+// Counts (CountRemaining, for progress totals):
+//   tickets         the search API's `total` for GET /search/tickets?query="updated_at:>'YYYY-MM-DD'" (1 credit;
+//                   API.md §6.5) with the day of the cursor's resume point (the greater of its window_start and
+//                   max_updated_at), or of DESKPIPE_START_DATE on a first run. `:>` on a date is ≥ that day
+//                   (day granularity), so the count is an upper bound: tickets of that first day already read
+//                   (or updated earlier that day than the start date) count again, and tickets unchanged since
+//                   the store holds them are counted but not re-emitted. Like the tickets list, search leaves out
+//                   archived, spam and trashed tickets. Its index lags a few minutes, so it can also count a
+//                   ticket or two short.
+//   settings        1 (one record, no call).
+//   tickets_reconcile  0 when no sweep is due (first run, not due yet, no store view), else none.
+//   others          none (nullopt): no cheap exact count (the trash and spam passes cannot be searched; the
+//                   contacts and companies searches differ from their lists; the KB has no count).
+// Usage: the credits the account's governor charged in this process (shared by every client of the account in
+// it) and the budget, X-RateLimit-Total × api_budget_share per rate window.
+//
 // Every cursor is returned in the Batch whose records it covers; the runner saves it with that batch, never
 // before. A record that fails mapping is skipped and listed in Batch::rejected; the batch goes on.
 //
@@ -96,6 +112,9 @@ class FreshdeskSource : public Source {
   std::vector<std::string> Streams() const override;
   Result<Batch> Next(const std::string& stream, const nlohmann::json& cursor) override;
   void AttachKnownRecords(KnownRecords* known) override { known_ = known; }
+  // See "Counts" above. A failed search is an error (the caller logs it and goes on without a total).
+  Result<std::optional<int64_t>> CountRemaining(const std::string& stream, const nlohmann::json& cursor) override;
+  std::optional<SourceUsage> Usage() const override;
   // Reads one record again for `deskpipe retry-failed`. `record_id` as a dead letter names it: a record id
   // ("acme_freshdesk_123", "acme_freshdesk_article-9-fr", "…_article_draft-9", "…_contact-5", "…_company-7"),
   // one with a suffix (" conversations", "/attachment-<id>": the parent is re-read) or a mapping failure's

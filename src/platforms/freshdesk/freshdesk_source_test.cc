@@ -553,6 +553,47 @@ TEST(FreshdeskSourceTest, ReferenceStreamsIncrementalContactsAndDeletedPass) {
   EXPECT_EQ(records, 1u);
 }
 
+// ---- counts for progress totals ------------------------------------------------------------------------
+
+// The tickets count is the search API's total for updated_at ≥ the day the cursor resumes from (the later of
+// its window start and the greatest updated_at it emitted), or the start date's day on a first run.
+TEST(FreshdeskSourceTest, TicketsAreCountedBySearchingFromTheCursorsDay) {
+  FakeHttpClient http;
+  Config config = TestConfig();
+  config.start_date = "2023-06-15T08:30:00Z";
+  auto source = MakeSource(http, {}, config);
+  const std::string search = std::string(FakeFreshdesk::kRoot) + "/api/v2/search/tickets?query=";
+  http.Expect(search + "%22updated_at%3A%3E%272023-06-15%27%22", 200, R"({"total":1234,"results":[]})");
+  auto first = source->CountRemaining("tickets", nullptr);
+  ASSERT_TRUE(first) << first.error().ToString();
+  EXPECT_EQ(*first, std::optional<int64_t>(1234));
+
+  http.Expect(search + "%22updated_at%3A%3E%272024-03-06%27%22", 200, R"({"total":42,"results":[]})");
+  auto resumed = source->CountRemaining(
+      "tickets", json{{"window_start", "2024-03-05T17:20:00Z"}, {"max_updated_at", "2024-03-06T01:00:00Z"},
+                      {"page", 3}});
+  ASSERT_TRUE(resumed) << resumed.error().ToString();
+  EXPECT_EQ(*resumed, std::optional<int64_t>(42));
+
+  // A failed search is an error for the caller to log; it never looks like a count.
+  http.Expect(search + "%22updated_at%3A%3E%272024-03-05%27%22", 400,
+              R"({"description":"Validation failed","errors":[]})");
+  auto failed = source->CountRemaining("tickets", json{{"window_start", "2024-03-05T17:20:00Z"}});
+  EXPECT_FALSE(failed);
+  http.Expect(search + "%22updated_at%3A%3E%272024-03-05%27%22", 200, R"({"results":[]})");
+  EXPECT_FALSE(source->CountRemaining("tickets", json{{"window_start", "2024-03-05T17:20:00Z"}}));
+
+  // Streams without a cheap exact count say so, without a request; settings is one record.
+  for (const char* stream : {"tickets_deleted", "tickets_spam", "contacts", "companies", "agents", "solutions"}) {
+    auto none = source->CountRemaining(stream, nullptr);
+    ASSERT_TRUE(none) << stream;
+    EXPECT_EQ(*none, std::nullopt) << stream;
+  }
+  EXPECT_EQ(*source->CountRemaining("settings", nullptr), std::optional<int64_t>(1));
+  EXPECT_EQ(*source->CountRemaining("tickets_reconcile", nullptr), std::optional<int64_t>(0));
+  EXPECT_EQ(http.pending(), 0u);
+}
+
 // ---- errors and configuration --------------------------------------------------------------------------
 
 TEST(FreshdeskSourceTest, UnauthorizedStopsWithSettingName) {
