@@ -225,7 +225,16 @@ void JobManager::TenantsChanged(std::vector<TenantRecord> tenants) {
   std::lock_guard lock(mutex_);
   scheduled_.clear();
   for (TenantRecord& tenant : tenants) {
-    if (tenant.schedule_seconds > 0) scheduled_[tenant.tenant_id] = std::move(tenant);
+    if (tenant.schedule_seconds <= 0) continue;
+    // A schedule counts from the tenant's last job, also one of an earlier process: a restart must not sync
+    // every scheduled tenant at once.
+    if (!last_ended_ms_.contains(tenant.tenant_id)) {
+      if (auto latest = catalog_.ListJobs(tenant.tenant_id, 1); latest && !latest->empty()) {
+        const JobRecord& job = latest->front();
+        if (!IsActive(job.state)) last_ended_ms_[tenant.tenant_id] = job.ended_at;
+      }
+    }
+    scheduled_[tenant.tenant_id] = std::move(tenant);
   }
 }
 
