@@ -3,7 +3,10 @@
 // `deskpipe sync`), the event stream, the auth matrix, the SSRF refusal, bad requests, the rate limiter,
 // metrics through Prometheus' own promtool, the OpenAPI document against the routes the server answers, and
 // no secret in any response, log line or database file.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <chrono>
@@ -566,6 +569,25 @@ TEST_F(ServeTest, BadRequestsGetClearErrors) {
   EXPECT_EQ(method.headers.find("Allow")->second, "GET");
   // The server is still fine.
   EXPECT_EQ(server_->Call("GET", "/api/tenants/acme").status, 200);
+}
+
+TEST_F(ServeTest, AClientThatStallsMidRequestIsCutOffAndOthersAreServed) {
+  const int stalled = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(stalled, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(server_->port()));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(stalled, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  const std::string partial = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n";  // the headers never end
+  ASSERT_EQ(send(stalled, partial.data(), partial.size(), 0), static_cast<ssize_t>(partial.size()));
+  EXPECT_EQ(server_->Call("GET", "/healthz", "").status, 200) << "a stalled client holds no one else up";
+  timeval patience{60, 0};  // far beyond the server's read timeout
+  setsockopt(stalled, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof(patience));
+  char buffer[512];
+  const ssize_t got = recv(stalled, buffer, sizeof(buffer), 0);
+  EXPECT_GE(got, 0) << "the server never dropped the stalled connection";  // 0: closed (or an error answer)
+  close(stalled);
 }
 
 TEST_F(ServeTest, PerTokenRateLimitAnswers429WithRetryAfter) {
