@@ -114,7 +114,8 @@ int RunServe(const Flags& flags, const ServeFlags& serve) {
 
 void RegisterServeCommand(CLI::App& app, Flags& flags, int& exit_code) {
   CLI::App* command = app.add_subcommand(
-      "serve", "Run the ingestion service: tenants, ingest jobs, live progress, search, metrics, a web console");
+      "serve",
+      "Run the ingestion service: tenants, ingest jobs, live progress, search, metrics, a web console");
   auto serve = std::make_shared<ServeFlags>();
   command->add_option("--listen", serve->listen, "Address to listen on, HOST:PORT")->capture_default_str();
   command->add_option("--port", serve->port, "Port, overriding --listen's (0 picks a free one)")
@@ -122,22 +123,27 @@ void RegisterServeCommand(CLI::App& app, Flags& flags, int& exit_code) {
   command->add_option("--jobs", serve->jobs, "Syncs running at once, across tenants")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
-  command->add_option("--http-threads", serve->http_threads, "Connections served at once (event streams hold one)")
+  command
+      ->add_option("--http-threads", serve->http_threads,
+                   "Connections served at once (event streams hold one)")
       ->capture_default_str()
       ->check(CLI::Range(4, 1024));
   command->add_option("--admin-token-file", serve->admin_token_file,
                       "File holding the admin token (else DESKPIPE_ADMIN_TOKEN)");
-  command->add_option("--master-key-file", serve->master_key_file,
-                      "File holding the key that seals tenants' API keys, 64 hex digits (else DESKPIPE_MASTER_KEY, "
-                      "else {data_dir}/master.key, created)");
+  command->add_option(
+      "--master-key-file", serve->master_key_file,
+      "File holding the key that seals tenants' API keys, 64 hex digits (else DESKPIPE_MASTER_KEY, "
+      "else {data_dir}/master.key, created)");
   command->add_flag("--insecure-no-auth", serve->insecure_no_auth,
                     "Serve without tokens (every caller is admin); loopback addresses only");
   command->add_option("--rate-limit", serve->rate_limit, "Requests per second per token (0 = no limit)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1e6));
   AddConfigFlag(command, flags, "--data-dir", "data_dir", "Data directory (DESKPIPE_DATA_DIR)");
-  AddConfigFlag(command, flags, "--store", "store_url", "Store URL: sqlite://… or postgres://… (DESKPIPE_STORE_URL)");
-  AddConfigFlag(command, flags, "--embedder", "embedder", "Default embedder for new tenants (DESKPIPE_EMBEDDER)");
+  AddConfigFlag(command, flags, "--store", "store_url",
+                "Store URL: sqlite://… or postgres://… (DESKPIPE_STORE_URL)");
+  AddConfigFlag(command, flags, "--embedder", "embedder",
+                "Default embedder for new tenants (DESKPIPE_EMBEDDER)");
   command->callback([&flags, &exit_code, serve] { exit_code = RunServe(flags, *serve); });
 }
 

@@ -18,7 +18,8 @@ namespace deskpipe::service {
 namespace {
 
 int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -49,13 +50,14 @@ nlohmann::json IsoOrNull(int64_t unix_ms) {
 
 // The status fields of a progress snapshot (pipeline/progress.h).
 nlohmann::json ProgressFields(const nlohmann::json& snapshot) {
-  nlohmann::json fields = {{"total_items", snapshot.value("total_items", nlohmann::json(nullptr))},
-                           {"processed_items", 0},
-                           {"failed_items", snapshot.value("failed_items", 0)},
-                           {"current_stage", snapshot.value("current_stage", nlohmann::json(nullptr))},
-                           {"completion_fraction", snapshot.value("completion_fraction", nlohmann::json(nullptr))},
-                           {"eta_seconds", snapshot.value("eta_seconds", nlohmann::json(nullptr))},
-                           {"streams", snapshot.value("streams", nlohmann::json::object())}};
+  nlohmann::json fields = {
+      {"total_items", snapshot.value("total_items", nlohmann::json(nullptr))},
+      {"processed_items", 0},
+      {"failed_items", snapshot.value("failed_items", 0)},
+      {"current_stage", snapshot.value("current_stage", nlohmann::json(nullptr))},
+      {"completion_fraction", snapshot.value("completion_fraction", nlohmann::json(nullptr))},
+      {"eta_seconds", snapshot.value("eta_seconds", nlohmann::json(nullptr))},
+      {"streams", snapshot.value("streams", nlohmann::json::object())}};
   if (snapshot.contains("processed_items")) {
     fields["processed_items"] = snapshot["processed_items"];
   } else {
@@ -117,7 +119,8 @@ Result<void> JobManager::Start() {
   for (JobRecord& job : stranded) {
     if (!OwnerIsGone(job.owner) && now - job.heartbeat_at < options_.stale_after.count()) continue;
     const bool was_cancelling = job.state == JobState::kCancelling;
-    job.last_error = was_cancelling ? job.last_error : "the server running this job stopped; resumed from its cursors";
+    job.last_error =
+        was_cancelling ? job.last_error : "the server running this job stopped; resumed from its cursors";
     job.ended_at = now;
     RETURN_IF_ERROR(SaveTransition(job, was_cancelling ? JobState::kCancelled : JobState::kInterrupted));
     log::Warn("job interrupted: its server is gone", {{"tenant", job.tenant_id}, {"task_id", job.task_id}});
@@ -162,7 +165,8 @@ Result<JobManager::Started> JobManager::Enqueue(const TenantRecord& tenant, cons
   // The catalog's unique index keeps one active job per tenant across processes; the mutex orders ours.
   ASSIGN_OR_RETURN(auto inserted, catalog_.InsertJobIfNoneActive(job));
   if (!inserted.second) {
-    if (auto live = live_.find(tenant.tenant_id); live != live_.end()) return Started{live->second->record, false};
+    if (auto live = live_.find(tenant.tenant_id); live != live_.end())
+      return Started{live->second->record, false};
     return Started{inserted.first, false};
   }
   metrics_.JobStateChanged("", "queued");
@@ -193,7 +197,8 @@ Result<JobRecord> JobManager::Cancel(const std::string& tenant_id) {
   JobRecord job = jobs[0];
   if (job.state != JobState::kQueued) {
     // Running in another server process: only that one holds its stop flag.
-    return Error(Status(StatusCode::kBusy, fmt::format("job {} runs in another server ({})", job.task_id, job.owner)));
+    return Error(
+        Status(StatusCode::kBusy, fmt::format("job {} runs in another server ({})", job.task_id, job.owner)));
   }
   std::erase(queue_, job.task_id);
   job.ended_at = NowMs();
@@ -368,7 +373,8 @@ void JobManager::Publish(LiveJob& live, bool persist) {
   live.record.heartbeat_at = NowMs();
   if (persist) {
     if (auto saved = catalog_.UpdateJob(live.record); !saved) {
-      log::Warn("cannot save a job's heartbeat", {{"task_id", live.record.task_id}, {"error", saved.error().message()}});
+      log::Warn("cannot save a job's heartbeat",
+                {{"task_id", live.record.task_id}, {"error", saved.error().message()}});
     }
     live.persisted_ms = live.record.heartbeat_at;
   }
@@ -406,7 +412,9 @@ void JobManager::CheckSchedules(int64_t now_ms) {
     std::lock_guard lock(mutex_);
     // Whatever the outcome (queued, or another job active), wait a whole period before the next try.
     last_ended_ms_[tenant.tenant_id] = now_ms;
-    if (!started) log::Warn("scheduled sync not queued", {{"tenant", tenant.tenant_id}, {"error", started.error().message()}});
+    if (!started)
+      log::Warn("scheduled sync not queued",
+                {{"tenant", tenant.tenant_id}, {"error", started.error().message()}});
   }
 }
 
@@ -466,13 +474,15 @@ void JobManager::Bump(const std::string& tenant_id) {
 }
 
 nlohmann::json JobManager::StatusJson(const JobRecord& job) {
-  const nlohmann::json progress = job.progress.is_object() ? job.progress : ProgressFields(nlohmann::json::object());
+  const nlohmann::json progress =
+      job.progress.is_object() ? job.progress : ProgressFields(nlohmann::json::object());
   nlohmann::json out = {{"tenant_id", job.tenant_id},
                         {"platform", job.platform},
                         {"task_id", job.task_id},
                         {"state", JobStateName(job.state)},
                         {"trigger", job.trigger}};
-  for (const char* key : {"total_items", "processed_items", "failed_items", "current_stage"}) out[key] = progress[key];
+  for (const char* key : {"total_items", "processed_items", "failed_items", "current_stage"})
+    out[key] = progress[key];
   out["queued_at"] = IsoOrNull(job.queued_at);
   out["start_time"] = IsoOrNull(job.started_at);
   out["end_time"] = IsoOrNull(job.ended_at);
@@ -486,9 +496,10 @@ nlohmann::json JobManager::StatusJson(const JobRecord& job) {
     out["completion_percentage"] =
         fraction.is_number() ? nlohmann::json(std::round(std::min(1.0, fraction.get<double>()) * 1000) / 10)
                              : nlohmann::json(nullptr);
-    out["estimated_completion"] = IsActive(job.state) && eta.is_number()
-                                      ? IsoOrNull(job.heartbeat_at + static_cast<int64_t>(eta.get<double>() * 1000))
-                                      : nlohmann::json(nullptr);
+    out["estimated_completion"] =
+        IsActive(job.state) && eta.is_number()
+            ? IsoOrNull(job.heartbeat_at + static_cast<int64_t>(eta.get<double>() * 1000))
+            : nlohmann::json(nullptr);
   }
   out["streams"] = progress["streams"];
   out["last_error"] = job.last_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(job.last_error);

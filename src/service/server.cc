@@ -125,7 +125,8 @@ class RateLimiter {
     const Clock::time_point now = Clock::now();
     auto [it, inserted] = buckets_.try_emplace(key, Bucket{burst_, now});
     Bucket& bucket = it->second;
-    bucket.tokens = std::min(burst_, bucket.tokens + per_second_ * std::chrono::duration<double>(now - bucket.at).count());
+    bucket.tokens = std::min(
+        burst_, bucket.tokens + per_second_ * std::chrono::duration<double>(now - bucket.at).count());
     bucket.at = now;
     if (bucket.tokens >= 1) {
       bucket.tokens -= 1;
@@ -146,7 +147,6 @@ class RateLimiter {
   std::map<std::string, Bucket> buckets_;
 };
 
-bool IsLoopbackListen(const std::string& host) { return net::IsLoopbackHost(host); }
 
 }  // namespace
 
@@ -247,7 +247,8 @@ struct Server::Impl {
   // The query's tenant_id, else the JSON body's.
   static std::string TenantParam(Exchange& ex, const json* body = nullptr) {
     if (ex.req.has_param("tenant_id")) return ex.req.get_param_value("tenant_id");
-    if (body != nullptr && body->is_object() && body->contains("tenant_id") && (*body)["tenant_id"].is_string()) {
+    if (body != nullptr && body->is_object() && body->contains("tenant_id") &&
+        (*body)["tenant_id"].is_string()) {
       return (*body)["tenant_id"].get<std::string>();
     }
     return "";
@@ -308,7 +309,8 @@ struct Server::Impl {
       try {
         const json reparsed = json::parse(ex.req.body);
       } catch (const json::parse_error& error) {
-        SendError(ex.res, 400, "malformed_json", fmt::format("the body is not valid JSON (at byte {})", error.byte));
+        SendError(ex.res, 400, "malformed_json",
+                  fmt::format("the body is not valid JSON (at byte {})", error.byte));
         return std::nullopt;
       }
       SendError(ex.res, 400, "malformed_json", "the body is not valid JSON");
@@ -331,7 +333,8 @@ struct Server::Impl {
       if (used == text.size() && value >= lo && value <= hi) return static_cast<int>(value);
     } catch (...) {
     }
-    SendError(ex.res, 400, "bad_request", fmt::format("{} must be an integer from {} to {}", name, lo, hi), name);
+    SendError(ex.res, 400, "bad_request", fmt::format("{} must be an integer from {} to {}", name, lo, hi),
+              name);
     return std::nullopt;
   }
 
@@ -342,8 +345,11 @@ struct Server::Impl {
   void Ready(Exchange& ex) {
     if (stopping) return SendError(ex.res, 503, "unavailable", "the server is shutting down");
     auto tenants = catalog->ListTenants();
-    if (!tenants) return SendError(ex.res, 503, "unavailable", "the store is not reachable: " + tenants.error().message());
-    SendJson(ex.res, 200, {{"status", "ready"}, {"tenants", tenants->size()}, {"running_jobs", jobs->running_jobs()}});
+    if (!tenants)
+      return SendError(ex.res, 503, "unavailable",
+                       "the store is not reachable: " + tenants.error().message());
+    SendJson(ex.res, 200,
+             {{"status", "ready"}, {"tenants", tenants->size()}, {"running_jobs", jobs->running_jobs()}});
   }
 
   void MetricsText(Exchange& ex) {
@@ -355,8 +361,9 @@ struct Server::Impl {
 
   void Console(Exchange& ex) {
     ex.res.status = 200;
-    ex.res.set_header("Content-Security-Policy",
-                      "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data:");
+    ex.res.set_header(
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data:");
     ex.res.set_header("X-Content-Type-Options", "nosniff");
     ex.res.set_content(std::string(ConsoleHtml()), "text/html; charset=utf-8");
   }
@@ -395,13 +402,14 @@ struct Server::Impl {
     if (!existing) return SendError(ex.res, 500, "internal", existing.error().message());
     auto read = TenantFromRequest(tenant_id, *body, *existing, *box);
     if (auto* error = std::get_if<FieldError>(&read)) {
-      return SendError(ex.res, 400, "invalid_field", error->field.empty() ? error->message
-                                                                          : error->field + ": " + error->message,
+      return SendError(ex.res, 400, "invalid_field",
+                       error->field.empty() ? error->message : error->field + ": " + error->message,
                        error->field);
     }
     TenantRecord tenant = std::get<TenantRecord>(std::move(read));
     // The whole tenant through the loader and the platform's own checks (base URL on loopback or the
-    // allowlist, …): exactly what `deskpipe sync` would refuse, refused here, before anything is stored or sent.
+    // allowlist, …): exactly what `deskpipe sync` would refuse, refused here, before anything is stored or
+    // sent.
     auto config = ConfigFor(tenant);
     Status refused = config ? Status() : config.error();
     if (config) {
@@ -414,7 +422,8 @@ struct Server::Impl {
     }
     for (const auto& entry : config->components.entries()) {
       if (entry.secret) {
-        if (const auto* text = std::get_if<std::string>(&entry.value); text && !text->empty()) log::AddSecret(*text);
+        if (const auto* text = std::get_if<std::string>(&entry.value); text && !text->empty())
+          log::AddSecret(*text);
       }
     }
     const bool created = !existing->has_value();
@@ -426,7 +435,8 @@ struct Server::Impl {
       tenant.created_at = now;
     }
     tenant.updated_at = now;
-    if (auto saved = catalog->PutTenant(tenant); !saved) return SendError(ex.res, 500, "internal", saved.error().message());
+    if (auto saved = catalog->PutTenant(tenant); !saved)
+      return SendError(ex.res, 500, "internal", saved.error().message());
     IndexToken(tenant);
     RefreshSchedules();
     json out = TenantToJson(tenant);
@@ -465,7 +475,8 @@ struct Server::Impl {
     const std::string token = NewToken();
     tenant->token_hash = HashToken(token);
     tenant->updated_at = NowUnixSeconds();
-    if (auto saved = catalog->PutTenant(*tenant); !saved) return SendError(ex.res, 500, "internal", saved.error().message());
+    if (auto saved = catalog->PutTenant(*tenant); !saved)
+      return SendError(ex.res, 500, "internal", saved.error().message());
     IndexToken(*tenant);
     log::Info("tenant token rotated", {{"tenant", tenant->tenant_id}});
     SendJson(ex.res, 200, {{"tenant_id", tenant->tenant_id}, {"token", token}});
@@ -478,15 +489,18 @@ struct Server::Impl {
     if (!tenant) return;
     std::string platform = tenant->platform;
     if (ex.req.has_param("platform")) platform = ex.req.get_param_value("platform");
-    if (body->contains("platform")) platform = (*body)["platform"].is_string() ? (*body)["platform"].get<std::string>() : "";
+    if (body->contains("platform"))
+      platform = (*body)["platform"].is_string() ? (*body)["platform"].get<std::string>() : "";
     if (platform != tenant->platform) {
       return SendError(ex.res, 400, "invalid_field",
-                       fmt::format("platform: tenant {} is on {}, not \"{}\"", tenant->tenant_id, tenant->platform, platform),
+                       fmt::format("platform: tenant {} is on {}, not \"{}\"", tenant->tenant_id,
+                                   tenant->platform, platform),
                        "platform");
     }
     auto started = jobs->Enqueue(*tenant, "api");
-    if (!started) return SendError(ex.res, HttpStatusFor(started.error()), CodeFor(HttpStatusFor(started.error())),
-                                   started.error().message());
+    if (!started)
+      return SendError(ex.res, HttpStatusFor(started.error()), CodeFor(HttpStatusFor(started.error())),
+                       started.error().message());
     SendJson(ex.res, started->created ? 202 : 200,
              {{"status", started->created ? "started" : "running"},
               {"tenant_id", tenant->tenant_id},
@@ -499,7 +513,9 @@ struct Server::Impl {
     if (!tenant) return;
     auto job = jobs->Current(tenant->tenant_id);
     if (!job) return SendError(ex.res, 500, "internal", job.error().message());
-    if (!*job) return SendError(ex.res, 404, "no_job", fmt::format("tenant {} has no ingest job yet", tenant->tenant_id));
+    if (!*job)
+      return SendError(ex.res, 404, "no_job",
+                       fmt::format("tenant {} has no ingest job yet", tenant->tenant_id));
     SendJson(ex.res, 200, JobManager::StatusJson(**job));
   }
 
@@ -509,9 +525,12 @@ struct Server::Impl {
     auto job = jobs->Cancel(tenant->tenant_id);
     if (!job) {
       const int status = job.error().code() == StatusCode::kNotFound ? 409 : HttpStatusFor(job.error());
-      return SendError(ex.res, status, status == 409 ? "no_active_job" : CodeFor(status), job.error().message());
+      return SendError(ex.res, status, status == 409 ? "no_active_job" : CodeFor(status),
+                       job.error().message());
     }
-    SendJson(ex.res, 202, {{"status", JobStateName(job->state)}, {"tenant_id", tenant->tenant_id}, {"task_id", job->task_id}});
+    SendJson(
+        ex.res, 202,
+        {{"status", JobStateName(job->state)}, {"tenant_id", tenant->tenant_id}, {"task_id", job->task_id}});
   }
 
   void IngestEvents(Exchange& ex) {
@@ -521,45 +540,47 @@ struct Server::Impl {
     ex.res.status = 200;
     ex.res.set_header("Cache-Control", "no-store");
     ex.res.set_header("X-Accel-Buffering", "no");
-    ex.res.set_chunked_content_provider("text/event-stream", [this, tenant_id](size_t, httplib::DataSink& sink) {
-      auto send = [&sink](const std::string& text) { return sink.write(text.data(), text.size()); };
-      std::string last_state;
-      uint64_t seen = 0;
-      Clock::time_point last_write = Clock::now();
-      Clock::time_point last_progress = Clock::time_point{};
-      if (!send("retry: 2000\n\n")) return false;
-      while (true) {
-        auto job = jobs->Current(tenant_id);
-        if (job && *job) {
-          const json status = JobManager::StatusJson(**job);
-          const std::string state = status["state"];
-          const bool terminal = !IsActive((*job)->state);
-          if (state != last_state) {
-            if (!send("event: state\ndata: " + status.dump() + "\n\n")) return false;
-            last_state = state;
-            last_write = Clock::now();
+    ex.res.set_chunked_content_provider(
+        "text/event-stream", [this, tenant_id](size_t, httplib::DataSink& sink) {
+          auto send = [&sink](const std::string& text) { return sink.write(text.data(), text.size()); };
+          std::string last_state;
+          uint64_t seen = 0;
+          Clock::time_point last_write = Clock::now();
+          Clock::time_point last_progress = Clock::time_point{};
+          if (!send("retry: 2000\n\n")) return false;
+          while (true) {
+            auto job = jobs->Current(tenant_id);
+            if (job && *job) {
+              const json status = JobManager::StatusJson(**job);
+              const std::string state = status["state"];
+              const bool terminal = !IsActive((*job)->state);
+              if (state != last_state) {
+                if (!send("event: state\ndata: " + status.dump() + "\n\n")) return false;
+                last_state = state;
+                last_write = Clock::now();
+              }
+              if (!terminal && Clock::now() - last_progress >= std::chrono::milliseconds(900)) {
+                if (!send("event: progress\ndata: " + status.dump() + "\n\n")) return false;
+                last_progress = last_write = Clock::now();
+              }
+              if (terminal) {
+                sink.done();  // the stream ends after the terminal state
+                return true;
+              }
+            }
+            if (stopping || jobs->shutting_down()) {
+              send("event: shutdown\ndata: {}\n\n");
+              sink.done();
+              return true;
+            }
+            if (Clock::now() - last_write >= std::chrono::seconds(15)) {
+              if (!send(": keep-alive\n\n")) return false;
+              last_write = Clock::now();
+            }
+            seen = std::max<uint64_t>(
+                1, jobs->WaitForChange(tenant_id, seen, Clock::now() + std::chrono::seconds(1)));
           }
-          if (!terminal && Clock::now() - last_progress >= std::chrono::milliseconds(900)) {
-            if (!send("event: progress\ndata: " + status.dump() + "\n\n")) return false;
-            last_progress = last_write = Clock::now();
-          }
-          if (terminal) {
-            sink.done();  // the stream ends after the terminal state
-            return true;
-          }
-        }
-        if (stopping || jobs->shutting_down()) {
-          send("event: shutdown\ndata: {}\n\n");
-          sink.done();
-          return true;
-        }
-        if (Clock::now() - last_write >= std::chrono::seconds(15)) {
-          if (!send(": keep-alive\n\n")) return false;
-          last_write = Clock::now();
-        }
-        seen = std::max<uint64_t>(1, jobs->WaitForChange(tenant_id, seen, Clock::now() + std::chrono::seconds(1)));
-      }
-    });
+        });
   }
 
   void ListJobs(Exchange& ex) {
@@ -594,8 +615,8 @@ struct Server::Impl {
         const size_t comma = std::min(types.find(',', start), types.size());
         const std::string type = types.substr(start, comma - start);
         if (type != "ticket" && type != "article") {
-          return SendError(ex.res, 400, "bad_request", fmt::format("type must be ticket or article, not \"{}\"", type),
-                           "type");
+          return SendError(ex.res, 400, "bad_request",
+                           fmt::format("type must be ticket or article, not \"{}\"", type), "type");
         }
         request.types.push_back(type);
         start = comma + 1;
@@ -686,7 +707,8 @@ void Server::Impl::DeclareRoutes() {
   const Param tenant_path{"tenant_id", "path", "string", true, "The tenant"};
   routes = {
       {"GET", "/healthz", "The process is up", Access::kPublic, {}, false, &Impl::Health, {}},
-      {"GET", "/readyz", "The store is reachable and the server takes work", Access::kPublic, {}, false, &Impl::Ready, {}},
+      {"GET", "/readyz", "The store is reachable and the server takes work", Access::kPublic, {}, false,
+       &Impl::Ready, {}},
       {"GET", "/metrics", "Prometheus metrics (text format)", Access::kAdmin, {}, false, &Impl::MetricsText, {}},
       {"GET", "/openapi.json", "This document", Access::kPublic, {}, false, &Impl::OpenApiDoc, {}},
       {"GET", "/", "The web console", Access::kPublic, {}, false, &Impl::Console, {}},
@@ -698,8 +720,8 @@ void Server::Impl::DeclareRoutes() {
        true, &Impl::PutTenant, {}},
       {"GET", "/api/tenants/{tenant_id}", "A tenant and its current job", Access::kTenant, {tenant_path}, false,
        &Impl::GetTenant, {}},
-      {"DELETE", "/api/tenants/{tenant_id}", "Deletes a tenant and its data (admin)", Access::kAdmin, {tenant_path},
-       false, &Impl::DeleteTenant, {}},
+      {"DELETE", "/api/tenants/{tenant_id}", "Deletes a tenant and its data (admin)", Access::kAdmin,
+       {tenant_path}, false, &Impl::DeleteTenant, {}},
       {"POST", "/api/tenants/{tenant_id}/token", "Rotates a tenant's token (admin)", Access::kAdmin, {tenant_path},
        false, &Impl::RotateToken, {}},
       {"POST", "/api/ingest/start", "Starts a sync, or answers the tenant's active one", Access::kTenant,
@@ -711,7 +733,8 @@ void Server::Impl::DeclareRoutes() {
       {"POST", "/api/ingest/cancel", "Cancels the tenant's active job after its batch in hand", Access::kTenant,
        {tenant_query}, false, &Impl::CancelIngest, {}},
       {"GET", "/api/ingest/events", "Server-Sent Events: progress, state, keep-alive", Access::kTenant,
-       {tenant_query, {"access_token", "query", "string", false, "The token, for clients that cannot send headers"}},
+       {tenant_query,
+        {"access_token", "query", "string", false, "The token, for clients that cannot send headers"}},
        false, &Impl::IngestEvents, {}},
       {"GET", "/api/jobs", "The tenant's jobs, newest first", Access::kTenant,
        {tenant_query, {"limit", "query", "integer", false, "At most this many (1-1000, default 20)"}}, false,
@@ -746,7 +769,9 @@ json Server::Impl::OpenApi() const {
     std::transform(method.begin(), method.end(), method.begin(), ::tolower);
     json operation = {{"summary", route.summary},
                       {"operationId", std::string(route.method) + " " + route.path},
-                      {"responses", {{"200", {{"description", "OK"}}}, {"default", {{"description", "An error: {\"error\": {\"code\", \"message\"}}"}}}}}};
+                      {"responses",
+                       {{"200", {{"description", "OK"}}},
+                        {"default", {{"description", R"(An error: {"error": {"code", "message"}})"}}}}}};
     if (route.access != Access::kPublic) operation["security"] = json::array({{{"bearer", json::array()}}});
     json parameters = json::array();
     for (const Param& param : route.params) {
@@ -764,7 +789,8 @@ json Server::Impl::OpenApi() const {
     paths[route.path][method] = operation;
   }
   return {{"openapi", "3.0.3"},
-          {"info", {{"title", "deskpipe"}, {"version", "1"}, {"description", "Helpdesk ingestion for support copilots"}}},
+          {"info",
+           {{"title", "deskpipe"}, {"version", "1"}, {"description", "Helpdesk ingestion for support copilots"}}},
           {"paths", paths},
           {"components", {{"securitySchemes", {{"bearer", {{"type", "http"}, {"scheme", "bearer"}}}}}}}};
 }
@@ -781,8 +807,8 @@ void Server::Impl::Install() {
     request_context = {Clock::now(), "unmatched", "", true};
     // A POST without a body and without Content-Length (`curl -X POST URL`) would make httplib read until the
     // client closes the connection; it is an empty body. The request is the server's own, not a constant.
-    if ((req.method == "POST" || req.method == "PUT" || req.method == "PATCH") && !req.has_header("Content-Length") &&
-        !req.has_header("Transfer-Encoding")) {
+    if ((req.method == "POST" || req.method == "PUT" || req.method == "PATCH") &&
+        !req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) {
       const_cast<httplib::Request&>(req).set_header("Content-Length", "0");
     }
     return httplib::Server::HandlerResponse::Unhandled;
@@ -794,7 +820,8 @@ void Server::Impl::Install() {
       Exchange ex{req, res, Authenticate(req, route.handler == &Impl::IngestEvents)};
       if (const double wait = limiter.Take(ex.caller.limit_key); wait > 0) {
         res.set_header("Retry-After", std::to_string(static_cast<int>(std::ceil(wait))));
-        return SendError(res, 429, "rate_limited", "too many requests for this token; retry after the Retry-After seconds");
+        return SendError(res, 429, "rate_limited",
+                         "too many requests for this token; retry after the Retry-After seconds");
       }
       if (route.access != Access::kPublic && ex.caller.role == Caller::Role::kNone) {
         res.set_header("WWW-Authenticate", "Bearer");
@@ -818,7 +845,8 @@ void Server::Impl::Install() {
     for (const Route& route : routes) {
       if (std::regex_match(req.path, route.pattern)) allowed.insert(route.method);
     }
-    if (allowed.empty()) return SendError(res, 404, "not_found", fmt::format("no route {}", req.path.substr(0, 200)));
+    if (allowed.empty())
+      return SendError(res, 404, "not_found", fmt::format("no route {}", req.path.substr(0, 200)));
     std::string allow;
     for (const std::string& method : allowed) allow += (allow.empty() ? "" : ", ") + method;
     res.set_header("Allow", allow);
@@ -834,12 +862,14 @@ void Server::Impl::Install() {
 
   http.set_error_handler(httplib::Server::HandlerWithResponse(
       [](const httplib::Request&, httplib::Response& res) -> httplib::Server::HandlerResponse {
-    if (!res.body.empty() || res.is_chunked_content_provider_) return httplib::Server::HandlerResponse::Unhandled;
-    const std::string message = res.status == 413 ? fmt::format("the body is over the limit of {} bytes", kBodyLimit)
-                                                  : fmt::format("the request failed (HTTP {})", res.status);
-    SendError(res, res.status, CodeFor(res.status), message);
-    return httplib::Server::HandlerResponse::Handled;
-  }));
+        if (!res.body.empty() || res.is_chunked_content_provider_)
+          return httplib::Server::HandlerResponse::Unhandled;
+        const std::string message = res.status == 413
+                                        ? fmt::format("the body is over the limit of {} bytes", kBodyLimit)
+                                        : fmt::format("the request failed (HTTP {})", res.status);
+        SendError(res, res.status, CodeFor(res.status), message);
+        return httplib::Server::HandlerResponse::Handled;
+      }));
   http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr error) {
     std::string what = "unknown error";
     try {
@@ -866,7 +896,8 @@ void Server::Impl::Install() {
   });
 }
 
-// --- Server ---------------------------------------------------------------------------------------------------
+// --- Server
+// ---------------------------------------------------------------------------------------------------
 
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Server::~Server() {
@@ -876,17 +907,19 @@ Server::~Server() {
 Result<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
   auto impl = std::make_unique<Impl>(std::move(options));
   ServerOptions& opts = impl->options;
-  const bool loopback = IsLoopbackListen(opts.host);
+  const bool loopback = net::IsLoopbackHost(opts.host);
   if (opts.admin_token.empty() && !opts.insecure_no_auth) {
     return Error(InvalidArgument(
         "no admin token: set DESKPIPE_ADMIN_TOKEN or --admin-token-file (or, on a loopback address only, "
         "--insecure-no-auth)"));
   }
   if (opts.insecure_no_auth && !loopback) {
-    return Error(InvalidArgument(fmt::format("--insecure-no-auth is allowed only on a loopback address, not {}", opts.host)));
+    return Error(InvalidArgument(
+        fmt::format("--insecure-no-auth is allowed only on a loopback address, not {}", opts.host)));
   }
   if (!opts.admin_token.empty()) {
-    if (opts.admin_token.size() < 16) return Error(InvalidArgument("the admin token must be at least 16 characters"));
+    if (opts.admin_token.size() < 16)
+      return Error(InvalidArgument("the admin token must be at least 16 characters"));
     log::AddSecret(opts.admin_token);
     impl->admin_hash = HashToken(opts.admin_token);
   }
@@ -902,7 +935,8 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
       path = impl->base.data_dir + "/master.key";
     }
     bool created = false;
-    ASSIGN_OR_RETURN(SecretBox box, SecretBox::FromFile(path, /*create=*/opts.master_key_file.empty(), &created));
+    ASSIGN_OR_RETURN(SecretBox box,
+                     SecretBox::FromFile(path, /*create=*/opts.master_key_file.empty(), &created));
     impl->box.emplace(std::move(box));
     if (created) {
       log::Warn("created a master key for the tenants' API keys; back it up, or set DESKPIPE_MASTER_KEY",
@@ -924,7 +958,8 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
       [raw](const TenantRecord& tenant, RunnerOptions run) -> Result<RunSummary> {
         ASSIGN_OR_RETURN(Config config, raw->ConfigFor(tenant));
         auto summary = app::App(config, raw->JobHooks(tenant.tenant_id)).Sync(std::move(run));
-        if (!summary) return Error(Status(summary.error().code(), RedactSecrets(config, summary.error().message())));
+        if (!summary)
+          return Error(Status(summary.error().code(), RedactSecrets(config, summary.error().message())));
         return summary;
       },
       JobManagerOptions{.concurrency = opts.jobs, .tick = opts.job_tick, .stale_after = opts.stale_after});
