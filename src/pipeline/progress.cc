@@ -174,19 +174,20 @@ nlohmann::json ProgressTracker::Snapshot() const {
                                   {"per_second", elapsed > 0 ? Round1(n / elapsed) : 0.0}};
     }
     // Never fewer than stored: a count from an index that lags can be short.
-    const std::optional<int64_t> total = s.total ? std::optional<int64_t>(std::max(*s.total, s.processed))
-                                                 : std::nullopt;
+    // A flag and a value, not an optional: GCC 12 warns (-Wmaybe-uninitialized) on the optional here.
+    const bool has_total = s.total.has_value();
+    const int64_t total = has_total ? std::max(*s.total, s.processed) : 0;
     nlohmann::json entry = {{"state", s.state},
                             {"elapsed_seconds", Round1(elapsed)},
-                            {"total", total ? nlohmann::json(*total) : nlohmann::json()},
+                            {"total", has_total ? nlohmann::json(total) : nlohmann::json()},
                             {"counted", s.counted ? nlohmann::json(*s.counted) : nlohmann::json()},
                             {"processed", s.processed},
                             {"failed", s.failed},
                             {"stages", stages}};
     processed_items += s.processed;
     failed_items += s.failed;
-    if (total) {
-      total_items += *total;
+    if (has_total) {
+      total_items += total;
       any_total = true;
     } else if (s.processed > 0) {
       total_unknown = true;
@@ -204,11 +205,11 @@ nlohmann::json ProgressTracker::Snapshot() const {
         }
       }
     }
-    if (total) {
-      entry["fraction"] = *total > 0 ? std::round(std::min(1.0, static_cast<double>(s.processed) / *total) * 1000) / 1000
+    if (has_total) {
+      entry["fraction"] = total > 0 ? std::round(std::min(1.0, static_cast<double>(s.processed) / total) * 1000) / 1000
                                      : 1.0;
       if (running) {
-        const int64_t left = *total - s.processed;
+        const int64_t left = total - s.processed;
         std::optional<double> by_budget;
         std::optional<double> by_rate;
         if (s.credits_measured && s.fetched_items > 0 && budget_per_second_) {
@@ -243,7 +244,7 @@ nlohmann::json ProgressTracker::Snapshot() const {
         }
       }
     }
-    if (running && !total) eta_unknown = true;
+    if (running && !has_total) eta_unknown = true;
     streams[name] = std::move(entry);
   }
   const bool total_known = any_total && !total_unknown;
