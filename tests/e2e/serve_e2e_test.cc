@@ -266,6 +266,14 @@ TEST_F(ServeTest, StartIsIdempotentUnderConcurrentCallersAndRunsToCompletion) {
   for (const json& hit : similar.body["articles"]) EXPECT_EQ(hit["type"], "article");
   EXPECT_EQ(server_->Call("GET", "/api/tenants/acme/tickets/999999/similar").status, 404);
 
+  // Dead letters: none after a clean sync, and a retry of none reads nothing again.
+  const Reply letters = server_->Call("GET", "/api/dead-letters?tenant_id=acme");
+  ASSERT_EQ(letters.status, 200) << letters.text;
+  EXPECT_TRUE(letters.body["dead_letters"].empty());
+  const Reply retry = server_->Call("POST", "/api/dead-letters/retry?tenant_id=acme");
+  ASSERT_EQ(retry.status, 200) << retry.text;
+  EXPECT_EQ(retry.body["retry"]["retried"], 0) << retry.text;
+
   // Deleting the tenant removes its data, as `deskpipe reset` does, and the tenant.
   const Reply deleted = server_->Call("DELETE", "/api/tenants/acme");
   ASSERT_EQ(deleted.status, 200) << deleted.text;
