@@ -160,6 +160,8 @@ Result<void> Configure(std::string_view format, std::string_view level) {
   return {};
 }
 
+Format CurrentFormat() { return GlobalState().format.load(std::memory_order_relaxed); }
+
 void Info(std::string_view message, const nlohmann::json& fields) { Emit("info", message, fields); }
 void Warn(std::string_view message, const nlohmann::json& fields) { Emit("warn", message, fields); }
 void Error(std::string_view message, const nlohmann::json& fields) { Emit("error", message, fields); }

@@ -16,6 +16,9 @@ enum class Format { kText, kJson };
 // Sets format and level ("trace", "debug", "info", "warn", "error"); logs go to stderr.
 Result<void> Configure(std::string_view format, std::string_view level);
 
+// The format Configure set (kText until it is called).
+Format CurrentFormat();
+
 // One event: a message plus key/value fields. In text form "message key=value …"; in JSON form
 // {"ts":…,"level":…,"msg":…, fields…}.
 void Info(std::string_view message, const nlohmann::json& fields = nlohmann::json::object());
