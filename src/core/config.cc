@@ -565,7 +565,8 @@ Result<Config> LoadConfig(const ConfigSources& sources, std::span<const ConfigSe
   }
 
   for (const auto& [k, text] : flags) {
-    const std::string source = "flag " + FlagOf(k->field->key);
+    // The flag as the user typed it: a field's CLI name may differ from its key (--tenant for tenant_id).
+    const std::string source = "flag " + (k->field->flag.empty() ? FlagOf(k->field->key) : "--" + k->field->flag);
     ASSIGN_OR_RETURN(ConfigValue value, ParseText(*k->field, *text, source));
     Store(config, *k, std::move(value));
     origin[k->field->key] = source;
@@ -605,7 +606,13 @@ std::string DescribeConfig(const Config& config) {
 
 void RegisterLogSecrets(const Config& config) {
   for (const auto& [key, value, secret] : Settings(config)) {
-    if (secret) log::AddSecret(ValueText(value));
+    if (!secret) continue;
+    const std::string text = ValueText(value);
+    if (!text.empty() && text.size() < log::kMinMaskedSecretLength) {
+      log::Warn("a secret setting is too short to be a real key, and too short to be masked in logs",
+                {{"setting", key}, {"length", text.size()}});
+    }
+    log::AddSecret(text);
   }
 }
 
@@ -613,10 +620,7 @@ std::string RedactSecrets(const Config& config, std::string text) {
   for (const auto& [key, value, secret] : Settings(config)) {
     if (!secret) continue;
     const std::string hidden = ValueText(value);
-    if (hidden.empty()) continue;
-    for (size_t pos = text.find(hidden); pos != std::string::npos; pos = text.find(hidden, pos + 3)) {
-      text.replace(pos, hidden.size(), "***");
-    }
+    text = log::MaskSecret(std::move(text), hidden);
   }
   return text;
 }

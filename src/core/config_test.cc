@@ -145,7 +145,7 @@ TEST_F(ConfigTest, BadIntIsStrict) {
     Status e = LoadError(s);
     EXPECT_EQ(e.code(), StatusCode::kInvalidArgument) << bad;
     EXPECT_THAT(e.message(), HasSubstr("collection_batch_size"));
-    EXPECT_THAT(e.message(), HasSubstr("--collection-batch-size"));
+    EXPECT_THAT(e.message(), HasSubstr("flag --batch-size"));  // the CLI's name for it, not the key's
     EXPECT_THAT(e.message(), HasSubstr("'" + std::string(bad) + "'"));
   }
   ConfigSources s;
@@ -257,9 +257,13 @@ TEST_F(ConfigTest, ValidationErrors) {
     Status e = LoadError(s);
     EXPECT_EQ(e.code(), StatusCode::kInvalidArgument) << c.key << "=" << c.value;
     EXPECT_THAT(e.message(), HasSubstr(c.key));
+    // Where the bad value came from: the flag as the CLI spells it (--tenant for tenant_id).
     std::string flag = std::string("--") + c.key;
     std::replace(flag.begin(), flag.end(), '_', '-');
-    EXPECT_THAT(e.message(), HasSubstr(flag));  // where the bad value came from
+    for (const ConfigField& field : ConfigSpec()) {
+      if (field.key == c.key && !field.flag.empty()) flag = "--" + field.flag;
+    }
+    EXPECT_THAT(e.message(), HasSubstr("flag " + flag + ")"));
     EXPECT_THAT(e.message(), HasSubstr(c.value));
   }
   // Boundaries are accepted.

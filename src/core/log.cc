@@ -4,6 +4,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 
 #include <atomic>
+#include <cctype>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -49,12 +50,7 @@ spdlog::logger& Logger() {
   return *logger;
 }
 
-void ReplaceAll(std::string& text, std::string_view from, std::string_view to) {
-  if (from.empty()) return;
-  for (size_t pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos + to.size())) {
-    text.replace(pos, from.size(), to);
-  }
-}
+bool IsWordByte(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
 
 std::vector<std::string> Secrets() {
   State& state = GlobalState();
@@ -63,7 +59,7 @@ std::vector<std::string> Secrets() {
 }
 
 std::string Redact(std::string text, const std::vector<std::string>& secrets) {
-  for (const std::string& secret : secrets) ReplaceAll(text, secret, "***");
+  for (const std::string& secret : secrets) text = MaskSecret(std::move(text), secret);
   return text;
 }
 
@@ -168,13 +164,34 @@ void Error(std::string_view message, const nlohmann::json& fields) { Emit("error
 void Debug(std::string_view message, const nlohmann::json& fields) { Emit("debug", message, fields); }
 
 void AddSecret(std::string secret) {
-  if (secret.empty()) return;
+  if (secret.size() < kMinMaskedSecretLength) return;
   State& state = GlobalState();
   std::unique_lock lock(state.secrets_mu);
   for (const std::string& known : state.secrets) {
     if (known == secret) return;
   }
   state.secrets.push_back(std::move(secret));
+}
+
+std::string MaskSecret(std::string text, std::string_view secret) {
+  if (secret.size() < kMinMaskedSecretLength) return text;
+  std::string out;
+  size_t copied = 0;  // text[0, copied) is in `out`
+  for (size_t pos = text.find(secret); pos != std::string::npos;) {
+    // A run of back-to-back occurrences, then whether the run stands on its own.
+    size_t end = pos + secret.size();
+    while (text.compare(end, secret.size(), secret) == 0) end += secret.size();
+    const bool whole = (pos == 0 || !IsWordByte(text[pos - 1])) && (end == text.size() || !IsWordByte(text[end]));
+    if (whole) {
+      out.append(text, copied, pos - copied);
+      out += std::string(3 * ((end - pos) / secret.size()), '*');
+      copied = end;
+    }
+    pos = text.find(secret, whole ? end : pos + 1);
+  }
+  if (copied == 0) return text;
+  out.append(text, copied, std::string::npos);
+  return out;
 }
 
 std::string Render(Format format, std::string_view level, std::string_view message,
@@ -199,9 +216,9 @@ std::string Render(Format format, std::string_view level, std::string_view messa
     line += "}";
     // Catches a secret split across a string boundary or hiding in a number; also its JSON-escaped form.
     for (const std::string& secret : secrets) {
-      ReplaceAll(line, secret, "***");
+      line = MaskSecret(std::move(line), secret);
       const std::string escaped = CompactJson(secret);
-      ReplaceAll(line, std::string_view(escaped).substr(1, escaped.size() - 2), "***");
+      line = MaskSecret(std::move(line), std::string_view(escaped).substr(1, escaped.size() - 2));
     }
   } else {
     line = ts + " " + Upper(level) + " " + OneLine(msg);

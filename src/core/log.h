@@ -26,8 +26,17 @@ void Warn(std::string_view message, const nlohmann::json& fields = nlohmann::jso
 void Error(std::string_view message, const nlohmann::json& fields = nlohmann::json::object());
 void Debug(std::string_view message, const nlohmann::json& fields = nlohmann::json::object());
 
-// Strings registered here (API keys) are replaced by "***" in every line logged afterwards.
+// Secrets shorter than this are neither registered nor masked: every short word would match, and no real key
+// or token is that short (the config loader warns about such a value).
+inline constexpr size_t kMinMaskedSecretLength = 6;
+
+// Strings registered here (API keys) are masked (MaskSecret) in every line logged afterwards.
 void AddSecret(std::string secret);
+
+// `text` with every whole occurrence of `secret` replaced by "***": one not glued to letters or digits on either
+// side, so a key "desk" leaves "freshdesk" alone (repeats side by side count as one occurrence). Unchanged when
+// `secret` is shorter than kMinMaskedSecretLength.
+std::string MaskSecret(std::string text, std::string_view secret);
 
 // Renders one event the way the current format would (for tests).
 std::string Render(Format format, std::string_view level, std::string_view message, const nlohmann::json& fields);

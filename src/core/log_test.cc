@@ -100,6 +100,25 @@ TEST(LogTest, SecretsRedactedInBothFormats) {
   EXPECT_EQ(j["n"], 1);
 }
 
+TEST(LogTest, MaskSecretTakesWholeOccurrencesOnly) {
+  EXPECT_EQ(MaskSecret("key=abc123 again abc123abc123.", "abc123"), "key=*** again ******.");
+  EXPECT_EQ(MaskSecret("abc123", "abc123"), "***");
+  // Inside a longer word it is some other text, not the secret.
+  EXPECT_EQ(MaskSecret("xabc123 abc123y abc123_z", "abc123"), "xabc123 abc123y ***_z");
+  EXPECT_EQ(MaskSecret("https://acme.freshdesk.com/?k=Desk42x", "Desk42x"), "https://acme.freshdesk.com/?k=***");
+}
+
+TEST(LogTest, ShortSecretsLeaveTextAlone) {
+  const std::string text = "acme.freshdesk.com: check the Freshdesk subdomain k";
+  EXPECT_EQ(MaskSecret(text, "k"), text);
+  EXPECT_EQ(MaskSecret(text, "desk"), text);
+  AddSecret("k");
+  AddSecret("sk");
+  EXPECT_THAT(Render(Format::kText, "info", text, nlohmann::json::object()), HasSubstr(text));
+  EXPECT_EQ(nlohmann::json::parse(Render(Format::kJson, "info", text, {{"host", "acme.freshdesk.com"}}))["host"],
+            "acme.freshdesk.com");
+}
+
 TEST(LogTest, SecretNeedingJsonEscapeRedacted) {
   const std::string secret = "quo\"te\\key-77";
   AddSecret(secret);
