@@ -55,6 +55,10 @@ std::optional<UrlParts> ParseUrl(const std::string& url) {
   for (char c : parts.port) {
     if (!std::isdigit(static_cast<unsigned char>(c))) return std::nullopt;
   }
+  if (!parts.port.empty()) {
+    const std::optional<int64_t> port = parts.port.size() <= 5 ? ParseInt(parts.port) : std::nullopt;
+    if (!port || *port < 1 || *port > 65535) return std::nullopt;  // not a TCP port
+  }
   return parts;
 }
 

@@ -15,7 +15,7 @@ struct UrlParts {
   std::string rest;    // path + query, starting with '/' or empty
 };
 
-// scheme://host[:port][/path…]; nullopt when malformed, with userinfo, or with a non-numeric port.
+// scheme://host[:port][/path…]; nullopt when malformed, with userinfo, or with a port outside 1..65535.
 std::optional<UrlParts> ParseUrl(const std::string& url);
 
 // scheme://host:port with the default port filled in, for same-origin checks.

@@ -498,8 +498,9 @@ Result<std::string> ResolveFreshdeskApiBase(const Config& config) {
     std::string url = Trim(settings.base_url);
     auto parts = net::ParseUrl(url);
     if (!parts || (parts->scheme != "http" && parts->scheme != "https")) {
-      return Error(InvalidArgument("FRESHDESK_BASE_URL '" + url +
-                                   "' is not an http(s) URL like http://127.0.0.1:8080"));
+      return Error(InvalidArgument("the Freshdesk base URL '" + url +
+                                   "' (--base-url, FRESHDESK_BASE_URL) is not an http(s) URL like "
+                                   "http://127.0.0.1:8080: a scheme, a host, and a port in 1..65535 if any"));
     }
     bool allowed = net::IsLoopbackHost(parts->host);
     for (const auto& host : config.allowed_hosts) {
