@@ -221,26 +221,34 @@ uint32_t BigEndian(const unsigned char* bytes, int n) {
 // A missing or empty file is fine: SQLite makes a new database there.
 Result<void> CheckDatabaseFile(const std::string& path, bool writable) {
   struct stat st {};
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  const std::string dir = parent.empty() ? std::string(".") : parent.string();
   if (::stat(path.c_str(), &st) != 0) {
-    if (errno == ENOENT) return {};
-    return Error(DataLoss("cannot inspect the store database " + path + ": " + std::strerror(errno)));
+    if (errno != ENOENT) {
+      return Error(DataLoss("cannot inspect the store database " + path + ": " + std::strerror(errno)));
+    }
+    if (writable && ::access(dir.c_str(), W_OK | X_OK) != 0) {
+      return Error(PermissionDenied("cannot create the store database " + path + ": its directory " + dir +
+                                    " is not writable by this user (" + std::strerror(errno) +
+                                    "): give this user write access to it, or choose another --data-dir"));
+    }
+    return {};
   }
   if (!S_ISREG(st.st_mode)) {
     return Error(DataLoss("the store database " + path + " is " + std::string(FileKindName(st.st_mode)) +
                           ", not a regular file: point --store or --data-dir at a database file"));
   }
-  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  const std::string dir = parent.empty() ? std::string(".") : parent.string();
   if (!writable && ::access(path.c_str(), R_OK) != 0) {
-    return Error(DataLoss("the store database " + path + " cannot be opened for reading (" + std::strerror(errno) +
-                          "): give this user read access to it"));
+    return Error(PermissionDenied("the store database " + path + " cannot be opened for reading (" +
+                                  std::strerror(errno) + "): give this user read access to it"));
   }
   if (writable && (::access(path.c_str(), R_OK | W_OK) != 0 || ::access(dir.c_str(), W_OK | X_OK) != 0)) {
     const bool file_denied = ::access(path.c_str(), R_OK | W_OK) != 0;
-    return Error(DataLoss("the store database " + path + " cannot be opened for reading and writing (" +
-                          (file_denied ? "the file" : "its directory " + dir) + ": " + std::strerror(errno) +
-                          "): give this user read and write access to it and to its directory (SQLite keeps its "
-                          "-wal and -shm files beside it)"));
+    return Error(PermissionDenied("the store database " + path + " cannot be opened for reading and writing (" +
+                                  (file_denied ? "the file" : "its directory " + dir) + ": " +
+                                  std::strerror(errno) +
+                                  "): give this user read and write access to it and to its directory (SQLite "
+                                  "keeps its -wal and -shm files beside it)"));
   }
   if (st.st_size == 0) return {};
   unsigned char header[100] = {};

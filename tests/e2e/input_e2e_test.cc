@@ -109,6 +109,26 @@ TEST_F(InputE2eTest, AStoreThatIsNotADatabaseFailsNamingTheFileAndTheWayOut) {
   EXPECT_EQ(fs::file_size(db), 8192u) << "a damaged store is reported, never overwritten";
 }
 
+TEST_F(InputE2eTest, AReadOnlyDataDirectoryIsNamedWithItsCauseAndTheWayOut) {
+  const fs::path dir = root_ / "read-only";
+  fs::create_directories(dir);
+  fs::permissions(dir, fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
+                           fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec);
+  // As `nobody` when the test runs as root, for whom every directory is writable.
+  const std::string as_other_user = geteuid() == 0 ? "setpriv --reuid=65534 --regid=65534 --clear-groups " : "";
+  const CommandResult out =
+      Shell(as_other_user + Deskpipe("sync", dir, {"--base-url", "http://127.0.0.1:9", "--api-key", "input-key"}));
+  EXPECT_EQ(out.exit_code, 2) << out.out;
+  EXPECT_NE(out.out.find("cannot create the store database " + (dir / "deskpipe.db").string() + ": its directory " +
+                         dir.string() + " is not writable by this user (Permission denied): give this user write "
+                         "access to it, or choose another --data-dir"),
+            std::string::npos)
+      << out.out;
+  ExpectNoSql(out.out);
+  EXPECT_EQ(out.out.find("Internal"), std::string::npos) << out.out;
+  EXPECT_TRUE(fs::is_empty(dir));
+}
+
 TEST_F(InputE2eTest, ATruncatedStoreOrAnUnreadableOneFailsTheSyncAndAnUnreadableVectorIndexIsRebuilt) {
   StartEmulator({"--seed", "3", "--tickets", "40", "--now", "2026-11-01T00:00:00Z", "--api-key", "input-key"});
   ASSERT_FALSE(HasFatalFailure());
@@ -136,7 +156,7 @@ TEST_F(InputE2eTest, ATruncatedStoreOrAnUnreadableOneFailsTheSyncAndAnUnreadable
   fs::permissions(db, fs::perms::none);
   const std::string as_other_user = geteuid() == 0 ? "setpriv --reuid=65534 --regid=65534 --clear-groups " : "";
   const CommandResult denied = Shell(as_other_user + Deskpipe("status", dir));
-  EXPECT_EQ(denied.exit_code, 1) << denied.out;
+  EXPECT_EQ(denied.exit_code, 2) << "a permission to fix, like a setting" << denied.out;
   EXPECT_NE(denied.out.find("the store database " + db.string() + " cannot be opened for reading"),
             std::string::npos)
       << denied.out;
@@ -151,7 +171,7 @@ TEST_F(InputE2eTest, ATruncatedStoreOrAnUnreadableOneFailsTheSyncAndAnUnreadable
   EXPECT_NE(truncated.out.find("the store database " + db.string() + " is truncated"), std::string::npos)
       << truncated.out;
   EXPECT_NE(truncated.out.find("restore it from a backup"), std::string::npos) << truncated.out;
-  EXPECT_EQ(truncated.out.find("synced in"), std::string::npos) << "a damaged store must never sync as a success";
+  EXPECT_EQ(truncated.out.find("synced tenant"), std::string::npos) << "a damaged store must never sync as a success";
   ExpectNoSql(truncated.out);
   EXPECT_EQ(fs::file_size(db), size / 2);
 }
