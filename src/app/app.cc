@@ -1,11 +1,13 @@
 #include "app/app.h"
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <utility>
 
 #include "app/tenant_store.h"
 #include "core/ids.h"
+#include "core/spelling.h"
 #include "embed/embedder_factory.h"
 #include "net/http_client.h"
 #include "platforms/registry.h"
@@ -99,6 +101,15 @@ Result<std::vector<StoredDeadLetter>> App::DeadLetters() {
 }
 
 Result<std::vector<SearchHit>> App::Search(const SearchRequest& request) {
+  if (request.text.find_first_not_of(" \t\r\n") == std::string::npos) {
+    return Error(InvalidArgument("the search text is empty: say what to look for"));
+  }
+  for (const std::string& type : request.types) {
+    if (std::find(DocumentTypes().begin(), DocumentTypes().end(), type) != DocumentTypes().end()) continue;
+    std::string message = "unknown document type '" + type + "'";
+    if (std::optional<std::string> near = ClosestName(type, DocumentTypes())) message += " (did you mean " + *near + "?)";
+    return Error(InvalidArgument(message + ": use " + ListOfNames(DocumentTypes())));
+  }
   ASSIGN_OR_RETURN(auto embedder, MakeTenantEmbedder());
   ASSIGN_OR_RETURN(TenantStore tenant, OpenTenantForReading(config_, embedder.get()));
   ASSIGN_OR_RETURN(auto vectors, embedder->Embed({request.text}));
@@ -145,9 +156,10 @@ Result<SimilarOutcome> App::SimilarTickets(const std::string& ticket_id, int top
   return outcome;
 }
 
-Result<StoreStats> App::Status() {
+Result<TenantStatus> App::Status() {
   ASSIGN_OR_RETURN(TenantStore tenant, OpenTenantForReading(config_));
-  return tenant.store->Stats(config_.tenant_id);
+  ASSIGN_OR_RETURN(StoreStats stats, tenant.store->Stats(config_.tenant_id));
+  return TenantStatus{std::move(stats), tenant.profile};
 }
 
 Result<Store::Digest> App::Digest() {

@@ -27,11 +27,23 @@
 
 namespace deskpipe::app {
 
+// The types of searchable documents: every platform maps its tickets and knowledge-base articles to these.
+inline const std::vector<std::string>& DocumentTypes() {
+  static const std::vector<std::string> types = {"ticket", "article"};
+  return types;
+}
+
 struct SearchRequest {
   std::string text;
   int top_k = 10;
   std::vector<std::string> types;  // empty ⇒ every type
   int per_document = 0;            // most hits per document; 0 ⇒ no cap
+};
+
+// A tenant's counts, cursors and last run, and what its data was made with.
+struct TenantStatus {
+  StoreStats stats;
+  TenantProfile profile;  // as recorded at the tenant's first sync
 };
 
 // What a copilot shows beside an open ticket.
@@ -76,13 +88,14 @@ class App {
   Result<RetrySummary> RetryFailed(RunnerOptions options = {}, const std::vector<std::string>& streams = {});
   Result<std::vector<StoredDeadLetter>> DeadLetters();
 
-  // Hybrid search with the tenant's own embedder (another one is refused, naming both).
+  // Hybrid search with the tenant's own embedder (another one is refused, naming both). InvalidArgument for
+  // empty text or a type that is not a document type (core/record.h), before anything is opened.
   Result<std::vector<SearchHit>> Search(const SearchRequest& request);
   // The tickets most like ticket `ticket_id` (the platform's id) by its subject and first message, itself
   // excluded, and the articles that best answer it: `top_k` of each. NotFound when the tenant has no such
   // ticket.
   Result<SimilarOutcome> SimilarTickets(const std::string& ticket_id, int top_k);
-  Result<StoreStats> Status();
+  Result<TenantStatus> Status();
   Result<Store::Digest> Digest();
 
   Result<ResetReport> Reset(const WriteLockOptions& lock);

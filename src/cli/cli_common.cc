@@ -1,6 +1,7 @@
 #include "cli/cli_common.h"
 
 #include <cstdio>
+#include <variant>
 
 #include "app/config_sections.h"
 #include "core/log.h"
@@ -28,7 +29,13 @@ void AddConfigFlag(CLI::App* command, Flags& flags, const std::string& name, con
 void AddConfigFlags(CLI::App* command, Flags& flags, FlagScope scope) {
   for (const ConfigField& field : app::ConfigFields()) {
     if (field.flag.empty() || field.flag_scope != scope) continue;
-    AddConfigFlag(command, flags, "--" + field.flag, field.key, field.doc + " (" + field.env + ")");
+    std::string help = field.doc + " (" + field.env;
+    // The default, unless the doc already tells it or it is empty.
+    if (const auto* text = std::get_if<std::string>(&field.default_value);
+        text != nullptr && !text->empty() && !field.secret && field.doc.find("default") == std::string::npos) {
+      help += "; default " + *text;
+    }
+    AddConfigFlag(command, flags, "--" + field.flag, field.key, help + ")");
   }
 }
 
@@ -48,10 +55,14 @@ Result<Config> BuildConfig(const Flags& flags) {
 }
 
 int Fail(const Config* config, const Status& status) {
-  std::string message = status.ToString();
-  if (config) message = RedactSecrets(*config, message);
-  std::fprintf(stderr, "deskpipe: %s\n", message.c_str());
-  return ExitCodeFor(status);
+  auto redacted = [&](std::string text) { return config ? RedactSecrets(*config, std::move(text)) : text; };
+  const int exit_code = ExitCodeFor(status);
+  if (log::CurrentFormat() == log::Format::kJson) {
+    log::Error(redacted(status.message()), {{"code", StatusCodeName(status.code())}, {"exit_code", exit_code}});
+  } else {
+    std::fprintf(stderr, "deskpipe: %s\n", redacted(status.ToString()).c_str());
+  }
+  return exit_code;
 }
 
 }  // namespace deskpipe::cli

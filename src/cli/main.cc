@@ -4,6 +4,7 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -17,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/app.h"
+#include "app/config_sections.h"
 #include "cli/cli_common.h"
 #include "cli/embed_command.h"
 #include "cli/emulator_process.h"
@@ -27,9 +29,12 @@
 #include "cli/retry_failed_command.h"
 #include "cli/serve_command.h"
 #include "cli/serve_embeddings_command.h"
+#include "cli/status_view.h"
 #include "cli/verify_command.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/spelling.h"
+#include "core/time.h"
 #include "embed/embedder_factory.h"
 #include "platforms/freshdesk/freshdesk_settings.h"
 #include "pipeline/runner.h"
@@ -47,19 +52,6 @@ RunnerOptions ProgressOptions(bool quiet = false) {
   InstallStopSignalHandlers();
   options.stop = &ProcessStopFlag();
   return options;
-}
-
-void PrintSummary(const RunSummary& summary) {
-  std::printf("%s in %.1f s: %lld documents written, %lld unchanged, %lld chunks embedded, %lld from cache, "
-              "%lld dead letters\n",
-              summary.stopped ? "stopped (cursors saved; run sync again to resume)" : "synced", summary.seconds,
-              static_cast<long long>(summary.documents_written), static_cast<long long>(summary.documents_unchanged),
-              static_cast<long long>(summary.chunks_embedded), static_cast<long long>(summary.chunks_cached),
-              static_cast<long long>(summary.dead_letters));
-  for (const auto& [stream, s] : summary.streams) {
-    if (s.skipped) std::printf("  stream %s skipped: %s\n", stream.c_str(), s.skip_reason.c_str());
-  }
-  if (summary.dead_letters > 0) std::printf("  dead letters can be retried with: deskpipe retry-failed\n");
 }
 
 // A run's exit code: 0 only when it completed; a stopped one exits as the signal that stopped it.
@@ -92,13 +84,27 @@ std::string Snippet(const std::string& text, size_t max_bytes) {
   return flat.size() < text.size() ? flat + "…" : flat;
 }
 
-void PrintHits(const std::vector<SearchHit>& hits) {
+// "ticket 123" from document id "demo_freshdesk_123", "article 456" from "…_article-456".
+std::string RecordName(const SearchHit& hit) {
+  std::string original = hit.document_id;
+  // The id's last two '_'-separated parts are the platform and the original id ({tenant}_{platform}_{id}).
+  if (const size_t platform_end = original.find('_', original.find('_') + 1); platform_end != std::string::npos) {
+    original = original.substr(platform_end + 1);
+  }
+  if (original.starts_with(hit.type + "-")) original = original.substr(hit.type.size() + 1);
+  return hit.type + " " + original;
+}
+
+// With links, each hit's deep link into the helpdesk (its document id when it has none); without, the record's
+// type and id.
+void PrintHits(const std::vector<SearchHit>& hits, bool with_links = true) {
   int rank = 0;
   for (const SearchHit& hit : hits) {
-    std::string url = hit.metadata.is_object() ? hit.metadata.value("url", "") : "";
+    const std::string url = hit.metadata.is_object() ? hit.metadata.value("url", "") : "";
+    const std::string where = !with_links ? RecordName(hit) : url.empty() ? hit.document_id : url;
     std::printf("%2d. [%s] %s  (score %.4f, keyword #%d, vector #%d)\n    %s\n    %s\n", ++rank, hit.type.c_str(),
-                hit.title.c_str(), hit.score, hit.keyword_rank, hit.vector_rank,
-                url.empty() ? hit.document_id.c_str() : url.c_str(), Snippet(hit.text, 160).c_str());
+                hit.title.c_str(), hit.score, hit.keyword_rank, hit.vector_rank, where.c_str(),
+                Snippet(hit.text, 160).c_str());
   }
   if (hits.empty()) std::printf("no results\n");
 }
@@ -109,64 +115,53 @@ nlohmann::json HitsToJson(const std::vector<SearchHit>& hits) {
   return out;
 }
 
-nlohmann::json StatsToJson(const std::string& tenant, const StoreStats& stats) {
-  nlohmann::json cursors = nlohmann::json::object();
-  for (const auto& [stream, cursor] : stats.cursors) cursors[stream] = cursor;
-  return {{"tenant", tenant},
-          {"records", stats.records_by_type},
-          {"documents", stats.documents_by_type},
-          {"chunks", stats.chunks},
-          {"vectors", stats.vectors},
-          {"cursors", cursors},
-          {"last_run", stats.last_run}};
+// The tenant the command line or environment names, for a message about a config that did not load.
+std::string TenantNamed(const Flags& flags) {
+  if (auto it = flags.values.find("tenant_id"); it != flags.values.end()) return it->second;
+  const char* env = std::getenv("TENANT_ID");
+  return env != nullptr && *env != '\0' ? env : "";
 }
 
-// One line for a run: its state, times and the summary's totals. Per-stream progress is left to --json.
-std::string DescribeRun(const nlohmann::json& run) {
-  std::string line = "last run";
-  if (run.contains("id")) line += " #" + run["id"].dump();
-  if (run.contains("state") && run["state"].is_string()) line += " " + run["state"].get<std::string>();
-  const std::string started = run.value("started_at", ""), finished = run.value("finished_at", "");
-  if (!started.empty()) line += ", started " + started;
-  if (!finished.empty()) line += ", finished " + finished;
-  const nlohmann::json summary = run.value("summary", nlohmann::json::object());
-  std::string totals;
-  for (const auto& [key, value] : summary.items()) {
-    if (!value.is_number() && !value.is_boolean()) continue;
-    std::string shown = value.dump();
-    if (value.is_number_float()) shown = fmt::format("{:.1f}", value.get<double>());
-    totals += (totals.empty() ? "" : ", ") + key + " " + shown;
-  }
-  if (!totals.empty()) line += ": " + totals;
-  if (auto error = summary.find("error"); error != summary.end() && error->is_string()) {
-    line += "\n  error: " + error->get<std::string>();
-  }
-  return line;
+// `word` as a shell would need it typed.
+std::string ShellWord(const std::string& word) {
+  const bool plain = !word.empty() && word.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                             "0123456789_./-+:=@%") == std::string::npos;
+  if (plain) return word;
+  std::string quoted = "'";
+  for (char c : word) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
 }
 
-void PrintStats(const std::string& tenant, const StoreStats& stats) {
-  std::printf("tenant %s\n", tenant.c_str());
-  std::printf("documents:");
-  for (const auto& [type, n] : stats.documents_by_type) std::printf(" %s %lld", type.c_str(), static_cast<long long>(n));
-  std::printf("\nrecords:  ");
-  for (const auto& [type, n] : stats.records_by_type) std::printf(" %s %lld", type.c_str(), static_cast<long long>(n));
-  std::printf("\nchunks %lld, vectors %lld\n", static_cast<long long>(stats.chunks),
-              static_cast<long long>(stats.vectors));
-  for (const auto& [stream, cursor] : stats.cursors) std::printf("cursor %s: %s\n", stream.c_str(), cursor.dump().c_str());
-  if (!stats.last_run.is_null()) std::printf("%s\n", DescribeRun(stats.last_run).c_str());
+// --json's answer when the run did not happen or failed: the same object shape, "ok": false and the error.
+void PrintJsonFailure(const Config* config, const std::string& tenant, const Status& status) {
+  const std::string message = config ? RedactSecrets(*config, status.message()) : status.message();
+  const nlohmann::json out = {{"ok", false},
+                              {"tenant", tenant},
+                              {"error", {{"code", StatusCodeName(status.code())}, {"message", message}}},
+                              {"exit_code", ExitCodeFor(status)}};
+  std::printf("%s\n", out.dump().c_str());
 }
 
 int CommandSync(const Flags& flags, bool wait, bool json) {
   auto config = BuildConfig(flags);
-  if (!config) return Fail(nullptr, config.error());
+  if (!config) {
+    if (json) PrintJsonFailure(nullptr, TenantNamed(flags), config.error());
+    return Fail(nullptr, config.error());
+  }
   RunnerOptions options = ProgressOptions();
   options.wait_for_lock = wait;
   auto summary = app::App(*config).Sync(std::move(options));
-  if (!summary) return FailOrStopped(*config, summary.error());
+  if (!summary) {
+    if (json) PrintJsonFailure(&*config, config->tenant_id, summary.error());
+    return FailOrStopped(*config, summary.error());
+  }
   if (json) {
-    std::printf("%s\n", summary->ToJson().dump().c_str());
+    nlohmann::json out = summary->ToJson();
+    out["ok"] = !summary->stopped;
+    out["tenant"] = config->tenant_id;
+    std::printf("%s\n", out.dump().c_str());
   } else {
-    PrintSummary(*summary);
+    std::fputs(DescribeRun(config->tenant_id, *summary).c_str(), stdout);
   }
   return ExitAfterStop(*summary, RunExitCode(*summary));
 }
@@ -185,15 +180,16 @@ int CommandSearch(const Flags& flags, const std::string& text, int top_k, const 
   return kExitOk;
 }
 
-int CommandStatus(const Flags& flags, bool json) {
+int CommandStatus(const Flags& flags, bool json, bool verbose) {
   auto config = BuildConfig(flags);
   if (!config) return Fail(nullptr, config.error());
-  auto stats = app::App(*config).Status();
-  if (!stats) return Fail(&*config, stats.error());
+  auto status = app::App(*config).Status();
+  if (!status) return Fail(&*config, status.error());
   if (json) {
-    std::printf("%s\n", StatsToJson(config->tenant_id, *stats).dump().c_str());
+    std::printf("%s\n", StatusJson(config->tenant_id, config->platform, *status).dump().c_str());
   } else {
-    PrintStats(config->tenant_id, *stats);
+    std::fputs(DescribeStatus(config->tenant_id, config->platform, *status, verbose, NowUnixSeconds()).c_str(),
+               stdout);
   }
   return kExitOk;
 }
@@ -228,24 +224,102 @@ int CommandDemo(Flags flags, int tickets, int seed, const std::vector<std::strin
   app::App deskpipe(*config);
   auto summary = deskpipe.Sync(ProgressOptions());
   if (!summary) return FailOrStopped(*config, summary.error());
-  PrintSummary(*summary);
+  std::fputs(DescribeRun(config->tenant_id, *summary).c_str(), stdout);
   if (summary->stopped) return ExitAfterStop(*summary, RunExitCode(*summary));
 
-  auto stats = deskpipe.Status();
-  if (!stats) return Fail(&*config, stats.error());
-  PrintStats(config->tenant_id, *stats);
+  auto status = deskpipe.Status();
+  if (!status) return Fail(&*config, status.error());
+  std::printf("\n%s", DescribeStatus(config->tenant_id, config->platform, *status, false, NowUnixSeconds()).c_str());
   for (const std::string& query : queries) {
     std::printf("\nsearch: \"%s\"\n", query.c_str());
     auto hits = deskpipe.Search({.text = query, .top_k = 3, .per_document = 1});
     if (!hits) return Fail(&*config, hits.error());
-    PrintHits(*hits);
+    // The hits' links would point at the emulator, which stops with the demo: name the records instead.
+    PrintHits(*hits, /*with_links=*/false);
   }
+  const std::string where = config->store_url.empty() ? "--data-dir " + ShellWord(config->data_dir) : "--store …";
+  std::printf("\nThe emulator stops with the demo; what it synced stays. Search it again with:\n"
+              "  deskpipe search --tenant %s %s \"your question\"\n",
+              config->tenant_id.c_str(), where.c_str());
   return kExitOk;
+}
+
+// The long options `command` takes, with their dashes.
+std::vector<std::string> LongOptions(const CLI::App& command) {
+  std::vector<std::string> names;
+  for (const CLI::Option* option : command.get_options()) {
+    for (const std::string& name : option->get_lnames()) names.push_back("--" + name);
+  }
+  return names;
+}
+
+// "… (did you mean X?)" when one of `names` is close to `typed`.
+std::string DidYouMean(const std::string& typed, const std::vector<std::string>& names) {
+  const std::optional<std::string> near = ClosestName(typed, names);
+  return near ? " (did you mean " + *near + "?)" : "";
+}
+
+// What CLI11 would report less helpfully ("A subcommand is required", "The following arguments were not
+// expected: x --tenant-id"): an unknown verb, or an option the verb does not take, with the likeliest meant.
+std::optional<std::string> UsageProblem(CLI::App& app, int argc, char** argv) {
+  std::vector<std::string> verbs;
+  for (const CLI::App* command : app.get_subcommands([](const CLI::App*) { return true; })) {
+    verbs.push_back(command->get_name());
+  }
+  CLI::App* verb = nullptr;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--") break;
+    if (arg.starts_with("--")) {
+      const std::string name = arg.substr(0, arg.find('='));
+      const CLI::Option* option = verb != nullptr ? verb->get_option_no_throw(name) : nullptr;
+      if (option == nullptr) option = app.get_option_no_throw(name);
+      if (option == nullptr) {
+        std::vector<std::string> known = LongOptions(app);
+        if (verb != nullptr) {
+          for (std::string& long_name : LongOptions(*verb)) known.push_back(std::move(long_name));
+        }
+        std::string hint = DidYouMean(name, known);
+        // A setting's key spelled as a flag (--collection-batch-size for collection_batch_size's --batch-size).
+        for (const ConfigField& field : app::ConfigFields()) {
+          std::string as_flag = "--" + field.key;
+          std::replace(as_flag.begin(), as_flag.end(), '_', '-');
+          if (as_flag == name && !field.flag.empty()) hint = " (did you mean --" + field.flag + "?)";
+        }
+        return "unknown option " + name + (verb != nullptr ? " for " + verb->get_name() : std::string()) + hint +
+               "; --help lists them";
+      }
+      if (option->get_type_size_max() > 0 && arg.find('=') == std::string::npos) ++i;  // its value
+      continue;
+    }
+    if (arg.starts_with("-") || verb != nullptr) continue;  // short options, positional arguments
+    if (std::find(verbs.begin(), verbs.end(), arg) == verbs.end()) {
+      return "unknown command '" + arg + "'" + DidYouMean(arg, verbs) + ": the commands are " + ListOfNames(verbs) +
+             " (deskpipe --help describes them)";
+    }
+    verb = app.get_subcommand(arg);
+  }
+  return std::nullopt;
+}
+
+// --log-format json (or DESKPIPE_LOG_FORMAT=json) from argv before CLI11 parses it, so that a usage error
+// found before the config loads is already JSON.
+void UseJsonLogsIfAsked(int argc, char** argv) {
+  const char* env = std::getenv("DESKPIPE_LOG_FORMAT");
+  std::string format = env != nullptr ? env : "";
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (arg == "--log-format" && i + 1 < argc) format = argv[++i];
+    if (arg.starts_with("--log-format=")) format = arg.substr(std::string_view("--log-format=").size());
+  }
+  if (format == "json") (void)log::Configure("json", "info");
 }
 
 int Main(int argc, char** argv) {
   CLI::App app{"deskpipe: syncs a helpdesk into SQL and a vector index, and searches it"};
   app.require_subcommand(1);
+  app.fallthrough();  // --config, --log-format and --log-level also after the verb
   Flags flags;
   app.add_option_function<std::string>(
       "--config", [&flags](const std::string& path) { flags.config_file = path; }, "TOML config file");
@@ -291,11 +365,13 @@ int Main(int argc, char** argv) {
   search->callback(
       [&] { exit_code = CommandSearch(flags, search_text, top_k, types, per_document, search_json); });
 
-  CLI::App* status = app.add_subcommand("status", "Counts per type, cursors and the last run");
+  CLI::App* status = app.add_subcommand("status", "Counts per type, embedder, mode and the last run");
   bool status_json = false;
+  bool status_verbose = false;
   AddStoreFlags(status, flags);
-  status->add_flag("--json", status_json, "Print JSON");
-  status->callback([&] { exit_code = CommandStatus(flags, status_json); });
+  status->add_flag("--json", status_json, "Print JSON (cursors included)");
+  status->add_flag("--verbose", status_verbose, "Also print each stream's cursor");
+  status->callback([&] { exit_code = CommandStatus(flags, status_json, status_verbose); });
 
   CLI::App* digest = app.add_subcommand("digest", "One line digest of a tenant's documents and chunks");
   AddStoreFlags(digest, flags);
@@ -310,11 +386,14 @@ int Main(int argc, char** argv) {
   RegisterVerifyCommand(app, flags, exit_code);
   RegisterReembedCommand(app, flags, exit_code);
 
+  UseJsonLogsIfAsked(argc, argv);
+  if (std::optional<std::string> problem = UsageProblem(app, argc, argv)) return Fail(nullptr, InvalidArgument(*problem));
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
+    if (log::CurrentFormat() == log::Format::kJson) return Fail(nullptr, InvalidArgument(e.what()));
     app.exit(e);
     return kExitConfig;
   }

@@ -123,7 +123,7 @@ TEST_F(LockE2eTest, SecondWriterExitsTwoNamingTheHolderAndWaitTakesOverWhenItSto
   // Readers take no lock.
   const CommandResult status = Run(Deskpipe("status"));
   EXPECT_EQ(status.exit_code, 0) << status.out;
-  EXPECT_NE(status.out.find("last run #" + std::to_string(first_run) + " running"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("last run    #" + std::to_string(first_run) + " running"), std::string::npos) << status.out;
   const CommandResult search = Run(Deskpipe("search", {"refund"}));
   EXPECT_EQ(search.exit_code, 0) << search.out;
   ASSERT_TRUE(StillRunning(first)) << "the checks above must have run against a live writer";
@@ -142,7 +142,7 @@ TEST_F(LockE2eTest, SecondWriterExitsTwoNamingTheHolderAndWaitTakesOverWhenItSto
   const Exit first_exit = Wait(first);
   EXPECT_TRUE(first_exit.exited && first_exit.code == 130) << "exit " << first_exit.code << " signal "
                                                            << first_exit.signal << "\n" << ReadFile(first_log);
-  EXPECT_NE(ReadFile(first_log).find("stopped (cursors saved; run sync again to resume)"), std::string::npos)
+  EXPECT_NE(ReadFile(first_log).find("cursors saved: run the same command again to resume"), std::string::npos)
       << ReadFile(first_log);
 
   const int64_t waiter_run = WaitForRunningRun(first_run);
@@ -171,7 +171,7 @@ TEST_F(LockE2eTest, AKilledRunShowsInterruptedAndAFailedRunKeepsItsError) {
   EXPECT_EQ(interrupted["id"], run);
   EXPECT_EQ(interrupted["state"], "interrupted") << interrupted.dump();
   const CommandResult status = Run(Deskpipe("status"));
-  EXPECT_NE(status.out.find("last run #" + std::to_string(run) + " interrupted"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("last run    #" + std::to_string(run) + " interrupted"), std::string::npos) << status.out;
 
   // A run refused by Freshdesk fails (exit 2) and keeps why, without the key.
   const CommandResult refused = Run(Deskpipe("sync", {"--base-url", emulator_->base_url(), "--api-key", "wrong-9876"}));

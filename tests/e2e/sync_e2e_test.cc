@@ -118,16 +118,21 @@ TEST_F(SyncE2eTest, SyncFindsEverythingAndResyncChangesNothing) {
   EXPECT_EQ(progress["streams"]["tickets"]["counted"], expected["listed_tickets"]) << progress.dump();
   EXPECT_EQ(progress["streams"]["tickets"]["processed"], expected["listed_tickets"]);
   EXPECT_EQ(progress["streams"]["settings"]["counted"], 1);
-  // Without --json the last run is one readable line of totals, not the summary's JSON.
+  // Without --json the last run is in words, and the cursors are left to --verbose.
   CommandResult status_text = RunCommand(Deskpipe("status", {}));
   ASSERT_EQ(status_text.exit_code, 0);
-  EXPECT_NE(status_text.out.find("last run #" + stats["last_run"]["id"].dump() + " succeeded, started "),
+  EXPECT_NE(status_text.out.find("last run    #" + stats["last_run"]["id"].dump() + " succeeded "),
             std::string::npos)
       << status_text.out;
-  EXPECT_NE(status_text.out.find("documents_written " + std::to_string(stats["last_run"]["summary"]
-                                                                               ["documents_written"].get<int>())),
+  EXPECT_NE(status_text.out.find(std::to_string(stats["last_run"]["summary"]["documents_written"].get<int>()) +
+                                 " documents written"),
             std::string::npos)
       << status_text.out;
+  EXPECT_NE(status_text.out.find("embedder    use-lite (use-lite-v1-512, 512-d)"), std::string::npos) << status_text.out;
+  EXPECT_EQ(status_text.out.find("max_ids"), std::string::npos) << status_text.out;
+  EXPECT_EQ(status_text.out.find("documents_written"), std::string::npos) << status_text.out;
+  CommandResult status_verbose = RunCommand(Deskpipe("status", {"--verbose"}));
+  EXPECT_NE(status_verbose.out.find("cursor tickets: {"), std::string::npos) << status_verbose.out;
   EXPECT_EQ(status_text.out.find("\"progress\""), std::string::npos) << status_text.out;
   EXPECT_EQ(status.out.find("e2e-secret-key"), std::string::npos) << "the API key leaked into status";
 
