@@ -181,7 +181,8 @@ std::string MaskSecret(std::string text, std::string_view secret) {
     // A run of back-to-back occurrences, then whether the run stands on its own.
     size_t end = pos + secret.size();
     while (text.compare(end, secret.size(), secret) == 0) end += secret.size();
-    const bool whole = (pos == 0 || !IsWordByte(text[pos - 1])) && (end == text.size() || !IsWordByte(text[end]));
+    const bool whole = secret.size() >= kMaskAnywhereSecretLength ||
+                       ((pos == 0 || !IsWordByte(text[pos - 1])) && (end == text.size() || !IsWordByte(text[end])));
     if (whole) {
       out.append(text, copied, pos - copied);
       out += std::string(3 * ((end - pos) / secret.size()), '*');

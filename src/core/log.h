@@ -33,9 +33,13 @@ inline constexpr size_t kMinMaskedSecretLength = 6;
 // Strings registered here (API keys) are masked (MaskSecret) in every line logged afterwards.
 void AddSecret(std::string secret);
 
-// `text` with every whole occurrence of `secret` replaced by "***": one not glued to letters or digits on either
-// side, so a key "desk" leaves "freshdesk" alone (repeats side by side count as one occurrence). Unchanged when
-// `secret` is shorter than kMinMaskedSecretLength.
+// From this length on a secret is masked wherever it appears: text of its own cannot contain it by chance.
+inline constexpr size_t kMaskAnywhereSecretLength = 12;
+
+// `text` with `secret` replaced by "***". A secret shorter than kMaskAnywhereSecretLength only where it stands
+// as a whole, not glued to letters or digits on either side (repeats side by side count as one), so a key
+// "desk42" leaves "freshdesk42x" alone; a longer one everywhere. Unchanged when `secret` is shorter than
+// kMinMaskedSecretLength.
 std::string MaskSecret(std::string text, std::string_view secret);
 
 // Renders one event the way the current format would (for tests).

@@ -106,6 +106,8 @@ TEST(LogTest, MaskSecretTakesWholeOccurrencesOnly) {
   // Inside a longer word it is some other text, not the secret.
   EXPECT_EQ(MaskSecret("xabc123 abc123y abc123_z", "abc123"), "xabc123 abc123y ***_z");
   EXPECT_EQ(MaskSecret("https://acme.freshdesk.com/?k=Desk42x", "Desk42x"), "https://acme.freshdesk.com/?k=***");
+  // A long one cannot be a part of other text by chance: glued or not, it is the secret.
+  EXPECT_EQ(MaskSecret("xxsk-0123456789abcdefyy", "sk-0123456789abcdef"), "xx***yy");
 }
 
 TEST(LogTest, ShortSecretsLeaveTextAlone) {

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/json_text.h"
+#include "core/log.h"
 #include "net/account_requester.h"
 #include "net/api_error.h"
 #include "net/url.h"
@@ -191,7 +192,7 @@ Result<void> OpenAiEmbedder::EmbedBatch(net::HttpClient& client, const std::vect
     ++shared_->requests;
     // Transport failure (refused, reset, timeout): transient.
     if (!response) {
-      return Unavailable(what_prefix + ": " + net::MaskSecret(response.error().message(), options_.api_key));
+      return Unavailable(what_prefix + ": " + log::MaskSecret(response.error().message(), options_.api_key));
     }
     if (response->status == 200) return Status::Ok();
     const std::string what = what_prefix + ": HTTP " + std::to_string(response->status) + ": " +

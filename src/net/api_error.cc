@@ -8,17 +8,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/log.h"
+
 namespace deskpipe::net {
 
 using std::chrono::milliseconds;
-
-std::string MaskSecret(std::string text, const std::string& secret) {
-  if (secret.empty()) return text;
-  for (size_t pos = text.find(secret); pos != std::string::npos; pos = text.find(secret, pos)) {
-    text.replace(pos, secret.size(), "***");
-  }
-  return text;
-}
 
 std::string ServerErrorMessage(const std::string& body, const std::string& secret) {
   constexpr size_t kMaxBytes = 200;
@@ -33,7 +27,7 @@ std::string ServerErrorMessage(const std::string& body, const std::string& secre
     }
   }
   if (message.empty()) message = body;
-  message = MaskSecret(std::move(message), secret);  // before cutting, so no part of the secret survives
+  message = log::MaskSecret(std::move(message), secret);  // before cutting, so no part of the secret survives
   if (message.size() > kMaxBytes) {
     size_t end = kMaxBytes;
     while (end > 0 && (static_cast<unsigned char>(message[end]) & 0xC0) == 0x80) --end;

@@ -14,9 +14,6 @@
 
 namespace deskpipe::net {
 
-// `text` with every occurrence of `secret` replaced by "***" (unchanged when `secret` is empty).
-std::string MaskSecret(std::string text, const std::string& secret);
-
 // The server's message from an error body ({"error": {"message": …}} or {"error": "…"}, else the body
 // itself): `secret` masked (some servers echo headers), cut to 200 bytes on a UTF-8 boundary, on one line.
 std::string ServerErrorMessage(const std::string& body, const std::string& secret);

@@ -176,7 +176,7 @@ Result<ThreadSummary> Summarizer::Summarize(const Document& ticket) {
   reader.classify = [&](const Result<net::HttpResponse>& response) -> Status {
     ++requests_;
     if (!response) {
-      return Status(response.error().code(), net::MaskSecret(response.error().message(), options_.api_key))
+      return Status(response.error().code(), log::MaskSecret(response.error().message(), options_.api_key))
           .WithContext("summarizing " + what);
     }
     if (response->status >= 200 && response->status < 300) return Status::Ok();

@@ -158,6 +158,13 @@ TEST_F(CliMessagesE2eTest, SecretsAreMaskedAsWholeWordsAndShortOnesLeaveTextAlon
       << short_key.out;
   EXPECT_EQ(short_key.out.find("***"), std::string::npos) << short_key.out;
   EXPECT_NE(short_key.out.find("too short to be a real key"), std::string::npos) << short_key.out;
+  // Also in what the request layer reports: the URL keeps its "helpdesk".
+  const CommandResult refused = Run({"sync", "--tenant", "acme", "--data-dir", DataDir(), "--embedder", "hashing",
+                                     "--base-url", "http://127.0.0.1:9", "--api-key", "k"});
+  EXPECT_EQ(refused.exit_code, 1) << refused.out;
+  EXPECT_NE(refused.out.find("GET http://127.0.0.1:9/api/v2/settings/helpdesk failed"), std::string::npos)
+      << refused.out;
+  EXPECT_EQ(refused.out.find("***"), std::string::npos) << refused.out;
   // A real key quoted back in an error is masked where it stands.
   const std::string key = "Zq81-secret-KEY-7731";
   const CommandResult quoted =

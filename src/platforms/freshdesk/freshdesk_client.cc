@@ -384,7 +384,7 @@ Result<FreshdeskPage> FreshdeskClient::Fetch(const std::string& url, const std::
     if (!response) {
       // Defence in depth: the key must never travel in a message, whatever the transport said.
       const Status& error = response.error();
-      std::string message = net::MaskSecret(error.message(), api_key_);
+      std::string message = log::MaskSecret(error.message(), api_key_);
       details->description = message;
       return Status(error.code(), message);
     }
