@@ -379,7 +379,8 @@ void TimelineE2eTest::RunTimeline() {
       std::string::npos);
 
   // retry-failed re-reads dead letters through FreshdeskSource::Refetch: a ticket goes through (resolved),
-  // the hard-deleted one is gone, a conversation cannot be re-read alone (still failing).
+  // the hard-deleted one is gone, a conversation cannot be re-read alone: its letter stays as it was, reported as
+  // not retryable.
   {
     StoreOptions options;
     options.url = MakeConfig().EffectiveStoreUrl();
@@ -403,7 +404,15 @@ void TimelineE2eTest::RunTimeline() {
   EXPECT_EQ(retried->retried, 3);
   EXPECT_EQ(retried->resolved, 1);
   EXPECT_EQ(retried->gone, 1);
-  EXPECT_EQ(retried->still_failing, 1);
+  EXPECT_EQ(retried->still_failing, 0);
+  EXPECT_EQ(retried->not_retryable, 1) << retried->ToJson().dump();
+  auto letters = app::App(MakeConfig()).DeadLetters();
+  ASSERT_TRUE(letters.has_value()) << letters.error().ToString();
+  ASSERT_EQ(letters->size(), 1u);
+  EXPECT_EQ(letters->front().letter.record_id, ConversationId(note));
+  EXPECT_EQ(letters->front().letter.stage, "transform");
+  EXPECT_EQ(letters->front().letter.message, "test: a conversation");
+  EXPECT_EQ(letters->front().attempts, 1);
   ExpectStoreEqualsTruth(Control("GET", "/_emulator/truth"), ever_listed, "retry-failed");
 }
 

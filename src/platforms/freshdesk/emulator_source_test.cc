@@ -367,7 +367,7 @@ TEST(EmulatorSourceTest, RefetchReadsOneRecordAgain) {
   ASSERT_TRUE(company_batch) << company_batch.error().ToString();
   EXPECT_EQ(company_batch->records.at(0).title, truth["companies"][0]["name"].get<std::string>());
 
-  // What cannot be re-read alone, or is not an id at all: InvalidRecord (the letter stays, counted up).
+  // What cannot be re-read alone, or is not an id at all: InvalidRecord (retry-failed leaves the letter as it was).
   for (const std::string& letter :
        {std::string("acme_freshdesk_conversation-1"), std::string("acme_freshdesk_agent-3"),
         std::string("globex_freshdesk_5"), std::string("ticket five"), std::string("")}) {
