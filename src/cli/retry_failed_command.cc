@@ -60,9 +60,16 @@ int CommandRetryFailed(const Flags& flags, const std::vector<std::string>& strea
   if (json) {
     std::printf("%s\n", summary->ToJson().dump().c_str());
   } else {
-    std::printf("retried %lld dead letters: %lld went through, %lld gone from the helpdesk, %lld still failing\n",
-                static_cast<long long>(summary->retried), static_cast<long long>(summary->resolved),
-                static_cast<long long>(summary->gone), static_cast<long long>(summary->still_failing));
+    std::printf(
+        "retried %lld dead letters: %lld went through, %lld gone from the helpdesk, %lld still failing, %lld left "
+        "as they were\n",
+        static_cast<long long>(summary->retried), static_cast<long long>(summary->resolved),
+        static_cast<long long>(summary->gone), static_cast<long long>(summary->still_failing),
+        static_cast<long long>(summary->not_retryable + summary->not_reread));
+    for (const UnretriedLetter& letter : summary->not_retried) {
+      std::printf("  %-12s %-32s %s: %s\n", letter.stream.c_str(), letter.record_id.c_str(),
+                  letter.retryable ? "not re-read this time" : "not retryable", letter.reason.c_str());
+    }
   }
   return summary->run.stopped ? StopExitCode() : kExitOk;
 }

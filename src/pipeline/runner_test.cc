@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <set>
 #include <string>
@@ -595,17 +596,24 @@ TEST_F(RunnerTest, RetryFailedRunsDeadLettersAgainAndKeepsTheCursor) {
   EXPECT_EQ(retried->retried, 3);
   EXPECT_EQ(retried->resolved, 1);
   EXPECT_EQ(retried->gone, 1);
-  EXPECT_EQ(retried->still_failing, 1);
+  EXPECT_EQ(retried->still_failing, 0);
+  EXPECT_EQ(retried->not_reread, 1);
   EXPECT_EQ(later.refetched.size(), 3u);
   EXPECT_EQ(*store->LoadCursor(kTenant, "tickets"), cursor_before) << "a retry never moves a stream's cursor";
+  ASSERT_EQ(retried->not_retried.size(), 1u);
+  EXPECT_EQ(retried->not_retried[0].record_id, "ticket 5");
+  EXPECT_TRUE(retried->not_retried[0].retryable);
+  EXPECT_EQ(retried->not_retried[0].reason, "Unavailable: 503 from the helpdesk");
 
+  // Ticket 5 could not be read again: its letter keeps the failure it had (the helpdesk's 503 is no news about it).
   letters = store->ListDeadLetters(kTenant);
   ASSERT_EQ(letters->size(), 2u);  // the agent (not retried: other stream) and ticket 5
   for (const auto& l : *letters) {
     if (l.letter.record_id != "ticket 5") continue;
-    EXPECT_EQ(l.attempts, 2);
-    EXPECT_EQ(l.letter.stage, "fetch");
-    EXPECT_EQ(l.letter.error_class, "Unavailable");
+    EXPECT_EQ(l.attempts, 1);
+    EXPECT_EQ(l.letter.stage, "map");
+    EXPECT_EQ(l.letter.error_class, "InvalidRecord");
+    EXPECT_EQ(l.letter.message, "ticket has no requester");
   }
   EXPECT_EQ(store->Stats(kTenant)->documents_by_type["ticket"], 98) << "ticket 3 arrived, 4 never will, 5 not yet";
 
@@ -615,6 +623,131 @@ TEST_F(RunnerTest, RetryFailedRunsDeadLettersAgainAndKeepsTheCursor) {
   ASSERT_TRUE(RetryFailed(config_, healed, embedder_, *store, Options(), {"tickets"}).has_value());
   EXPECT_EQ(store->Stats(kTenant)->documents_by_type["ticket"], 99);
   EXPECT_EQ(store->ListDeadLetters(kTenant, "tickets")->size(), 0u);
+}
+
+// A thread whose children the platform re-reads only through their parent, as Freshdesk reads a conversation
+// with its ticket: ticket 1 with conversation 1000 (HTML nested too deep to convert while `broken`) and
+// conversation 1001 (an attachment that failed to download), and ticket 2. Refetch maps a letter's id to what the
+// platform can read, and says when it cannot.
+class ThreadSource : public Source {
+ public:
+  bool broken = true;
+  std::vector<std::string> refetched;
+
+  std::string platform() const override { return "freshdesk"; }
+  std::vector<std::string> Streams() const override { return {"tickets"}; }
+
+  Result<Batch> Next(const std::string& stream, const nlohmann::json& /*cursor*/) override {
+    Batch batch;
+    batch.stream = stream;
+    batch.records = Thread();
+    for (Record& record : FakeSource::Ticket(2, 0)) batch.records.push_back(std::move(record));
+    batch.cursor = {{"page", 1}};
+    batch.done = true;
+    return batch;
+  }
+
+  Result<Batch> Refetch(const std::string& stream, const std::string& record_id) override {
+    refetched.push_back(record_id);
+    if (record_id.rfind("acme_freshdesk_conversation-100", 0) == 0) {  // read with ticket 1's thread
+      Batch batch;
+      batch.stream = stream;
+      batch.records = Thread();
+      batch.done = true;
+      return batch;
+    }
+    if (record_id == "acme_freshdesk_2") return Error(Unavailable("503 from the helpdesk"));
+    return Error(InvalidRecord("cannot re-read " + record_id + " on its own"));
+  }
+
+  std::vector<Record> Thread() const {
+    std::vector<Record> records = FakeSource::Ticket(1, 2);
+    Record& deep = records[1];
+    deep.content_is_html = true;
+    deep.content = "<p>The quokkamarker toner arrived</p>";
+    if (broken) {
+      deep.content.clear();
+      for (int i = 0; i < 3000; ++i) deep.content += "<div>";  // deeper than HtmlToText takes
+    }
+    Attachment attachment;
+    attachment.id = "a1";
+    attachment.name = "invoice.pdf";
+    attachment.download_error = "storage answered 500";
+    records[2].attachments.push_back(attachment);
+    return records;
+  }
+};
+
+TEST_F(RunnerTest, RetryFailedRereadsAChildThroughItsParentAndLeavesWhatItCannotReadAsItWas) {
+  auto store = OpenIn("thread");
+  ThreadSource source;
+  Runner runner(config_, source, embedder_, *store, Options());
+  ASSERT_TRUE(runner.Run().has_value());
+  BatchWrite more;
+  more.tenant_id = kTenant;
+  more.stream = "tickets";
+  more.dead_letters = {{"tickets", "acme_freshdesk_agent-7", "map", "InvalidRecord", "agent 7 has no name"},
+                       {"tickets", "acme_freshdesk_2", "transform", "InvalidRecord", "test: failed once"}};
+  ASSERT_TRUE(store->Commit(more, "").has_value());
+  auto letters = store->ListDeadLetters(kTenant);
+  ASSERT_TRUE(letters.has_value());
+  ASSERT_EQ(letters->size(), 4u);
+  std::map<std::string, StoredDeadLetter> before;
+  for (const StoredDeadLetter& l : *letters) before[l.letter.record_id] = l;
+  const std::string conversation = "acme_freshdesk_conversation-1000";
+  const std::string attachment = "acme_freshdesk_conversation-1001/attachment-a1";
+  ASSERT_EQ(before.count(conversation), 1u);
+  ASSERT_EQ(before.count(attachment), 1u);
+  EXPECT_EQ(before[conversation].letter.stage, "transform");
+  EXPECT_EQ(before[attachment].letter.stage, "download");
+
+  // Still broken: the thread is read once for both of its letters; each failed again, with its own stage and
+  // reason. What the platform cannot read, or could not this time, is left exactly as it was.
+  auto retried = RetryFailed(config_, source, embedder_, *store, Options());
+  ASSERT_TRUE(retried.has_value()) << retried.error().ToString();
+  EXPECT_EQ(retried->retried, 4);
+  EXPECT_EQ(retried->still_failing, 2);
+  EXPECT_EQ(retried->resolved, 0);
+  EXPECT_EQ(retried->not_retryable, 1);
+  EXPECT_EQ(retried->not_reread, 1);
+  EXPECT_EQ(source.refetched,
+            (std::vector<std::string>{"acme_freshdesk_2", "acme_freshdesk_agent-7", conversation}));
+  ASSERT_EQ(retried->not_retried.size(), 2u);
+  EXPECT_EQ(retried->not_retried[0].record_id, "acme_freshdesk_2");
+  EXPECT_TRUE(retried->not_retried[0].retryable);
+  EXPECT_EQ(retried->not_retried[1].record_id, "acme_freshdesk_agent-7");
+  EXPECT_FALSE(retried->not_retried[1].retryable);
+  EXPECT_EQ(retried->not_retried[1].reason, "cannot re-read acme_freshdesk_agent-7 on its own");
+  letters = store->ListDeadLetters(kTenant);
+  ASSERT_EQ(letters->size(), 4u);
+  for (const StoredDeadLetter& l : *letters) {
+    const StoredDeadLetter& was = before[l.letter.record_id];
+    const bool reread = l.letter.record_id == conversation || l.letter.record_id == attachment;
+    EXPECT_EQ(l.attempts, was.attempts + (reread ? 1 : 0)) << l.letter.record_id;
+    EXPECT_EQ(l.letter.stage, was.letter.stage) << l.letter.record_id;
+    EXPECT_EQ(l.letter.error_class, was.letter.error_class) << l.letter.record_id;
+    EXPECT_EQ(l.letter.message, was.letter.message) << l.letter.record_id;
+  }
+
+  // Mended: the conversation goes through (its letter leaves, its text is searchable); the attachment still fails.
+  source.broken = false;
+  source.refetched.clear();
+  retried = RetryFailed(config_, source, embedder_, *store, Options());
+  ASSERT_TRUE(retried.has_value()) << retried.error().ToString();
+  EXPECT_EQ(retried->resolved, 1);
+  EXPECT_EQ(retried->still_failing, 1);
+  EXPECT_EQ(retried->not_retryable + retried->not_reread, 2);
+  letters = store->ListDeadLetters(kTenant);
+  std::set<std::string> left;
+  for (const StoredDeadLetter& l : *letters) left.insert(l.letter.record_id);
+  EXPECT_EQ(left, (std::set<std::string>{"acme_freshdesk_2", "acme_freshdesk_agent-7", attachment}));
+  SearchQuery query;
+  query.tenant_id = kTenant;
+  query.text = "quokkamarker";
+  auto hits = store->Search(query);
+  ASSERT_TRUE(hits.has_value()) << hits.error().ToString();
+  ASSERT_FALSE(hits->empty());
+  EXPECT_EQ(hits->front().document_id, "acme_freshdesk_1");
 }
 
 // An embedder whose Embed() stands for a remote call: the first call blocks until the chunk stage has reached

@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -224,6 +226,126 @@ TEST_F(SyncE2eTest, AttachmentTextIsIndexedAndHostileFilesAreDeadLettered) {
   EXPECT_GT(count("SELECT COUNT(*) FROM chunks WHERE text LIKE '%Attachment %(image/png):%'"), 0);
   EXPECT_GT(count("SELECT COUNT(*) FROM dead_letters WHERE stage = 'extract' AND message LIKE '%.pdf: %'"), 0);
   sqlite3_close(db);
+}
+
+// retry-failed on attachments of conversations: a conversation has no endpoint of its own, so its letter is
+// retried through its ticket's thread. A first sync whose extraction worker is broken (/bin/false)
+// dead-letters every attachment; a retry with the real worker sends the good files' text into their ticket's
+// document and leaves the hostile files' letters with their real reason (stage extract), which the next
+// retry keeps.
+TEST_F(SyncE2eTest, RetryFailedRetriesAConversationsAttachmentThroughItsTicket) {
+  auto emulator = deskpipe::cli::EmulatorProcess::Start(
+      EMULATOR_BIN, {"--seed", "11", "--tickets", "150", "--full", "--hostile-attachments", "--now",
+                     "2026-11-01T00:00:00Z", "--api-key", "retry-key"});
+  ASSERT_TRUE(emulator) << emulator.error().ToString();
+  const std::vector<std::string> source = {"--base-url", emulator->base_url(), "--api-key", "retry-key",
+                                           "--embedder", "hashing"};
+  std::vector<std::string> broken_sync = {"DESKPIPE_EXTRACT_WORKER=/bin/false"};
+  for (const std::string& arg : Deskpipe("sync", source)) broken_sync.push_back(arg);
+  broken_sync.push_back("--json");
+  CommandResult sync = RunCommand(broken_sync);
+  ASSERT_EQ(sync.exit_code, 0) << sync.out;
+
+  // The conversations' attachment letters, by record id: stage and message.
+  struct Letter {
+    std::string stage, message;
+    int64_t attempts = 0;
+  };
+  auto conversation_letters = [this]() {
+    std::map<std::string, Letter> letters;
+    sqlite3* db = nullptr;
+    if (sqlite3_open_v2((root_ / "deskpipe.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+      return letters;
+    }
+    sqlite3_stmt* stmt = nullptr;
+    sqlite3_prepare_v2(db,
+                       "SELECT record_id, stage, message, attempts FROM dead_letters "
+                       "WHERE record_id LIKE '%\\_conversation-%/attachment-%' ESCAPE '\\'",
+                       -1, &stmt, nullptr);
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+      letters[reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0))] =
+          Letter{reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1)),
+                 reinterpret_cast<const char*>(sqlite3_column_text(stmt, 2)), sqlite3_column_int64(stmt, 3)};
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return letters;
+  };
+  const std::map<std::string, Letter> broken = conversation_letters();
+  ASSERT_GE(broken.size(), 2u) << "the helpdesk should have attachments on conversations";
+  for (const auto& [id, letter] : broken) EXPECT_EQ(letter.stage, "extract") << id << ": " << letter.message;
+
+  // Where each of those attachments is: its ticket's document (the conversation's stored parent) and its file
+  // name (the extraction letter's message starts with it).
+  std::map<std::string, std::pair<std::string, std::string>> place;  // letter id → (document id, file name)
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open_v2((root_ / "deskpipe.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr),
+              SQLITE_OK);
+    sqlite3_stmt* stmt = nullptr;
+    sqlite3_prepare_v2(db, "SELECT parent_id FROM conversations WHERE id = ?", -1, &stmt, nullptr);
+    for (const auto& [id, letter] : broken) {
+      const std::string conversation = id.substr(0, id.find("/attachment-"));
+      sqlite3_bind_text(stmt, 1, conversation.c_str(), -1, SQLITE_TRANSIENT);
+      if (sqlite3_step(stmt) == SQLITE_ROW) {
+        place[id] = {reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)),
+                     letter.message.substr(0, letter.message.find(": "))};
+      }
+      sqlite3_reset(stmt);
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+  }
+  for (const auto& [id, letter] : broken) {
+    ASSERT_EQ(place.count(id), 1u) << id << ": its conversation should be stored";
+    const auto& [document, name] = place[id];
+    EXPECT_EQ(ThreadText(root_ / "deskpipe.db", document).find("Attachment " + name), std::string::npos)
+        << id;
+  }
+
+  // With the real worker: every conversation's letter is retried through its ticket. The good files go
+  // through (their text now in the ticket's document); the hostile ones fail again, at extraction, with
+  // their reason.
+  std::vector<std::string> retry_json = source;
+  retry_json.push_back("--json");
+  CommandResult retry = RunCommand(Deskpipe("retry-failed", retry_json));
+  ASSERT_EQ(retry.exit_code, 0) << retry.out;
+  const nlohmann::json summary = nlohmann::json::parse(retry.out);
+  EXPECT_EQ(summary["not_retryable"], 0) << retry.out;
+  EXPECT_EQ(summary["not_reread"], 0) << retry.out;
+  const std::map<std::string, Letter> hostile = conversation_letters();
+  EXPECT_LT(hostile.size(), broken.size()) << "some conversation attachments are good files";
+  ASSERT_GE(hostile.size(), 1u) << "a conversation should carry a hostile file";
+  for (const auto& [id, letter] : broken) {
+    const auto& [document, name] = place[id];
+    const bool in_thread =
+        ThreadText(root_ / "deskpipe.db", document).find("Attachment " + name) != std::string::npos;
+    auto still = hostile.find(id);
+    if (still == hostile.end()) {
+      EXPECT_TRUE(in_thread) << id << " left the dead letters, so its text should be in " << document;
+      continue;
+    }
+    EXPECT_FALSE(in_thread) << id;
+    EXPECT_EQ(still->second.stage, "extract") << id << ": " << still->second.message;
+    EXPECT_EQ(still->second.message.rfind(name + ": ", 0), 0u) << id << ": " << still->second.message;
+    EXPECT_NE(still->second.message, letter.message) << id << ": this attempt's reason, not the worker's";
+    EXPECT_EQ(still->second.attempts, 2) << id;
+  }
+
+  // The cause persists: another retry keeps each letter's stage and reason, counting the attempt.
+  retry = RunCommand(Deskpipe("retry-failed", source));
+  ASSERT_EQ(retry.exit_code, 0) << retry.out;
+  EXPECT_NE(retry.out.find(" dead letters: 0 went through, 0 gone from the helpdesk, "), std::string::npos)
+      << retry.out;
+  EXPECT_NE(retry.out.find(" still failing, 0 left as they were"), std::string::npos) << retry.out;
+  const std::map<std::string, Letter> again = conversation_letters();
+  ASSERT_EQ(again.size(), hostile.size());
+  for (const auto& [id, letter] : hostile) {
+    ASSERT_EQ(again.count(id), 1u) << id;
+    EXPECT_EQ(again.at(id).stage, "extract") << id;
+    EXPECT_EQ(again.at(id).message, letter.message) << id;
+    EXPECT_EQ(again.at(id).attempts, 3) << id;
+  }
 }
 
 }  // namespace

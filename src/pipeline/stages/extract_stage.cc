@@ -5,6 +5,23 @@
 #include "core/log.h"
 
 namespace deskpipe::stages {
+namespace {
+
+constexpr std::string_view kAttachmentSuffix = "/attachment-";
+
+}  // namespace
+
+std::string AttachmentLetterId(std::string_view record_id, std::string_view attachment_id) {
+  std::string id(record_id);
+  id += kAttachmentSuffix;
+  id += attachment_id;
+  return id;
+}
+
+std::string_view LetterRecordId(std::string_view letter_id) {
+  const size_t suffix = letter_id.find(kAttachmentSuffix);
+  return suffix == std::string_view::npos ? letter_id : letter_id.substr(0, suffix);
+}
 
 ExtractStage::ExtractStage(ExtractorFactory create) : create_(std::move(create)) {}
 
@@ -26,7 +43,7 @@ int64_t ExtractStage::Run(const std::string& stream, std::vector<Record>& record
   int64_t extracted = 0;
   for (const Record& record : records) {
     for (const Attachment& attachment : record.attachments) {
-      const std::string id = record.id + "/attachment-" + attachment.id;
+      const std::string id = AttachmentLetterId(record.id, attachment.id);
       if (!attachment.download_error.empty()) {
         dead_letters.push_back({stream, id, "download", "Unavailable", attachment.download_error});
       } else if (!extractor_) {

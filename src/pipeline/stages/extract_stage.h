@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/record.h"
@@ -21,6 +22,11 @@
 #include "store/store.h"
 
 namespace deskpipe::stages {
+
+// A failed attachment's dead-letter id: "<record id>/attachment-<attachment id>".
+std::string AttachmentLetterId(std::string_view record_id, std::string_view attachment_id);
+// The record a dead-letter id is about: the record id before an attachment's suffix, else the id itself.
+std::string_view LetterRecordId(std::string_view letter_id);
 
 class ExtractStage {
  public:

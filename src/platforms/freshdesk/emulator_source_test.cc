@@ -367,7 +367,42 @@ TEST(EmulatorSourceTest, RefetchReadsOneRecordAgain) {
   ASSERT_TRUE(company_batch) << company_batch.error().ToString();
   EXPECT_EQ(company_batch->records.at(0).title, truth["companies"][0]["name"].get<std::string>());
 
-  // What cannot be re-read alone, or is not an id at all: InvalidRecord (the letter stays, counted up).
+  // A conversation has no endpoint of its own: its letter (its attachment's, its mapping failure's) is read with
+  // its ticket's whole thread, the ticket found through the stored conversation.
+  const std::string conversation =
+      "acme_freshdesk_conversation-" + std::to_string((*active)["conversations"][0]["id"].get<int64_t>());
+  MemoryKnownRecords known;
+  known.records[conversation] = KnownRecord{conversation, "", "", TicketId(id)};
+  source->AttachKnownRecords(&known);
+  for (const std::string& letter :
+       {conversation, conversation + "/attachment-67009900001",
+        "conversation " + conversation.substr(conversation.rfind('-') + 1)}) {
+    auto batch = source->Refetch("tickets", letter);
+    ASSERT_TRUE(batch) << letter << ": " << batch.error().ToString();
+    std::set<std::string> ids;
+    for (const auto& r : batch->records) ids.insert(r.id);
+    EXPECT_EQ(ids, expected_thread) << letter;
+    EXPECT_TRUE(batch->removed_ids.empty()) << letter;
+  }
+  // One deleted from its thread comes back as removed; one whose ticket was hard-deleted is NotFound; one the
+  // store does not know cannot be re-read.
+  const std::string deleted = "acme_freshdesk_conversation-999";
+  known.records[deleted] = KnownRecord{deleted, "", "", TicketId(id)};
+  auto without = source->Refetch("tickets", deleted);
+  ASSERT_TRUE(without) << without.error().ToString();
+  EXPECT_EQ(without->removed_ids, std::vector<std::string>{deleted});
+  known.records[deleted].parent_id = TicketId(truth["purged_ticket_ids"][0].get<int64_t>());
+  auto orphan = source->Refetch("tickets", deleted);
+  ASSERT_FALSE(orphan);
+  EXPECT_EQ(orphan.error().code(), StatusCode::kNotFound) << orphan.error().ToString();
+  known.records.erase(deleted);
+  auto unknown = source->Refetch("tickets", deleted);
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code(), StatusCode::kInvalidRecord) << unknown.error().ToString();
+  source->AttachKnownRecords(nullptr);
+
+  // What cannot be re-read, or is not an id at all: InvalidRecord (retry-failed leaves the letter as it was).
+  // Without the stored records, a conversation's ticket is not known.
   for (const std::string& letter :
        {std::string("acme_freshdesk_conversation-1"), std::string("acme_freshdesk_agent-3"),
         std::string("globex_freshdesk_5"), std::string("ticket five"), std::string("")}) {

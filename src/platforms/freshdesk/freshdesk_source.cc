@@ -866,6 +866,57 @@ Result<void> FreshdeskSource::RefetchTicket(int64_t id, Batch* batch) {
   return AppendTicket(ticket, true, batch);
 }
 
+Result<void> FreshdeskSource::RefetchConversation(int64_t id, Batch* batch) {
+  const std::string number = std::to_string(id);
+  const std::string prefix = config_.tenant_id + "_freshdesk_";
+  const std::string record_id = prefix + QualifiedOriginalId("conversation", number);
+  // Freshdesk has no endpoint for one conversation: it comes with its ticket's thread, and only the stored
+  // conversation says which ticket that is.
+  auto cannot = [&](const std::string& why) {
+    return Error(InvalidRecord("freshdesk cannot re-read conversation " + number +
+                               ": it is read with its ticket's thread, and " + why));
+  };
+  if (known_ == nullptr) return cannot("no view of the stored records is attached to say which ticket");
+  ASSIGN_OR_RETURN(std::vector<KnownRecord> stored, known_->Lookup({record_id}));
+  if (stored.empty() || stored.front().parent_id.empty()) {
+    return cannot("the store holds no row of it to say which ticket (it was never stored, or the store is "
+                  "vector-only and keeps no conversation rows)");
+  }
+  const std::string& parent = stored.front().parent_id;
+  std::optional<int64_t> ticket;
+  if (parent.rfind(prefix, 0) == 0) ticket = ParseId(std::string_view(parent).substr(prefix.size()));
+  if (!ticket) return cannot("its stored parent '" + parent + "' is not a ticket id");
+  auto read = RefetchTicket(*ticket, batch);
+  if (!read) {
+    if (read.error().code() == StatusCode::kNotFound) {
+      return Error(NotFound("freshdesk conversation " + number + ": its ticket " + std::to_string(*ticket) +
+                            " no longer exists"));
+    }
+    return Error(read.error());
+  }
+  // Deleted from the thread, the conversation is among the removed ids (the thread is diffed against the store).
+  const std::string label = "conversation " + number;
+  auto held = [&] {
+    for (const Record& record : batch->records) {
+      if (record.id == record_id) return true;
+    }
+    for (const auto& [rejected_id, status] : batch->rejected) {
+      if (rejected_id == label) return true;
+    }
+    return std::find(batch->removed_ids.begin(), batch->removed_ids.end(), record_id) != batch->removed_ids.end();
+  };
+  if (!held()) {
+    // The ticket or its thread could not be read as it is now: nothing was retried.
+    std::string why = "it is not in the thread Freshdesk lists now";
+    if (!batch->rejected.empty()) {
+      why = batch->rejected.front().first + ": " + batch->rejected.front().second.ToString();
+    }
+    return Error(Unavailable("freshdesk conversation " + number + " did not come with its ticket " +
+                             std::to_string(*ticket) + " (" + why + ")"));
+  }
+  return {};
+}
+
 Result<void> FreshdeskSource::RefetchArticle(int64_t id, const std::string& language, Batch* batch) {
   const std::string translation = language == context_.primary_language ? "" : language;
   const std::string path =
@@ -936,11 +987,11 @@ Result<Batch> FreshdeskSource::Refetch(const std::string& stream, const std::str
     } else {
       batch.records.push_back(std::move(*record));
     }
+  } else if (target.kind == "conversation") {
+    RETURN_IF_ERROR(RefetchConversation(target.id, &batch));
   } else {
-    return Error(InvalidRecord(
-        "freshdesk cannot re-read " + target.kind + " " + id + " (" + record_id + ") on its own" +
-        (target.kind == "conversation" ? ": a conversation is re-read with its ticket"
-                                       : ": its stream re-reads it whole on the next sync")));
+    return Error(InvalidRecord("freshdesk cannot re-read " + target.kind + " " + id + " (" + record_id +
+                               ") on its own: its stream re-reads it whole on the next sync"));
   }
   return batch;
 }

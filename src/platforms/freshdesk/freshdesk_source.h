@@ -116,12 +116,15 @@ class FreshdeskSource : public Source {
   Result<std::optional<int64_t>> CountRemaining(const std::string& stream, const nlohmann::json& cursor) override;
   std::optional<SourceUsage> Usage() const override;
   // Reads one record again for `deskpipe retry-failed`. `record_id` as a dead letter names it: a record id
-  // ("acme_freshdesk_123", "acme_freshdesk_article-9-fr", "…_article_draft-9", "…_contact-5", "…_company-7"),
-  // one with a suffix (" conversations", "/attachment-<id>": the parent is re-read) or a mapping failure's
-  // "<type> <platform id>" (ticket, article, contact, company). A ticket comes with its conversations and
-  // attachments, from the archive when the live path answers 404. NotFound when Freshdesk no longer has it;
-  // InvalidRecord for what cannot be re-read alone (a conversation has no endpoint of its own; reference data
-  // is re-read whole by its stream).
+  // ("acme_freshdesk_123", "…_conversation-7", "acme_freshdesk_article-9-fr", "…_article_draft-9", "…_contact-5",
+  // "…_company-7"), one with a suffix (" conversations", "/attachment-<id>": the record it belongs to is re-read)
+  // or a mapping failure's "<type> <platform id>" (ticket, conversation, article, contact, company). A ticket
+  // comes with its conversations and attachments, from the archive when the live path answers 404. A
+  // conversation has no endpoint of its own: its ticket, found through the attached KnownRecords (the stored
+  // conversation's parent), is re-read whole. NotFound when Freshdesk no longer has it (or its ticket);
+  // Unavailable when a conversation did not come with its ticket's thread this time; InvalidRecord for what
+  // cannot be re-read (a conversation whose ticket the store does not know; reference data, re-read whole by
+  // its stream).
   Result<Batch> Refetch(const std::string& stream, const std::string& record_id) override;
 
   const MappingContext& mapping_context() const { return context_; }
@@ -165,6 +168,8 @@ class FreshdeskSource : public Source {
   // Refetch of one ticket / article (in `language`, "" = primary) into `batch`.
   Result<void> RefetchTicket(int64_t id, Batch* batch);
   Result<void> RefetchArticle(int64_t id, const std::string& language, Batch* batch);
+  // Refetch of one conversation: its ticket's whole thread, the ticket found through known_.
+  Result<void> RefetchConversation(int64_t id, Batch* batch);
 
   // Knowledge base.
   Result<Batch> NextSolutions(const nlohmann::json& cursor);
