@@ -60,7 +60,9 @@ int Fail(const Config* config, const Status& status) {
   if (log::CurrentFormat() == log::Format::kJson) {
     log::Error(redacted(status.message()), {{"code", StatusCodeName(status.code())}, {"exit_code", exit_code}});
   } else {
-    std::fprintf(stderr, "deskpipe: %s\n", redacted(status.ToString()).c_str());
+    // A usage error's class is plain from its message; a failure's (Unavailable, DataLoss, …) says what kind.
+    const bool usage = status.code() == StatusCode::kInvalidArgument;
+    std::fprintf(stderr, "deskpipe: %s\n", redacted(usage ? status.message() : status.ToString()).c_str());
   }
   return exit_code;
 }

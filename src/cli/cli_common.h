@@ -47,7 +47,9 @@ void AddSourceFlags(CLI::App* command, Flags& flags);
 // registers every secret setting's value with the logger.
 Result<Config> BuildConfig(const Flags& flags);
 
-// Prints "deskpipe: <status>" to stderr with secrets redacted and returns the exit code for it.
+// Reports `status` on stderr with secrets redacted and returns the exit code for it: "deskpipe: <message>" for a
+// usage error, "deskpipe: <code>: <message>" otherwise; under --log-format json one error event with "code" and
+// "exit_code".
 int Fail(const Config* config, const Status& status);
 
 }  // namespace deskpipe::cli
