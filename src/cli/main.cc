@@ -44,8 +44,9 @@
 namespace deskpipe::cli {
 namespace {
 
-// Live progress per stream and stage: bars redrawn in place on a terminal, a plain line per stream every 10 s
-// otherwise (logs, CI). SIGINT/SIGTERM stop the run gracefully (see pipeline/stop_signal.h).
+// Live progress per stream and stage: bars redrawn in place on a terminal, a plain line per running stream every
+// 10 s otherwise (logs, CI), log events under --log-format json (see progress_display.h). SIGINT/SIGTERM stop
+// the run gracefully (see pipeline/stop_signal.h).
 RunnerOptions ProgressOptions(bool quiet = false) {
   RunnerOptions options;
   if (!quiet) options.progress_watcher = std::make_shared<ProgressDisplay>();

@@ -4,8 +4,6 @@
 #include <cmath>
 #include <string_view>
 
-#include <fmt/format.h>
-
 #include "core/time.h"
 
 namespace deskpipe {
@@ -15,18 +13,6 @@ constexpr Stage kStages[kStageCount] = {Stage::kFetch, Stage::kTransform, Stage:
                                         Stage::kChunk, Stage::kEmbed,     Stage::kStore};
 
 double Seconds(std::chrono::steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-std::string FormatDuration(double seconds) {
-  const int64_t s = static_cast<int64_t>(std::llround(std::max(0.0, seconds)));
-  if (s >= 3600) return fmt::format("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60);
-  return fmt::format("{}:{:02}", s / 60, s % 60);
-}
-
-std::string Count(int64_t n) {
-  if (n >= 10'000'000) return fmt::format("{}M", n / 1'000'000);
-  if (n >= 100'000) return fmt::format("{}k", n / 1000);
-  return std::to_string(n);
-}
 
 // The stages a batch passes through, in pipeline order, for current_stage (extract is part of transform).
 constexpr Stage kBatchStages[] = {Stage::kTransform, Stage::kChunk, Stage::kEmbed, Stage::kStore};
@@ -268,75 +254,6 @@ nlohmann::json ProgressTracker::Snapshot() const {
     }
   }
   return out;
-}
-
-std::vector<std::string> ProgressTracker::Lines(const nlohmann::json& snapshot, bool with_bars) {
-  std::vector<std::string> lines;
-  if (!snapshot.contains("streams")) return lines;
-  const bool run_line = snapshot.contains("processed_items") && !snapshot["streams"].empty();
-  size_t name_width = run_line ? 3 : 0;  // names line up in one column, however long the longest ("all" too)
-  for (const auto& [name, s] : snapshot["streams"].items()) name_width = std::max(name_width, name.size());
-  auto bar = [&](std::string& line, const nlohmann::json& fraction, bool running, double elapsed) {
-    constexpr int kWidth = 20;
-    const size_t bar_start = line.size() + 1;
-    if (fraction.is_number()) {
-      const int filled = std::clamp(static_cast<int>(fraction.get<double>() * kWidth), 0, kWidth);
-      line += "[" + std::string(filled, '#') + std::string(kWidth - filled, '.') + "] ";
-    } else {
-      line += "[" + std::string(kWidth, ' ') + "] ";
-      // A moving marker shows a stream without a known total is alive.
-      if (running) line[bar_start + static_cast<size_t>(static_cast<int>(elapsed * 4) % kWidth)] = '=';
-    }
-  };
-  // "1100/4000", "1100/?" (no total), or "" when there is nothing to show.
-  auto done_of = [](const nlohmann::json& processed, const nlohmann::json& total) -> std::string {
-    if (!processed.is_number()) return "";
-    if (total.is_number()) return fmt::format("{}/{}", Count(processed.get<int64_t>()), Count(total.get<int64_t>()));
-    if (processed.get<int64_t>() > 0) return Count(processed.get<int64_t>()) + "/?";
-    return "";
-  };
-  auto eta_text = [](const nlohmann::json& eta, const nlohmann::json& basis) -> std::string {
-    if (!eta.is_number()) return "";
-    std::string text = " ETA " + FormatDuration(eta.get<double>());
-    if (basis.is_string() && basis != "time") text += " (" + basis.get<std::string>() + ")";
-    return text;
-  };
-  for (const auto& [name, s] : snapshot["streams"].items()) {
-    std::string line = fmt::format("{:<{}} ", name, name_width);
-    const bool running = s["state"] == "running";
-    if (with_bars) bar(line, s.value("fraction", nlohmann::json()), running, s["elapsed_seconds"].get<double>());
-    bool first = true;
-    for (const auto& [stage, c] : s["stages"].items()) {
-      line += fmt::format("{}{} {} {}/s", first ? "" : " · ", stage, Count(c["count"].get<int64_t>()),
-                          Count(static_cast<int64_t>(c["per_second"].get<double>())));
-      first = false;
-    }
-    const std::string items = done_of(s.value("processed", nlohmann::json()), s.value("total", nlohmann::json()));
-    if (!items.empty()) line += "  " + items;
-    if (s.value("failed", 0) > 0) line += fmt::format(" ({} failed)", s["failed"].get<int64_t>());
-    if (!running) {
-      line += "  " + s["state"].get<std::string>();
-    } else if (s.contains("fraction")) {
-      line += fmt::format("  {:.0f}%", s["fraction"].get<double>() * 100);
-      line += eta_text(s.value("eta_seconds", nlohmann::json()), s.value("eta_basis", nlohmann::json()));
-    }
-    line += "  " + FormatDuration(s["elapsed_seconds"].get<double>());
-    lines.push_back(std::move(line));
-  }
-  if (run_line) {
-    std::string line = fmt::format("{:<{}} ", "all", name_width);
-    const nlohmann::json& fraction = snapshot["completion_fraction"];
-    if (with_bars) bar(line, fraction, snapshot["current_stage"] != "done", snapshot["elapsed_seconds"].get<double>());
-    std::string items = done_of(snapshot["processed_items"], snapshot["total_items"]);
-    line += (items.empty() ? std::string("0/?") : items) + " items";
-    if (snapshot.value("failed_items", 0) > 0) line += fmt::format(" ({} failed)", snapshot["failed_items"].get<int64_t>());
-    if (fraction.is_number()) line += fmt::format("  {:.0f}%", fraction.get<double>() * 100);
-    if (snapshot["current_stage"] != "done") line += eta_text(snapshot["eta_seconds"], snapshot["eta_basis"]);
-    line += "  " + snapshot["current_stage"].get<std::string>();
-    line += "  " + FormatDuration(snapshot["elapsed_seconds"].get<double>());
-    lines.push_back(std::move(line));
-  }
-  return lines;
 }
 
 }  // namespace deskpipe

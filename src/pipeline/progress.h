@@ -1,5 +1,6 @@
 // Progress of a sync per stream and per stage: counts, rates, totals and an ETA, as JSON for the store's run
-// record and as text lines for a display (drawing them is the front end's business: see cli/progress_display.h).
+// record and for a display (text rows of it: progress_rows.h; drawing them is the front end's business: see
+// cli/progress_display.h).
 //
 // Items: a stream's top-level records (a ticket with its conversations is one item, an article one, a contact
 // one). A stream's total is a count of the items it has to read when the platform can give one
@@ -90,10 +91,6 @@ class ProgressTracker {
   //  "streams": {name: {"state", "elapsed_seconds", "total", "counted", "processed", "failed", "fraction"?,
   //    "eta_seconds"?, "eta_basis"?, "stages": {stage: {"count", "unit", "per_second"}}}}}; see above.
   nlohmann::json Snapshot() const;
-
-  // Human text of a snapshot: one line per stream ("tickets  fetch 1200 240/s · … · store 1100 200/s
-  // 1100/4000 27% ETA 0:32  0:12"), then one for the run when it has streams ("all  1100/4000 items …").
-  static std::vector<std::string> Lines(const nlohmann::json& snapshot, bool with_bars);
 
  private:
   struct StreamState {

@@ -55,38 +55,6 @@ TEST_F(ProgressTrackerTest, NoEtaForAStreamNotReadInTimeOrder) {
   EXPECT_FALSE(s.contains("eta_seconds"));
 }
 
-TEST_F(ProgressTrackerTest, LinesShowCountsRatesPercentAndEta) {
-  tracker_.StreamStarted("tickets");
-  tracker_.Add("tickets", Stage::kFetch, 100);
-  tracker_.ObserveUpdatedAt("tickets", now_unix_ - 1000, now_unix_ - 500);
-  now_ += std::chrono::seconds(20);
-  const std::vector<std::string> plain = ProgressTracker::Lines(tracker_.Snapshot(), false);
-  ASSERT_EQ(plain.size(), 2u) << "the stream's line, then the run's";
-  EXPECT_NE(plain[0].find("tickets"), std::string::npos);
-  EXPECT_NE(plain[0].find("fetch 100 5/s"), std::string::npos) << plain[0];
-  EXPECT_NE(plain[0].find("50%"), std::string::npos) << plain[0];
-  EXPECT_NE(plain[0].find("ETA 0:20"), std::string::npos) << plain[0];
-  EXPECT_EQ(plain[0].find('['), std::string::npos) << "no bars off a terminal";
-  const std::vector<std::string> bars = ProgressTracker::Lines(tracker_.Snapshot(), true);
-  EXPECT_NE(bars[0].find("[##########..........]"), std::string::npos) << bars[0];
-}
-
-TEST_F(ProgressTrackerTest, LongStreamNamesStaySeparateFromTheirCountsAndInOneColumn) {
-  for (const char* stream : {"company_fields", "tickets_reconcile", "groups"}) {
-    tracker_.StreamStarted(stream);
-    tracker_.Add(stream, Stage::kFetch, 9);
-  }
-  now_ += std::chrono::seconds(1);
-  std::vector<std::string> lines = ProgressTracker::Lines(tracker_.Snapshot(), false);
-  ASSERT_EQ(lines.size(), 4u);
-  lines.pop_back();  // the run's line
-  for (const std::string& line : lines) EXPECT_EQ(line.find("fetch 9"), lines[0].find("fetch 9")) << line;
-  const std::string all = lines[0] + "\n" + lines[1] + "\n" + lines[2];
-  EXPECT_NE(all.find("tickets_reconcile fetch 9"), std::string::npos) << all;
-  EXPECT_NE(all.find("company_fields    fetch 9"), std::string::npos) << all;
-}
-
-
 TEST_F(ProgressTrackerTest, TotalsAndFractionComeFromCounts) {
   nlohmann::json snapshot = tracker_.Snapshot();
   EXPECT_TRUE(snapshot["total_items"].is_null()) << "nothing started, nothing counted";
@@ -230,39 +198,6 @@ TEST_F(ProgressTrackerTest, CurrentStageIsTheEarliestWithWorkLeftOnTheEarliestRu
   EXPECT_EQ(tracker_.Snapshot()["current_stage"], "fetch") << "solutions is still reading";
   tracker_.StreamFinished("solutions", "done");
   EXPECT_EQ(tracker_.Snapshot()["current_stage"], "done");
-}
-
-TEST_F(ProgressTrackerTest, LinesShowProcessedOverTotalAndTheRunsEta) {
-  tracker_.StreamStarted("tickets");
-  tracker_.SetTotal("tickets", 400);
-  tracker_.AddFetched("tickets", 100, 300);
-  tracker_.AddProcessed("tickets", 100);
-  tracker_.SetBudget(10.0);
-  tracker_.StreamStarted("contacts_deleted");
-  tracker_.AddProcessed("contacts_deleted", 0);
-  now_ += std::chrono::seconds(10);
-  tracker_.StreamFinished("contacts_deleted", "done");
-  // Streams come in name order, the run's line last.
-  auto line_of = [](const std::vector<std::string>& lines, const std::string& name) {
-    for (const std::string& line : lines) {
-      if (line.rfind(name + " ", 0) == 0) return line;
-    }
-    return std::string("(no line for " + name + ")");
-  };
-  std::vector<std::string> lines = ProgressTracker::Lines(tracker_.Snapshot(), false);
-  ASSERT_EQ(lines.size(), 3u);
-  const std::string tickets = line_of(lines, "tickets");
-  EXPECT_NE(tickets.find("100/400  25% ETA 1:30 (budget)"), std::string::npos) << tickets;
-  EXPECT_EQ(lines.back(), line_of(lines, "all"));
-  EXPECT_NE(lines.back().find("100/400 items  25% ETA 1:30 (budget)  fetch"), std::string::npos) << lines.back();
-
-  tracker_.StreamStarted("contacts");
-  tracker_.AddProcessed("contacts", 7);
-  lines = ProgressTracker::Lines(tracker_.Snapshot(), true);
-  ASSERT_EQ(lines.size(), 4u);
-  EXPECT_NE(line_of(lines, "contacts").find("7/?"), std::string::npos) << line_of(lines, "contacts");
-  EXPECT_NE(lines.back().find("107/? items"), std::string::npos) << lines.back();
-  EXPECT_EQ(lines.back().find("ETA"), std::string::npos) << lines.back();
 }
 
 }  // namespace
