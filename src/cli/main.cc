@@ -221,6 +221,7 @@ int CommandDemo(Flags flags, int tickets, int seed, const std::vector<std::strin
   helpdesk.api_key = api_key;
   helpdesk.WriteTo(*config);
   std::printf("syncing %s into %s\n", emulator->base_url().c_str(), config->EffectiveStoreUrl().c_str());
+  std::fflush(stdout);  // before the progress on stderr, also when stdout is a pipe
 
   app::App deskpipe(*config);
   auto summary = deskpipe.Sync(ProgressOptions());

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "core/time.h"
+#include "pipeline/progress_rows.h"
 
 namespace deskpipe::cli {
 namespace {
@@ -94,12 +95,6 @@ std::string LastRunInWords(const std::string& tenant, const nlohmann::json& run,
 }
 
 }  // namespace
-
-std::string FormatDuration(double seconds) {
-  const int64_t s = static_cast<int64_t>(std::llround(std::max(0.0, seconds)));
-  if (s >= 3600) return fmt::format("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60);
-  return fmt::format("{}:{:02}", s / 60, s % 60);
-}
 
 std::string GroupedCount(int64_t n) {
   std::string digits = std::to_string(n < 0 ? -n : n);

@@ -14,8 +14,6 @@
 
 namespace deskpipe::cli {
 
-// "1:05", "2:03:04".
-std::string FormatDuration(double seconds);
 // "1,234,567".
 std::string GroupedCount(int64_t n);
 // "ticket" → "tickets", "company" → "companies", "ticket_field" → "ticket fields".

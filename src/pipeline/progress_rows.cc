@@ -17,12 +17,6 @@ constexpr size_t kMinBarWidth = 6;  // narrower, a bar says little the % does no
 constexpr Stage kStagesInPipelineOrder[] = {Stage::kFetch, Stage::kTransform, Stage::kExtract,
                                             Stage::kChunk, Stage::kEmbed,     Stage::kStore};
 
-std::string FormatDuration(double seconds) {
-  const int64_t s = static_cast<int64_t>(std::llround(std::max(0.0, seconds)));
-  if (s >= 3600) return fmt::format("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60);
-  return fmt::format("{}:{:02}", s / 60, s % 60);
-}
-
 std::string Count(int64_t n) {
   if (n >= 10'000'000) return fmt::format("{}M", n / 1'000'000);
   if (n >= 100'000) return fmt::format("{}k", n / 1000);
@@ -212,6 +206,12 @@ std::vector<std::string> ElapsedForms(const nlohmann::json& seconds) {
 }
 
 }  // namespace
+
+std::string FormatDuration(double seconds) {
+  const int64_t s = static_cast<int64_t>(std::llround(std::max(0.0, seconds)));
+  if (s >= 3600) return fmt::format("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60);
+  return fmt::format("{}:{:02}", s / 60, s % 60);
+}
 
 size_t DisplayColumns(std::string_view text) {
   return static_cast<size_t>(std::count_if(text.begin(), text.end(), StartsCodePoint));

@@ -27,6 +27,9 @@ struct RowStyle {
   size_t bar_width = 20;    // the widest a bar is drawn (inside its brackets; at least 6)
 };
 
+// "1:05", "2:03:04": elapsed times and ETAs.
+std::string FormatDuration(double seconds);
+
 // Display columns of UTF-8 text, one per code point: the rows hold no wide or combining characters.
 size_t DisplayColumns(std::string_view text);
 
