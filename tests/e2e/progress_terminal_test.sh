@@ -60,7 +60,7 @@ fail() {
 }
 
 # The emulator on a free port; its first stdout line is "listening on http://127.0.0.1:PORT".
-"$emulator" --port 0 --api-key key --seed 5 --tickets 300 --now 2026-11-01T00:00:00Z --faults slow \
+"$emulator" --port 0 --api-key progress-key --seed 5 --tickets 300 --now 2026-11-01T00:00:00Z --faults slow \
   --fault-rate 0.05 --minute-seconds 30 >"$tmp/emulator.out" 2>"$tmp/emulator.err" &
 emulator_pid=$!
 url=
@@ -76,7 +76,7 @@ for _ in $(seq 300); do
 done
 [ -n "$url" ] || fail "the emulator did not start within 30 s"
 
-sync=(sync --tenant acme --data-dir "$tmp/data" --embedder hashing --base-url "$url" --api-key key)
+sync=(sync --tenant acme --data-dir "$tmp/data" --embedder hashing --base-url "$url" --api-key progress-key)
 
 if [ "$mode" = json ]; then
   if ! "$deskpipe" --log-format json "${sync[@]}" >"$tmp/sync.out" 2>"$tmp/sync.err"; then
