@@ -292,6 +292,7 @@ Result<void> LoadDataset(Helpdesk* desk, const std::string& directory, const Dat
   const int max_tickets = options.max_tickets;
   if (max_tickets > 0 && threads.size() > static_cast<size_t>(max_tickets)) threads.resize(static_cast<size_t>(max_tickets));
 
+  const bool write_truth = !options.truth_path.empty();
   json truth_lines = json::array();
   if (options.holdout_percent > 0) {
     std::vector<Thread> kept;
@@ -307,7 +308,7 @@ Result<void> LoadDataset(Helpdesk* desk, const std::string& directory, const Dat
   }
   // ABCD sample conversations: never tickets, so every one is a query for the articles.
   const fs::path abcd_sample = root / "abcd" / "abcd_sample.json";
-  if (!options.truth_path.empty() && fs::exists(abcd_sample)) {
+  if (write_truth && fs::exists(abcd_sample)) {
     ASSIGN_OR_RETURN(std::string text, ReadFile(abcd_sample));
     json conversations = json::parse(text, nullptr, false);
     if (!conversations.is_array()) return Error(InvalidArgument(abcd_sample.string() + " is not a JSON array"));
@@ -389,13 +390,14 @@ Result<void> LoadDataset(Helpdesk* desk, const std::string& directory, const Dat
     if (t.status == 5) t.stats.closed_at = t.updated_at;
     t.due_by = created + 3 * kDay;
     t.fr_due_by = created + kDay;
-    if (!thread.set.empty()) truth_lines.push_back({{"ticket", t.id}, {"set", thread.set}, {"label", thread.label}});
+    if (write_truth && !thread.set.empty())
+      truth_lines.push_back({{"ticket", t.id}, {"set", thread.set}, {"label", thread.label}});
     desk->tickets.push_back(std::move(t));
   }
-  for (size_t i = 0; i < article_labels.size(); ++i) {
+  for (size_t i = 0; write_truth && i < article_labels.size(); ++i) {
     truth_lines.push_back({{"article", articles[i].id}, {"set", "abcd"}, {"label", article_labels[i]}});
   }
-  if (!options.truth_path.empty()) {
+  if (write_truth) {
     std::ofstream out(options.truth_path, std::ios::binary | std::ios::trunc);
     for (const json& line : truth_lines) out << line.dump() << '\n';
     out.flush();
