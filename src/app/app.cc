@@ -112,11 +112,14 @@ Result<std::vector<SearchHit>> App::Search(const SearchRequest& request) {
   }
   ASSIGN_OR_RETURN(auto embedder, MakeTenantEmbedder());
   ASSIGN_OR_RETURN(TenantStore tenant, OpenTenantForReading(config_, embedder.get()));
-  ASSIGN_OR_RETURN(auto vectors, embedder->Embed({request.text}));
   SearchQuery query;
   query.tenant_id = config_.tenant_id;
   query.text = request.text;
-  query.vector = std::move(vectors.at(0));
+  query.mode = request.mode;
+  if (request.mode != SearchMode::kKeyword) {
+    ASSIGN_OR_RETURN(auto vectors, embedder->Embed({request.text}));
+    query.vector = std::move(vectors.at(0));
+  }
   query.top_k = request.top_k;
   query.types = request.types;
   query.max_hits_per_document = request.per_document;

@@ -38,6 +38,7 @@ struct SearchRequest {
   int top_k = 10;
   std::vector<std::string> types;  // empty ⇒ every type
   int per_document = 0;            // most hits per document; 0 ⇒ no cap
+  SearchMode mode = SearchMode::kHybrid;  // keyword ⇒ the query is not embedded
 };
 
 // A tenant's counts, cursors and last run, and what its data was made with.

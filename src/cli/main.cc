@@ -168,10 +168,14 @@ int CommandSync(const Flags& flags, bool wait, bool json) {
 }
 
 int CommandSearch(const Flags& flags, const std::string& text, int top_k, const std::vector<std::string>& types,
-                  int per_document, bool json) {
+                  int per_document, const std::string& mode, bool json) {
   auto config = BuildConfig(flags);
   if (!config) return Fail(nullptr, config.error());
-  auto hits = app::App(*config).Search({.text = text, .top_k = top_k, .types = types, .per_document = per_document});
+  auto hits = app::App(*config).Search({.text = text,
+                                        .top_k = top_k,
+                                        .types = types,
+                                        .per_document = per_document,
+                                        .mode = ParseSearchMode(mode).value_or(SearchMode::kHybrid)});
   if (!hits) return Fail(&*config, hits.error());
   if (json) {
     std::printf("%s\n", HitsToJson(*hits).dump().c_str());
@@ -363,9 +367,15 @@ int Main(int argc, char** argv) {
                      "At most this many hits of one document, its best chunks (0: no cap)")
       ->capture_default_str()
       ->check(CLI::Range(0, 1000));
+  std::string search_mode = "hybrid";
+  search->add_option("--mode", search_mode,
+                     "hybrid: BM25 and vector lists fused by rank; keyword or vector: that list alone")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"hybrid", "keyword", "vector"}));
   search->add_flag("--json", search_json, "Print JSON");
-  search->callback(
-      [&] { exit_code = CommandSearch(flags, search_text, top_k, types, per_document, search_json); });
+  search->callback([&] {
+    exit_code = CommandSearch(flags, search_text, top_k, types, per_document, search_mode, search_json);
+  });
 
   CLI::App* status = app.add_subcommand("status", "Counts per type, embedder, mode and the last run");
   bool status_json = false;

@@ -609,6 +609,15 @@ struct Server::Impl {
     if (!per_document) return;
     request.top_k = *top_k;
     request.per_document = *per_document;
+    if (ex.req.has_param("mode")) {
+      const std::string mode = ex.req.get_param_value("mode");
+      std::optional<SearchMode> parsed = ParseSearchMode(mode);
+      if (!parsed) {
+        return SendError(ex.res, 400, "bad_request",
+                         fmt::format("mode must be hybrid, keyword or vector, not \"{}\"", mode), "mode");
+      }
+      request.mode = *parsed;
+    }
     for (size_t i = 0; i < ex.req.get_param_value_count("type"); ++i) {
       std::string types = ex.req.get_param_value("type", i);
       for (size_t start = 0; start <= types.size();) {
@@ -744,7 +753,9 @@ void Server::Impl::DeclareRoutes() {
         {"q", "query", "string", true, "What to look for"},
         {"top_k", "query", "integer", false, "Hits (1-100, default 10)"},
         {"type", "query", "string", false, "ticket or article (comma-separated or repeated)"},
-        {"per_document", "query", "integer", false, "At most this many hits per document (0 = no cap)"}},
+        {"per_document", "query", "integer", false, "At most this many hits per document (0 = no cap)"},
+        {"mode", "query", "string", false,
+         "hybrid (default: BM25 and vector lists fused by rank), keyword or vector (that list alone)"}},
        false, &Impl::Search, {}},
       {"GET", "/api/tenants/{tenant_id}/tickets/{ticket_id}/similar",
        "The tickets most like a ticket (itself excluded) and the articles that best answer it", Access::kTenant,

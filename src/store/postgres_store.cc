@@ -680,9 +680,12 @@ Result<std::vector<int64_t>> PostgresStore::VectorCandidates(const SearchQuery& 
 Result<std::vector<SearchHit>> PostgresStore::Search(const SearchQuery& raw_query) {
   ASSIGN_OR_RETURN(SearchQuery query, sc::NormalizeQuery(raw_query));
   if (query.top_k <= 0) return std::vector<SearchHit>{};
-  ASSIGN_OR_RETURN(std::vector<int64_t> keyword, KeywordCandidates(query));
+  std::vector<int64_t> keyword;
+  if (query.mode != SearchMode::kVector) {
+    ASSIGN_OR_RETURN(keyword, KeywordCandidates(query));
+  }
   std::vector<int64_t> vector;
-  if (!query.vector.empty()) {
+  if (!query.vector.empty() && query.mode != SearchMode::kKeyword) {
     ASSIGN_OR_RETURN(vector, VectorCandidates(query));
   }
   std::vector<sc::Fused> fused = sc::FuseRanks(keyword, vector);

@@ -1124,7 +1124,7 @@ Result<std::vector<SearchHit>> SqliteStore::Search(const SearchQuery& raw_query)
   }
 
   std::vector<int64_t> keyword;
-  const std::string match = FtsMatchExpression(query.text);
+  const std::string match = query.mode == SearchMode::kVector ? "" : FtsMatchExpression(query.text);
   if (!match.empty()) {
     std::string sql =
         "SELECT c.rowid FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid "
@@ -1152,7 +1152,7 @@ Result<std::vector<SearchHit>> SqliteStore::Search(const SearchQuery& raw_query)
   }
 
   std::vector<int64_t> vector;
-  if (!query.vector.empty()) {
+  if (!query.vector.empty() && query.mode != SearchMode::kKeyword) {
     ASSIGN_OR_RETURN(vector, VectorCandidates(query));
   }
 

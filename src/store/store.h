@@ -55,10 +55,33 @@ struct BatchWrite {
   std::vector<DeadLetter> dead_letters;  // upserted by (tenant, stream, record_id); attempts counted
 };
 
+// Which ranked lists a search draws on. Hybrid fuses the BM25 and vector lists by reciprocal rank; keyword and
+// vector return one list in its own order — to measure each against the fusion (bench/retrieval), or for a
+// caller that wants exact words or meaning alone.
+enum class SearchMode { kHybrid, kKeyword, kVector };
+
+inline const char* SearchModeName(SearchMode mode) {
+  switch (mode) {
+    case SearchMode::kKeyword: return "keyword";
+    case SearchMode::kVector: return "vector";
+    case SearchMode::kHybrid: break;
+  }
+  return "hybrid";
+}
+
+// nullopt for a name that is none of "hybrid", "keyword", "vector".
+inline std::optional<SearchMode> ParseSearchMode(const std::string& name) {
+  for (SearchMode mode : {SearchMode::kHybrid, SearchMode::kKeyword, SearchMode::kVector}) {
+    if (name == SearchModeName(mode)) return mode;
+  }
+  return std::nullopt;
+}
+
 struct SearchQuery {
   std::string tenant_id;
   std::string text;
-  std::vector<float> vector;  // the embedded text; empty ⇒ keyword search only
+  std::vector<float> vector;  // the embedded text; empty ⇒ keyword search only (required by kVector)
+  SearchMode mode = SearchMode::kHybrid;
   int top_k = 5;
   std::vector<std::string> types;  // empty ⇒ every type
   // Metadata filters, applied inside the vector search (and to the keyword list) — never after the top-k cut.

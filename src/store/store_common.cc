@@ -93,6 +93,9 @@ Result<SearchQuery> NormalizeQuery(const SearchQuery& query) {
   if (query.max_hits_per_document < 0) {
     return Error(InvalidArgument("max_hits_per_document must not be negative (0: no cap)"));
   }
+  if (query.mode == SearchMode::kVector && query.vector.empty()) {
+    return Error(InvalidArgument("a vector-only search needs the query's vector"));
+  }
   SearchQuery normalized = query;
   for (auto [name, value] : {std::pair<const char*, std::string*>{"updated_from", &normalized.updated_from},
                              {"updated_to", &normalized.updated_to}}) {

@@ -314,6 +314,44 @@ TEST_P(StoreConformanceTest, ReciprocalRankFusionRanksAgreementFirst) {
   for (size_t i = 1; i < hits->size(); ++i) EXPECT_LE((*hits)[i].score, (*hits)[i - 1].score);
 }
 
+TEST_P(StoreConformanceTest, KeywordAndVectorModesReturnOneListInItsOwnOrder) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->Commit(Batch(), embedder_.model_id()).has_value());
+  // Text and vector both given: the mode alone decides which list is drawn on.
+  SearchQuery query = Query("acme", "refund policy fourteen days purchase");
+  query.top_k = 10;
+  auto hybrid = store->Search(query);
+  ASSERT_TRUE(hybrid.has_value()) << hybrid.error().ToString();
+  ASSERT_TRUE(std::any_of(hybrid->begin(), hybrid->end(),
+                          [](const SearchHit& h) { return h.keyword_rank > 0 && h.vector_rank > 0; }));
+
+  query.mode = SearchMode::kKeyword;
+  auto keyword = store->Search(query);
+  ASSERT_TRUE(keyword.has_value()) << keyword.error().ToString();
+  ASSERT_FALSE(keyword->empty());
+  for (size_t i = 0; i < keyword->size(); ++i) {
+    EXPECT_EQ((*keyword)[i].keyword_rank, static_cast<int>(i) + 1) << i;  // BM25 order, nothing in between
+    EXPECT_EQ((*keyword)[i].vector_rank, 0) << i;
+  }
+
+  query.mode = SearchMode::kVector;
+  auto vector = store->Search(query);
+  ASSERT_TRUE(vector.has_value()) << vector.error().ToString();
+  ASSERT_FALSE(vector->empty());
+  for (size_t i = 0; i < vector->size(); ++i) {
+    EXPECT_EQ((*vector)[i].vector_rank, static_cast<int>(i) + 1) << i;
+    EXPECT_EQ((*vector)[i].keyword_rank, 0) << i;
+  }
+  // Every chunk has a vector, so the vector list reaches chunks no query word is in.
+  EXPECT_GT(vector->size(), keyword->size());
+
+  query.vector.clear();
+  auto without_vector = store->Search(query);
+  ASSERT_FALSE(without_vector.has_value());
+  EXPECT_EQ(without_vector.error().code(), StatusCode::kInvalidArgument);
+}
+
 TEST_P(StoreConformanceTest, ACapPerDocumentLetsTheTopKSpanMoreDocuments) {
   auto store = Open();
   ASSERT_TRUE(store);

@@ -1,12 +1,14 @@
 #include "dataset.h"
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <vector>
 
+#include "core/hash.h"
 #include "core/time.h"
 #include "generator.h"
 
@@ -106,11 +108,37 @@ struct Thread {
   std::vector<Message> messages;  // the first is the description
   std::string tag;
   int source = 1;
+  // Ground truth for the retrieval evaluation (DatasetOptions::truth_path).
+  std::string set;    // "ibm", "bitext"
+  std::string key;    // stable across runs: "<set>/<file>#<row or session>"
+  std::string label;
+  std::string query;  // what a customer would type: the turns before the first agent reply
 };
+
+// "Single-Item Query" → "single_item_query", as ontology.json spells flows.
+std::string Identifier(const std::string& name) {
+  std::string out;
+  for (char c : name) out += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(c)) : '_';
+  return out;
+}
+
+// A sample conversation's subflow may carry a variant suffix ("timing_4"); the ontology names it "timing".
+std::string SubflowWithoutVariant(std::string subflow) {
+  const size_t underscore = subflow.rfind('_');
+  if (underscore != std::string::npos && underscore + 1 < subflow.size() &&
+      subflow.find_first_not_of("0123456789", underscore + 1) == std::string::npos) {
+    subflow.resize(underscore);
+  }
+  return subflow;
+}
+
+bool HeldOut(const std::string& key, int percent) {
+  return percent > 0 && static_cast<int>(Hash64("holdout:" + key) % 100) < percent;
+}
 
 }  // namespace
 
-Result<void> LoadDataset(Helpdesk* desk, const std::string& directory, int max_tickets) {
+Result<void> LoadDataset(Helpdesk* desk, const std::string& directory, const DatasetOptions& options) {
   const fs::path root(directory);
   if (!fs::is_directory(root)) return Error(NotFound("--dataset: " + directory + " is not a directory"));
   std::vector<Thread> threads;
@@ -128,12 +156,20 @@ Result<void> LoadDataset(Helpdesk* desk, const std::string& directory, int max_t
       if (!dialog.contains("dialogContent") || !dialog["dialogContent"].is_array()) continue;
       Thread thread;
       thread.source = 7;  // chat-like short messages
+      thread.set = "ibm";
       if (dialog.contains("dialogHeader") && dialog["dialogHeader"].contains("company"))
         thread.tag = dialog["dialogHeader"]["company"].get<std::string>();
+      if (dialog.contains("dialogHeader") && dialog["dialogHeader"].contains("sessionID"))
+        thread.key = std::string("ibm/") + name + "#" + dialog["dialogHeader"].value("sessionID", "");
+      if (dialog.contains("agentURL") && dialog["agentURL"].is_object())
+        thread.label = dialog["agentURL"].value("doc_id", "");
+      bool agent_replied = false;
       for (const auto& turn : dialog["dialogContent"]) {
         Message m;
         m.from_agent = turn.contains("agent");
         m.text = turn.value("message", "");
+        agent_replied = agent_replied || m.from_agent;
+        if (!agent_replied && !m.text.empty()) thread.query += (thread.query.empty() ? "" : "\n") + m.text;
         Result<int64_t> at = ParseTimestamp(turn.value("datetime", ""));
         m.at = at ? *at : 0;
         if (!m.text.empty()) thread.messages.push_back(std::move(m));
@@ -168,6 +204,10 @@ Result<void> LoadDataset(Helpdesk* desk, const std::string& directory, int max_t
         if (row.size() <= static_cast<size_t>(std::max(instruction, response))) continue;
         Thread thread;
         if (intent >= 0 && static_cast<size_t>(intent) < row.size()) thread.tag = row[static_cast<size_t>(intent)];
+        thread.set = "bitext";
+        thread.key = "bitext/" + path.filename().string() + "#" + std::to_string(r);
+        thread.label = thread.tag;
+        thread.query = row[static_cast<size_t>(instruction)];
         thread.messages.push_back({false, row[static_cast<size_t>(instruction)], 0});
         thread.messages.push_back({true, row[static_cast<size_t>(response)], 0});
         threads.push_back(std::move(thread));
@@ -178,6 +218,7 @@ Result<void> LoadDataset(Helpdesk* desk, const std::string& directory, int max_t
   // ABCD guidelines → knowledge base.
   const fs::path guidelines = root / "abcd" / "guidelines.json";
   std::vector<Article> articles;
+  std::vector<std::string> article_labels;  // parallel to `articles`
   std::vector<Folder> folders;
   if (fs::exists(guidelines)) {
     found_any = true;
@@ -185,8 +226,20 @@ Result<void> LoadDataset(Helpdesk* desk, const std::string& directory, int max_t
     json flows = json::parse(text, nullptr, false);
     if (flows.is_discarded() || !flows.is_object())
       return Error(InvalidArgument(guidelines.string() + " is not a JSON object"));
+    // ontology.json lists each flow's subflow ids in the order guidelines.json lists their names.
+    json ontology;
+    if (fs::exists(root / "abcd" / "ontology.json")) {
+      ASSIGN_OR_RETURN(std::string ontology_text, ReadFile(root / "abcd" / "ontology.json"));
+      ontology = json::parse(ontology_text, nullptr, false);
+    }
     const int64_t created = desk->now - 400 * kDay;
     for (const auto& [flow_name, flow] : flows.items()) {
+      const std::string flow_id = Identifier(flow_name);
+      const json* subflow_ids = nullptr;
+      if (ontology.is_object() && ontology.contains("intents") && ontology["intents"].contains("subflows") &&
+          ontology["intents"]["subflows"].contains(flow_id))
+        subflow_ids = &ontology["intents"]["subflows"][flow_id];
+      size_t subflow_index = 0;
       Folder folder;
       folder.id = kDatasetFolderIdBase + static_cast<int64_t>(folders.size());
       folder.category_id = kDatasetCategoryId;
@@ -202,6 +255,11 @@ Result<void> LoadDataset(Helpdesk* desk, const std::string& directory, int max_t
           a.category_id = kDatasetCategoryId;
           a.agent_id = desk->agents.empty() ? 0 : desk->agents[articles.size() % desk->agents.size()].id;
           a.title = subflow_name;
+          if (subflow_ids != nullptr && subflow_ids->is_array() && subflow_index < subflow_ids->size())
+            article_labels.push_back(flow_id + "/" + (*subflow_ids)[subflow_index].get<std::string>());
+          else
+            article_labels.push_back(flow_id + "/" + Identifier(subflow_name));
+          ++subflow_index;
           std::string html = "<p>" + EscapeHtml(flow_name + ": " + subflow_name) + "</p><ol>";
           if (subflow.contains("actions") && subflow["actions"].is_array()) {
             for (const auto& action : subflow["actions"]) {
@@ -231,7 +289,47 @@ Result<void> LoadDataset(Helpdesk* desk, const std::string& directory, int max_t
     return Error(NotFound("--dataset: " + directory +
                           " holds none of ibm-twitter-customer-care/*.json, bitext/*.csv, abcd/guidelines.json"));
   }
+  const int max_tickets = options.max_tickets;
   if (max_tickets > 0 && threads.size() > static_cast<size_t>(max_tickets)) threads.resize(static_cast<size_t>(max_tickets));
+
+  const bool write_truth = !options.truth_path.empty();
+  json truth_lines = json::array();
+  if (options.holdout_percent > 0) {
+    std::vector<Thread> kept;
+    for (Thread& thread : threads) {
+      if (!thread.key.empty() && !thread.query.empty() && HeldOut(thread.key, options.holdout_percent)) {
+        truth_lines.push_back({{"query", thread.key}, {"set", thread.set}, {"label", thread.label},
+                               {"text", thread.query}, {"relevant_type", "ticket"}});
+      } else {
+        kept.push_back(std::move(thread));
+      }
+    }
+    threads = std::move(kept);
+  }
+  // ABCD sample conversations: never tickets, so every one is a query for the articles.
+  const fs::path abcd_sample = root / "abcd" / "abcd_sample.json";
+  if (write_truth && fs::exists(abcd_sample)) {
+    ASSIGN_OR_RETURN(std::string text, ReadFile(abcd_sample));
+    json conversations = json::parse(text, nullptr, false);
+    if (!conversations.is_array()) return Error(InvalidArgument(abcd_sample.string() + " is not a JSON array"));
+    for (const auto& conversation : conversations) {
+      if (!conversation.contains("scenario") || !conversation.contains("original")) continue;
+      std::string opening;
+      int customer_turns = 0;
+      for (const auto& turn : conversation["original"]) {
+        if (!turn.is_array() || turn.size() < 2 || turn[0] != "customer") continue;
+        opening += (opening.empty() ? "" : "\n") + turn[1].get<std::string>();
+        if (++customer_turns == 2) break;
+      }
+      const json& scenario = conversation["scenario"];
+      truth_lines.push_back(
+          {{"query", "abcd/abcd_sample.json#" + std::to_string(conversation.value("convo_id", 0))},
+           {"set", "abcd"},
+           {"label", scenario.value("flow", "") + "/" + SubflowWithoutVariant(scenario.value("subflow", ""))},
+           {"text", opening},
+           {"relevant_type", "article"}});
+    }
+  }
 
   // Tickets: spread over the two years before now (the order of the sets), each thread keeping its own spacing
   // (capped at 3 days a gap); undated messages are a few minutes apart.
@@ -292,7 +390,18 @@ Result<void> LoadDataset(Helpdesk* desk, const std::string& directory, int max_t
     if (t.status == 5) t.stats.closed_at = t.updated_at;
     t.due_by = created + 3 * kDay;
     t.fr_due_by = created + kDay;
+    if (write_truth && !thread.set.empty())
+      truth_lines.push_back({{"ticket", t.id}, {"set", thread.set}, {"label", thread.label}});
     desk->tickets.push_back(std::move(t));
+  }
+  for (size_t i = 0; write_truth && i < article_labels.size(); ++i) {
+    truth_lines.push_back({{"article", articles[i].id}, {"set", "abcd"}, {"label", article_labels[i]}});
+  }
+  if (write_truth) {
+    std::ofstream out(options.truth_path, std::ios::binary | std::ios::trunc);
+    for (const json& line : truth_lines) out << line.dump() << '\n';
+    out.flush();
+    if (!out) return Error(Internal("cannot write " + options.truth_path));
   }
 
   if (!folders.empty()) {

@@ -666,6 +666,46 @@ TEST(DataTest, DatasetLoadsTheSharedRealTextSets) {
   EXPECT_FALSE(LoadDataset(&empty, "/nonexistent", 0).has_value());
 }
 
+TEST(DataTest, DatasetHoldoutKeepsQueriesOutOfTheTicketsAndWritesTheirTruth) {
+  const std::string dir = std::string(DESKPIPE_SHARED_DIR) + "/data";
+  if (!std::ifstream(dir + "/abcd/guidelines.json")) GTEST_SKIP() << "no data sets at " << dir;
+  GeneratorOptions options;
+  options.tickets = 10;
+  options.now = Now();
+  const std::string truth_path = ::testing::TempDir() + "/dataset_truth.jsonl";
+  Helpdesk all = *GenerateHelpdesk(options);
+  ASSERT_TRUE(LoadDataset(&all, dir, 0).has_value());
+  Helpdesk desk = *GenerateHelpdesk(options);
+  Result<void> loaded = LoadDataset(&desk, dir, {.holdout_percent = 10, .truth_path = truth_path});
+  ASSERT_TRUE(loaded.has_value()) << loaded.error().ToString();
+
+  std::ifstream in(truth_path);
+  std::map<std::string, int> queries_by_set;
+  std::set<std::string> query_texts, article_labels;
+  size_t tickets = 0;
+  for (std::string line; std::getline(in, line);) {
+    const json entry = json::parse(line);
+    EXPECT_FALSE(entry.value("label", "").empty()) << line;
+    if (entry.contains("query")) {
+      ++queries_by_set[entry["set"].get<std::string>()];
+      query_texts.insert(entry["text"].get<std::string>());
+    } else if (entry.contains("ticket")) {
+      ++tickets;
+    } else {
+      article_labels.insert(entry["label"].get<std::string>());
+    }
+  }
+  EXPECT_EQ(tickets, desk.tickets.size());
+  // About a tenth of each set held out; the three ABCD sample conversations are always queries.
+  EXPECT_NEAR(queries_by_set["bitext"], 1100, 150);
+  EXPECT_NEAR(queries_by_set["ibm"], 100, 40);
+  EXPECT_EQ(queries_by_set["abcd"], 3);
+  EXPECT_EQ(desk.tickets.size() + queries_by_set["bitext"] + queries_by_set["ibm"], all.tickets.size());
+  EXPECT_EQ(article_labels.size(), desk.articles.size());  // one subflow each
+  EXPECT_TRUE(article_labels.count("product_defect/return_size"));
+  EXPECT_TRUE(article_labels.count("storewide_query/timing"));  // the sample's "timing_4", without its variant
+}
+
 // --- fidelity against the python-freshdesk fixtures ----------------------------------------------------------
 
 std::string TypeName(const json& v) {

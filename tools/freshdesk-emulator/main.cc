@@ -43,6 +43,8 @@ int Run(int argc, char** argv) {
   bool fault_seed_set = false;
   std::string timeline_path;
   std::string dataset;
+  int dataset_holdout = 0;
+  std::string dataset_truth;
   int threads = 16;
   app.add_option("--port", port, "TCP port on 127.0.0.1; 0 picks a free one")->check(CLI::Range(0, 65535));
   app.add_option("--api-key", api_key, "the API key clients must send as the HTTP Basic username");
@@ -67,6 +69,13 @@ int Run(int argc, char** argv) {
   app.add_option("--dataset", dataset,
                  "replace the synthetic tickets and KB with the real-text sets in DIR (e.g. /work/shared/data); "
                  "--tickets then caps the count");
+  app.add_option("--dataset-holdout", dataset_holdout,
+                 "with --dataset: keep this percentage of the dialogs and rows out of the tickets, as queries "
+                 "(the same ones every run)")
+      ->check(CLI::Range(0, 100));
+  app.add_option("--dataset-truth", dataset_truth,
+                 "with --dataset: write the ground truth (labels of tickets and articles, the held-out queries) "
+                 "to FILE as JSON lines, for bench/retrieval");
   app.add_option("--timeline", timeline_path, "JSON file of scripted changes (POST /_emulator/timeline/next)");
   app.add_option("--threads", threads, "worker threads (one per open keep-alive connection)")
       ->check(CLI::Range(1, 512));
@@ -107,7 +116,10 @@ int Run(int argc, char** argv) {
   }
   if (!dataset.empty()) {
     deskpipe::Result<void> loaded =
-        deskpipe::emulator::LoadDataset(&*helpdesk, dataset, tickets_option->count() > 0 ? tickets : 0);
+        deskpipe::emulator::LoadDataset(&*helpdesk, dataset,
+                                        {.max_tickets = tickets_option->count() > 0 ? tickets : 0,
+                                         .holdout_percent = dataset_holdout,
+                                         .truth_path = dataset_truth});
     if (loaded && full) loaded = deskpipe::emulator::EnrichHelpdesk(&*helpdesk, options);
     if (!loaded) {
       std::fprintf(stderr, "freshdesk-emulator: %s\n", loaded.error().ToString().c_str());
