@@ -199,6 +199,25 @@ int CommandStatus(const Flags& flags, bool json, bool verbose) {
   return kExitOk;
 }
 
+int CommandSimilar(const Flags& flags, const std::string& ticket_id, int top_k, bool json) {
+  auto config = BuildConfig(flags);
+  if (!config) return Fail(nullptr, config.error());
+  auto similar = app::App(*config).SimilarTickets(ticket_id, top_k);
+  if (!similar) return Fail(&*config, similar.error());
+  if (json) {
+    const nlohmann::json out = {{"ticket_id", ticket_id},
+                                {"tickets", HitsToJson(similar->tickets)},
+                                {"articles", HitsToJson(similar->articles)}};
+    std::printf("%s\n", out.dump().c_str());
+    return kExitOk;
+  }
+  std::printf("tickets like ticket %s:\n", ticket_id.c_str());
+  PrintHits(similar->tickets);
+  std::printf("\narticles that may answer it:\n");
+  PrintHits(similar->articles);
+  return kExitOk;
+}
+
 int CommandDigest(const Flags& flags) {
   auto config = BuildConfig(flags);
   if (!config) return Fail(nullptr, config.error());
@@ -384,6 +403,18 @@ int Main(int argc, char** argv) {
   status->add_flag("--json", status_json, "Print JSON (cursors included)");
   status->add_flag("--verbose", status_verbose, "Also print each stream's cursor");
   status->callback([&] { exit_code = CommandStatus(flags, status_json, status_verbose); });
+
+  CLI::App* similar = app.add_subcommand("similar", "The tickets most like one ticket, and the articles that answer it");
+  std::string similar_ticket;
+  int similar_top_k = 5;
+  bool similar_json = false;
+  AddStoreFlags(similar, flags);
+  similar->add_option("--ticket", similar_ticket, "The helpdesk's id of the ticket (e.g. 123)")->required();
+  similar->add_option("--top-k", similar_top_k, "Tickets, and articles, to show")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100));
+  similar->add_flag("--json", similar_json, "Print JSON");
+  similar->callback([&] { exit_code = CommandSimilar(flags, similar_ticket, similar_top_k, similar_json); });
 
   CLI::App* digest = app.add_subcommand("digest", "One line digest of a tenant's documents and chunks");
   AddStoreFlags(digest, flags);

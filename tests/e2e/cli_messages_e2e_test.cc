@@ -118,6 +118,38 @@ TEST_F(CliMessagesE2eTest, SearchRefusesEmptyTextAndUnknownTypes) {
   for (const auto& hit : hits) EXPECT_EQ(hit["type"], "ticket");
 }
 
+TEST_F(CliMessagesE2eTest, SimilarShowsOtherTicketsAndArticlesOrSaysTheTicketIsUnknown) {
+  StartEmulator({"--seed", "5", "--tickets", "30", "--now", "2026-11-01T00:00:00Z", "--api-key", "cli-messages-key"});
+  ASSERT_FALSE(HasFatalFailure());
+  const std::vector<std::string> store = {"--tenant", "acme", "--data-dir", DataDir(), "--embedder", "hashing"};
+  std::vector<std::string> sync = {"sync", "--base-url", emulator_->base_url(), "--api-key", "cli-messages-key"};
+  sync.insert(sync.end(), store.begin(), store.end());
+  ASSERT_EQ(Run(sync).exit_code, 0);
+
+  auto similar = [&](const std::string& ticket, std::vector<std::string> extra) {
+    std::vector<std::string> args = {"similar", "--ticket", ticket};
+    args.insert(args.end(), store.begin(), store.end());
+    args.insert(args.end(), extra.begin(), extra.end());
+    return Run(args);
+  };
+  const CommandResult found = similar("3", {"--top-k", "4", "--json"});
+  ASSERT_EQ(found.exit_code, 0) << found.out;
+  const nlohmann::json answer = nlohmann::json::parse(found.out.substr(found.out.find("{\"")));
+  ASSERT_FALSE(answer["tickets"].empty());
+  EXPECT_LE(answer["tickets"].size(), 4u);
+  for (const auto& hit : answer["tickets"]) {
+    EXPECT_EQ(hit["type"], "ticket");
+    EXPECT_NE(hit["document_id"], "acme_freshdesk_3") << "the ticket itself is not like itself";
+  }
+  ASSERT_FALSE(answer["articles"].empty());
+  for (const auto& hit : answer["articles"]) EXPECT_EQ(hit["type"], "article");
+
+  const CommandResult unknown = similar("99999999", {});
+  EXPECT_EQ(unknown.exit_code, 1) << unknown.out;
+  EXPECT_NE(unknown.out.find("tenant acme has no ticket 99999999"), std::string::npos) << unknown.out;
+  ExpectUsageError(Run({"similar", "--tenant", "acme"}), "--ticket is required");
+}
+
 TEST_F(CliMessagesE2eTest, JsonAsksForJsonOnFailureToo) {
   // sync --json: a result object on stdout whether or not the run happened.
   const auto [refused, refused_err] = RunSplit({"sync", "--json", "--tenant", "acme", "--data-dir", DataDir(),
