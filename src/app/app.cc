@@ -107,7 +107,9 @@ Result<std::vector<SearchHit>> App::Search(const SearchRequest& request) {
   for (const std::string& type : request.types) {
     if (std::find(DocumentTypes().begin(), DocumentTypes().end(), type) != DocumentTypes().end()) continue;
     std::string message = "unknown document type '" + type + "'";
-    if (std::optional<std::string> near = ClosestName(type, DocumentTypes())) message += " (did you mean " + *near + "?)";
+    if (std::optional<std::string> near = ClosestName(type, DocumentTypes())) {
+      message += " (did you mean " + *near + "?)";
+    }
     return Error(InvalidArgument(message + ": use " + ListOfNames(DocumentTypes())));
   }
   ASSIGN_OR_RETURN(auto embedder, MakeTenantEmbedder());

@@ -404,7 +404,8 @@ int Main(int argc, char** argv) {
   status->add_flag("--verbose", status_verbose, "Also print each stream's cursor");
   status->callback([&] { exit_code = CommandStatus(flags, status_json, status_verbose); });
 
-  CLI::App* similar = app.add_subcommand("similar", "The tickets most like one ticket, and the articles that answer it");
+  CLI::App* similar =
+      app.add_subcommand("similar", "The tickets most like one ticket, and the articles that answer it");
   std::string similar_ticket;
   int similar_top_k = 5;
   bool similar_json = false;
@@ -430,7 +431,9 @@ int Main(int argc, char** argv) {
   RegisterReembedCommand(app, flags, exit_code);
 
   UseJsonLogsIfAsked(argc, argv);
-  if (std::optional<std::string> problem = UsageProblem(app, argc, argv)) return Fail(nullptr, InvalidArgument(*problem));
+  if (std::optional<std::string> problem = UsageProblem(app, argc, argv)) {
+    return Fail(nullptr, InvalidArgument(*problem));
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {

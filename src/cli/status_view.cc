@@ -1,12 +1,12 @@
 #include "cli/status_view.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <map>
 #include <utility>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "core/time.h"
 #include "pipeline/progress_rows.h"
@@ -26,7 +26,8 @@ std::string CountsInWords(const std::map<std::string, int64_t>& by_type) {
   for (const auto& [type, n] : by_type) counts.emplace_back(n, type);
   if (counts.empty()) return "none";
   // Biggest first: what a helpdesk mostly holds leads.
-  std::stable_sort(counts.begin(), counts.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::stable_sort(counts.begin(), counts.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
   std::string text;
   for (const auto& [n, type] : counts) {
     text += (text.empty() ? "" : ", ") + Counted(n, type);
@@ -62,9 +63,10 @@ std::string ModeInWords(const TenantProfile& profile) {
 
 // The command that lists and retries a tenant's dead letters.
 std::string DeadLetterHint(const std::string& tenant) {
-  return fmt::format("list them: deskpipe retry-failed --tenant {0} --list; retry them: deskpipe retry-failed "
-                     "--tenant {0}",
-                     tenant);
+  return fmt::format(
+      "list them: deskpipe retry-failed --tenant {0} --list; retry them: deskpipe retry-failed "
+      "--tenant {0}",
+      tenant);
 }
 
 std::string LastRunInWords(const std::string& tenant, const nlohmann::json& run, int64_t now) {
@@ -115,15 +117,17 @@ std::string PluralTypeName(std::string type) {
 
 std::string TimeAgo(int64_t then, int64_t now) {
   const int64_t s = std::max<int64_t>(0, now - then);
-  auto ago = [](int64_t n, const char* unit) { return fmt::format("{} {}{} ago", n, unit, n == 1 ? "" : "s"); };
+  auto ago = [](int64_t n, const char* unit) {
+    return fmt::format("{} {}{} ago", n, unit, n == 1 ? "" : "s");
+  };
   if (s < 60) return ago(s, "second");
   if (s < 3600) return ago(s / 60, "minute");
   if (s < 86400) return ago(s / 3600, "hour");
   return ago(s / 86400, "day");
 }
 
-std::string DescribeStatus(const std::string& tenant, const std::string& platform, const app::TenantStatus& status,
-                           bool verbose, int64_t now) {
+std::string DescribeStatus(const std::string& tenant, const std::string& platform,
+                           const app::TenantStatus& status, bool verbose, int64_t now) {
   const StoreStats& stats = status.stats;
   std::string out = fmt::format("tenant {} ({})\n", tenant, platform);
   out += "embedder    " + status.profile.DescribeEmbedder() + "\n";
@@ -131,14 +135,17 @@ std::string DescribeStatus(const std::string& tenant, const std::string& platfor
   out += "searchable  " + CountsInWords(stats.documents_by_type) +
          fmt::format(" ({} chunks, {} vectors)\n", GroupedCount(stats.chunks), GroupedCount(stats.vectors));
   if (status.profile.writes_records) out += "records     " + CountsInWords(stats.records_by_type) + "\n";
-  out += "last run    " + (stats.last_run.is_object() ? LastRunInWords(tenant, stats.last_run, now) : "none yet") + "\n";
+  out += "last run    " +
+         (stats.last_run.is_object() ? LastRunInWords(tenant, stats.last_run, now) : "none yet") + "\n";
   if (verbose) {
-    for (const auto& [stream, cursor] : stats.cursors) out += "cursor " + stream + ": " + cursor.dump() + "\n";
+    for (const auto& [stream, cursor] : stats.cursors)
+      out += "cursor " + stream + ": " + cursor.dump() + "\n";
   }
   return out;
 }
 
-nlohmann::json StatusJson(const std::string& tenant, const std::string& platform, const app::TenantStatus& status) {
+nlohmann::json StatusJson(const std::string& tenant, const std::string& platform,
+                          const app::TenantStatus& status) {
   const StoreStats& stats = status.stats;
   nlohmann::json cursors = nlohmann::json::object();
   for (const auto& [stream, cursor] : stats.cursors) cursors[stream] = cursor;
@@ -155,9 +162,8 @@ nlohmann::json StatusJson(const std::string& tenant, const std::string& platform
 }
 
 std::string DescribeRun(const std::string& tenant, const RunSummary& summary) {
-  std::string out = fmt::format("{} tenant {} in {}: {}\n",
-                                summary.stopped ? "stopped" : "synced", tenant, FormatDuration(summary.seconds),
-                                ChangesInWords(summary.ToJson()));
+  std::string out = fmt::format("{} tenant {} in {}: {}\n", summary.stopped ? "stopped" : "synced", tenant,
+                                FormatDuration(summary.seconds), ChangesInWords(summary.ToJson()));
   if (summary.stopped) out += "  cursors saved: run the same command again to resume\n";
   for (const auto& [stream, s] : summary.streams) {
     if (s.skipped) out += "  stream " + stream + " skipped: " + s.skip_reason + "\n";

@@ -1,13 +1,12 @@
-// How the CLI shows a tenant's state and a run's result to a person: counts per type in words, the embedder and
-// mode the tenant was synced with, the last run in words (when, how long, what changed, dead letters). Raw
-// cursors only when asked for (--verbose); --json prints StatusJson, the machine form.
-// Pure functions over values; thread-safe.
+// How the CLI shows a tenant's state and a run's result to a person: counts per type in words, the embedder
+// and mode the tenant was synced with, the last run in words (when, how long, what changed, dead letters).
+// Raw cursors only when asked for (--verbose); --json prints StatusJson, the machine form. Pure functions
+// over values; thread-safe.
 #pragma once
 
 #include <cstdint>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "app/app.h"
 #include "pipeline/run_summary.h"
@@ -22,9 +21,10 @@ std::string PluralTypeName(std::string type);
 std::string TimeAgo(int64_t then, int64_t now);
 
 // Several lines, each ending in '\n'. `now` is the current Unix time (for "… ago").
-std::string DescribeStatus(const std::string& tenant, const std::string& platform, const app::TenantStatus& status,
-                           bool verbose, int64_t now);
-nlohmann::json StatusJson(const std::string& tenant, const std::string& platform, const app::TenantStatus& status);
+std::string DescribeStatus(const std::string& tenant, const std::string& platform,
+                           const app::TenantStatus& status, bool verbose, int64_t now);
+nlohmann::json StatusJson(const std::string& tenant, const std::string& platform,
+                          const app::TenantStatus& status);
 
 // A finished run in one or two lines: "synced tenant demo in 12.3 s: …".
 std::string DescribeRun(const std::string& tenant, const RunSummary& summary);

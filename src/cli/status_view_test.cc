@@ -1,9 +1,9 @@
 #include "cli/status_view.h"
 
-#include <string>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <string>
 
 namespace deskpipe::cli {
 namespace {
@@ -17,7 +17,8 @@ app::TenantStatus SyncedTenant() {
   status.profile.model_id = "hashing-v1-256";
   status.profile.dimension = 256;
   status.stats.documents_by_type = {{"article", 30}, {"ticket", 1200}};
-  status.stats.records_by_type = {{"ticket", 1200}, {"conversation", 4812}, {"company", 1}, {"ticket_field", 12}};
+  status.stats.records_by_type = {
+      {"ticket", 1200}, {"conversation", 4812}, {"company", 1}, {"ticket_field", 12}};
   status.stats.chunks = 2345;
   status.stats.vectors = 2345;
   status.stats.cursors["tickets"] = {{"max_ids", {95, 100}}, {"updated_since", "2026-12-07T20:00:00Z"}};
@@ -101,8 +102,9 @@ TEST(StatusView, RunDescribedWithTenantAndDeadLetterHint) {
   summary.streams["satisfaction_ratings"].skipped = true;
   summary.streams["satisfaction_ratings"].skip_reason = "not on this plan (403)";
   const std::string text = DescribeRun("acme", summary);
-  EXPECT_THAT(text, HasSubstr("synced tenant acme in 0:05: 12 documents written, 0 unchanged, 30 chunks embedded, "
-                              "1 dead letter"));
+  EXPECT_THAT(text,
+              HasSubstr("synced tenant acme in 0:05: 12 documents written, 0 unchanged, 30 chunks embedded, "
+                        "1 dead letter"));
   EXPECT_THAT(text, HasSubstr("stream satisfaction_ratings skipped: not on this plan (403)"));
   EXPECT_THAT(text, HasSubstr("retry-failed --tenant acme"));
   summary.stopped = true;

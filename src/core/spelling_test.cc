@@ -1,9 +1,9 @@
 #include "core/spelling.h"
 
+#include <gtest/gtest.h>
+
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace deskpipe {
 namespace {

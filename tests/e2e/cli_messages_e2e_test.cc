@@ -1,15 +1,15 @@
 // The CLI as a newcomer meets it: a mistyped verb or option, a value out of range, an empty search, a missing
-// default, a failure under --json or --log-format json. Each must answer with the flag or value the user typed,
-// what is allowed, and exit 2 for usage — never a flag that does not exist, a retry of an impossible URL, an
-// arbitrary result, or text where JSON was asked for.
+// default, a failure under --json or --log-format json. Each must answer with the flag or value the user
+// typed, what is allowed, and exit 2 for usage — never a flag that does not exist, a retry of an impossible
+// URL, an arbitrary result, or text where JSON was asked for.
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "e2e/command.h"
 #include "e2e/scratch_dir_test.h"
@@ -61,7 +61,8 @@ void ExpectAllJson(const std::string& text) {
 TEST_F(CliMessagesE2eTest, UnknownVerbsAndOptionsSuggestTheNearestOne) {
   ExpectUsageError(Run({"serch", "refund"}), "unknown command 'serch' (did you mean search?)");
   ExpectUsageError(Run({"frobnicate"}), "unknown command 'frobnicate': the commands are demo, sync, search");
-  ExpectUsageError(Run({"sync", "--tenant-id", "acme"}), "unknown option --tenant-id for sync (did you mean --tenant?)");
+  ExpectUsageError(Run({"sync", "--tenant-id", "acme"}),
+                   "unknown option --tenant-id for sync (did you mean --tenant?)");
   ExpectUsageError(Run({"sync", "--collection-batch-size", "5"}),
                    "unknown option --collection-batch-size for sync (did you mean --batch-size?)");
   ExpectUsageError(Run({"status", "--tenent", "acme"}), "(did you mean --tenant?)");
@@ -79,10 +80,12 @@ TEST_F(CliMessagesE2eTest, BadValuesNameTheFlagAsTyped) {
 TEST_F(CliMessagesE2eTest, ValuesOutOfRangeAreUsageErrorsBeforeAnyRequest) {
   const CommandResult port = Run({"sync", "--tenant", "acme", "--data-dir", DataDir(), "--base-url",
                                   "http://127.0.0.1:99999", "--api-key", "cli-messages-key"});
-  ExpectUsageError(port, "the Freshdesk base URL 'http://127.0.0.1:99999' (--base-url, FRESHDESK_BASE_URL) is not "
-                         "an http(s) URL");
+  ExpectUsageError(port,
+                   "the Freshdesk base URL 'http://127.0.0.1:99999' (--base-url, FRESHDESK_BASE_URL) is not "
+                   "an http(s) URL");
   EXPECT_NE(port.out.find("a port in 1..65535"), std::string::npos) << port.out;
-  EXPECT_EQ(port.out.find("attempt"), std::string::npos) << "nothing is sent to an impossible URL: " << port.out;
+  EXPECT_EQ(port.out.find("attempt"), std::string::npos)
+      << "nothing is sent to an impossible URL: " << port.out;
   EXPECT_FALSE(fs::exists(DataDir())) << "a refused sync creates no store";
 
   for (const std::string where : {"before", "after"}) {
@@ -94,10 +97,13 @@ TEST_F(CliMessagesE2eTest, ValuesOutOfRangeAreUsageErrorsBeforeAnyRequest) {
 }
 
 TEST_F(CliMessagesE2eTest, SearchRefusesEmptyTextAndUnknownTypes) {
-  StartEmulator({"--seed", "5", "--tickets", "30", "--now", "2026-11-01T00:00:00Z", "--api-key", "cli-messages-key"});
+  StartEmulator(
+      {"--seed", "5", "--tickets", "30", "--now", "2026-11-01T00:00:00Z", "--api-key", "cli-messages-key"});
   ASSERT_FALSE(HasFatalFailure());
-  const std::vector<std::string> store = {"--tenant", "acme", "--data-dir", DataDir(), "--embedder", "hashing"};
-  std::vector<std::string> sync = {"sync", "--base-url", emulator_->base_url(), "--api-key", "cli-messages-key"};
+  const std::vector<std::string> store = {"--tenant", "acme",       "--data-dir",
+                                          DataDir(),  "--embedder", "hashing"};
+  std::vector<std::string> sync = {"sync", "--base-url", emulator_->base_url(), "--api-key",
+                                   "cli-messages-key"};
   sync.insert(sync.end(), store.begin(), store.end());
   ASSERT_EQ(Run(sync).exit_code, 0);
 
@@ -109,8 +115,10 @@ TEST_F(CliMessagesE2eTest, SearchRefusesEmptyTextAndUnknownTypes) {
   };
   ExpectUsageError(search({""}), "the search text is empty");
   ExpectUsageError(search({"   "}), "the search text is empty");
-  ExpectUsageError(search({"refund", "--type", "bogus"}), "unknown document type 'bogus': use ticket or article");
-  ExpectUsageError(search({"refund", "--type", "Ticket"}), "unknown document type 'Ticket' (did you mean ticket?)");
+  ExpectUsageError(search({"refund", "--type", "bogus"}),
+                   "unknown document type 'bogus': use ticket or article");
+  ExpectUsageError(search({"refund", "--type", "Ticket"}),
+                   "unknown document type 'Ticket' (did you mean ticket?)");
   const CommandResult tickets = search({"refund", "--type", "ticket", "--json"});
   ASSERT_EQ(tickets.exit_code, 0) << tickets.out;
   const nlohmann::json hits = nlohmann::json::parse(tickets.out.substr(tickets.out.find('[')));
@@ -119,10 +127,13 @@ TEST_F(CliMessagesE2eTest, SearchRefusesEmptyTextAndUnknownTypes) {
 }
 
 TEST_F(CliMessagesE2eTest, SimilarShowsOtherTicketsAndArticlesOrSaysTheTicketIsUnknown) {
-  StartEmulator({"--seed", "5", "--tickets", "30", "--now", "2026-11-01T00:00:00Z", "--api-key", "cli-messages-key"});
+  StartEmulator(
+      {"--seed", "5", "--tickets", "30", "--now", "2026-11-01T00:00:00Z", "--api-key", "cli-messages-key"});
   ASSERT_FALSE(HasFatalFailure());
-  const std::vector<std::string> store = {"--tenant", "acme", "--data-dir", DataDir(), "--embedder", "hashing"};
-  std::vector<std::string> sync = {"sync", "--base-url", emulator_->base_url(), "--api-key", "cli-messages-key"};
+  const std::vector<std::string> store = {"--tenant", "acme",       "--data-dir",
+                                          DataDir(),  "--embedder", "hashing"};
+  std::vector<std::string> sync = {"sync", "--base-url", emulator_->base_url(), "--api-key",
+                                   "cli-messages-key"};
   sync.insert(sync.end(), store.begin(), store.end());
   ASSERT_EQ(Run(sync).exit_code, 0);
 
@@ -152,8 +163,9 @@ TEST_F(CliMessagesE2eTest, SimilarShowsOtherTicketsAndArticlesOrSaysTheTicketIsU
 
 TEST_F(CliMessagesE2eTest, JsonAsksForJsonOnFailureToo) {
   // sync --json: a result object on stdout whether or not the run happened.
-  const auto [refused, refused_err] = RunSplit({"sync", "--json", "--tenant", "acme", "--data-dir", DataDir(),
-                                                "--base-url", "http://127.0.0.1:99999", "--api-key", "cli-key-123"});
+  const auto [refused, refused_err] =
+      RunSplit({"sync", "--json", "--tenant", "acme", "--data-dir", DataDir(), "--base-url",
+                "http://127.0.0.1:99999", "--api-key", "cli-key-123"});
   EXPECT_EQ(refused.exit_code, 2);
   const nlohmann::json answer = nlohmann::json::parse(refused.out, nullptr, false);
   ASSERT_TRUE(answer.is_object()) << refused.out;
@@ -163,7 +175,8 @@ TEST_F(CliMessagesE2eTest, JsonAsksForJsonOnFailureToo) {
   EXPECT_EQ(answer["error"]["code"], "InvalidArgument");
   EXPECT_NE(answer["error"]["message"].get<std::string>().find("99999"), std::string::npos);
   const auto [bad_config, bad_config_err] = RunSplit({"sync", "--json", "--tenant", "Acme"});
-  EXPECT_EQ(nlohmann::json::parse(bad_config.out, nullptr, false).value("tenant", ""), "Acme") << bad_config.out;
+  EXPECT_EQ(nlohmann::json::parse(bad_config.out, nullptr, false).value("tenant", ""), "Acme")
+      << bad_config.out;
 
   // --log-format json: every stderr line is JSON, errors found before the config loads included.
   for (const std::vector<std::string>& args :
@@ -183,16 +196,17 @@ TEST_F(CliMessagesE2eTest, JsonAsksForJsonOnFailureToo) {
 
 TEST_F(CliMessagesE2eTest, SecretsAreMaskedAsWholeWordsAndShortOnesLeaveTextAlone) {
   // A 1-character key masked every 'k': "acme.freshdes***.com … Freshdes*** subdomain".
-  const CommandResult short_key = Run({"sync", "--tenant", "acme", "--data-dir", DataDir(), "--domain", "bad domain!",
-                                       "--api-key", "k"});
+  const CommandResult short_key =
+      Run({"sync", "--tenant", "acme", "--data-dir", DataDir(), "--domain", "bad domain!", "--api-key", "k"});
   EXPECT_EQ(short_key.exit_code, 2) << short_key.out;
-  EXPECT_NE(short_key.out.find("is not a Freshdesk subdomain: use 'acme' or 'acme.freshdesk.com'"), std::string::npos)
+  EXPECT_NE(short_key.out.find("is not a Freshdesk subdomain: use 'acme' or 'acme.freshdesk.com'"),
+            std::string::npos)
       << short_key.out;
   EXPECT_EQ(short_key.out.find("***"), std::string::npos) << short_key.out;
   EXPECT_NE(short_key.out.find("too short to be a real key"), std::string::npos) << short_key.out;
   // Also in what the request layer reports: the URL keeps its "helpdesk".
-  const CommandResult refused = Run({"sync", "--tenant", "acme", "--data-dir", DataDir(), "--embedder", "hashing",
-                                     "--base-url", "http://127.0.0.1:9", "--api-key", "k"});
+  const CommandResult refused = Run({"sync", "--tenant", "acme", "--data-dir", DataDir(), "--embedder",
+                                     "hashing", "--base-url", "http://127.0.0.1:9", "--api-key", "k"});
   EXPECT_EQ(refused.exit_code, 1) << refused.out;
   EXPECT_NE(refused.out.find("GET http://127.0.0.1:9/api/v2/settings/helpdesk failed"), std::string::npos)
       << refused.out;
