@@ -37,6 +37,19 @@ class CliMessagesE2eTest : public deskpipe::e2e::ScratchDirTest {
     return {out, text.str()};
   }
   std::string DataDir() const { return (root_ / "data").string(); }
+  // The flags of tenant acme in DataDir(), hashing embedder.
+  std::vector<std::string> StoreFlags() const {
+    return {"--tenant", "acme", "--data-dir", DataDir(), "--embedder", "hashing"};
+  }
+  // Syncs tenant acme from an emulator of 30 tickets (a fatal failure when it cannot).
+  void SyncFromEmulator() {
+    StartEmulator(
+        {"--seed", "5", "--tickets", "30", "--now", "2026-11-01T00:00:00Z", "--api-key", "cli-messages-key"});
+    ASSERT_FALSE(HasFatalFailure());
+    std::vector<std::string> sync = {"sync", "--base-url", emulator_->base_url(), "--api-key", "cli-messages-key"};
+    for (const std::string& flag : StoreFlags()) sync.push_back(flag);
+    ASSERT_EQ(Run(sync).exit_code, 0);
+  }
 };
 
 void ExpectUsageError(const CommandResult& out, const std::string& message) {
@@ -97,15 +110,9 @@ TEST_F(CliMessagesE2eTest, ValuesOutOfRangeAreUsageErrorsBeforeAnyRequest) {
 }
 
 TEST_F(CliMessagesE2eTest, SearchRefusesEmptyTextAndUnknownTypes) {
-  StartEmulator(
-      {"--seed", "5", "--tickets", "30", "--now", "2026-11-01T00:00:00Z", "--api-key", "cli-messages-key"});
+  const std::vector<std::string> store = StoreFlags();
+  SyncFromEmulator();
   ASSERT_FALSE(HasFatalFailure());
-  const std::vector<std::string> store = {"--tenant", "acme",       "--data-dir",
-                                          DataDir(),  "--embedder", "hashing"};
-  std::vector<std::string> sync = {"sync", "--base-url", emulator_->base_url(), "--api-key",
-                                   "cli-messages-key"};
-  sync.insert(sync.end(), store.begin(), store.end());
-  ASSERT_EQ(Run(sync).exit_code, 0);
 
   auto search = [&](std::vector<std::string> extra) {
     std::vector<std::string> args = {"search"};
@@ -127,15 +134,9 @@ TEST_F(CliMessagesE2eTest, SearchRefusesEmptyTextAndUnknownTypes) {
 }
 
 TEST_F(CliMessagesE2eTest, SimilarShowsOtherTicketsAndArticlesOrSaysTheTicketIsUnknown) {
-  StartEmulator(
-      {"--seed", "5", "--tickets", "30", "--now", "2026-11-01T00:00:00Z", "--api-key", "cli-messages-key"});
+  const std::vector<std::string> store = StoreFlags();
+  SyncFromEmulator();
   ASSERT_FALSE(HasFatalFailure());
-  const std::vector<std::string> store = {"--tenant", "acme",       "--data-dir",
-                                          DataDir(),  "--embedder", "hashing"};
-  std::vector<std::string> sync = {"sync", "--base-url", emulator_->base_url(), "--api-key",
-                                   "cli-messages-key"};
-  sync.insert(sync.end(), store.begin(), store.end());
-  ASSERT_EQ(Run(sync).exit_code, 0);
 
   auto similar = [&](const std::string& ticket, std::vector<std::string> extra) {
     std::vector<std::string> args = {"similar", "--ticket", ticket};
