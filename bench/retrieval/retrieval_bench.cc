@@ -87,6 +87,32 @@ struct Tally {
   std::vector<double> latency_ms;
 };
 
+// The keyword and vector candidate lists of one query, whole (every chunk, no cap per document), each entry
+// [relevant 0/1, document id, the list's own score] — for trying fusions offline on the tuning half.
+Result<json> CandidateLists(const Truth& truth, const Query& query, Embedder& embedder, Store& store,
+                            const std::string& tenant) {
+  json lists = {{"query", query.id}, {"set", query.set}};
+  ASSIGN_OR_RETURN(auto vectors, embedder.Embed({query.text}));
+  for (SearchMode mode : {SearchMode::kKeyword, SearchMode::kVector}) {
+    SearchQuery search;
+    search.tenant_id = tenant;
+    search.text = query.text;
+    search.mode = mode;
+    search.top_k = 50;
+    search.types = {query.relevant_type};
+    search.vector = vectors.at(0);
+    ASSIGN_OR_RETURN(auto hits, store.Search(search));
+    json& list = lists[SearchModeName(mode)] = json::array();
+    for (const SearchHit& hit : hits) {
+      auto it = truth.label_of_document.find(hit.document_id);
+      const bool relevant = it != truth.label_of_document.end() && it->second == std::make_pair(query.set, query.label);
+      list.push_back({relevant ? 1 : 0, hit.document_id,
+                      mode == SearchMode::kKeyword ? hit.keyword_score : hit.vector_score});
+    }
+  }
+  return lists;
+}
+
 double Median(std::vector<double> values) {
   if (values.empty()) return 0;
   std::sort(values.begin(), values.end());
@@ -94,7 +120,7 @@ double Median(std::vector<double> values) {
 }
 
 int Run(int argc, char** argv) {
-  std::string truth_path, data_dir, tenant = "bench", embedder_name = "use-lite";
+  std::string truth_path, data_dir, tenant = "bench", embedder_name = "use-lite", dump_path;
   int top_k = 10;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
@@ -103,6 +129,7 @@ int Run(int argc, char** argv) {
     else if (flag == "--tenant") tenant = value;
     else if (flag == "--embedder") embedder_name = value;
     else if (flag == "--top-k") top_k = std::stoi(value);
+    else if (flag == "--dump-candidates") dump_path = value;
     else {
       std::fprintf(stderr, "bench_retrieval: unknown flag %s\n", flag.c_str());
       return 2;
@@ -126,11 +153,21 @@ int Run(int argc, char** argv) {
     return std::fprintf(stderr, "bench_retrieval: %s\n", tenant_store.error().ToString().c_str()), 1;
   }
 
+  std::ofstream dump;
+  if (!dump_path.empty()) dump.open(dump_path);
+
   // (set, mode, half) → tally.
   std::map<std::tuple<std::string, std::string, std::string>, Tally> tallies;
   for (const Query& query : truth->queries) {
     const std::string half = Hash64(query.id) % 2 == 0 ? "tune" : "test";
     const auto relevant = truth->relevant_count.find({query.set, query.label});
+    if (dump.is_open() && relevant != truth->relevant_count.end()) {
+      Result<json> lists = CandidateLists(*truth, query, **embedder, *tenant_store->store, config->tenant_id);
+      if (!lists) return std::fprintf(stderr, "bench_retrieval: %s\n", lists.error().ToString().c_str()), 1;
+      (*lists)["half"] = half;
+      (*lists)["relevant"] = relevant->second;
+      dump << lists->dump() << '\n';
+    }
     for (SearchMode mode : {SearchMode::kKeyword, SearchMode::kVector, SearchMode::kHybrid}) {
       Tally& tally = tallies[{query.set, SearchModeName(mode), half}];
       if (relevant == truth->relevant_count.end()) {
@@ -145,6 +182,7 @@ int Run(int argc, char** argv) {
       search.top_k = top_k;
       search.types = {query.relevant_type};
       search.max_hits_per_document = 1;  // distinct documents
+      search.keyword_weight = (*embedder)->keyword_weight();  // as App::Search sets it
       if (mode != SearchMode::kKeyword) {
         auto vectors = (*embedder)->Embed({query.text});
         if (!vectors) return std::fprintf(stderr, "bench_retrieval: %s\n", vectors.error().ToString().c_str()), 1;

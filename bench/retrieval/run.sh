@@ -6,7 +6,8 @@
 # env: DESKPIPE, EMULATOR, BENCH (default build/release/…), DATA (default ../shared/data from the repo root),
 #      EMBEDDERS ("hashing use-lite"), HOLDOUT (10: percent of the IBM dialogs and Bitext rows held out as
 #      queries), TICKETS (unset: every dialog and row; else a cap before the holdout), HALF ("test"; "tune" or
-#      "all" to print the other half too)
+#      "all" to print the other half too), DUMP (a directory: each query's whole keyword and vector candidate
+#      lists go to DUMP/candidates-<embedder>.jsonl, for trying fusions offline on the tuning half)
 #
 # The emulator turns DATA into tickets (IBM Twitter dialogs, Bitext rows) and KB articles (ABCD guidelines) and,
 # with --dataset-holdout, keeps HOLDOUT % of the dialogs and rows out of the tickets as queries; it writes the
@@ -64,8 +65,10 @@ for embedder in $embedders; do
     { say "sync with $embedder failed"; tail -n 20 "$tmp/sync-$embedder.log" >&2; exit 1; }
   say "$embedder: synced in $(printf '%.0f' "$(echo "$(date +%s.%N) - $started" | bc)") s"
   started=$(date +%s.%N)
+  dump=()
+  [ -n "${DUMP:-}" ] && mkdir -p "$DUMP" && dump=(--dump-candidates "$DUMP/candidates-$embedder.jsonl")
   "$bench" --truth "$tmp/truth.jsonl" --data-dir "$tmp/$embedder" --tenant bench --embedder "$embedder" \
-    >>"$tmp/rows.tsv"
+    "${dump[@]}" >>"$tmp/rows.tsv"
   say "$embedder: queries in $(printf '%.0f' "$(echo "$(date +%s.%N) - $started" | bc)") s"
 done
 

@@ -104,7 +104,7 @@ Result<std::vector<SearchHit>> App::Search(const SearchRequest& request) {
   if (request.text.find_first_not_of(" \t\r\n") == std::string::npos) {
     return Error(InvalidArgument("the search text is empty: say what to look for"));
   }
-  for (const std::string& type : request.types) {
+  for (const std::string& type : request.filters.types) {
     if (std::find(DocumentTypes().begin(), DocumentTypes().end(), type) != DocumentTypes().end()) continue;
     std::string message = "unknown document type '" + type + "'";
     if (std::optional<std::string> near = ClosestName(type, DocumentTypes())) {
@@ -115,15 +115,17 @@ Result<std::vector<SearchHit>> App::Search(const SearchRequest& request) {
   ASSIGN_OR_RETURN(auto embedder, MakeTenantEmbedder());
   ASSIGN_OR_RETURN(TenantStore tenant, OpenTenantForReading(config_, embedder.get()));
   SearchQuery query;
+  static_cast<SearchFilters&>(query) = request.filters;
   query.tenant_id = config_.tenant_id;
   query.text = request.text;
   query.mode = request.mode;
+  query.keyword_weight = embedder->keyword_weight();
+  query.snippets = true;
   if (request.mode != SearchMode::kKeyword) {
     ASSIGN_OR_RETURN(auto vectors, embedder->Embed({request.text}));
     query.vector = std::move(vectors.at(0));
   }
   query.top_k = request.top_k;
-  query.types = request.types;
   query.max_hits_per_document = request.per_document;
   return tenant.store->Search(query);
 }
@@ -145,6 +147,7 @@ Result<SimilarOutcome> App::SimilarTickets(const std::string& ticket_id, int top
   query.tenant_id = config_.tenant_id;
   query.text = text;
   query.vector = std::move(vectors.at(0));
+  query.keyword_weight = embedder->keyword_weight();
   query.max_hits_per_document = 1;
   query.types = {"ticket"};
   query.top_k = top_k + 1;  // the ticket itself is likely the best match
@@ -236,7 +239,7 @@ nlohmann::json HitToJson(const SearchHit& hit) {
           {"type", hit.type},                 {"title", hit.title},
           {"text", hit.text},                 {"score", hit.score},
           {"keyword_rank", hit.keyword_rank}, {"vector_rank", hit.vector_rank},
-          {"metadata", hit.metadata}};
+          {"snippet", hit.snippet},           {"metadata", hit.metadata}};
 }
 
 }  // namespace deskpipe::app

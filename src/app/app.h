@@ -36,9 +36,9 @@ inline const std::vector<std::string>& DocumentTypes() {
 struct SearchRequest {
   std::string text;
   int top_k = 10;
-  std::vector<std::string> types;  // empty ⇒ every type
-  int per_document = 0;            // most hits per document; 0 ⇒ no cap
+  int per_document = 1;  // most hits per document (its best chunks); 0 ⇒ no cap
   SearchMode mode = SearchMode::kHybrid;  // keyword ⇒ the query is not embedded
+  SearchFilters filters;                  // types must be DocumentTypes()
 };
 
 // A tenant's counts, cursors and last run, and what its data was made with.

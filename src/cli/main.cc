@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -99,15 +100,37 @@ std::string RecordName(const SearchHit& hit) {
 // With links, each hit's deep link into the helpdesk (its document id when it has none); without, the record's
 // type and id.
 void PrintHits(const std::vector<SearchHit>& hits, bool with_links = true) {
+  const bool terminal = isatty(fileno(stdout)) != 0;
   int rank = 0;
   for (const SearchHit& hit : hits) {
     const std::string url = hit.metadata.is_object() ? hit.metadata.value("url", "") : "";
     const std::string where = !with_links ? RecordName(hit) : url.empty() ? hit.document_id : url;
-    std::printf("%2d. [%s] %s  (score %.4f, keyword #%d, vector #%d)\n    %s\n    %s\n", ++rank, hit.type.c_str(),
-                hit.title.c_str(), hit.score, hit.keyword_rank, hit.vector_rank, where.c_str(),
-                Snippet(hit.text, 160).c_str());
+    const std::string excerpt = hit.snippet.empty() ? Snippet(hit.text, 160) : SnippetForPeople(hit.snippet, terminal);
+    std::printf("%2d. [%s] %s  (score %.3f, keyword #%d, vector #%d)\n    %s\n    %s\n", ++rank, hit.type.c_str(),
+                hit.title.c_str(), hit.score, hit.keyword_rank, hit.vector_rank, where.c_str(), excerpt.c_str());
   }
   if (hits.empty()) std::printf("no results\n");
+}
+
+// search's filters: lists take a flag per value or values separated by commas.
+void AddSearchFilterOptions(CLI::App* search, SearchFilters& filters) {
+  const std::tuple<const char*, std::vector<std::string>*, const char*> lists[] = {
+      {"--type", &filters.types, "Only documents of these types (ticket, article)"},
+      {"--status", &filters.statuses, "Only documents in these statuses (open, resolved, published, …)"},
+      {"--priority", &filters.priorities, "Only tickets of these priorities (low, medium, high, urgent)"},
+      {"--group", &filters.groups, "Only tickets of these groups (name or id)"},
+      {"--tag", &filters.tags, "Only documents carrying every one of these tags"},
+      {"--language", &filters.languages, "Only articles in these languages (en, de, …)"},
+  };
+  for (const auto& [flag, values, help] : lists) search->add_option(flag, *values, help)->delimiter(',');
+  const std::pair<const char*, std::string*> bounds[] = {
+      {"--created-from", &filters.created_from}, {"--created-to", &filters.created_to},
+      {"--updated-from", &filters.updated_from}, {"--updated-to", &filters.updated_to}};
+  for (const auto& [flag, value] : bounds) {
+    search->add_option(flag, *value, "ISO-8601 date or time, inclusive (2025-03-01, 2025-03-01T12:00:00Z)");
+  }
+  search->add_flag("--public-only", filters.exclude_private,
+                   "Leave out tickets with private notes and agent-only articles");
 }
 
 nlohmann::json HitsToJson(const std::vector<SearchHit>& hits) {
@@ -167,15 +190,15 @@ int CommandSync(const Flags& flags, bool wait, bool json) {
   return ExitAfterStop(*summary, RunExitCode(*summary));
 }
 
-int CommandSearch(const Flags& flags, const std::string& text, int top_k, const std::vector<std::string>& types,
+int CommandSearch(const Flags& flags, const std::string& text, int top_k, const SearchFilters& filters,
                   int per_document, const std::string& mode, bool json) {
   auto config = BuildConfig(flags);
   if (!config) return Fail(nullptr, config.error());
   auto hits = app::App(*config).Search({.text = text,
                                         .top_k = top_k,
-                                        .types = types,
                                         .per_document = per_document,
-                                        .mode = ParseSearchMode(mode).value_or(SearchMode::kHybrid)});
+                                        .mode = ParseSearchMode(mode).value_or(SearchMode::kHybrid),
+                                        .filters = filters});
   if (!hits) return Fail(&*config, hits.error());
   if (json) {
     std::printf("%s\n", HitsToJson(*hits).dump().c_str());
@@ -372,28 +395,28 @@ int Main(int argc, char** argv) {
   sync->add_flag("--wait", sync_wait, "If another process is writing the tenant, wait for it (default: exit 2)");
   sync->callback([&] { exit_code = CommandSync(flags, sync_wait, sync_json); });
 
-  CLI::App* search = app.add_subcommand("search", "Search what was synced (BM25 + vector, fused by rank)");
+  CLI::App* search = app.add_subcommand("search", "Search what was synced (BM25 + vector, fused by score)");
   std::string search_text;
   int top_k = 5;
-  int per_document = 0;
+  int per_document = 1;
   bool search_json = false;
-  std::vector<std::string> types;
+  SearchFilters filters;
   AddStoreFlags(search, flags);
   search->add_option("text", search_text, "What to look for")->required();
   search->add_option("--top-k", top_k, "Number of hits")->capture_default_str()->check(CLI::Range(1, 1000));
-  search->add_option("--type", types, "Only documents of these types (ticket, article)");
   search->add_option("--per-document", per_document,
                      "At most this many hits of one document, its best chunks (0: no cap)")
       ->capture_default_str()
       ->check(CLI::Range(0, 1000));
   std::string search_mode = "hybrid";
   search->add_option("--mode", search_mode,
-                     "hybrid: BM25 and vector lists fused by rank; keyword or vector: that list alone")
+                     "hybrid: BM25 and vector lists fused by score; keyword or vector: that list alone")
       ->capture_default_str()
       ->check(CLI::IsMember({"hybrid", "keyword", "vector"}));
+  AddSearchFilterOptions(search, filters);
   search->add_flag("--json", search_json, "Print JSON");
   search->callback([&] {
-    exit_code = CommandSearch(flags, search_text, top_k, types, per_document, search_mode, search_json);
+    exit_code = CommandSearch(flags, search_text, top_k, filters, per_document, search_mode, search_json);
   });
 
   CLI::App* status = app.add_subcommand("status", "Counts per type, embedder, mode and the last run");

@@ -174,4 +174,34 @@ std::string DescribeRun(const std::string& tenant, const RunSummary& summary) {
   return out;
 }
 
+std::string SnippetForPeople(const std::string& marked, bool terminal) {
+  static const std::pair<const char*, const char*> kReplacements[] = {
+      {"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&#39;", "'"}};
+  std::string out;
+  for (size_t i = 0; i < marked.size();) {
+    if (marked.compare(i, 6, "<mark>") == 0) {
+      out += terminal ? "\x1b[1m" : "*";
+      i += 6;
+      continue;
+    }
+    if (marked.compare(i, 7, "</mark>") == 0) {
+      out += terminal ? "\x1b[0m" : "*";
+      i += 7;
+      continue;
+    }
+    bool replaced = false;
+    for (const auto& [entity, text] : kReplacements) {
+      const size_t length = std::char_traits<char>::length(entity);
+      if (marked.compare(i, length, entity) == 0) {
+        out += text;
+        i += length;
+        replaced = true;
+        break;
+      }
+    }
+    if (!replaced) out += marked[i++];
+  }
+  return out;
+}
+
 }  // namespace deskpipe::cli

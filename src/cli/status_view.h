@@ -29,4 +29,8 @@ nlohmann::json StatusJson(const std::string& tenant, const std::string& platform
 // A finished run in one or two lines: "synced tenant demo in 12.3 s: …".
 std::string DescribeRun(const std::string& tenant, const RunSummary& summary);
 
+// A search hit's snippet (HTML-escaped, matched words in <mark>…</mark>) as plain text for a person: the
+// entities decoded, matched words in bold on a terminal (`terminal`), else between asterisks.
+std::string SnippetForPeople(const std::string& marked, bool terminal);
+
 }  // namespace deskpipe::cli

@@ -111,5 +111,12 @@ TEST(StatusView, RunDescribedWithTenantAndDeadLetterHint) {
   EXPECT_THAT(DescribeRun("acme", summary), HasSubstr("stopped tenant acme"));
 }
 
+TEST(StatusView, SnippetForPeopleDecodesEntitiesAndShowsMarks) {
+  const std::string marked = "my &lt;b&gt; <mark>printer</mark> &amp; <mark>jams</mark> &quot;x&quot; &#39;y&#39;";
+  EXPECT_EQ(SnippetForPeople(marked, false), "my <b> *printer* & *jams* \"x\" 'y'");
+  EXPECT_EQ(SnippetForPeople(marked, true), "my <b> \x1b[1mprinter\x1b[0m & \x1b[1mjams\x1b[0m \"x\" 'y'");
+  EXPECT_EQ(SnippetForPeople("no marks…", false), "no marks…");
+}
+
 }  // namespace
 }  // namespace deskpipe::cli

@@ -37,6 +37,11 @@ class Embedder {
   // Counts tokens the way the model does (an approximation where the model has no tokenizer).
   virtual int CountTokens(const std::string& text) const = 0;
 
+  // Hybrid search's share of the fused score for the keyword (BM25) list; the rest goes to this model's
+  // vectors. Measured per model on the tuning half of bench/retrieval (README, "Retrieval quality"): a
+  // model whose vectors know little that BM25 does not gets less.
+  virtual double keyword_weight() const { return 0.7; }
+
   // One vector of dimension() floats per text, in order, each with L2 norm 1 (or all zeros for empty text).
   virtual Result<std::vector<std::vector<float>>> Embed(const std::vector<std::string>& texts) = 0;
 };

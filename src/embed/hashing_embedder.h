@@ -27,6 +27,8 @@ class HashingEmbedder : public Embedder {
   int CountTokens(const std::string& text) const override;
   // Pure arithmetic over its input: any number of calls at once.
   EmbedderCapabilities capabilities() const override { return {.thread_safe = true}; }
+  // Hashed words are a blurred copy of what BM25 ranks exactly: their vectors get a smaller share.
+  double keyword_weight() const override { return 0.8; }
 
   Result<std::vector<std::vector<float>>> Embed(const std::vector<std::string>& texts) override;
 

@@ -605,7 +605,7 @@ struct Server::Impl {
     }
     auto top_k = IntParam(ex, "top_k", 10, 1, 100);
     if (!top_k) return;
-    auto per_document = IntParam(ex, "per_document", 0, 0, 100);
+    auto per_document = IntParam(ex, "per_document", 1, 0, 100);
     if (!per_document) return;
     request.top_k = *top_k;
     request.per_document = *per_document;
@@ -618,18 +618,37 @@ struct Server::Impl {
       }
       request.mode = *parsed;
     }
-    for (size_t i = 0; i < ex.req.get_param_value_count("type"); ++i) {
-      std::string types = ex.req.get_param_value("type", i);
-      for (size_t start = 0; start <= types.size();) {
-        const size_t comma = std::min(types.find(',', start), types.size());
-        const std::string type = types.substr(start, comma - start);
-        if (type != "ticket" && type != "article") {
-          return SendError(ex.res, 400, "bad_request",
-                           fmt::format("type must be ticket or article, not \"{}\"", type), "type");
+    SearchFilters& filters = request.filters;
+    const std::pair<const char*, std::vector<std::string>*> lists[] = {
+        {"type", &filters.types},   {"status", &filters.statuses}, {"priority", &filters.priorities},
+        {"group", &filters.groups}, {"tag", &filters.tags},         {"language", &filters.languages}};
+    for (const auto& [name, values] : lists) {
+      for (size_t i = 0; i < ex.req.get_param_value_count(name); ++i) {
+        const std::string given = ex.req.get_param_value(name, i);
+        for (size_t start = 0; start <= given.size();) {
+          const size_t comma = std::min(given.find(',', start), given.size());
+          std::string value = given.substr(start, comma - start);
+          if (value.empty()) {
+            return SendError(ex.res, 400, "bad_request", fmt::format("{} has an empty value", name), name);
+          }
+          values->push_back(std::move(value));
+          start = comma + 1;
         }
-        request.types.push_back(type);
-        start = comma + 1;
       }
+    }
+    const std::pair<const char*, std::string*> bounds[] = {{"created_from", &filters.created_from},
+                                                           {"created_to", &filters.created_to},
+                                                           {"updated_from", &filters.updated_from},
+                                                           {"updated_to", &filters.updated_to}};
+    for (const auto& [name, value] : bounds) {
+      if (ex.req.has_param(name)) *value = ex.req.get_param_value(name);
+    }
+    if (ex.req.has_param("public_only")) {
+      const std::string flag = ex.req.get_param_value("public_only");
+      if (flag != "true" && flag != "false") {
+        return SendError(ex.res, 400, "bad_request", "public_only must be true or false", "public_only");
+      }
+      filters.exclude_private = flag == "true";
     }
     auto config = ConfigFor(*tenant);
     if (!config) return SendError(ex.res, 500, "internal", config.error().message());
@@ -753,9 +772,19 @@ void Server::Impl::DeclareRoutes() {
         {"q", "query", "string", true, "What to look for"},
         {"top_k", "query", "integer", false, "Hits (1-100, default 10)"},
         {"type", "query", "string", false, "ticket or article (comma-separated or repeated)"},
-        {"per_document", "query", "integer", false, "At most this many hits per document (0 = no cap)"},
+        {"status", "query", "string", false, "Only these statuses (comma-separated or repeated)"},
+        {"priority", "query", "string", false, "Only these priorities: low, medium, high, urgent"},
+        {"group", "query", "string", false, "Only these groups, by name or id"},
+        {"tag", "query", "string", false, "Only documents carrying every one of these tags"},
+        {"language", "query", "string", false, "Only articles in these languages (en, de, …)"},
+        {"created_from", "query", "string", false, "ISO-8601, inclusive"},
+        {"created_to", "query", "string", false, "ISO-8601, inclusive"},
+        {"updated_from", "query", "string", false, "ISO-8601, inclusive"},
+        {"updated_to", "query", "string", false, "ISO-8601, inclusive"},
+        {"public_only", "query", "boolean", false, "true: leave out private notes and agent-only articles"},
+        {"per_document", "query", "integer", false, "At most this many hits per document (default 1; 0 = no cap)"},
         {"mode", "query", "string", false,
-         "hybrid (default: BM25 and vector lists fused by rank), keyword or vector (that list alone)"}},
+         "hybrid (default: BM25 and vector lists fused by score), keyword or vector (that list alone)"}},
        false, &Impl::Search, {}},
       {"GET", "/api/tenants/{tenant_id}/tickets/{ticket_id}/similar",
        "The tickets most like a ticket (itself excluded) and the articles that best answer it", Access::kTenant,

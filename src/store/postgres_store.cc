@@ -300,6 +300,17 @@ void AppendFilters(const SearchQuery& query, std::string& sql, std::vector<Param
   if (!query.updated_from.empty()) sql += " AND d.updated_at >= " + next(query.updated_from);
   if (!query.updated_to.empty()) sql += " AND d.updated_at <= " + next(query.updated_to);
   if (query.exclude_private) sql += " AND NOT d.is_private";
+  if (!query.priorities.empty()) sql += " AND d.metadata->>'priority' = ANY(" + next(TextArray(query.priorities)) + "::text[])";
+  if (!query.languages.empty()) sql += " AND d.metadata->>'language' = ANY(" + next(TextArray(query.languages)) + "::text[])";
+  if (!query.groups.empty()) {
+    const std::string groups = next(TextArray(query.groups));
+    sql += " AND (d.metadata->>'group_name' = ANY(" + groups + "::text[]) OR d.metadata->>'group_id' = ANY(" + groups +
+           "::text[]))";
+  }
+  // jsonb containment: the document's tags include every one asked for.
+  if (!query.tags.empty()) sql += " AND d.metadata->'tags' @> " + next(nlohmann::json(query.tags).dump()) + "::jsonb";
+  if (!query.created_from.empty()) sql += " AND d.metadata->>'created_at' >= " + next(query.created_from);
+  if (!query.created_to.empty()) sql += " AND d.metadata->>'created_at' <= " + next(query.created_to);
 }
 
 }  // namespace
@@ -606,8 +617,8 @@ Result<void> PostgresStore::Flush() { return {}; }  // every write is durable at
 
 // ---- search ----
 
-Result<std::vector<int64_t>> PostgresStore::KeywordCandidates(const SearchQuery& query) {
-  std::vector<int64_t> ranked;
+Result<std::vector<sc::Candidate>> PostgresStore::KeywordCandidates(const SearchQuery& query) {
+  std::vector<sc::Candidate> ranked;
   const std::vector<std::string> terms = sc::QueryTerms(query.text);
   if (terms.empty()) return ranked;
   // websearch_to_tsquery never fails on user text; quoted words joined by "or" rank any-word matches.
@@ -615,17 +626,18 @@ Result<std::vector<int64_t>> PostgresStore::KeywordCandidates(const SearchQuery&
   for (const std::string& term : terms) websearch += (websearch.empty() ? "\"" : " or \"") + term + "\"";
   std::vector<Param> params = {query.tenant_id, websearch};
   std::string sql =
-      "SELECT c.rowid FROM chunks c JOIN documents d ON d.tenant_id = c.tenant_id AND d.id = c.document_id, "
-      "websearch_to_tsquery('english', $2) q WHERE c.tenant_id = $1 AND c.tsv @@ q";
+      "SELECT c.rowid, ts_rank_cd(c.tsv, q) AS rank FROM chunks c JOIN documents d ON d.tenant_id = "
+      "c.tenant_id AND d.id = c.document_id, websearch_to_tsquery('english', $2) q WHERE c.tenant_id = $1 AND "
+      "c.tsv @@ q";
   AppendFilters(query, sql, params);
-  sql += " ORDER BY ts_rank_cd(c.tsv, q) DESC, c.rowid LIMIT " + std::to_string(sc::kCandidateCount);
+  sql += " ORDER BY rank DESC, c.rowid LIMIT " + std::to_string(sc::kCandidateCount);
   ASSIGN_OR_RETURN(PgResult result, conn_->Exec(sql, params));
-  for (int i = 0; i < result.rows(); ++i) ranked.push_back(result.Int(i, 0));
+  for (int i = 0; i < result.rows(); ++i) ranked.push_back({result.Int(i, 0), std::stod(result.Text(i, 1))});
   return ranked;
 }
 
-Result<std::vector<int64_t>> PostgresStore::VectorCandidates(const SearchQuery& query) {
-  std::vector<int64_t> ranked;
+Result<std::vector<sc::Candidate>> PostgresStore::VectorCandidates(const SearchQuery& query) {
+  std::vector<sc::Candidate> ranked;
   if (options_.dimension <= 0) {
     return Error(InvalidArgument("the store was opened without a vector dimension; vector search needs one"));
   }
@@ -650,10 +662,10 @@ Result<std::vector<int64_t>> PostgresStore::VectorCandidates(const SearchQuery& 
     const std::string q = "$" + std::to_string(params.size()) + "::vector(" + n + ")";
     // "+ 0" hides the distance from the HNSW index, forcing the exact plan.
     const std::string distance = "(v.embedding::vector(" + n + ") <=> " + q + ")" + (exact ? " + 0" : "");
-    const std::string sql = "SELECT rowid FROM (SELECT c.rowid, " + distance + " AS distance" + where +
+    const std::string sql = "SELECT rowid, distance FROM (SELECT c.rowid, " + distance + " AS distance" + where +
                             " ORDER BY distance LIMIT " + limit + ") s ORDER BY distance, rowid";
     ASSIGN_OR_RETURN(PgResult result, conn_->Exec(sql, params));
-    for (int i = 0; i < result.rows(); ++i) ranked.push_back(result.Int(i, 0));
+    for (int i = 0; i < result.rows(); ++i) ranked.push_back({result.Int(i, 0), 1.0 - std::stod(result.Text(i, 1))});
     return ranked;
   }
   // No pgvector on this server: exact scan over the cached vectors of the tenant's filtered chunks.
@@ -673,22 +685,22 @@ Result<std::vector<int64_t>> PostgresStore::VectorCandidates(const SearchQuery& 
   }
   const size_t keep = std::min(scored.size(), static_cast<size_t>(sc::kCandidateCount));
   std::partial_sort(scored.begin(), scored.begin() + static_cast<std::ptrdiff_t>(keep), scored.end());
-  for (size_t i = 0; i < keep; ++i) ranked.push_back(scored[i].second);
+  for (size_t i = 0; i < keep; ++i) ranked.push_back({scored[i].second, -scored[i].first});
   return ranked;
 }
 
 Result<std::vector<SearchHit>> PostgresStore::Search(const SearchQuery& raw_query) {
   ASSIGN_OR_RETURN(SearchQuery query, sc::NormalizeQuery(raw_query));
   if (query.top_k <= 0) return std::vector<SearchHit>{};
-  std::vector<int64_t> keyword;
+  std::vector<sc::Candidate> keyword;
   if (query.mode != SearchMode::kVector) {
     ASSIGN_OR_RETURN(keyword, KeywordCandidates(query));
   }
-  std::vector<int64_t> vector;
+  std::vector<sc::Candidate> vector;
   if (!query.vector.empty() && query.mode != SearchMode::kKeyword) {
     ASSIGN_OR_RETURN(vector, VectorCandidates(query));
   }
-  std::vector<sc::Fused> fused = sc::FuseRanks(keyword, vector);
+  std::vector<sc::Fused> fused = sc::FuseScores(keyword, vector, sc::KeywordWeight(query));
   // With a cap per document, hits past the top_k may be needed: their details are fetched in the same query.
   if (query.max_hits_per_document == 0 && fused.size() > static_cast<size_t>(query.top_k)) {
     fused.resize(static_cast<size_t>(query.top_k));
@@ -723,9 +735,44 @@ Result<std::vector<SearchHit>> PostgresStore::Search(const SearchQuery& raw_quer
     hit.score = f.score;
     hit.keyword_rank = f.keyword_rank;
     hit.vector_rank = f.vector_rank;
+    hit.keyword_score = f.keyword_score;
+    hit.vector_score = f.vector_score;
     hits.push_back(std::move(hit));
   }
+  if (query.snippets) RETURN_IF_ERROR(AddSnippets(query, hits));
   return hits;
+}
+
+Result<void> PostgresStore::AddSnippets(const SearchQuery& query, std::vector<SearchHit>& hits) {
+  if (hits.empty()) return {};
+  const std::vector<std::string> terms = sc::QueryTerms(query.text);
+  std::string websearch;
+  for (const std::string& term : terms) websearch += (websearch.empty() ? "\"" : " or \"") + term + "\"";
+  std::vector<std::string> ids;
+  for (const SearchHit& hit : hits) ids.push_back(hit.chunk_id);
+  const std::string options = std::string("StartSel=\"") + sc::kSnippetOpen + "\", StopSel=\"" +
+                              sc::kSnippetClose + "\", MaxWords=" + std::to_string(sc::kSnippetWords) +
+                              ", MinWords=" + std::to_string(sc::kSnippetWords / 2) + ", ShortWord=2";
+  // ts_headline drops what looks like an HTML tag; text is text here, so '<' and '>' go through it as two
+  // control characters and come back after.
+  ASSIGN_OR_RETURN(PgResult result,
+                   conn_->Exec("SELECT c.id, ts_headline('english', translate(c.text, '<>', E'\\x04\\x05'), "
+                               "websearch_to_tsquery('english', $3), $4) "
+                               "FROM chunks c WHERE c.tenant_id = $1 AND c.id = ANY($2::text[])",
+                               {query.tenant_id, TextArray(ids), websearch, options}));
+  std::unordered_map<std::string, std::string> highlighted;
+  for (int i = 0; i < result.rows(); ++i) {
+    std::string text = result.Text(i, 1);
+    for (char& c : text) c = c == '\x04' ? '<' : c == '\x05' ? '>' : c;
+    highlighted[result.Text(i, 0)] = std::move(text);
+  }
+  for (SearchHit& hit : hits) {
+    auto it = highlighted.find(hit.chunk_id);
+    hit.snippet = it != highlighted.end() && it->second.find(sc::kSnippetOpen) != std::string::npos
+                      ? sc::MarkedSnippet(it->second)
+                      : sc::OpeningSnippet(hit.text);
+  }
+  return {};
 }
 
 // ---- stats, digest, runs ----

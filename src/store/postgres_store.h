@@ -17,6 +17,7 @@
 
 #include "store/pg_connection.h"
 #include "store/store.h"
+#include "store/store_common.h"
 
 namespace deskpipe {
 
@@ -82,8 +83,9 @@ class PostgresStore : public Store {
   Result<void> PutVector(const std::string& tenant_id, int64_t chunk_rowid, const std::string& model_id,
                          const std::string& content_hash, const std::vector<float>& vector);
   // Ranked chunk rowids of the tenant nearest to query.vector, filters applied in the same SQL.
-  Result<std::vector<int64_t>> VectorCandidates(const SearchQuery& query);
-  Result<std::vector<int64_t>> KeywordCandidates(const SearchQuery& query);
+  Result<std::vector<store_common::Candidate>> VectorCandidates(const SearchQuery& query);
+  Result<std::vector<store_common::Candidate>> KeywordCandidates(const SearchQuery& query);
+  Result<void> AddSnippets(const SearchQuery& query, std::vector<SearchHit>& hits);  // SearchHit::snippet
 
   std::unique_ptr<pg::PgConnection> conn_;
   StoreOptions options_;

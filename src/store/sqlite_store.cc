@@ -210,6 +210,42 @@ std::string Placeholders(size_t n) {
   return out + ")";
 }
 
+// The query's metadata filters on documents `d` as SQL conditions ("AND …"), their values appended to `binds`
+// in order. The same filters as the vector side's ChunkAttrs predicate and store_common::PassesFilters.
+std::string DocumentFilterSql(const SearchQuery& query, std::vector<std::string>& binds) {
+  std::string sql;
+  auto in_list = [&](const std::string& column, const std::vector<std::string>& values) {
+    if (values.empty()) return;
+    sql += " AND " + column + " IN " + Placeholders(values.size());
+    binds.insert(binds.end(), values.begin(), values.end());
+  };
+  auto bound = [&](const std::string& column, const char* op, const std::string& value) {
+    if (value.empty()) return;
+    sql += " AND " + column + " " + op + " ?";
+    binds.push_back(value);
+  };
+  in_list("d.type", query.types);
+  in_list("d.status", query.statuses);
+  bound("d.updated_at", ">=", query.updated_from);
+  bound("d.updated_at", "<=", query.updated_to);
+  if (query.exclude_private) sql += " AND d.is_private = 0";
+  in_list("json_extract(d.metadata, '$.priority')", query.priorities);
+  in_list("json_extract(d.metadata, '$.language')", query.languages);
+  if (!query.groups.empty()) {
+    sql += " AND (json_extract(d.metadata, '$.group_name') IN " + Placeholders(query.groups.size()) +
+           " OR CAST(json_extract(d.metadata, '$.group_id') AS TEXT) IN " + Placeholders(query.groups.size()) + ")";
+    binds.insert(binds.end(), query.groups.begin(), query.groups.end());
+    binds.insert(binds.end(), query.groups.begin(), query.groups.end());
+  }
+  for (const std::string& tag : query.tags) {
+    sql += " AND EXISTS (SELECT 1 FROM json_each(d.metadata, '$.tags') WHERE value = ?)";
+    binds.push_back(tag);
+  }
+  bound("json_extract(d.metadata, '$.created_at')", ">=", query.created_from);
+  bound("json_extract(d.metadata, '$.created_at')", "<=", query.created_to);
+  return sql;
+}
+
 uint32_t BigEndian(const unsigned char* bytes, int n) {
   uint32_t value = 0;
   for (int i = 0; i < n; ++i) value = (value << 8) | bytes[i];
@@ -957,9 +993,31 @@ int32_t SqliteStore::InternedId(const std::string& value) const {
 
 namespace {
 constexpr char kAttrSelect[] =
-    "SELECT c.rowid, d.type, d.status, d.updated_at, d.is_private FROM chunks c JOIN documents d "
+    "SELECT c.rowid, d.type, d.status, d.updated_at, d.is_private, json_extract(d.metadata, '$.created_at'), "
+    "json_extract(d.metadata, '$.priority'), json_extract(d.metadata, '$.group_name'), "
+    "CAST(json_extract(d.metadata, '$.group_id') AS TEXT), json_extract(d.metadata, '$.language'), "
+    "json_extract(d.metadata, '$.tags') FROM chunks c JOIN documents d "
     "ON d.tenant_id = c.tenant_id AND d.id = c.document_id WHERE c.tenant_id = ?";
+// Interned tag lists are kept apart from other interned values by this prefix.
+constexpr char kTagsPrefix[] = "\x01tags\x01";
 }  // namespace
+
+SqliteStore::ChunkAttrs SqliteStore::AttrsOfRow(const Statement& stmt) {
+  ChunkAttrs a;
+  a.type = Intern(stmt.ColumnText(1));
+  a.status = Intern(stmt.ColumnText(2));
+  auto updated = ParseTimestamp(stmt.ColumnText(3));
+  a.updated_at = updated ? *updated : INT64_MIN;
+  a.is_private = stmt.ColumnInt(4) != 0;
+  auto created = ParseTimestamp(stmt.ColumnText(5));
+  a.created_at = created ? *created : INT64_MIN;
+  a.priority = Intern(stmt.ColumnText(6));
+  a.group_name = Intern(stmt.ColumnText(7));
+  a.group_id = Intern(stmt.ColumnText(8));
+  a.language = Intern(stmt.ColumnText(9));
+  a.tags = Intern(kTagsPrefix + stmt.ColumnText(10));
+  return a;
+}
 
 Result<void> SqliteStore::LoadAttrs(const std::string& tenant_id, AttrMap& attrs) {
   attrs = AttrMap();
@@ -968,13 +1026,7 @@ Result<void> SqliteStore::LoadAttrs(const std::string& tenant_id, AttrMap& attrs
   while (true) {
     ASSIGN_OR_RETURN(bool row, stmt->Step());
     if (!row) break;
-    ChunkAttrs a;
-    a.type = Intern(stmt->ColumnText(1));
-    a.status = Intern(stmt->ColumnText(2));
-    auto updated = ParseTimestamp(stmt->ColumnText(3));
-    a.updated_at = updated ? *updated : INT64_MIN;
-    a.is_private = stmt->ColumnInt(4) != 0;
-    attrs.Set(stmt->ColumnInt(0), a);
+    attrs.Set(stmt->ColumnInt(0), AttrsOfRow(*stmt));
   }
   return {};
 }
@@ -1012,43 +1064,34 @@ Result<void> SqliteStore::RefreshAttrs(const std::string& tenant_id, const std::
   while (true) {
     ASSIGN_OR_RETURN(bool row, stmt->Step());
     if (!row) break;
-    ChunkAttrs a;
-    a.type = Intern(stmt->ColumnText(1));
-    a.status = Intern(stmt->ColumnText(2));
-    auto updated = ParseTimestamp(stmt->ColumnText(3));
-    a.updated_at = updated ? *updated : INT64_MIN;
-    a.is_private = stmt->ColumnInt(4) != 0;
-    attrs.Set(stmt->ColumnInt(0), a);
+    attrs.Set(stmt->ColumnInt(0), AttrsOfRow(*stmt));
   }
   return {};
 }
 
-Result<std::vector<int64_t>> SqliteStore::VectorCandidates(const SearchQuery& query) {
+Result<std::vector<sc::Candidate>> SqliteStore::VectorCandidates(const SearchQuery& query) {
   ASSIGN_OR_RETURN(auto candidates, IndexCandidates(query));
   return RankExactly(query.vector, candidates);
 }
 
-Result<std::vector<int64_t>> SqliteStore::RankExactly(const std::vector<float>& query,
-                                                      const std::vector<std::pair<int64_t, float>>& candidates) {
+Result<std::vector<sc::Candidate>> SqliteStore::RankExactly(
+    const std::vector<float>& query, const std::vector<std::pair<int64_t, float>>& candidates) {
   ASSIGN_OR_RETURN(
       Statement * stmt,
       db_->Prepare("SELECT v.vector FROM chunks c JOIN embedding_vectors v ON v.id = c.vector_id "
                    "WHERE c.rowid = ?"));
-  std::vector<std::pair<int64_t, float>> scored;
-  scored.reserve(candidates.size());
+  std::vector<sc::Candidate> ranked;
+  ranked.reserve(candidates.size());
   for (const auto& [key, approximate] : candidates) {
     stmt->Reset();
     stmt->Bind(1, key);
     ASSIGN_OR_RETURN(bool row, stmt->Step());
     const std::vector<float> vector = row ? BlobToVector(*stmt, 0) : std::vector<float>();
     // Without its stored vector (a cache row gone) the index's estimate stands.
-    scored.emplace_back(key, vector.size() == query.size() ? sc::Cosine(query.data(), vector.data(), query.size())
-                                                           : approximate);
+    ranked.push_back({key, vector.size() == query.size() ? sc::Cosine(query.data(), vector.data(), query.size())
+                                                         : approximate});
   }
-  std::stable_sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
-  std::vector<int64_t> ranked;
-  ranked.reserve(scored.size());
-  for (const auto& hit : scored) ranked.push_back(hit.first);
+  std::stable_sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.score > b.score; });
   return ranked;
 }
 
@@ -1064,16 +1107,49 @@ Result<std::vector<std::pair<int64_t, float>>> SqliteStore::IndexCandidates(cons
                          [&attrs](int64_t key) { return attrs.Find(key) != nullptr; });
   }
   // The filter as interned ids and epoch bounds, so the predicate inside the graph search is cheap.
-  std::vector<int32_t> types, statuses;
-  for (const std::string& t : query.types) types.push_back(InternedId(t));
-  for (const std::string& st : query.statuses) statuses.push_back(InternedId(st));
-  const int64_t from = query.updated_from.empty() ? INT64_MIN : ParseTimestamp(query.updated_from).value_or(INT64_MIN);
-  const int64_t to = query.updated_to.empty() ? INT64_MAX : ParseTimestamp(query.updated_to).value_or(INT64_MAX);
-  const bool date_filter = !query.updated_from.empty() || !query.updated_to.empty();
+  auto interned = [this](const std::vector<std::string>& values) {
+    std::vector<int32_t> ids;
+    for (const std::string& value : values) ids.push_back(InternedId(value));
+    return ids;
+  };
+  const std::vector<int32_t> types = interned(query.types), statuses = interned(query.statuses),
+                             priorities = interned(query.priorities), groups = interned(query.groups),
+                             languages = interned(query.languages);
+  auto one_of = [](const std::vector<int32_t>& wanted, int32_t value) {
+    return wanted.empty() || std::find(wanted.begin(), wanted.end(), value) != wanted.end();
+  };
+  struct Range {
+    bool on;
+    int64_t from, to;
+    bool Holds(int64_t t) const { return !on || (t != INT64_MIN && t >= from && t <= to); }
+  };
+  auto range = [](const std::string& from, const std::string& to) {
+    return Range{!from.empty() || !to.empty(), from.empty() ? INT64_MIN : ParseTimestamp(from).value_or(INT64_MIN),
+                 to.empty() ? INT64_MAX : ParseTimestamp(to).value_or(INT64_MAX)};
+  };
+  const Range updated = range(query.updated_from, query.updated_to);
+  const Range created = range(query.created_from, query.created_to);
+  // Tag lists are few: each is checked once here, not once per chunk.
+  std::vector<int32_t> tag_lists;
+  if (!query.tags.empty()) {
+    const std::string prefix = kTagsPrefix;
+    for (const auto& [value, id] : interned_) {
+      if (value.compare(0, prefix.size(), prefix) != 0) continue;
+      const nlohmann::json list = ParseJson(value.substr(prefix.size()));
+      if (!list.is_array()) continue;
+      if (std::all_of(query.tags.begin(), query.tags.end(), [&list](const std::string& tag) {
+            return std::find(list.begin(), list.end(), tag) != list.end();
+          })) {
+        tag_lists.push_back(id);
+      }
+    }
+    if (tag_lists.empty()) return none;
+  }
   auto passes = [&](const ChunkAttrs& a) {
-    if (!types.empty() && std::find(types.begin(), types.end(), a.type) == types.end()) return false;
-    if (!statuses.empty() && std::find(statuses.begin(), statuses.end(), a.status) == statuses.end()) return false;
-    if (date_filter && (a.updated_at == INT64_MIN || a.updated_at < from || a.updated_at > to)) return false;
+    if (!one_of(types, a.type) || !one_of(statuses, a.status) || !one_of(priorities, a.priority)) return false;
+    if (!one_of(languages, a.language) || !one_of(tag_lists, a.tags)) return false;
+    if (!groups.empty() && !one_of(groups, a.group_name) && !one_of(groups, a.group_id)) return false;
+    if (!updated.Holds(a.updated_at) || !created.Holds(a.created_at)) return false;
     if (query.exclude_private && a.is_private) return false;
     return true;
   };
@@ -1123,35 +1199,26 @@ Result<std::vector<SearchHit>> SqliteStore::Search(const SearchQuery& raw_query)
     reads_mapped_ = true;
   }
 
-  std::vector<int64_t> keyword;
+  std::vector<sc::Candidate> keyword;
   const std::string match = query.mode == SearchMode::kVector ? "" : FtsMatchExpression(query.text);
   if (!match.empty()) {
-    std::string sql =
-        "SELECT c.rowid FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid "
+    std::vector<std::string> binds = {match, tenant};
+    const std::string sql =
+        "SELECT c.rowid, -bm25(chunks_fts) FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid "
         "JOIN documents d ON d.tenant_id = c.tenant_id AND d.id = c.document_id "
-        "WHERE chunks_fts MATCH ? AND c.tenant_id = ?";
-    if (!query.types.empty()) sql += " AND d.type IN " + Placeholders(query.types.size());
-    if (!query.statuses.empty()) sql += " AND d.status IN " + Placeholders(query.statuses.size());
-    if (!query.updated_from.empty()) sql += " AND d.updated_at >= ?";
-    if (!query.updated_to.empty()) sql += " AND d.updated_at <= ?";
-    if (query.exclude_private) sql += " AND d.is_private = 0";
-    sql += " ORDER BY bm25(chunks_fts), c.rowid LIMIT " + std::to_string(sc::kCandidateCount);
+        "WHERE chunks_fts MATCH ? AND c.tenant_id = ?" +
+        DocumentFilterSql(query, binds) + " ORDER BY bm25(chunks_fts), c.rowid LIMIT " +
+        std::to_string(sc::kCandidateCount);
     ASSIGN_OR_RETURN(Statement * stmt, db_->Prepare(sql));
-    int bind = 1;
-    stmt->Bind(bind++, match);
-    stmt->Bind(bind++, tenant);
-    for (const std::string& t : query.types) stmt->Bind(bind++, t);
-    for (const std::string& st : query.statuses) stmt->Bind(bind++, st);
-    if (!query.updated_from.empty()) stmt->Bind(bind++, query.updated_from);
-    if (!query.updated_to.empty()) stmt->Bind(bind++, query.updated_to);
+    for (size_t i = 0; i < binds.size(); ++i) stmt->Bind(static_cast<int>(i + 1), binds[i]);
     while (true) {
       ASSIGN_OR_RETURN(bool row, stmt->Step());
       if (!row) break;
-      keyword.push_back(stmt->ColumnInt(0));
+      keyword.push_back({stmt->ColumnInt(0), stmt->ColumnDouble(1)});
     }
   }
 
-  std::vector<int64_t> vector;
+  std::vector<sc::Candidate> vector;
   if (!query.vector.empty() && query.mode != SearchMode::kKeyword) {
     ASSIGN_OR_RETURN(vector, VectorCandidates(query));
   }
@@ -1162,8 +1229,10 @@ Result<std::vector<SearchHit>> SqliteStore::Search(const SearchQuery& raw_query)
       db_->Prepare("SELECT c.id, c.document_id, c.text, d.type, d.title, d.metadata FROM chunks c "
                    "JOIN documents d ON d.tenant_id = c.tenant_id AND d.id = c.document_id "
                    "WHERE c.rowid = ? AND c.tenant_id = ?"));
+  // Vector hits are marked too where they share words with the query.
+  const std::string snippet_match = query.snippets ? FtsMatchExpression(query.text) : "";
   sc::HitsPerDocument per_document(query.max_hits_per_document);
-  for (const sc::Fused& f : sc::FuseRanks(keyword, vector)) {
+  for (const sc::Fused& f : sc::FuseScores(keyword, vector, sc::KeywordWeight(query))) {
     if (hits.size() >= static_cast<size_t>(query.top_k)) break;
     detail->Reset();
     detail->Bind(1, f.key).Bind(2, tenant);
@@ -1182,9 +1251,31 @@ Result<std::vector<SearchHit>> SqliteStore::Search(const SearchQuery& raw_query)
     hit.score = f.score;
     hit.keyword_rank = f.keyword_rank;
     hit.vector_rank = f.vector_rank;
+    hit.keyword_score = f.keyword_score;
+    hit.vector_score = f.vector_score;
+    if (query.snippets) {
+      ASSIGN_OR_RETURN(hit.snippet, Snippet(f.key, snippet_match, hit.text));
+    }
     hits.push_back(std::move(hit));
   }
   return hits;
+}
+
+Result<std::string> SqliteStore::Snippet(int64_t key, const std::string& match, const std::string& text) {
+  if (match.empty()) return sc::OpeningSnippet(text);
+  ASSIGN_OR_RETURN(Statement * stmt,
+                   db_->Prepare(std::string("SELECT snippet(chunks_fts, 0, char(") +
+                                std::to_string(static_cast<int>(sc::kSnippetOpen)) + "), char(" +
+                                std::to_string(static_cast<int>(sc::kSnippetClose)) + "), '…', " +
+                                std::to_string(sc::kSnippetWords) +
+                                ") FROM chunks_fts WHERE chunks_fts MATCH ? AND rowid = ?"));
+  stmt->Bind(1, match).Bind(2, key);
+  ASSIGN_OR_RETURN(bool row, stmt->Step());
+  const std::string highlighted = row ? stmt->ColumnText(0) : std::string();
+  stmt->Reset();
+  // The words may all have matched the title, which the snippet is not taken from.
+  if (highlighted.find(sc::kSnippetOpen) == std::string::npos) return sc::OpeningSnippet(text);
+  return sc::MarkedSnippet(highlighted);
 }
 
 // ---- stats, digest, runs ----

@@ -24,6 +24,7 @@
 #include "store/index_follower.h"
 #include "store/sqlite_db.h"
 #include "store/store.h"
+#include "store/store_common.h"
 #include "store/vector_index.h"
 #include "store/wal_checkpointer.h"
 
@@ -95,6 +96,12 @@ class SqliteStore : public Store {
     int32_t type = -1;    // interned document type
     int32_t status = -1;  // interned metadata status
     int64_t updated_at = INT64_MIN;  // Unix seconds; INT64_MIN when unknown
+    int64_t created_at = INT64_MIN;  // metadata created_at, likewise
+    int32_t priority = -1;    // interned metadata values ("" when absent)
+    int32_t group_name = -1;
+    int32_t group_id = -1;
+    int32_t language = -1;
+    int32_t tags = -1;  // the interned tag list (kTagsPrefix + its JSON text), shared by documents alike
     bool is_private = false;
   };
   // Filter fields by chunk rowid: a hash for the lookups inside the graph search, and the entries in a flat
@@ -134,15 +141,18 @@ class SqliteStore : public Store {
   Result<void> FoldUnkeyedVectors();  // FoldEmbeddingKeys in its own transaction
   Result<void> LoadKeysThrough();
   Result<void> LoadAttrs(const std::string& tenant_id, AttrMap& attrs);
+  ChunkAttrs AttrsOfRow(const sqlite::Statement& row);  // a row of kAttrSelect
+  // SearchHit::snippet of chunk `key` (its text `text`) for an FTS5 MATCH expression ("" ⇒ its opening).
+  Result<std::string> Snippet(int64_t key, const std::string& match, const std::string& text);
   Result<void> RefreshAttrs(const std::string& tenant_id, const std::string& document_id, AttrMap& attrs);
   int32_t Intern(const std::string& value);
   int32_t InternedId(const std::string& value) const;  // -1 when never seen
   // The vector side's ranked chunk rowids: the index's candidates (int8 codes: approximate scores) re-ranked by
   // the exact cosine of their stored float vectors.
-  Result<std::vector<int64_t>> VectorCandidates(const SearchQuery& query);
+  Result<std::vector<store_common::Candidate>> VectorCandidates(const SearchQuery& query);
   Result<std::vector<std::pair<int64_t, float>>> IndexCandidates(const SearchQuery& query);
-  Result<std::vector<int64_t>> RankExactly(const std::vector<float>& query,
-                                           const std::vector<std::pair<int64_t, float>>& candidates);
+  Result<std::vector<store_common::Candidate>> RankExactly(
+      const std::vector<float>& query, const std::vector<std::pair<int64_t, float>>& candidates);
   // The tenant's open index: opened on first use, its growing segment refilled from SQL when stale.
   Result<SegmentedIndex*> TenantIndex(const std::string& tenant_id);
   Result<std::unique_ptr<SegmentedIndex>> OpenIndex(const std::string& tenant_id);

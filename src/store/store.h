@@ -55,7 +55,7 @@ struct BatchWrite {
   std::vector<DeadLetter> dead_letters;  // upserted by (tenant, stream, record_id); attempts counted
 };
 
-// Which ranked lists a search draws on. Hybrid fuses the BM25 and vector lists by reciprocal rank; keyword and
+// Which ranked lists a search draws on. Hybrid fuses the BM25 and vector lists by their scores; keyword and
 // vector return one list in its own order — to measure each against the fusion (bench/retrieval), or for a
 // caller that wants exact words or meaning alone.
 enum class SearchMode { kHybrid, kKeyword, kVector };
@@ -77,21 +77,36 @@ inline std::optional<SearchMode> ParseSearchMode(const std::string& name) {
   return std::nullopt;
 }
 
-struct SearchQuery {
+// What a search can be narrowed to. Every filter applies inside both the keyword and the vector search
+// (never after the top-k cut); empty ⇒ no restriction. Timestamps are ISO-8601, bounds inclusive.
+struct SearchFilters {
+  std::vector<std::string> types;       // document types ("ticket", "article")
+  std::vector<std::string> statuses;    // metadata "status" ("open", "resolved", "published", …)
+  std::vector<std::string> priorities;  // metadata "priority" ("low", …, "urgent")
+  std::vector<std::string> groups;      // metadata "group_name", or "group_id" in decimal
+  std::vector<std::string> tags;        // the document carries every one of these (metadata "tags")
+  std::vector<std::string> languages;   // metadata "language" (an article's translation: "en", "de")
+  std::string updated_from;             // the document's updated_at
+  std::string updated_to;
+  std::string created_from;             // metadata "created_at"
+  std::string created_to;
+  bool exclude_private = false;  // drop documents holding private notes or agent-only (non-public) articles
+};
+
+struct SearchQuery : SearchFilters {
   std::string tenant_id;
   std::string text;
   std::vector<float> vector;  // the embedded text; empty ⇒ keyword search only (required by kVector)
   SearchMode mode = SearchMode::kHybrid;
   int top_k = 5;
-  std::vector<std::string> types;  // empty ⇒ every type
-  // Metadata filters, applied inside the vector search (and to the keyword list) — never after the top-k cut.
-  std::vector<std::string> statuses;  // document metadata "status" ("open", "resolved", "published", …); empty ⇒ any
-  std::string updated_from;           // UTC ISO-8601, inclusive lower bound on the document's updated_at; "" ⇒ open
-  std::string updated_to;             // UTC ISO-8601, inclusive upper bound; "" ⇒ open
-  bool exclude_private = false;       // drop documents holding private notes or agent-only (non-public) articles
   // > 0: at most this many hits of one document (its best-ranked chunks), so the top_k spans more documents;
   // 0 ⇒ no cap.
   int max_hits_per_document = 0;
+  // Hybrid: the keyword list's share of the fused score, the vector list's is the rest (Embedder::
+  // keyword_weight() gives the one measured for the query's model).
+  double keyword_weight = 0.7;
+  // Each hit gets a snippet of its chunk around the query's words, those words marked (SearchHit::snippet).
+  bool snippets = false;
 };
 
 struct SearchHit {
@@ -100,9 +115,15 @@ struct SearchHit {
   std::string type;
   std::string title;
   std::string text;
-  double score = 0;        // fused reciprocal-rank score
+  double score = 0;        // fused score, 0..1 (store_common::FuseScores)
   int keyword_rank = 0;    // 1-based rank in the BM25 list; 0 = absent
   int vector_rank = 0;     // 1-based rank in the ANN list; 0 = absent
+  double keyword_score = 0;  // BM25 of the chunk for the query's words (higher is better); 0 when absent
+  double vector_score = 0;   // cosine similarity of the chunk's vector to the query's; 0 when absent
+  // With SearchQuery::snippets: up to ~32 words of the chunk around the query's words, HTML-escaped, each
+  // word the keyword search matched (stemmed, as it matched) inside <mark>…</mark>; "…" where text was cut.
+  // The chunk's opening when no word matched (a hit by meaning alone).
+  std::string snippet;
   nlohmann::json metadata;
 };
 

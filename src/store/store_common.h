@@ -17,7 +17,6 @@
 namespace deskpipe::store_common {
 
 inline constexpr int kCandidateCount = 50;  // per list, before fusion
-inline constexpr int kRrfK = 60;            // reciprocal-rank fusion constant
 
 // Lower-cased words of free text (ASCII letters/digits and any non-ASCII byte), deduplicated, at most 32.
 std::vector<std::string> QueryTerms(const std::string& text);
@@ -31,6 +30,12 @@ struct FilterFields {
   std::string status;      // metadata "status" ("" when absent)
   std::string updated_at;  // the document's updated_at (UTC ISO-8601)
   bool is_private = false;  // has private notes, or agent-only visibility
+  std::string priority;    // metadata "priority"
+  std::string group_name;  // metadata "group_name"
+  std::string group_id;    // metadata "group_id" in decimal
+  std::string language;    // metadata "language"
+  std::string created_at;  // metadata "created_at"
+  std::vector<std::string> tags;  // metadata "tags"
 };
 FilterFields FilterFieldsOf(const Document& document);
 
@@ -38,22 +43,38 @@ FilterFields FilterFieldsOf(const Document& document);
 // display keys.
 nlohmann::json VectorPayload(const nlohmann::json& metadata, bool include_all);
 
-// Checks a query's tenant id and date bounds; returns a copy with the bounds normalized to UTC "…Z" so they
-// compare as strings with stored timestamps.
+// Checks a query's tenant id, weights and date bounds; returns a copy with the bounds normalized to UTC "…Z"
+// so they compare as strings with stored timestamps.
 Result<SearchQuery> NormalizeQuery(const SearchQuery& query);
 
 // True when `fields` of a document of `type` pass the query's metadata filters.
 bool PassesFilters(const SearchQuery& query, const std::string& type, const FilterFields& fields);
 bool HasMetadataFilter(const SearchQuery& query);
+// The keyword list's share of the fused score for the query's mode: all of it or none for one list alone.
+double KeywordWeight(const SearchQuery& query);
 
+// One entry of a ranked candidate list: a chunk's key and its score on that list's own scale (BM25, higher is
+// better; cosine similarity).
+struct Candidate {
+  int64_t key;
+  double score;
+};
 struct Fused {
   int64_t key;
   double score;
-  int keyword_rank;
+  int keyword_rank;  // 1-based; 0 = absent
   int vector_rank;
+  double keyword_score;  // the list's own score; 0 when absent
+  double vector_score;
 };
-// Reciprocal-rank fusion of two ranked key lists (best first); ties broken by key.
-std::vector<Fused> FuseRanks(const std::vector<int64_t>& keyword, const std::vector<int64_t>& vector);
+// Distribution-based score fusion of two ranked candidate lists (best first): each list's scores are mapped
+// from [mean - 3 sd, mean + 3 sd] of that list onto [0, 1], so BM25 and cosine become comparable and a list
+// whose top stands far above its rest weighs more than one that is flat; a candidate absent from a list gets
+// nothing from it. The fused score is keyword_weight * keyword + (1 - keyword_weight) * vector. Ties are
+// broken by key. (Reciprocal-rank fusion, which this replaced, ignores how far apart scores are; see the
+// README's "Retrieval quality" for both measured.)
+std::vector<Fused> FuseScores(const std::vector<Candidate>& keyword, const std::vector<Candidate>& vector,
+                              double keyword_weight);
 
 // SearchQuery::max_hits_per_document for one search: offered hits in rank order, admits at most that many of
 // each document (every hit when it is 0).
@@ -66,6 +87,15 @@ class HitsPerDocument {
   int max_;
   std::unordered_map<std::string, int> admitted_;
 };
+
+// SearchHit::snippet from a backend's highlighted excerpt, in which each matched word stands between
+// kSnippetOpen and kSnippetClose: the text HTML-escaped, the marks made <mark>…</mark>.
+inline constexpr char kSnippetOpen = '\x02';
+inline constexpr char kSnippetClose = '\x03';
+inline constexpr int kSnippetWords = 32;
+std::string MarkedSnippet(const std::string& highlighted);
+// SearchHit::snippet for a hit no query word matched: the first kSnippetWords words, HTML-escaped.
+std::string OpeningSnippet(const std::string& text);
 
 // Cosine similarity of two equal-length vectors (0 when either is zero).
 float Cosine(const float* a, const float* b, size_t n);
