@@ -619,7 +619,7 @@ Result<void> PostgresStore::Flush() { return {}; }  // every write is durable at
 
 Result<std::vector<sc::Candidate>> PostgresStore::KeywordCandidates(const SearchQuery& query) {
   std::vector<sc::Candidate> ranked;
-  const std::vector<std::string> terms = sc::QueryTerms(query.text);
+  const std::vector<std::string> terms = sc::KeywordTerms(query.text);
   if (terms.empty()) return ranked;
   // websearch_to_tsquery never fails on user text; quoted words joined by "or" rank any-word matches.
   std::string websearch;
@@ -745,7 +745,7 @@ Result<std::vector<SearchHit>> PostgresStore::Search(const SearchQuery& raw_quer
 
 Result<void> PostgresStore::AddSnippets(const SearchQuery& query, std::vector<SearchHit>& hits) {
   if (hits.empty()) return {};
-  const std::vector<std::string> terms = sc::QueryTerms(query.text);
+  const std::vector<std::string> terms = sc::KeywordTerms(query.text);
   std::string websearch;
   for (const std::string& term : terms) websearch += (websearch.empty() ? "\"" : " or \"") + term + "\"";
   std::vector<std::string> ids;

@@ -141,12 +141,12 @@ TEST_F(SqliteStoreTest, OpeningTwiceMigratesOnce) {
   {
     auto store = Open();
     ASSERT_TRUE(store);
-    EXPECT_EQ(*store->SchemaVersion(), 5);
+    EXPECT_EQ(*store->SchemaVersion(), 6);
   }
   auto store = Open();
   ASSERT_TRUE(store);
-  EXPECT_EQ(*store->SchemaVersion(), 5);
-  EXPECT_EQ(Count(*store, "SELECT COUNT(*) FROM schema_migrations"), 5);
+  EXPECT_EQ(*store->SchemaVersion(), 6);
+  EXPECT_EQ(Count(*store, "SELECT COUNT(*) FROM schema_migrations"), 6);
   EXPECT_EQ(Count(*store, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'chunks_fts'"), 1);
   auto mode = store->db().Prepare("PRAGMA journal_mode");
   ASSERT_TRUE(mode.has_value());
@@ -698,6 +698,14 @@ CREATE TRIGGER chunks_fts_insert AFTER INSERT ON chunks BEGIN
   INSERT INTO chunks_fts (rowid, text, title) VALUES (new.rowid, new.text, new.title);
 END;
 DELETE FROM meta WHERE tenant_id = '';
+ALTER TABLE documents DROP COLUMN priority;
+ALTER TABLE documents DROP COLUMN group_name;
+ALTER TABLE documents DROP COLUMN group_id;
+ALTER TABLE documents DROP COLUMN language;
+ALTER TABLE documents DROP COLUMN created_at;
+ALTER TABLE documents DROP COLUMN tags;
+UPDATE documents SET metadata = '{"status":"open","priority":"urgent","tags":["vip"],"group_id":501}'
+  WHERE id = 'acme_freshdesk_1';
 DELETE FROM schema_migrations WHERE version >= 4;
 )sql");
     ASSERT_TRUE(downgraded.has_value()) << downgraded.error().ToString();
@@ -707,7 +715,16 @@ DELETE FROM schema_migrations WHERE version >= 4;
   }
   auto store = Open();
   ASSERT_TRUE(store);
-  EXPECT_EQ(*store->SchemaVersion(), 5);
+  EXPECT_EQ(*store->SchemaVersion(), 6);
+  // Migration 6 filled the filter columns from the metadata.
+  SearchQuery filtered = Query("acme", "printer");
+  filtered.tags = {"vip"};
+  filtered.priorities = {"urgent"};
+  filtered.groups = {"501"};
+  auto found = store->Search(filtered);
+  ASSERT_TRUE(found.has_value()) << found.error().ToString();
+  ASSERT_FALSE(found->empty());
+  for (const SearchHit& hit : *found) EXPECT_EQ(hit.document_id, "acme_freshdesk_1");
   EXPECT_EQ(Count(*store, "SELECT COUNT(*) FROM chunks WHERE vector_id IS NULL"), 0);
   EXPECT_EQ(Count(*store, "SELECT COUNT(*) FROM embedding_keys"), 4);
   auto hits = store->Search(Query("acme", "printer jammed"));  // the index is refilled from SQL first
@@ -743,7 +760,7 @@ TEST_F(SqliteStoreTest, FtsSyntaxInQueriesIsTreatedAsText) {
     EXPECT_TRUE(hits.has_value()) << text << ": " << hits.error().ToString();
   }
   EXPECT_EQ(SqliteStore::FtsMatchExpression("Printer \"jammed\" AND printer"),
-            "\"printer\" OR \"jammed\" OR \"and\"");
+            "\"printer\" OR \"jammed\"");  // "and" is a stop word
   EXPECT_EQ(SqliteStore::FtsMatchExpression("?!"), "");
   auto hits = store->Search(Query("acme", "title:refund", false));
   ASSERT_FALSE(hits->empty());

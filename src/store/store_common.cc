@@ -59,6 +59,24 @@ std::vector<std::string> QueryTerms(const std::string& text) {
   return terms;
 }
 
+std::vector<std::string> KeywordTerms(const std::string& text) {
+  // The stop words of Lucene's and PostgreSQL's English lists that support questions are full of.
+  static const std::set<std::string, std::less<>> kStopWords = {
+      "a",     "about", "am",    "an",    "and",   "any",   "are",   "as",    "at",   "be",    "been",
+      "but",   "by",    "can",   "could", "did",   "do",    "does",  "for",   "from", "had",   "has",
+      "have",  "he",    "her",   "him",   "his",   "how",   "i",     "if",    "im",   "in",    "into",
+      "is",    "it",    "its",   "just",  "me",    "my",    "of",    "on",    "or",   "our",   "please",
+      "she",   "so",    "some",  "that",  "the",   "their", "them",  "then",  "there", "these", "they",
+      "this",  "those", "to",    "too",   "us",    "was",   "we",    "were",  "what", "when",  "where",
+      "which", "who",   "why",   "will",  "with",  "would", "you",   "your"};
+  std::vector<std::string> terms = QueryTerms(text);
+  std::vector<std::string> kept;
+  for (std::string& term : terms) {
+    if (!kStopWords.contains(term)) kept.push_back(term);
+  }
+  return kept.empty() ? terms : kept;
+}
+
 const char* RecordTable(const std::string& type) {
   if (type == "ticket") return "tickets";
   if (type == "conversation") return "conversations";
@@ -80,6 +98,8 @@ FilterFields FilterFieldsOf(const Document& document) {
   fields.group_id = MetadataString(document.metadata, "group_id");
   fields.language = MetadataString(document.metadata, "language");
   fields.created_at = MetadataString(document.metadata, "created_at");
+  // Stored canonical ("…Z"), so range filters compare it as a string with the query's normalized bounds.
+  if (auto canonical = NormalizeTimestamp(fields.created_at)) fields.created_at = *canonical;
   if (auto it = document.metadata.find("tags"); document.metadata.is_object() && it != document.metadata.end() &&
                                                 it->is_array()) {
     for (const auto& tag : *it) {
@@ -92,9 +112,9 @@ FilterFields FilterFieldsOf(const Document& document) {
 nlohmann::json VectorPayload(const nlohmann::json& metadata, bool include_all) {
   if (!metadata.is_object()) return nlohmann::json::object();
   if (include_all) return metadata;
-  static const char* const kKept[] = {"status",     "priority",   "created_at",        "updated_at",
-                                      "original_id", "has_private", "private",          "visibility",
-                                      "folder_visibility", "state", "url"};
+  static const char* const kKept[] = {"status",     "priority",    "created_at", "updated_at",        "original_id",
+                                      "has_private", "private",   "visibility", "folder_visibility", "state",
+                                      "url",        "group_name",  "group_id",   "tags",              "language"};
   nlohmann::json reduced = nlohmann::json::object();
   for (const char* key : kKept) {
     auto it = metadata.find(key);

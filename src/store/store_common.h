@@ -20,6 +20,10 @@ inline constexpr int kCandidateCount = 50;  // per list, before fusion
 
 // Lower-cased words of free text (ASCII letters/digits and any non-ASCII byte), deduplicated, at most 32.
 std::vector<std::string> QueryTerms(const std::string& text);
+// The words the keyword search looks for: QueryTerms without English stop words ("i", "the", "to", …),
+// which match most chunks, weigh almost nothing in BM25 and make the search walk their long posting lists;
+// all of QueryTerms when nothing else is left ("to be or not to be").
+std::vector<std::string> KeywordTerms(const std::string& text);
 
 // Which table holds records of `type` in hybrid mode: tickets, conversations, articles, else records.
 const char* RecordTable(const std::string& type);

@@ -48,6 +48,12 @@ TEST(FuseScoresTest, AFlatListAndASingleCandidateDoNotDivideByZero) {
   EXPECT_TRUE(FuseScores({}, {}, 0.7).empty());
 }
 
+TEST(KeywordTermsTest, DropsStopWordsUnlessNothingElseIsLeft) {
+  EXPECT_EQ(KeywordTerms("How do I cancel MY order?"), (std::vector<std::string>{"cancel", "order"}));
+  EXPECT_EQ(KeywordTerms("to be or not to be"), (std::vector<std::string>{"not"}));
+  EXPECT_EQ(KeywordTerms("to be or"), (std::vector<std::string>{"to", "be", "or"}));
+}
+
 TEST(SnippetTest, MarkedSnippetEscapesTextAndMarksMatches) {
   const std::string highlighted = std::string("a <b> & ") + kSnippetOpen + "printer" + kSnippetClose + " \"jams\"";
   EXPECT_EQ(MarkedSnippet(highlighted), "a &lt;b&gt; &amp; <mark>printer</mark> &quot;jams&quot;");

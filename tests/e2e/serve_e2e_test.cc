@@ -626,7 +626,12 @@ TEST_F(ServeTest, MetricsPassPromtoolAndCountWhatHappened) {
   ASSERT_EQ(server_->Call("POST", "/api/ingest/start?tenant_id=acme").status, 202);
   WaitForState("acme", {"succeeded"});
   ASSERT_EQ(server_->Call("GET", "/api/search?tenant_id=acme&q=password").status, 200);
-  const Reply metrics = server_->Call("GET", "/metrics");
+  // A request is counted once its response has been written, which can be after the client has read it.
+  Reply metrics = server_->Call("GET", "/metrics");
+  for (int i = 0; i < 50 && metrics.text.find("route=\"GET /api/search\"") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    metrics = server_->Call("GET", "/metrics");
+  }
   ASSERT_EQ(metrics.status, 200);
   const std::filesystem::path file = root_ / "metrics.txt";
   std::ofstream(file) << metrics.text;
