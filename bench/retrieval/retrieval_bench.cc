@@ -1,21 +1,24 @@
-// bench_retrieval: retrieval quality of one synced tenant, per query set and search mode (issue 26 point 1).
+// bench_retrieval: retrieval quality of one synced tenant, per query set and search mode.
 // Reads the ground truth the emulator wrote (`freshdesk-emulator --dataset DIR --dataset-holdout P
 // --dataset-truth FILE`, see tools/freshdesk-emulator/dataset.h): the label of every synced ticket and article,
 // and the held-out queries with theirs. Each query is searched as `deskpipe search` would (the tenant's own
-// embedder, loaded once; the store opened once, read-only) in the keyword, vector and hybrid modes, for the top
-// 10 distinct documents of the query's relevant type (tickets for Bitext and IBM, articles for ABCD). A document
-// is relevant when it has the query's label in the query's set.
+// embedder, loaded once, and its keyword weight; the store opened once, read-only) in the keyword, vector and
+// hybrid modes, for the top 10 distinct documents of the query's relevant type (tickets for Bitext and IBM,
+// articles for ABCD). A document is relevant when it has the query's label in the query's set. Mode "similar"
+// is `deskpipe similar` (app::SimilarToTicket): a sample of synced tickets of each set, each the query, the
+// other tickets of its label relevant.
 //
 // Per set × mode × half it prints: queries (with at least one relevant document; the others are counted apart),
 // precision@10 of distinct documents, MRR@10, nDCG@10 (binary gains; the ideal ranking puts min(relevant, 10)
 // relevant documents first) and the p50 latency of a search (embedding the query + the store's search). Halves:
-// a query's half is fixed by a hash of its id, "tune" or "test"; nothing is tuned here, the tuning half is kept
-// for whoever tunes (the fusion constant, candidate counts, …) so the test half stays unseen.
+// a query's half is fixed by a hash of its id, "tune" or "test"; whatever is tuned (the fusion weights, the stop
+// words) is chosen on the tuning half only, so the test half stays unseen.
 //
 // Output: one tab-separated line per row, "row\t<set>\t<embedder>\t<mode>\t<half>\t<queries>\t<skipped>\t<P@10>
 // \t<MRR@10>\t<nDCG@10>\t<p50 ms>", for bench/retrieval/run.sh to lay out.
 //
 // Usage: bench_retrieval --truth FILE --data-dir DIR [--tenant bench] [--embedder use-lite] [--top-k 10]
+//                        [--similar-sample 400] [--dump-candidates FILE]
 // Single-threaded; the embedder and store live for the run.
 #include <algorithm>
 #include <chrono>
@@ -30,6 +33,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "app/app.h"
 #include "app/config_sections.h"
 #include "app/tenant_store.h"
 #include "core/hash.h"
@@ -113,6 +117,25 @@ Result<json> CandidateLists(const Truth& truth, const Query& query, Embedder& em
   return lists;
 }
 
+// Adds one query's precision@k, reciprocal rank and nDCG@k (binary gains) to `tally`, from whether each hit in
+// rank order is relevant and how many relevant documents exist.
+void Score(const std::vector<bool>& relevant_hits, int relevant, int top_k, Tally& tally) {
+  int found = 0;
+  double dcg = 0, first = 0;
+  for (size_t rank = 0; rank < relevant_hits.size(); ++rank) {
+    if (!relevant_hits[rank]) continue;
+    ++found;
+    dcg += 1.0 / std::log2(static_cast<double>(rank) + 2);
+    if (first == 0) first = 1.0 / static_cast<double>(rank + 1);
+  }
+  double ideal = 0;
+  for (int rank = 0; rank < std::min(relevant, top_k); ++rank) ideal += 1.0 / std::log2(rank + 2.0);
+  ++tally.queries;
+  tally.precision += static_cast<double>(found) / top_k;
+  tally.reciprocal_rank += first;
+  tally.ndcg += dcg / ideal;
+}
+
 double Median(std::vector<double> values) {
   if (values.empty()) return 0;
   std::sort(values.begin(), values.end());
@@ -122,6 +145,7 @@ double Median(std::vector<double> values) {
 int Run(int argc, char** argv) {
   std::string truth_path, data_dir, tenant = "bench", embedder_name = "use-lite", dump_path;
   int top_k = 10;
+  int similar_sample = 400;  // synced tickets per set used as `similar` queries
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
     if (flag == "--truth") truth_path = value;
@@ -130,6 +154,7 @@ int Run(int argc, char** argv) {
     else if (flag == "--embedder") embedder_name = value;
     else if (flag == "--top-k") top_k = std::stoi(value);
     else if (flag == "--dump-candidates") dump_path = value;
+    else if (flag == "--similar-sample") similar_sample = std::stoi(value);
     else {
       std::fprintf(stderr, "bench_retrieval: unknown flag %s\n", flag.c_str());
       return 2;
@@ -193,23 +218,48 @@ int Run(int argc, char** argv) {
       tally.latency_ms.push_back(
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
 
-      int found = 0;
-      double dcg = 0, first = 0;
-      for (size_t rank = 0; rank < hits->size(); ++rank) {
-        auto it = truth->label_of_document.find((*hits)[rank].document_id);
-        if (it == truth->label_of_document.end() || it->second != std::make_pair(query.set, query.label)) continue;
-        ++found;
-        dcg += 1.0 / std::log2(static_cast<double>(rank) + 2);
-        if (first == 0) first = 1.0 / static_cast<double>(rank + 1);
+      std::vector<bool> relevant_hits;
+      for (const SearchHit& hit : *hits) {
+        auto it = truth->label_of_document.find(hit.document_id);
+        relevant_hits.push_back(it != truth->label_of_document.end() &&
+                                it->second == std::make_pair(query.set, query.label));
       }
-      double ideal = 0;
-      for (int rank = 0; rank < std::min(relevant->second, top_k); ++rank) ideal += 1.0 / std::log2(rank + 2.0);
-      ++tally.queries;
-      tally.precision += static_cast<double>(found) / top_k;
-      tally.reciprocal_rank += first;
-      tally.ndcg += dcg / ideal;
+      Score(relevant_hits, relevant->second, top_k, tally);
     }
   }
+  // Similar tickets (`deskpipe similar`): a sample of synced tickets of each set, each the query; relevant:
+  // the other synced tickets of its label.
+  std::map<std::string, std::vector<std::pair<uint64_t, std::string>>> tickets_of_set;
+  for (const auto& [document_id, set_label] : truth->label_of_document) {
+    if (document_id.find("_article-") != std::string::npos) continue;
+    tickets_of_set[set_label.first].emplace_back(Hash64("similar:" + document_id), document_id);
+  }
+  for (auto& [set, tickets] : tickets_of_set) {
+    std::sort(tickets.begin(), tickets.end());
+    if (tickets.size() > static_cast<size_t>(similar_sample)) tickets.resize(static_cast<size_t>(similar_sample));
+    for (const auto& [hash, document_id] : tickets) {
+      const std::string half = hash % 2 == 0 ? "tune" : "test";
+      Tally& tally = tallies[{set, "similar", half}];
+      const auto& label = truth->label_of_document.at(document_id);
+      const int relevant = truth->relevant_count.at(label) - 1;  // itself excluded
+      if (relevant <= 0) {
+        ++tally.skipped;
+        continue;
+      }
+      const auto start = std::chrono::steady_clock::now();
+      auto similar = app::SimilarToTicket(*tenant_store->store, **embedder, config->tenant_id, document_id, top_k);
+      if (!similar) return std::fprintf(stderr, "bench_retrieval: %s\n", similar.error().ToString().c_str()), 1;
+      tally.latency_ms.push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+      std::vector<bool> hits;
+      for (const SearchHit& hit : similar->tickets) {
+        auto it = truth->label_of_document.find(hit.document_id);
+        hits.push_back(it != truth->label_of_document.end() && it->second == label);
+      }
+      Score(hits, relevant, top_k, tally);
+    }
+  }
+
   for (const auto& [key, tally] : tallies) {
     const auto& [set, mode, half] = key;
     const double n = std::max(1, tally.queries);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Retrieval quality on real support text (issue 26 point 1): keyword only, vector only and hybrid (fused) search,
-# per query set and embedder, after a real `deskpipe sync` of the emulator's --dataset.
+# Retrieval quality on real support text: keyword only, vector only and hybrid (fused) search, and similar
+# tickets, per query set and embedder, after a real `deskpipe sync` of the emulator's --dataset.
 #
 #   bench/retrieval/run.sh        (after building deskpipe, freshdesk-emulator and bench_retrieval)
 # env: DESKPIPE, EMULATOR, BENCH (default build/release/…), DATA (default ../shared/data from the repo root),
@@ -79,7 +79,7 @@ for h in test tune; do
   echo "${h} half (queries held out of the sync; $([ "$h" = test ] && echo "the figures to report" || echo "for tuning only"))"
   printf '| set | embedder | mode | queries | P@10 | MRR@10 | nDCG@10 | p50 ms |\n|---|---|---|---:|---:|---:|---:|---:|\n'
   awk -F'\t' -v half="$h" '$1 == "row" && $5 == half {
-      order = ($4 == "keyword" ? 1 : $4 == "vector" ? 2 : 3)
+      order = ($4 == "keyword" ? 1 : $4 == "vector" ? 2 : $4 == "hybrid" ? 3 : 4)
       printf "%s\t%s\t%d\t| %s | %s | %s | %s%s | %s | %s | %s | %s |\n", $2, $3, order, $2, $3, $4, $6,
              ($7 > 0 ? " (+" $7 " without a relevant document)" : ""), $8, $9, $10, $11 }' "$tmp/rows.tsv" |
     sort -t$'\t' -k1,1 -k2,2 -k3,3n | cut -f4-

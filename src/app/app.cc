@@ -134,25 +134,32 @@ Result<SimilarOutcome> App::SimilarTickets(const std::string& ticket_id, int top
   ASSIGN_OR_RETURN(const std::string document_id, MakeDocumentId(config_.tenant_id, config_.platform, ticket_id));
   ASSIGN_OR_RETURN(auto embedder, MakeTenantEmbedder());
   ASSIGN_OR_RETURN(TenantStore tenant, OpenTenantForReading(config_, embedder.get()));
-  ASSIGN_OR_RETURN(std::optional<std::string> opening, tenant.store->DocumentOpening(config_.tenant_id, document_id));
-  if (!opening) {
+  auto similar = SimilarToTicket(*tenant.store, *embedder, config_.tenant_id, document_id, top_k);
+  if (!similar && similar.error().code() == StatusCode::kNotFound) {
     return Error(NotFound("tenant " + config_.tenant_id + " has no ticket " + ticket_id + " with text"));
   }
+  return similar;
+}
+
+Result<SimilarOutcome> SimilarToTicket(Store& store, Embedder& embedder, const std::string& tenant_id,
+                                       const std::string& document_id, int top_k) {
+  ASSIGN_OR_RETURN(std::optional<std::string> opening, store.DocumentOpening(tenant_id, document_id));
+  if (!opening) return Error(NotFound("no document " + document_id + " with text"));
   // The subject and first message carry the question; a long thread's tail would only blur it.
   std::string text = opening->substr(0, 1200);
   while (!text.empty() && (static_cast<unsigned char>(text.back()) & 0xC0) == 0x80) text.pop_back();
   if (text.size() < opening->size() && !text.empty()) text.pop_back();  // a cut lead byte
-  ASSIGN_OR_RETURN(auto vectors, embedder->Embed({text}));
+  ASSIGN_OR_RETURN(auto vectors, embedder.Embed({text}));
   SearchQuery query;
-  query.tenant_id = config_.tenant_id;
+  query.tenant_id = tenant_id;
   query.text = text;
   query.vector = std::move(vectors.at(0));
-  query.keyword_weight = embedder->keyword_weight();
+  query.keyword_weight = embedder.keyword_weight();
   query.max_hits_per_document = 1;
   query.types = {"ticket"};
   query.top_k = top_k + 1;  // the ticket itself is likely the best match
   SimilarOutcome outcome;
-  ASSIGN_OR_RETURN(std::vector<SearchHit> tickets, tenant.store->Search(query));
+  ASSIGN_OR_RETURN(std::vector<SearchHit> tickets, store.Search(query));
   for (SearchHit& hit : tickets) {
     if (hit.document_id != document_id && static_cast<int>(outcome.tickets.size()) < top_k) {
       outcome.tickets.push_back(std::move(hit));
@@ -160,7 +167,7 @@ Result<SimilarOutcome> App::SimilarTickets(const std::string& ticket_id, int top
   }
   query.types = {"article"};
   query.top_k = top_k;
-  ASSIGN_OR_RETURN(outcome.articles, tenant.store->Search(query));
+  ASSIGN_OR_RETURN(outcome.articles, store.Search(query));
   return outcome;
 }
 

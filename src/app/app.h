@@ -53,6 +53,11 @@ struct SimilarOutcome {
   std::vector<SearchHit> articles;  // the knowledge-base articles that best answer it, one hit each
 };
 
+// App::SimilarTickets on an open store and embedder (bench/retrieval measures it this way): the query is the
+// ticket's subject and first message, the ticket itself left out. NotFound when the ticket has no text.
+Result<SimilarOutcome> SimilarToTicket(Store& store, Embedder& embedder, const std::string& tenant_id,
+                                       const std::string& document_id, int top_k);
+
 struct VerifyOutcome {
   VerifyReport found;          // before any repair (with the mode problems)
   VerifyReport final_report;   // after the repair, or `found` when none ran
