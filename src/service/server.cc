@@ -973,7 +973,8 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
           return Error(Status(summary.error().code(), RedactSecrets(config, summary.error().message())));
         return summary;
       },
-      JobManagerOptions{.concurrency = opts.jobs, .tick = opts.job_tick, .stale_after = opts.stale_after});
+      JobManagerOptions{
+          .concurrency = opts.jobs, .tick = opts.job_tick, .lease = opts.lease, .owner = opts.worker_id});
   impl->jobs->TenantsChanged(tenants);
   RETURN_IF_ERROR(impl->jobs->Start());
   impl->DeclareRoutes();

@@ -486,6 +486,19 @@ Result<void> PostgresStore::Commit(const BatchWrite& batch, const std::string& m
   RETURN_IF_ERROR(txn.status());
   // Two workers committing batches of one tenant serialize here; other tenants are not blocked.
   RETURN_IF_ERROR(conn_->Exec("SELECT pg_advisory_xact_lock(hashtext($1))", {tenant}));
+  if (batch.fence) {
+    // FOR SHARE holds the token until this transaction ends: a claim taking the job over waits for (or
+    // skips) this commit, so the batch is in before the new holder starts, or never.
+    ASSIGN_OR_RETURN(PgResult holder, conn_->Exec("SELECT fencing_token, owner FROM service_jobs "
+                                                  "WHERE task_id = $1 FOR SHARE",
+                                                  {batch.fence->task_id}));
+    if (holder.rows() == 0 || holder.Int(0, 0) != batch.fence->token) {
+      const std::string owner = holder.rows() == 0 ? "(none: the job is gone)" : holder.Text(0, 1);
+      return Error(Status(StatusCode::kBusy,
+                          "lease lost: job " + batch.fence->task_id + " was taken over by worker " + owner +
+                              "; stopping without committing"));
+    }
+  }
 
   if (options_.WritesRecords()) {
     for (const Record& r : batch.records) {
