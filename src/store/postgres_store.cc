@@ -345,9 +345,7 @@ Result<void> PostgresStore::CheckSchemaReadOnly() {
 }
 
 Result<void> PostgresStore::Migrate() {
-  RETURN_IF_ERROR(conn_->ExecScript(
-      "SET client_min_messages = warning;"
-      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"));
+  RETURN_IF_ERROR(conn_->ExecScript("SET client_min_messages = warning"));
   ASSIGN_OR_RETURN(PgResult available,
                    conn_->Exec("SELECT count(*) FROM pg_available_extensions WHERE name = 'vector'"));
   const bool vector_available = available.Int(0, 0) > 0;
@@ -355,6 +353,10 @@ Result<void> PostgresStore::Migrate() {
   pg::PgTransaction txn(*conn_);
   RETURN_IF_ERROR(txn.status());
   RETURN_IF_ERROR(conn_->Exec("SELECT pg_advisory_xact_lock($1)", {kMigrationLockKey}));
+  // Under the lock: two processes opening a new database at once race on CREATE TABLE IF NOT EXISTS
+  // (both see no table, one fails on the type's unique name).
+  RETURN_IF_ERROR(conn_->Exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"));
   ASSIGN_OR_RETURN(PgResult applied, conn_->Exec("SELECT version FROM schema_migrations"));
   std::unordered_set<int64_t> done;
   for (int i = 0; i < applied.rows(); ++i) done.insert(applied.Int(i, 0));
