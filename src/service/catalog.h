@@ -74,6 +74,18 @@ struct JobClaim {
   std::string previous_owner;
 };
 
+// A worker of the fleet (`deskpipe serve` process) as it last reported itself.
+struct WorkerRecord {
+  std::string worker_id;
+  std::string host;
+  int64_t pid = 0;
+  int64_t started_at = 0;    // Unix ms
+  int64_t heartbeat_at = 0;  // Unix ms, every tick
+  int64_t jobs = 0;          // --jobs
+  int64_t running = 0;       // jobs in hand at the heartbeat
+  bool draining = false;     // claims no new job
+};
+
 class Catalog {
  public:
   virtual ~Catalog() = default;
@@ -110,6 +122,13 @@ class Catalog {
   virtual Result<std::vector<JobRecord>> ListJobs(const std::string& tenant_id, int limit) = 0;
   // Every job in one of `states`, oldest queued first (across tenants).
   virtual Result<std::vector<JobRecord>> JobsInStates(const std::vector<JobState>& states) = 0;
+
+  // Inserts or refreshes the worker's row; returns whether it is to drain (asked through DrainWorker, by any
+  // server, since this process started, or worker.draining).
+  virtual Result<bool> PutWorker(const WorkerRecord& worker) = 0;
+  virtual Result<std::vector<WorkerRecord>> ListWorkers() = 0;  // by worker_id
+  // Asks the worker to drain; false when there is no such worker.
+  virtual Result<bool> DrainWorker(const std::string& worker_id) = 0;
 };
 
 }  // namespace deskpipe::service

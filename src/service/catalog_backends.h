@@ -39,6 +39,9 @@ class SqliteCatalog final : public Catalog {
   Result<std::optional<JobClaim>> ClaimJob(const std::string& owner, int64_t now_ms,
                                            int64_t lease_until_ms) override;
   Result<JobState> RenewLease(const JobRecord& job) override;
+  Result<bool> PutWorker(const WorkerRecord& worker) override;
+  Result<std::vector<WorkerRecord>> ListWorkers() override;
+  Result<bool> DrainWorker(const std::string& worker_id) override;
   Result<std::optional<JobRecord>> GetJob(const std::string& task_id) override;
   Result<std::vector<JobRecord>> ListJobs(const std::string& tenant_id, int limit) override;
   Result<std::vector<JobRecord>> JobsInStates(const std::vector<JobState>& states) override;
@@ -70,6 +73,9 @@ class PostgresCatalog final : public Catalog {
   Result<std::optional<JobClaim>> ClaimJob(const std::string& owner, int64_t now_ms,
                                            int64_t lease_until_ms) override;
   Result<JobState> RenewLease(const JobRecord& job) override;
+  Result<bool> PutWorker(const WorkerRecord& worker) override;
+  Result<std::vector<WorkerRecord>> ListWorkers() override;
+  Result<bool> DrainWorker(const std::string& worker_id) override;
   Result<std::optional<JobRecord>> GetJob(const std::string& task_id) override;
   Result<std::vector<JobRecord>> ListJobs(const std::string& tenant_id, int limit) override;
   Result<std::vector<JobRecord>> JobsInStates(const std::vector<JobState>& states) override;
@@ -92,6 +98,17 @@ inline constexpr const char* kJobColumns =
     "task_id, tenant_id, platform, trigger_kind, state, queued_at, started_at, ended_at, heartbeat_at, "
     "progress, "
     "summary, last_error, owner, fencing_token, lease_until";
+// The worker table, the same in both (a restarted worker, a new started_at, drops an old drain request).
+inline constexpr const char* kWorkerColumns =
+    "worker_id, host, pid, started_at, heartbeat_at, jobs, running, draining";
+inline constexpr const char* kPutWorkerSql =
+    "INSERT INTO service_workers (worker_id, host, pid, started_at, heartbeat_at, jobs, running, draining) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (worker_id) DO UPDATE SET host = excluded.host, "
+    "pid = excluded.pid, heartbeat_at = excluded.heartbeat_at, jobs = excluded.jobs, running = "
+    "excluded.running, "
+    "draining = CASE WHEN service_workers.started_at = excluded.started_at "
+    "THEN service_workers.draining | excluded.draining ELSE excluded.draining END, "
+    "started_at = excluded.started_at RETURNING draining";
 // The tenant columns, likewise.
 inline constexpr const char* kTenantColumns =
     "tenant_id, platform, settings, sealed_secrets, mode, embedder, api_budget_share, schedule_seconds, "

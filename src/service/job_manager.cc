@@ -150,13 +150,17 @@ Result<void> JobManager::Start() {
   }
   // Tenants whose latest job was interrupted (here, or by a shutdown) sync again; queued jobs are claimed.
   ASSIGN_OR_RETURN(auto interrupted, catalog_.JobsInStates({JobState::kInterrupted}));
-  std::lock_guard lock(mutex_);
-  for (const JobRecord& job : interrupted) QueueResume(job);
-  started_ = true;
-  wakeups_ = options_.concurrency;  // every thread looks at once
-  for (int i = 0; i < options_.concurrency; ++i) workers_.emplace_back([this] { WorkerLoop(); });
-  ticker_ = std::thread([this] { TickerLoop(); });
-  queue_cv_.notify_all();
+  {
+    std::lock_guard lock(mutex_);
+    for (const JobRecord& job : interrupted) QueueResume(job);
+    started_ = true;
+    started_ms_ = now;
+    wakeups_ = options_.concurrency;  // every thread looks at once
+    for (int i = 0; i < options_.concurrency; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+    ticker_ = std::thread([this] { TickerLoop(); });
+    queue_cv_.notify_all();
+  }
+  ReportWorker();  // listed at once, not a tick later
   log::Info("worker started", {{"worker", options_.owner},
                                {"jobs", options_.concurrency},
                                {"lease_seconds", static_cast<double>(options_.lease.count()) / 1000.0}});
@@ -493,7 +497,26 @@ void JobManager::TickerLoop() {
       if (ticker_cv_.wait_for(lock, options_.tick, [&] { return shutting_down_.load(); })) return;
       for (auto& [tenant, live] : live_) Publish(*live, /*persist=*/true);
     }
+    ReportWorker();
     CheckSchedules(NowMs());
+  }
+}
+
+void JobManager::ReportWorker() {
+  WorkerRecord me;
+  me.worker_id = options_.owner;
+  me.host = HostName();
+  me.pid = getpid();
+  me.started_at = started_ms_;
+  me.heartbeat_at = NowMs();
+  me.jobs = options_.concurrency;
+  me.running = running_jobs();
+  me.draining = draining_;
+  auto drain = catalog_.PutWorker(me);
+  if (!drain) {
+    log::Warn("cannot report this worker", {{"worker", options_.owner}, {"error", drain.error().message()}});
+  } else if (*drain && !draining_) {
+    Drain();
   }
 }
 
@@ -552,6 +575,7 @@ nlohmann::json JobManager::StatusJson(const JobRecord& job) {
   out["start_time"] = IsoOrNull(job.started_at);
   out["end_time"] = IsoOrNull(job.ended_at);
   out["heartbeat_at"] = IsoOrNull(job.heartbeat_at);
+  out["worker"] = job.owner.empty() ? nlohmann::json(nullptr) : nlohmann::json(job.owner);
   const nlohmann::json& fraction = progress["completion_fraction"];
   const nlohmann::json& eta = progress["eta_seconds"];
   if (job.state == JobState::kSucceeded) {

@@ -93,7 +93,8 @@ class JobManager {
   // Stops taking jobs; running jobs stop after their batch in hand and end `interrupted`. Idempotent.
   void Shutdown();
   bool shutting_down() const { return shutting_down_.load(); }
-  // Claims no more jobs; the jobs in hand run to their end. Idempotent.
+  // Claims no more jobs; the jobs in hand run to their end. Idempotent. Also asked through the catalog
+  // (Catalog::DrainWorker, from any server), seen within a tick.
   void Drain();
   bool draining() const { return draining_.load(); }
   const std::string& worker_id() const { return options_.owner; }
@@ -101,7 +102,7 @@ class JobManager {
 
   // The status route's body for a job: the seed's fields (total_items, processed_items, failed_items,
   // current_stage, start_time, estimated_completion, completion_percentage) plus task_id, state, streams,
-  // last_error, heartbeat_at and the summary once ended.
+  // last_error, heartbeat_at, worker (the id of the one holding it) and the summary once ended.
   static nlohmann::json StatusJson(const JobRecord& job);
 
  private:
@@ -114,6 +115,7 @@ class JobManager {
   void Bump(const std::string& tenant_id);  // under mutex_
   void CheckSchedules(int64_t now_ms);
   void QueueResume(const JobRecord& interrupted);  // under mutex_
+  void ReportWorker();  // this worker's row in the catalog; drains when asked there
   Result<void> SaveTransition(JobRecord& job, JobState to);
   int64_t NextScheduledRun(const std::string& tenant_id, int64_t schedule_seconds) const;  // under mutex_
 
@@ -134,6 +136,7 @@ class JobManager {
   std::atomic<bool> shutting_down_{false};
   std::atomic<bool> draining_{false};
   bool started_ = false;
+  int64_t started_ms_ = 0;
   std::vector<std::thread> workers_;
   std::thread ticker_;
 };

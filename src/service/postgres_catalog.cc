@@ -2,6 +2,7 @@
 // behind a mutex.
 #include <charconv>
 
+#include "core/log.h"
 #include "service/catalog_backends.h"
 #include "store/pg_connection.h"
 
@@ -35,7 +36,11 @@ constexpr const char* kSchema =
     "CREATE UNIQUE INDEX IF NOT EXISTS service_jobs_one_active ON service_jobs (tenant_id)"
     "  WHERE state IN ('queued', 'running', 'cancelling');"
     "CREATE INDEX IF NOT EXISTS service_jobs_by_tenant ON service_jobs (tenant_id, queued_at);"
-    "CREATE INDEX IF NOT EXISTS service_jobs_by_state ON service_jobs (state, queued_at);";
+    "CREATE INDEX IF NOT EXISTS service_jobs_by_state ON service_jobs (state, queued_at);"
+    "CREATE TABLE IF NOT EXISTS service_workers ("
+    "  worker_id TEXT PRIMARY KEY, host TEXT NOT NULL, pid BIGINT NOT NULL, started_at BIGINT NOT NULL,"
+    "  heartbeat_at BIGINT NOT NULL, jobs BIGINT NOT NULL, running BIGINT NOT NULL, draining INTEGER NOT "
+    "NULL);";
 
 constexpr const char* kUniqueViolation = "23505";
 
@@ -144,6 +149,19 @@ Result<std::unique_ptr<PostgresCatalog>> PostgresCatalog::Open(const std::string
     auto created = conn->ExecScript(kSchema);
     if (!created) return Error(created.error().WithContext("creating the service catalog tables"));
     RETURN_IF_ERROR(txn.Commit());
+  }
+  // Said once at start-up, for the operator sizing the fleet: the store picks the same way.
+  ASSIGN_OR_RETURN(PgResult vector,
+                   conn->Exec("SELECT count(*) FROM pg_available_extensions WHERE name = 'vector'"));
+  if (vector.Int(0, 0) > 0) {
+    log::Info("vector search: pgvector HNSW index (cosine), approximate, about log(chunks) per query");
+  } else {
+    log::Warn(
+        "vector search: pgvector is not installed on this PostgreSQL server; exact scan instead: every "
+        "vector "
+        "query reads all of the tenant's vectors (chunks x dimension multiply-adds), fine to ~100k chunks "
+        "per "
+        "tenant, slow beyond; install pgvector for HNSW");
   }
   return std::unique_ptr<PostgresCatalog>(new PostgresCatalog(std::move(conn)));
 }
@@ -326,6 +344,33 @@ Result<std::vector<JobRecord>> PostgresCatalog::JobsInStates(const std::vector<J
                                                        "ORDER BY queued_at, task_id COLLATE \"C\""),
                                                 {names}));
   return ReadRows<JobRecord>(result, ReadJob);
+}
+
+Result<bool> PostgresCatalog::PutWorker(const WorkerRecord& w) {
+  std::lock_guard lock(mu_);
+  ASSIGN_OR_RETURN(PgResult result,
+                   conn_->Exec(kPutWorkerSql, {w.worker_id, w.host, w.pid, w.started_at, w.heartbeat_at,
+                                               w.jobs, w.running, int64_t{w.draining ? 1 : 0}}));
+  return result.rows() > 0 && result.Int(0, 0) != 0;
+}
+
+Result<std::vector<WorkerRecord>> PostgresCatalog::ListWorkers() {
+  std::lock_guard lock(mu_);
+  ASSIGN_OR_RETURN(PgResult result,
+                   conn_->Exec(Select(kWorkerColumns, "service_workers ORDER BY worker_id COLLATE \"C\"")));
+  std::vector<WorkerRecord> workers;
+  for (int i = 0; i < result.rows(); ++i) {
+    workers.push_back({result.Text(i, 0), result.Text(i, 1), result.Int(i, 2), result.Int(i, 3),
+                       result.Int(i, 4), result.Int(i, 5), result.Int(i, 6), result.Int(i, 7) != 0});
+  }
+  return workers;
+}
+
+Result<bool> PostgresCatalog::DrainWorker(const std::string& worker_id) {
+  std::lock_guard lock(mu_);
+  ASSIGN_OR_RETURN(PgResult result,
+                   conn_->Exec("UPDATE service_workers SET draining = 1 WHERE worker_id = $1", {worker_id}));
+  return result.Affected() > 0;
 }
 
 }  // namespace deskpipe::service

@@ -595,6 +595,38 @@ struct Server::Impl {
     SendJson(ex.res, 200, {{"tenant_id", tenant->tenant_id}, {"jobs", out}});
   }
 
+  void ListWorkers(Exchange& ex) {
+    auto list = catalog->ListWorkers();
+    if (!list) return SendError(ex.res, 500, "internal", list.error().message());
+    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    json out = json::array();
+    for (const WorkerRecord& worker : *list) {
+      out.push_back({{"worker_id", worker.worker_id},
+                     {"host", worker.host},
+                     {"pid", worker.pid},
+                     {"started_at", FormatTimestamp(worker.started_at / 1000)},
+                     {"heartbeat_at", FormatTimestamp(worker.heartbeat_at / 1000)},
+                     // A worker silent for a whole lease is gone (its jobs are taken over).
+                     {"alive", now - worker.heartbeat_at < options.lease.count()},
+                     {"jobs", worker.jobs},
+                     {"running", worker.running},
+                     {"draining", worker.draining}});
+    }
+    SendJson(ex.res, 200, {{"this_worker", jobs->worker_id()}, {"workers", out}});
+  }
+
+  void DrainWorker(Exchange& ex) {
+    const std::string id = ex.req.matches[1];
+    auto found = catalog->DrainWorker(id);
+    if (!found) return SendError(ex.res, 500, "internal", found.error().message());
+    if (!*found) return SendError(ex.res, 404, "not_found", fmt::format("no worker {}", id.substr(0, 200)));
+    if (id == jobs->worker_id()) jobs->Drain();  // others see it at their next tick
+    log::Info("worker asked to drain", {{"worker", id}});
+    SendJson(ex.res, 202, {{"worker_id", id}, {"draining", true}});
+  }
+
   void Search(Exchange& ex) {
     auto tenant = ResolveTenant(ex, TenantParam(ex));
     if (!tenant) return;
@@ -762,6 +794,11 @@ void Server::Impl::DeclareRoutes() {
        {tenant_path, {"ticket_id", "path", "string", true, "The helpdesk's ticket id"},
         {"top_k", "query", "integer", false, "Hits of each kind (1-50, default 5)"}},
        false, &Impl::SimilarTickets, {}},
+      {"GET", "/api/workers", "The workers sharing this catalog, their jobs and heartbeats (admin)",
+       Access::kAdmin, {}, false, &Impl::ListWorkers, {}},
+      {"POST", "/api/workers/{worker_id}/drain",
+       "Asks a worker to finish the jobs in hand and claim no new one (admin)", Access::kAdmin,
+       {{"worker_id", "path", "string", true, "The worker's id"}}, false, &Impl::DrainWorker, {}},
       {"GET", "/api/dead-letters", "Records that failed for good", Access::kTenant, {tenant_query}, false,
        &Impl::DeadLetters, {}},
       {"POST", "/api/dead-letters/retry", "Reads the dead letters again from the helpdesk", Access::kTenant,

@@ -1,6 +1,8 @@
 // The catalog in SQLite: {data_dir}/service.db, WAL, one connection behind a mutex.
 #include <sqlite3.h>
 
+#include <algorithm>
+
 #include "service/catalog_backends.h"
 #include "store/sqlite_db.h"
 
@@ -27,7 +29,11 @@ constexpr const char* kSchema =
     "CREATE UNIQUE INDEX IF NOT EXISTS service_jobs_one_active ON service_jobs (tenant_id)"
     "  WHERE state IN ('queued', 'running', 'cancelling');"
     "CREATE INDEX IF NOT EXISTS service_jobs_by_tenant ON service_jobs (tenant_id, queued_at);"
-    "CREATE INDEX IF NOT EXISTS service_jobs_by_state ON service_jobs (state, queued_at);";
+    "CREATE INDEX IF NOT EXISTS service_jobs_by_state ON service_jobs (state, queued_at);"
+    "CREATE TABLE IF NOT EXISTS service_workers ("
+    "  worker_id TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, started_at INTEGER NOT NULL,"
+    "  heartbeat_at INTEGER NOT NULL, jobs INTEGER NOT NULL, running INTEGER NOT NULL, draining INTEGER NOT "
+    "NULL);";
 
 void BindTenant(sqlite::Statement& stmt, const TenantRecord& t) {
   stmt.Bind(1, t.tenant_id)
@@ -355,6 +361,47 @@ Result<std::vector<JobRecord>> SqliteCatalog::JobsInStates(const std::vector<Job
   return QueryJobs(
       Select(kJobColumns, "service_jobs WHERE state IN (" + placeholders + ") ORDER BY queued_at, task_id"),
       names, std::nullopt);
+}
+
+Result<bool> SqliteCatalog::PutWorker(const WorkerRecord& w) {
+  std::lock_guard lock(mu_);
+  std::string sql = kPutWorkerSql;
+  std::replace(sql.begin(), sql.end(), '$', '?');
+  ASSIGN_OR_RETURN(sqlite::Statement * stmt, db_->Prepare(sql));
+  stmt->Bind(1, w.worker_id)
+      .Bind(2, w.host)
+      .Bind(3, w.pid)
+      .Bind(4, w.started_at)
+      .Bind(5, w.heartbeat_at)
+      .Bind(6, w.jobs)
+      .Bind(7, w.running)
+      .Bind(8, int64_t{w.draining ? 1 : 0});
+  ASSIGN_OR_RETURN(bool row, stmt->Step());
+  const bool draining = row && stmt->ColumnInt(0) != 0;
+  if (row) {
+    auto rest = stmt->Step();
+    (void)rest;
+  }
+  stmt->Reset();
+  return draining;
+}
+
+Result<std::vector<WorkerRecord>> SqliteCatalog::ListWorkers() {
+  std::lock_guard lock(mu_);
+  ASSIGN_OR_RETURN(sqlite::Statement * stmt,
+                   db_->Prepare(Select(kWorkerColumns, "service_workers ORDER BY worker_id")));
+  return ReadAll<WorkerRecord>(*stmt, [](const sqlite::Statement& row) -> Result<WorkerRecord> {
+    return WorkerRecord{row.ColumnText(0), row.ColumnText(1), row.ColumnInt(2), row.ColumnInt(3),
+                        row.ColumnInt(4),  row.ColumnInt(5),  row.ColumnInt(6), row.ColumnInt(7) != 0};
+  });
+}
+
+Result<bool> SqliteCatalog::DrainWorker(const std::string& worker_id) {
+  std::lock_guard lock(mu_);
+  ASSIGN_OR_RETURN(sqlite::Statement * stmt,
+                   db_->Prepare("UPDATE service_workers SET draining = 1 WHERE worker_id = ?1"));
+  RETURN_IF_ERROR(stmt->Bind(1, worker_id).Run());
+  return db_->Changes() > 0;
 }
 
 }  // namespace deskpipe::service
