@@ -1,12 +1,13 @@
 #include "service/job_manager.h"
 
-#include <fmt/format.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <random>
+
+#include <fmt/format.h>
 
 #include "core/log.h"
 #include "core/time.h"
@@ -168,14 +169,14 @@ Result<void> JobManager::Start() {
 }
 
 // Queues the tenant's sync again when `interrupted` is its latest job. Under mutex_.
-void JobManager::QueueResume(const JobRecord& interrupted) {
+void JobManager::QueueResume(const JobRecord& interrupted, const std::string& trigger) {
   auto latest = catalog_.ListJobs(interrupted.tenant_id, 1);
   if (!latest || latest->empty() || latest->front().task_id != interrupted.task_id) return;
   JobRecord resume;
   resume.task_id = NewTaskId();
   resume.tenant_id = interrupted.tenant_id;
   resume.platform = interrupted.platform;
-  resume.trigger = "resume";
+  resume.trigger = trigger;
   resume.queued_at = QueueTimeMs();
   auto inserted = catalog_.InsertJobIfNoneActive(resume);
   if (!inserted) {
@@ -418,6 +419,10 @@ void JobManager::RunJob(JobClaim claim) {
     } else if (summary || (summary.error().code() == StatusCode::kCancelled && shutting_down_)) {
       outcome = JobState::kInterrupted;
       record.last_error = "the server stopped; the job resumes from its cursors";
+    } else if (summary.error().code() == StatusCode::kUnavailable && MayRetry(record)) {
+      // The store (a database restart) or the helpdesk was unreachable past the retries: paused, not failed.
+      outcome = JobState::kInterrupted;
+      record.last_error = summary.error().ToString() + "; queued to resume from its cursors";
     } else {
       outcome = JobState::kFailed;
       record.last_error = summary.error().ToString();
@@ -446,8 +451,21 @@ void JobManager::RunJob(JobClaim claim) {
                           {"task_id", task_id},
                           {"state", JobStateName(outcome)},
                           {"error", record.last_error}});
-  // Stopped with the server: any worker of the fleet may go on with it.
-  if (outcome == JobState::kInterrupted) QueueResume(record);
+  // Stopped with the server, or by an outage: any worker of the fleet may go on with it.
+  if (outcome == JobState::kInterrupted) QueueResume(record, shutting_down_ ? "resume" : "retry");
+}
+
+// An outage resumes a tenant's sync at most kMaxRetries times in a row (the helpdesk may stay down).
+bool JobManager::MayRetry(const JobRecord& job) {
+  constexpr int kMaxRetries = 3;
+  auto latest = catalog_.ListJobs(job.tenant_id, kMaxRetries);
+  if (!latest) return true;  // the catalog is down too: the job's lease decides
+  int in_a_row = 0;
+  for (const JobRecord& earlier : *latest) {
+    if (earlier.trigger != "retry") break;
+    ++in_a_row;
+  }
+  return in_a_row < kMaxRetries;
 }
 
 // Under mutex_: the live snapshot into the record, the metrics' counters moved on, the heartbeat written.

@@ -114,7 +114,8 @@ class JobManager {
   void Publish(LiveJob& live, bool persist);
   void Bump(const std::string& tenant_id);  // under mutex_
   void CheckSchedules(int64_t now_ms);
-  void QueueResume(const JobRecord& interrupted);  // under mutex_
+  void QueueResume(const JobRecord& interrupted, const std::string& trigger = "resume");  // under mutex_
+  bool MayRetry(const JobRecord& job);  // under mutex_
   void ReportWorker();  // this worker's row in the catalog; drains when asked there
   Result<void> SaveTransition(JobRecord& job, JobState to);
   int64_t NextScheduledRun(const std::string& tenant_id, int64_t schedule_seconds) const;  // under mutex_

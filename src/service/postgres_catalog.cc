@@ -141,6 +141,7 @@ PostgresCatalog::~PostgresCatalog() = default;
 
 Result<std::unique_ptr<PostgresCatalog>> PostgresCatalog::Open(const std::string& url) {
   ASSIGN_OR_RETURN(auto conn, pg::PgConnection::Connect(url));
+  conn->set_reconnect(true);  // a database restart must not leave the worker without its catalog
   RETURN_IF_ERROR(conn->ExecScript("SET client_min_messages = warning"));
   {
     pg::PgTransaction txn(*conn);

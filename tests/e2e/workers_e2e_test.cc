@@ -296,6 +296,41 @@ TEST_F(WorkersTest, APausedWorkerPastItsLeaseIsTakenOverAndFencedOutWhenItWakes)
   EXPECT_EQ(Digest("acme", url_), CleanSyncDigest("acme"));
 }
 
+TEST_F(WorkersTest, ADatabaseRestartMidSyncPausesTheJobsAndTheyResumeToTheCleanDigest) {
+  ASSERT_FALSE(HasFatalFailure());
+  emulator_.reset();
+  StartEmulator({"--tickets", "1200", "--seed", "11", "--api-key", kApiKey, "--budget", "1000000"});
+  for (const char* id : {"w1", "w2"}) AddWorker(id);
+  ASSERT_FALSE(HasFailure());
+  const std::vector<std::string> tenants = {"alpha", "beta", "gamma"};
+  for (const std::string& tenant : tenants) {
+    PutTenant(tenant);
+    ASSERT_EQ(AnyAlive().Call("POST", "/api/ingest/start?tenant_id=" + tenant).status, 202);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + 120s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const json status = Status("alpha");
+    if (status.value("processed_items", 0) > 0 && status.value("state", "") == "running") break;
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_EQ(Status("alpha")["state"], "running");
+  auto restarted = deskpipe::testing::RestartPostgresServer();
+  ASSERT_TRUE(restarted) << restarted.error().ToString();
+
+  for (const std::string& tenant : tenants) {
+    const json done = WaitForState(tenant, {"succeeded", "failed", "cancelled"});
+    EXPECT_EQ(done["state"], "succeeded") << tenant << ": " << done.dump();
+  }
+  // The outage reached at least the job that was running: it was resumed (a retry job, or a takeover).
+  const json alpha_jobs = AnyAlive().Call("GET", "/api/jobs?tenant_id=alpha&limit=10").body["jobs"];
+  std::string logs;
+  for (const auto& worker : workers_) logs += ReadFile(worker->log());
+  EXPECT_TRUE(alpha_jobs.size() > 1 || logs.find("job taken over") != std::string::npos) << alpha_jobs.dump();
+  for (const std::string& tenant : tenants) {
+    EXPECT_EQ(Digest(tenant, url_), CleanSyncDigest(tenant)) << tenant;
+  }
+}
+
 TEST_F(WorkersTest, EightConcurrentStartsOverThreeWorkersMakeExactlyOneActiveJob) {
   ASSERT_FALSE(HasFatalFailure());
   for (const char* id : {"w1", "w2", "w3"}) AddWorker(id);
