@@ -69,6 +69,7 @@ struct RequestContext {
   std::string route;
   std::string tenant;
   bool active = false;
+  bool counted = false;  // in the metrics already: a routed request is counted before its response is sent
 };
 thread_local RequestContext request_context;
 
@@ -595,6 +596,24 @@ struct Server::Impl {
     SendJson(ex.res, 200, {{"tenant_id", tenant->tenant_id}, {"jobs", out}});
   }
 
+  // Rate limit, auth, then the route's handler.
+  void Handle(const Route& route, const httplib::Request& req, httplib::Response& res) {
+    Exchange ex{req, res, Authenticate(req, route.handler == &Impl::IngestEvents)};
+    if (const double wait = limiter.Take(ex.caller.limit_key); wait > 0) {
+      res.set_header("Retry-After", std::to_string(static_cast<int>(std::ceil(wait))));
+      return SendError(res, 429, "rate_limited",
+                       "too many requests for this token; retry after the Retry-After seconds");
+    }
+    if (route.access != Access::kPublic && ex.caller.role == Caller::Role::kNone) {
+      res.set_header("WWW-Authenticate", "Bearer");
+      return SendError(res, 401, "unauthorized", "a valid token is required (Authorization: Bearer …)");
+    }
+    if (route.access == Access::kAdmin && ex.caller.role != Caller::Role::kAdmin) {
+      return SendError(res, 403, "forbidden", "this route needs the admin token");
+    }
+    (this->*route.handler)(ex);
+  }
+
   void ListWorkers(Exchange& ex) {
     auto list = catalog->ListWorkers();
     if (!list) return SendError(ex.res, 500, "internal", list.error().message());
@@ -865,20 +884,11 @@ void Server::Impl::Install() {
   for (const Route& route : routes) {
     auto handler = [this, &route](const httplib::Request& req, httplib::Response& res) {
       request_context.route = std::string(route.method) + " " + route.path;
-      Exchange ex{req, res, Authenticate(req, route.handler == &Impl::IngestEvents)};
-      if (const double wait = limiter.Take(ex.caller.limit_key); wait > 0) {
-        res.set_header("Retry-After", std::to_string(static_cast<int>(std::ceil(wait))));
-        return SendError(res, 429, "rate_limited",
-                         "too many requests for this token; retry after the Retry-After seconds");
-      }
-      if (route.access != Access::kPublic && ex.caller.role == Caller::Role::kNone) {
-        res.set_header("WWW-Authenticate", "Bearer");
-        return SendError(res, 401, "unauthorized", "a valid token is required (Authorization: Bearer …)");
-      }
-      if (route.access == Access::kAdmin && ex.caller.role != Caller::Role::kAdmin) {
-        return SendError(res, 403, "forbidden", "this route needs the admin token");
-      }
-      (this->*route.handler)(ex);
+      Handle(route, req, res);
+      // Counted before httplib writes the response, so a client reading /metrics right after sees it.
+      metrics.HttpRequest(request_context.route, res.status,
+                          std::chrono::duration<double>(Clock::now() - request_context.start).count());
+      request_context.counted = true;
     };
     const std::string pattern = std::regex_replace(route.path, std::regex(R"(\{[a-z_]+\})"), "([^/]+)");
     const std::string method = route.method;
@@ -935,7 +945,7 @@ void Server::Impl::Install() {
     const double seconds =
         context.active ? std::chrono::duration<double>(Clock::now() - context.start).count() : 0.0;
     const std::string route = context.active ? context.route : "unmatched";
-    metrics.HttpRequest(route, res.status, seconds);
+    if (!context.counted) metrics.HttpRequest(route, res.status, seconds);
     log::Info("http", {{"method", req.method},
                        {"route", route},
                        {"status", res.status},
