@@ -24,6 +24,8 @@ struct ServeFlags {
   std::string listen = "127.0.0.1:8080";
   std::optional<int> port;  // overrides listen's port; 0 picks a free one
   int jobs = 2;
+  std::string worker_id;  // empty ⇒ host:pid
+  int lease_seconds = 30;
   int http_threads = 64;
   std::string admin_token_file;
   std::string master_key_file;
@@ -35,7 +37,8 @@ struct ServeFlags {
 Result<std::pair<std::string, int>> ParseListen(const std::string& listen) {
   const size_t colon = listen.rfind(':');
   if (colon == std::string::npos || colon == 0) {
-    return Error(InvalidArgument(fmt::format("--listen {}: expected HOST:PORT, e.g. 127.0.0.1:8080", listen)));
+    return Error(
+        InvalidArgument(fmt::format("--listen {}: expected HOST:PORT, e.g. 127.0.0.1:8080", listen)));
   }
   std::string host = listen.substr(0, colon);
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
@@ -52,7 +55,8 @@ Result<std::pair<std::string, int>> ParseListen(const std::string& listen) {
 Result<std::string> SecretFrom(const std::string& file, const char* env, const char* flag) {
   if (!file.empty()) {
     ASSIGN_OR_RETURN(std::string text, ReadRegularFile(file, 4096, "4 KiB (a token file)"));
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.pop_back();
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' '))
+      text.pop_back();
     if (text.empty()) return Error(InvalidArgument(fmt::format("{} {} is empty", flag, file)));
     return text;
   }
@@ -70,6 +74,8 @@ int RunServe(const Flags& flags, const ServeFlags& serve) {
   options.host = listen->first;
   options.port = serve.port.value_or(listen->second);
   options.jobs = serve.jobs;
+  options.worker_id = serve.worker_id;
+  options.lease = std::chrono::seconds(serve.lease_seconds);
   options.http_threads = serve.http_threads;
   options.insecure_no_auth = serve.insecure_no_auth;
   options.requests_per_second = serve.rate_limit;
@@ -98,7 +104,7 @@ int RunServe(const Flags& flags, const ServeFlags& serve) {
   auto ran = (*server)->Run([&](int port) {
     std::printf("listening on http://%s:%d\n",
                 listen->first.find(':') != std::string::npos ? ("[" + listen->first + "]").c_str()
-                                                              : listen->first.c_str(),
+                                                             : listen->first.c_str(),
                 port);
     std::fflush(stdout);
   });
@@ -120,9 +126,29 @@ void RegisterServeCommand(CLI::App& app, Flags& flags, int& exit_code) {
   command->add_option("--listen", serve->listen, "Address to listen on, HOST:PORT")->capture_default_str();
   command->add_option("--port", serve->port, "Port, overriding --listen's (0 picks a free one)")
       ->check(CLI::Range(0, 65535));
-  command->add_option("--jobs", serve->jobs, "Syncs running at once, across tenants")
+  command->add_option("--jobs", serve->jobs, "Syncs this worker runs at once, across tenants")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
+  command
+      ->add_option("--worker-id", serve->worker_id,
+                   "This worker's id among the servers sharing a PostgreSQL store (default HOST:PID); "
+                   "letters, digits and . _ : -")
+      ->check(CLI::Validator(
+          [](const std::string& id) -> std::string {
+            if (id.empty() || id.size() > 128) return "--worker-id must be 1 to 128 characters";
+            if (id.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-") !=
+                std::string::npos) {
+              return "--worker-id " + id + ": only letters, digits and . _ : - are allowed";
+            }
+            return "";
+          },
+          "ID", "worker id"));
+  command
+      ->add_option("--lease-seconds", serve->lease_seconds,
+                   "A claimed job's lease; renewed every third of it, taken over by another worker once "
+                   "it ends")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
   command
       ->add_option("--http-threads", serve->http_threads,
                    "Connections served at once (event streams hold one)")

@@ -182,6 +182,27 @@ TEST(RateGovernorTest, ForeignUseReportedByRemainingIsLeftAlone) {
   EXPECT_EQ(f.governor->stats().foreign_credits, 0);
 }
 
+TEST(RateGovernorTest, AWorkerTakingOverAJobStartsFromTheAccountsRemainingCreditsNotAFullBudget) {
+  // The tenant's share is half of a 100-credit window. Its previous worker died after 70 credits of this
+  // window were spent; the new worker's governor is fresh: its first request (the probe) reads the headers.
+  RateGovernorOptions options;
+  options.budget_share = 0.5;
+  Fixture f(options);
+  auto probe = f.governor->Acquire({"GET x", "", 1});
+  probe.Complete({100, 29, 1, true});  // 71 used in the window: 70 before us, 1 ours
+  EXPECT_EQ(f.governor->stats().foreign_credits, 70);
+  EXPECT_EQ(f.governor->EffectiveBudget(), 30);  // what the account has left, not the share's 50
+  const auto start = f.clock->Now();
+  for (int i = 0; i < 29; ++i) {  // the probe plus these 29: the 30 left
+    auto p = f.governor->Acquire({"GET x", "", 1});
+    p.Complete({100, std::nullopt, 1, true});
+  }
+  EXPECT_EQ(f.clock->Now(), start);
+  auto over = f.governor->Acquire({"GET x", "", 1});  // one more would overdraw the account: it waits
+  EXPECT_GT(f.clock->Now(), start);
+  over.Complete({100, std::nullopt, 1, true});
+}
+
 TEST(RateGovernorTest, UnknownBudgetProbesOneAtATimeThenRunsConcurrently) {
   RateGovernorOptions options;
   options.max_in_flight = 3;

@@ -640,6 +640,7 @@ void Runner::CompleteWrite(WorkItem& item) {
   write.tenant_id = config_.tenant_id;
   write.stream = item.batch.stream;
   write.cursor = item.batch.cursor;
+  write.fence = options_.commit_fence;
   processed.documents_written = Count(item.documents.size());
   for (const Document& document : item.documents) processed.chunks_written += Count(document.chunks.size());
   write.documents = std::move(item.documents);

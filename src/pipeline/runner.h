@@ -86,6 +86,8 @@ struct RunnerOptions {
   std::function<void(const std::string& stream, const StreamSummary&)> on_batch;
   // app::App::Sync / RetryFailed: wait for another writer of the tenant to finish instead of failing with kBusy.
   bool wait_for_lock = false;
+  // The service's job claim every batch commit is checked against (store.h); nullopt for the CLI.
+  std::optional<CommitFence> commit_fence;
 };
 
 class Runner {

@@ -121,5 +121,11 @@ Result<JobState> StateFromText(std::string_view text, std::string_view row) {
   return *state;
 }
 
+Status LeaseLost(const std::string& task_id, const std::string& holder, int64_t token, int64_t ours) {
+  return Status(StatusCode::kBusy, "lease lost: job " + task_id + " was taken over by worker " +
+                                       (holder.empty() ? "(none)" : holder) + " (fencing token " +
+                                       std::to_string(token) + ", ours " + std::to_string(ours) + ")");
+}
+
 }  // namespace catalog_rows
 }  // namespace deskpipe::service

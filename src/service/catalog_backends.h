@@ -36,16 +36,23 @@ class SqliteCatalog final : public Catalog {
   Result<bool> DeleteTenant(const std::string& tenant_id) override;
   Result<std::pair<JobRecord, bool>> InsertJobIfNoneActive(const JobRecord& job) override;
   Result<void> UpdateJob(const JobRecord& job) override;
+  Result<std::optional<JobClaim>> ClaimJob(const std::string& owner, int64_t now_ms,
+                                           int64_t lease_until_ms) override;
+  Result<JobState> RenewLease(const JobRecord& job) override;
+  Result<bool> PutWorker(const WorkerRecord& worker) override;
+  Result<std::vector<WorkerRecord>> ListWorkers() override;
+  Result<bool> DrainWorker(const std::string& worker_id) override;
   Result<std::optional<JobRecord>> GetJob(const std::string& task_id) override;
   Result<std::vector<JobRecord>> ListJobs(const std::string& tenant_id, int limit) override;
   Result<std::vector<JobRecord>> JobsInStates(const std::vector<JobState>& states) override;
 
  private:
   explicit SqliteCatalog(std::unique_ptr<sqlite::SqliteDb> db);
+  Status RefusedWrite(const JobRecord& job);
   Result<std::vector<TenantRecord>> QueryTenants(const std::string& sql,
                                                  const std::optional<std::string>& tenant_id);
   Result<std::vector<JobRecord>> QueryJobs(const std::string& sql, const std::vector<std::string>& texts,
-                                           std::optional<int64_t> limit);
+                                           std::optional<int64_t> int_param);  // bound after the texts
 
   std::mutex mu_;
   std::unique_ptr<sqlite::SqliteDb> db_;
@@ -63,12 +70,19 @@ class PostgresCatalog final : public Catalog {
   Result<bool> DeleteTenant(const std::string& tenant_id) override;
   Result<std::pair<JobRecord, bool>> InsertJobIfNoneActive(const JobRecord& job) override;
   Result<void> UpdateJob(const JobRecord& job) override;
+  Result<std::optional<JobClaim>> ClaimJob(const std::string& owner, int64_t now_ms,
+                                           int64_t lease_until_ms) override;
+  Result<JobState> RenewLease(const JobRecord& job) override;
+  Result<bool> PutWorker(const WorkerRecord& worker) override;
+  Result<std::vector<WorkerRecord>> ListWorkers() override;
+  Result<bool> DrainWorker(const std::string& worker_id) override;
   Result<std::optional<JobRecord>> GetJob(const std::string& task_id) override;
   Result<std::vector<JobRecord>> ListJobs(const std::string& tenant_id, int limit) override;
   Result<std::vector<JobRecord>> JobsInStates(const std::vector<JobState>& states) override;
 
  private:
   explicit PostgresCatalog(std::unique_ptr<pg::PgConnection> conn);
+  Status RefusedWrite(const JobRecord& job);
 
   std::mutex mu_;
   std::unique_ptr<pg::PgConnection> conn_;
@@ -83,7 +97,18 @@ inline constexpr const char* kActiveStates = "('queued', 'running', 'cancelling'
 inline constexpr const char* kJobColumns =
     "task_id, tenant_id, platform, trigger_kind, state, queued_at, started_at, ended_at, heartbeat_at, "
     "progress, "
-    "summary, last_error, owner";
+    "summary, last_error, owner, fencing_token, lease_until";
+// The worker table, the same in both (a restarted worker, a new started_at, drops an old drain request).
+inline constexpr const char* kWorkerColumns =
+    "worker_id, host, pid, started_at, heartbeat_at, jobs, running, draining";
+inline constexpr const char* kPutWorkerSql =
+    "INSERT INTO service_workers (worker_id, host, pid, started_at, heartbeat_at, jobs, running, draining) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (worker_id) DO UPDATE SET host = excluded.host, "
+    "pid = excluded.pid, heartbeat_at = excluded.heartbeat_at, jobs = excluded.jobs, running = "
+    "excluded.running, "
+    "draining = CASE WHEN service_workers.started_at = excluded.started_at "
+    "THEN service_workers.draining | excluded.draining ELSE excluded.draining END, "
+    "started_at = excluded.started_at RETURNING draining";
 // The tenant columns, likewise.
 inline constexpr const char* kTenantColumns =
     "tenant_id, platform, settings, sealed_secrets, mode, embedder, api_budget_share, schedule_seconds, "
@@ -96,6 +121,8 @@ Result<std::map<std::string, std::string>> MapFromJson(std::string_view text, st
 std::string JsonToText(const nlohmann::json& value);
 Result<nlohmann::json> JsonFromText(std::string_view text, std::string_view row, std::string_view column);
 Result<JobState> StateFromText(std::string_view text, std::string_view row);
+// Busy, naming who holds `task_id` now: the refusal of a write whose fencing token is no longer current.
+Status LeaseLost(const std::string& task_id, const std::string& holder, int64_t token, int64_t ours);
 
 }  // namespace catalog_rows
 }  // namespace deskpipe::service

@@ -112,6 +112,8 @@ class CatalogTest : public ::testing::TestWithParam<Backend> {
     EXPECT_EQ(a.summary, b.summary);
     EXPECT_EQ(a.last_error, b.last_error);
     EXPECT_EQ(a.owner, b.owner);
+    EXPECT_EQ(a.fencing_token, b.fencing_token);
+    EXPECT_EQ(a.lease_until, b.lease_until);
   }
 
   static std::vector<std::string> TaskIds(const std::vector<JobRecord>& jobs) {
@@ -223,6 +225,107 @@ TEST_P(CatalogTest, ConcurrentInsertsFromManyConnectionsCreateExactlyOneActiveJo
   EXPECT_EQ(catalog_->ListJobs("acme", 100)->size(), 1u);
 }
 
+TEST_P(CatalogTest, ConcurrentClaimsFromManyConnectionsTakeEachJobOnceOldestFirst) {
+  constexpr int kJobs = 6;
+  constexpr int kThreads = 8;
+  for (int i = 0; i < kJobs; ++i) {
+    ASSERT_TRUE(
+        catalog_->InsertJobIfNoneActive(Job("job-" + std::to_string(i), "t" + std::to_string(i), 100 + i))
+            .has_value());
+  }
+  std::vector<std::unique_ptr<Catalog>> catalogs;
+  for (int i = 0; i < kThreads; ++i) {
+    catalogs.push_back(Open());
+    ASSERT_NE(catalogs.back(), nullptr);
+  }
+  std::vector<std::optional<JobClaim>> claims(kThreads);
+  std::vector<std::string> errors(kThreads);
+  std::latch start(kThreads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      start.arrive_and_wait();
+      auto claim = catalogs[i]->ClaimJob("w" + std::to_string(i), 5000, 8000);
+      if (claim)
+        claims[i] = *claim;
+      else
+        errors[i] = claim.error().ToString();
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  std::set<std::string> claimed;
+  int none = 0;
+  for (int i = 0; i < kThreads; ++i) {
+    ASSERT_TRUE(errors[i].empty()) << errors[i];
+    if (!claims[i]) {
+      ++none;
+      continue;
+    }
+    EXPECT_TRUE(claimed.insert(claims[i]->job.task_id).second) << claims[i]->job.task_id << " claimed twice";
+    EXPECT_EQ(claims[i]->job.state, JobState::kRunning);
+    EXPECT_EQ(claims[i]->job.owner, "w" + std::to_string(i));
+    EXPECT_EQ(claims[i]->job.fencing_token, 1);
+    EXPECT_EQ(claims[i]->job.lease_until, 8000);
+    EXPECT_EQ(claims[i]->previous_state, JobState::kQueued);
+  }
+  EXPECT_EQ(claimed.size(), static_cast<size_t>(kJobs));
+  EXPECT_EQ(none, kThreads - kJobs);
+
+  // One at a time, the one that waited longest goes first.
+  ASSERT_TRUE(catalog_->InsertJobIfNoneActive(Job("late", "u1", 900)).has_value());
+  ASSERT_TRUE(catalog_->InsertJobIfNoneActive(Job("early", "u2", 200)).has_value());
+  auto first = catalog_->ClaimJob("w", 5000, 8000);
+  ASSERT_TRUE(first.has_value() && first->has_value());
+  EXPECT_EQ((*first)->job.task_id, "early");
+}
+
+TEST_P(CatalogTest, AnEndedLeaseIsTakenOverWithAGreaterTokenAndTheOldHolderIsFencedOut) {
+  ASSERT_TRUE(catalog_->InsertJobIfNoneActive(Job("job", "acme", 100)).has_value());
+  auto mine = catalog_->ClaimJob("old-worker", 1000, 4000);
+  ASSERT_TRUE(mine.has_value() && mine->has_value());
+  JobRecord held = (*mine)->job;
+
+  // Before the lease ends nobody else can claim it; the holder renews it.
+  auto early = catalog_->ClaimJob("new-worker", 3999, 7000);
+  ASSERT_TRUE(early.has_value());
+  EXPECT_FALSE(early->has_value());
+  held.heartbeat_at = 3000;
+  held.lease_until = 6000;
+  auto renewed = catalog_->RenewLease(held);
+  ASSERT_TRUE(renewed.has_value()) << renewed.error().ToString();
+  EXPECT_EQ(*renewed, JobState::kRunning);
+  EXPECT_FALSE(catalog_->ClaimJob("new-worker", 5000, 8000)->has_value());
+
+  auto taken = catalog_->ClaimJob("new-worker", 6001, 9000);
+  ASSERT_TRUE(taken.has_value() && taken->has_value());
+  EXPECT_EQ((*taken)->job.task_id, "job");
+  EXPECT_EQ((*taken)->job.fencing_token, held.fencing_token + 1);
+  EXPECT_EQ((*taken)->previous_state, JobState::kRunning);
+  EXPECT_EQ((*taken)->previous_owner, "old-worker");
+  EXPECT_EQ((*taken)->job.started_at, 1000);  // the job's, not the takeover's
+
+  // The old holder's renewal and writes are refused, naming the new holder.
+  auto refused = catalog_->RenewLease(held);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code(), StatusCode::kBusy);
+  EXPECT_NE(refused.error().message().find("new-worker"), std::string::npos) << refused.error().message();
+  held.state = JobState::kSucceeded;
+  auto write = catalog_->UpdateJob(held);
+  ASSERT_FALSE(write.has_value());
+  EXPECT_EQ(write.error().code(), StatusCode::kBusy);
+  EXPECT_EQ(catalog_->GetJob("job")->value().state, JobState::kRunning);
+
+  // The new holder's renewal sees a cancel made through another connection under its token.
+  JobRecord current = catalog_->GetJob("job")->value();
+  current.state = JobState::kCancelling;
+  ASSERT_TRUE(Open()->UpdateJob(current).has_value());
+  JobRecord theirs = (*taken)->job;
+  theirs.lease_until = 12000;
+  auto seen = catalog_->RenewLease(theirs);
+  ASSERT_TRUE(seen.has_value()) << seen.error().ToString();
+  EXPECT_EQ(*seen, JobState::kCancelling);
+}
+
 TEST_P(CatalogTest, AFinishedJobLetsANewOneIn) {
   auto first = catalog_->InsertJobIfNoneActive(Job("first", "acme", 100));
   ASSERT_TRUE(first.has_value()) << first.error().ToString();
@@ -292,6 +395,7 @@ TEST_P(CatalogTest, UpdateJobRoundTripsEveryField) {
       {"ok", false}, {"dead_letters", nlohmann::json::array()}, {"nested", {{"a", {{"b", nullptr}}}}}};
   job.last_error = "Unavailable: the helpdesk answered 503\nsecond line";
   job.owner = "host-1:4242:1700000000";
+  job.lease_until = 1700000039000;
   auto updated = catalog_->UpdateJob(job);
   ASSERT_TRUE(updated.has_value()) << updated.error().ToString();
 

@@ -1,12 +1,19 @@
-// Ingest jobs: at most one active job per tenant (queued, running or cancelling), run by a fixed number of
-// workers in the order they were queued (whoever waited longest goes first), cancelled after the batch in
-// hand, published as live status (every tick while running, and on each transition) for the status route
-// and the event stream, and kept as catalog rows so they outlive the process:
-//   - each running job heartbeats every tick; a running job of a process that is gone (same host, pid dead) or
-//     whose heartbeat is older than `stale_after` is marked `interrupted`, and the tenant's sync is queued
-//     again ("resume"): it goes on from the cursors its batches committed;
-//   - on shutdown, running jobs stop after their batch in hand and end `interrupted`; Start() on the next run
-//     queues them again;
+// Ingest jobs: at most one active job per tenant (queued, running or cancelling: a unique index of the
+// catalog), claimed by this worker's threads from the catalog in the order they were queued (whoever waited
+// longest goes first), cancelled after the batch in hand, published as live status (every tick while running,
+// and on each transition) for the status route and the event stream, and kept as catalog rows so they
+// outlive the process. Any number of servers sharing one PostgreSQL catalog are workers of one fleet:
+//   - a claim takes a lease (`lease`, renewed every third of it while the job runs) and grows the job's
+//     fencing token; every batch commit of the job and every write of its row carries the token, so a worker
+//     whose lease ended (paused, partitioned, slow) commits nothing more: it notices, stops the job and logs
+//     it;
+//   - a job whose lease ended is claimed by any worker, which resumes it from the cursors its batches
+//   committed;
+//   - a job of a process of this host that is gone is marked `interrupted` at start-up, and its tenant's sync
+//     queued again ("resume");
+//   - on shutdown, running jobs stop after their batch in hand and end `interrupted`, with a resume queued
+//   for
+//     any worker; Drain() finishes the jobs in hand and claims no more;
 //   - tenants with a schedule get a sync `schedule_seconds` (plus up to 10 % jitter) after their last job
 //     ended, never while one is active.
 // Thread-safety: every public method may be called from any thread. Lifetime: the catalog and metrics
@@ -17,7 +24,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -37,11 +43,15 @@
 namespace deskpipe::service {
 
 struct JobManagerOptions {
-  int concurrency = 2;                           // jobs running at once, across tenants
-  std::chrono::milliseconds tick{1000};          // progress published and heartbeat written this often
-  std::chrono::milliseconds stale_after{30000};  // a heartbeat this old means the job's process is gone
-  std::string owner;                             // this process, "host:pid:start" (empty ⇒ made up)
+  int concurrency = 2;                     // jobs running at once in this worker, across tenants
+  std::chrono::milliseconds tick{1000};    // progress published this often (at least thrice a lease)
+  std::chrono::milliseconds lease{30000};  // a claim's lease, renewed every third of it
+  std::chrono::milliseconds poll{1000};    // idle threads look for jobs queued by other workers this often
+  std::string owner;                       // this worker's id (empty ⇒ DefaultWorkerId())
 };
+
+// "host:pid", the worker id when none is given.
+std::string DefaultWorkerId();
 
 class JobManager {
  public:
@@ -56,7 +66,8 @@ class JobManager {
   JobManager(const JobManager&) = delete;
   JobManager& operator=(const JobManager&) = delete;
 
-  // Marks the jobs of dead processes interrupted, queues their tenants again, then starts the workers.
+  // Marks the jobs of dead processes of this host interrupted, queues their tenants again, then starts the
+  // threads that claim jobs.
   Result<void> Start();
 
   struct Started {
@@ -82,11 +93,16 @@ class JobManager {
   // Stops taking jobs; running jobs stop after their batch in hand and end `interrupted`. Idempotent.
   void Shutdown();
   bool shutting_down() const { return shutting_down_.load(); }
+  // Claims no more jobs; the jobs in hand run to their end. Idempotent. Also asked through the catalog
+  // (Catalog::DrainWorker, from any server), seen within a tick.
+  void Drain();
+  bool draining() const { return draining_.load(); }
+  const std::string& worker_id() const { return options_.owner; }
   int running_jobs() const;
 
   // The status route's body for a job: the seed's fields (total_items, processed_items, failed_items,
   // current_stage, start_time, estimated_completion, completion_percentage) plus task_id, state, streams,
-  // last_error, heartbeat_at and the summary once ended.
+  // last_error, heartbeat_at, worker (the id of the one holding it) and the summary once ended.
   static nlohmann::json StatusJson(const JobRecord& job);
 
  private:
@@ -94,11 +110,13 @@ class JobManager {
 
   void WorkerLoop();
   void TickerLoop();
-  void RunJob(const std::string& task_id);
+  void RunJob(JobClaim claim);
   void Publish(LiveJob& live, bool persist);
   void Bump(const std::string& tenant_id);  // under mutex_
   void CheckSchedules(int64_t now_ms);
-  void ReapStaleJobs(int64_t now_ms);
+  void QueueResume(const JobRecord& interrupted, const std::string& trigger = "resume");  // under mutex_
+  bool MayRetry(const JobRecord& job);  // under mutex_
+  void ReportWorker();  // this worker's row in the catalog; drains when asked there
   Result<void> SaveTransition(JobRecord& job, JobState to);
   int64_t NextScheduledRun(const std::string& tenant_id, int64_t schedule_seconds) const;  // under mutex_
 
@@ -108,16 +126,18 @@ class JobManager {
   JobManagerOptions options_;
 
   mutable std::mutex mutex_;
-  std::condition_variable queue_cv_;   // a job was queued, or shutdown (the workers wait on it)
+  std::condition_variable queue_cv_;   // a job was queued here, or shutdown (idle threads wait on it)
   std::condition_variable ticker_cv_;  // shutdown (the ticker waits on it between ticks)
   std::condition_variable change_cv_;  // a tenant's job changed, or shutdown
-  std::deque<std::string> queue_;      // task ids, oldest first
+  int wakeups_ = 0;                    // jobs queued here that no idle thread looked for yet
   std::map<std::string, std::shared_ptr<LiveJob>> live_;  // tenant → its running job
-  std::map<std::string, uint64_t> versions_;               // tenant → change number
-  std::map<std::string, TenantRecord> scheduled_;          // tenants with a schedule
-  std::map<std::string, int64_t> last_ended_ms_;           // tenant → when its last job ended
+  std::map<std::string, uint64_t> versions_;              // tenant → change number
+  std::map<std::string, TenantRecord> scheduled_;         // tenants with a schedule
+  std::map<std::string, int64_t> last_ended_ms_;          // tenant → when its last job ended
   std::atomic<bool> shutting_down_{false};
+  std::atomic<bool> draining_{false};
   bool started_ = false;
+  int64_t started_ms_ = 0;
   std::vector<std::thread> workers_;
   std::thread ticker_;
 };

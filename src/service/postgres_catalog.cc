@@ -2,6 +2,7 @@
 // behind a mutex.
 #include <charconv>
 
+#include "core/log.h"
 #include "service/catalog_backends.h"
 #include "store/pg_connection.h"
 
@@ -28,11 +29,18 @@ constexpr const char* kSchema =
     "  state TEXT NOT NULL, queued_at BIGINT NOT NULL, started_at BIGINT NOT NULL, ended_at BIGINT NOT NULL,"
     "  heartbeat_at BIGINT NOT NULL, progress TEXT NOT NULL, summary TEXT NOT NULL, last_error TEXT NOT NULL,"
     "  owner TEXT NOT NULL);"
+    // Added with workers: catalogs made before get the columns, zero for their rows.
+    "ALTER TABLE service_jobs ADD COLUMN IF NOT EXISTS fencing_token BIGINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE service_jobs ADD COLUMN IF NOT EXISTS lease_until BIGINT NOT NULL DEFAULT 0;"
     // The tenant's one active job, enforced by the database for every connection and process.
     "CREATE UNIQUE INDEX IF NOT EXISTS service_jobs_one_active ON service_jobs (tenant_id)"
     "  WHERE state IN ('queued', 'running', 'cancelling');"
     "CREATE INDEX IF NOT EXISTS service_jobs_by_tenant ON service_jobs (tenant_id, queued_at);"
-    "CREATE INDEX IF NOT EXISTS service_jobs_by_state ON service_jobs (state, queued_at);";
+    "CREATE INDEX IF NOT EXISTS service_jobs_by_state ON service_jobs (state, queued_at);"
+    "CREATE TABLE IF NOT EXISTS service_workers ("
+    "  worker_id TEXT PRIMARY KEY, host TEXT NOT NULL, pid BIGINT NOT NULL, started_at BIGINT NOT NULL,"
+    "  heartbeat_at BIGINT NOT NULL, jobs BIGINT NOT NULL, running BIGINT NOT NULL, draining INTEGER NOT "
+    "NULL);";
 
 constexpr const char* kUniqueViolation = "23505";
 
@@ -86,7 +94,9 @@ std::vector<Param> JobParams(const JobRecord& j) {
           JsonToText(j.progress),
           JsonToText(j.summary),
           j.last_error,
-          j.owner};
+          j.owner,
+          j.fencing_token,
+          j.lease_until};
 }
 
 Result<JobRecord> ReadJob(const PgResult& r, int row) {
@@ -104,6 +114,8 @@ Result<JobRecord> ReadJob(const PgResult& r, int row) {
   ASSIGN_OR_RETURN(j.summary, JsonFromText(r.Text(row, 10), j.task_id, "summary"));
   j.last_error = r.Text(row, 11);
   j.owner = r.Text(row, 12);
+  j.fencing_token = r.Int(row, 13);
+  j.lease_until = r.Int(row, 14);
   return j;
 }
 
@@ -129,6 +141,7 @@ PostgresCatalog::~PostgresCatalog() = default;
 
 Result<std::unique_ptr<PostgresCatalog>> PostgresCatalog::Open(const std::string& url) {
   ASSIGN_OR_RETURN(auto conn, pg::PgConnection::Connect(url));
+  conn->set_reconnect(true);  // a database restart must not leave the worker without its catalog
   RETURN_IF_ERROR(conn->ExecScript("SET client_min_messages = warning"));
   {
     pg::PgTransaction txn(*conn);
@@ -137,6 +150,19 @@ Result<std::unique_ptr<PostgresCatalog>> PostgresCatalog::Open(const std::string
     auto created = conn->ExecScript(kSchema);
     if (!created) return Error(created.error().WithContext("creating the service catalog tables"));
     RETURN_IF_ERROR(txn.Commit());
+  }
+  // Said once at start-up, for the operator sizing the fleet: the store picks the same way.
+  ASSIGN_OR_RETURN(PgResult vector,
+                   conn->Exec("SELECT count(*) FROM pg_available_extensions WHERE name = 'vector'"));
+  if (vector.Int(0, 0) > 0) {
+    log::Info("vector search: pgvector HNSW index (cosine), approximate, about log(chunks) per query");
+  } else {
+    log::Warn(
+        "vector search: pgvector is not installed on this PostgreSQL server; exact scan instead: every "
+        "vector "
+        "query reads all of the tenant's vectors (chunks x dimension multiply-adds), fine to ~100k chunks "
+        "per "
+        "tenant, slow beyond; install pgvector for HNSW");
   }
   return std::unique_ptr<PostgresCatalog>(new PostgresCatalog(std::move(conn)));
 }
@@ -191,7 +217,7 @@ Result<std::pair<JobRecord, bool>> PostgresCatalog::InsertJobIfNoneActive(const 
   }
   std::lock_guard lock(mu_);
   const std::string insert = std::string("INSERT INTO service_jobs (") + kJobColumns +
-                             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) "
+                             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) "
                              "ON CONFLICT (tenant_id) WHERE state IN " +
                              kActiveStates + " DO NOTHING";
   const std::string active =
@@ -222,7 +248,7 @@ Result<void> PostgresCatalog::UpdateJob(const JobRecord& job) {
   auto updated = conn_->Exec(
       "UPDATE service_jobs SET tenant_id = $2, platform = $3, trigger_kind = $4, state = $5, queued_at = $6, "
       "started_at = $7, ended_at = $8, heartbeat_at = $9, progress = $10, summary = $11, last_error = $12, "
-      "owner = $13 WHERE task_id = $1",
+      "owner = $13, lease_until = $15 WHERE task_id = $1 AND fencing_token = $14",
       JobParams(job));
   if (!updated) {
     if (conn_->last_sqlstate() == kUniqueViolation) {
@@ -231,8 +257,60 @@ Result<void> PostgresCatalog::UpdateJob(const JobRecord& job) {
     }
     return Error(updated.error());
   }
-  if (updated->Affected() == 0) return Error(NotFound("no job " + job.task_id));
+  if (updated->Affected() == 0) return Error(RefusedWrite(job));
   return {};
+}
+
+// Why a fenced write of `job` hit no row: the row is gone, or another claim moved its token. Under mu_.
+Status PostgresCatalog::RefusedWrite(const JobRecord& job) {
+  auto holder =
+      conn_->Exec("SELECT owner, fencing_token FROM service_jobs WHERE task_id = $1", {job.task_id});
+  if (!holder) return holder.error();
+  if (holder->rows() == 0) return NotFound("no job " + job.task_id);
+  return LeaseLost(job.task_id, holder->Text(0, 0), holder->Int(0, 1), job.fencing_token);
+}
+
+Result<std::optional<JobClaim>> PostgresCatalog::ClaimJob(const std::string& owner, int64_t now_ms,
+                                                          int64_t lease_until_ms) {
+  std::lock_guard lock(mu_);
+  // SKIP LOCKED: workers claiming at once each take a different row instead of queueing on the first. A row
+  // a batch commit holds FOR SHARE (its fence check) is skipped too, and claimed on a later try.
+  std::string returning;
+  for (std::string_view rest = kJobColumns; !rest.empty();) {
+    const size_t comma = rest.find(", ");
+    returning += "j." + std::string(rest.substr(0, comma)) + ", ";
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 2);
+  }
+  ASSIGN_OR_RETURN(
+      PgResult claimed,
+      conn_->Exec(
+          "WITH next AS (SELECT task_id AS next_id, state AS previous_state, owner AS previous_owner "
+          "  FROM service_jobs WHERE state = 'queued' "
+          "     OR (state IN ('running', 'cancelling') AND lease_until < $2) "
+          "  ORDER BY queued_at, task_id COLLATE \"C\" LIMIT 1 FOR UPDATE SKIP LOCKED) "
+          "UPDATE service_jobs j SET fencing_token = j.fencing_token + 1, owner = $1, heartbeat_at = $2, "
+          "  lease_until = $3, started_at = CASE WHEN j.state = 'queued' THEN $2 ELSE j.started_at END, "
+          "  state = CASE WHEN j.state = 'cancelling' THEN 'cancelling' ELSE 'running' END "
+          "FROM next WHERE j.task_id = next.next_id RETURNING " +
+              returning + "next.previous_state, next.previous_owner",
+          {owner, now_ms, lease_until_ms}));
+  if (claimed.rows() == 0) return std::optional<JobClaim>();
+  JobClaim claim;
+  ASSIGN_OR_RETURN(claim.job, ReadJob(claimed, 0));
+  ASSIGN_OR_RETURN(claim.previous_state, StateFromText(claimed.Text(0, 15), claim.job.task_id));
+  claim.previous_owner = claimed.Text(0, 16);
+  return std::optional<JobClaim>(std::move(claim));
+}
+
+Result<JobState> PostgresCatalog::RenewLease(const JobRecord& job) {
+  std::lock_guard lock(mu_);
+  ASSIGN_OR_RETURN(PgResult renewed,
+                   conn_->Exec("UPDATE service_jobs SET heartbeat_at = $3, lease_until = $4, progress = $5 "
+                               "WHERE task_id = $1 AND fencing_token = $2 RETURNING state",
+                               {job.task_id, job.fencing_token, job.heartbeat_at, job.lease_until,
+                                JsonToText(job.progress)}));
+  if (renewed.rows() == 0) return Error(RefusedWrite(job));
+  return StateFromText(renewed.Text(0, 0), job.task_id);
 }
 
 Result<std::optional<JobRecord>> PostgresCatalog::GetJob(const std::string& task_id) {
@@ -267,6 +345,33 @@ Result<std::vector<JobRecord>> PostgresCatalog::JobsInStates(const std::vector<J
                                                        "ORDER BY queued_at, task_id COLLATE \"C\""),
                                                 {names}));
   return ReadRows<JobRecord>(result, ReadJob);
+}
+
+Result<bool> PostgresCatalog::PutWorker(const WorkerRecord& w) {
+  std::lock_guard lock(mu_);
+  ASSIGN_OR_RETURN(PgResult result,
+                   conn_->Exec(kPutWorkerSql, {w.worker_id, w.host, w.pid, w.started_at, w.heartbeat_at,
+                                               w.jobs, w.running, int64_t{w.draining ? 1 : 0}}));
+  return result.rows() > 0 && result.Int(0, 0) != 0;
+}
+
+Result<std::vector<WorkerRecord>> PostgresCatalog::ListWorkers() {
+  std::lock_guard lock(mu_);
+  ASSIGN_OR_RETURN(PgResult result,
+                   conn_->Exec(Select(kWorkerColumns, "service_workers ORDER BY worker_id COLLATE \"C\"")));
+  std::vector<WorkerRecord> workers;
+  for (int i = 0; i < result.rows(); ++i) {
+    workers.push_back({result.Text(i, 0), result.Text(i, 1), result.Int(i, 2), result.Int(i, 3),
+                       result.Int(i, 4), result.Int(i, 5), result.Int(i, 6), result.Int(i, 7) != 0});
+  }
+  return workers;
+}
+
+Result<bool> PostgresCatalog::DrainWorker(const std::string& worker_id) {
+  std::lock_guard lock(mu_);
+  ASSIGN_OR_RETURN(PgResult result,
+                   conn_->Exec("UPDATE service_workers SET draining = 1 WHERE worker_id = $1", {worker_id}));
+  return result.Affected() > 0;
 }
 
 }  // namespace deskpipe::service

@@ -69,6 +69,7 @@ struct RequestContext {
   std::string route;
   std::string tenant;
   bool active = false;
+  bool counted = false;  // in the metrics already: a routed request is counted before its response is sent
 };
 thread_local RequestContext request_context;
 
@@ -595,6 +596,56 @@ struct Server::Impl {
     SendJson(ex.res, 200, {{"tenant_id", tenant->tenant_id}, {"jobs", out}});
   }
 
+  // Rate limit, auth, then the route's handler.
+  void Handle(const Route& route, const httplib::Request& req, httplib::Response& res) {
+    Exchange ex{req, res, Authenticate(req, route.handler == &Impl::IngestEvents)};
+    if (const double wait = limiter.Take(ex.caller.limit_key); wait > 0) {
+      res.set_header("Retry-After", std::to_string(static_cast<int>(std::ceil(wait))));
+      return SendError(res, 429, "rate_limited",
+                       "too many requests for this token; retry after the Retry-After seconds");
+    }
+    if (route.access != Access::kPublic && ex.caller.role == Caller::Role::kNone) {
+      res.set_header("WWW-Authenticate", "Bearer");
+      return SendError(res, 401, "unauthorized", "a valid token is required (Authorization: Bearer …)");
+    }
+    if (route.access == Access::kAdmin && ex.caller.role != Caller::Role::kAdmin) {
+      return SendError(res, 403, "forbidden", "this route needs the admin token");
+    }
+    (this->*route.handler)(ex);
+  }
+
+  void ListWorkers(Exchange& ex) {
+    auto list = catalog->ListWorkers();
+    if (!list) return SendError(ex.res, 500, "internal", list.error().message());
+    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    json out = json::array();
+    for (const WorkerRecord& worker : *list) {
+      out.push_back({{"worker_id", worker.worker_id},
+                     {"host", worker.host},
+                     {"pid", worker.pid},
+                     {"started_at", FormatTimestamp(worker.started_at / 1000)},
+                     {"heartbeat_at", FormatTimestamp(worker.heartbeat_at / 1000)},
+                     // A worker silent for a whole lease is gone (its jobs are taken over).
+                     {"alive", now - worker.heartbeat_at < options.lease.count()},
+                     {"jobs", worker.jobs},
+                     {"running", worker.running},
+                     {"draining", worker.draining}});
+    }
+    SendJson(ex.res, 200, {{"this_worker", jobs->worker_id()}, {"workers", out}});
+  }
+
+  void DrainWorker(Exchange& ex) {
+    const std::string id = ex.req.matches[1];
+    auto found = catalog->DrainWorker(id);
+    if (!found) return SendError(ex.res, 500, "internal", found.error().message());
+    if (!*found) return SendError(ex.res, 404, "not_found", fmt::format("no worker {}", id.substr(0, 200)));
+    if (id == jobs->worker_id()) jobs->Drain();  // others see it at their next tick
+    log::Info("worker asked to drain", {{"worker", id}});
+    SendJson(ex.res, 202, {{"worker_id", id}, {"draining", true}});
+  }
+
   void Search(Exchange& ex) {
     auto tenant = ResolveTenant(ex, TenantParam(ex));
     if (!tenant) return;
@@ -791,6 +842,11 @@ void Server::Impl::DeclareRoutes() {
        {tenant_path, {"ticket_id", "path", "string", true, "The helpdesk's ticket id"},
         {"top_k", "query", "integer", false, "Hits of each kind (1-50, default 5)"}},
        false, &Impl::SimilarTickets, {}},
+      {"GET", "/api/workers", "The workers sharing this catalog, their jobs and heartbeats (admin)",
+       Access::kAdmin, {}, false, &Impl::ListWorkers, {}},
+      {"POST", "/api/workers/{worker_id}/drain",
+       "Asks a worker to finish the jobs in hand and claim no new one (admin)", Access::kAdmin,
+       {{"worker_id", "path", "string", true, "The worker's id"}}, false, &Impl::DrainWorker, {}},
       {"GET", "/api/dead-letters", "Records that failed for good", Access::kTenant, {tenant_query}, false,
        &Impl::DeadLetters, {}},
       {"POST", "/api/dead-letters/retry", "Reads the dead letters again from the helpdesk", Access::kTenant,
@@ -857,20 +913,11 @@ void Server::Impl::Install() {
   for (const Route& route : routes) {
     auto handler = [this, &route](const httplib::Request& req, httplib::Response& res) {
       request_context.route = std::string(route.method) + " " + route.path;
-      Exchange ex{req, res, Authenticate(req, route.handler == &Impl::IngestEvents)};
-      if (const double wait = limiter.Take(ex.caller.limit_key); wait > 0) {
-        res.set_header("Retry-After", std::to_string(static_cast<int>(std::ceil(wait))));
-        return SendError(res, 429, "rate_limited",
-                         "too many requests for this token; retry after the Retry-After seconds");
-      }
-      if (route.access != Access::kPublic && ex.caller.role == Caller::Role::kNone) {
-        res.set_header("WWW-Authenticate", "Bearer");
-        return SendError(res, 401, "unauthorized", "a valid token is required (Authorization: Bearer …)");
-      }
-      if (route.access == Access::kAdmin && ex.caller.role != Caller::Role::kAdmin) {
-        return SendError(res, 403, "forbidden", "this route needs the admin token");
-      }
-      (this->*route.handler)(ex);
+      Handle(route, req, res);
+      // Counted before httplib writes the response, so a client reading /metrics right after sees it.
+      metrics.HttpRequest(request_context.route, res.status,
+                          std::chrono::duration<double>(Clock::now() - request_context.start).count());
+      request_context.counted = true;
     };
     const std::string pattern = std::regex_replace(route.path, std::regex(R"(\{[a-z_]+\})"), "([^/]+)");
     const std::string method = route.method;
@@ -927,7 +974,7 @@ void Server::Impl::Install() {
     const double seconds =
         context.active ? std::chrono::duration<double>(Clock::now() - context.start).count() : 0.0;
     const std::string route = context.active ? context.route : "unmatched";
-    metrics.HttpRequest(route, res.status, seconds);
+    if (!context.counted) metrics.HttpRequest(route, res.status, seconds);
     log::Info("http", {{"method", req.method},
                        {"route", route},
                        {"status", res.status},
@@ -1002,7 +1049,8 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options) {
           return Error(Status(summary.error().code(), RedactSecrets(config, summary.error().message())));
         return summary;
       },
-      JobManagerOptions{.concurrency = opts.jobs, .tick = opts.job_tick, .stale_after = opts.stale_after});
+      JobManagerOptions{
+          .concurrency = opts.jobs, .tick = opts.job_tick, .lease = opts.lease, .owner = opts.worker_id});
   impl->jobs->TenantsChanged(tenants);
   RETURN_IF_ERROR(impl->jobs->Start());
   impl->DeclareRoutes();

@@ -26,7 +26,8 @@ namespace deskpipe::service {
 struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8080;                     // 0 ⇒ a free port
-  int jobs = 2;                        // syncs running at once, across tenants
+  int jobs = 2;                        // syncs this worker runs at once, across tenants
+  std::string worker_id;               // this worker in the fleet sharing the catalog; empty ⇒ "host:pid"
   int http_threads = 64;               // connections served at once (event streams hold one each)
   std::string admin_token;             // empty ⇒ none (allowed only with insecure_no_auth on loopback)
   bool insecure_no_auth = false;       // every request is admin: loopback only
@@ -35,7 +36,7 @@ struct ServerOptions {
   double requests_per_second = 50;     // per token (or per client address without one); 0 ⇒ no limit
   double burst = 100;
   std::chrono::milliseconds job_tick{1000};
-  std::chrono::milliseconds stale_after{30000};
+  std::chrono::milliseconds lease{30000};  // a claimed job's lease (--lease-seconds), renewed every third
   // The server's settings as the config loader reads them (data directory, store, allowlist, embedder, …);
   // each tenant's Config is these plus the tenant's own.
   ConfigSources sources;

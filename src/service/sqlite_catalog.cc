@@ -1,6 +1,8 @@
 // The catalog in SQLite: {data_dir}/service.db, WAL, one connection behind a mutex.
 #include <sqlite3.h>
 
+#include <algorithm>
+
 #include "service/catalog_backends.h"
 #include "store/sqlite_db.h"
 
@@ -27,7 +29,11 @@ constexpr const char* kSchema =
     "CREATE UNIQUE INDEX IF NOT EXISTS service_jobs_one_active ON service_jobs (tenant_id)"
     "  WHERE state IN ('queued', 'running', 'cancelling');"
     "CREATE INDEX IF NOT EXISTS service_jobs_by_tenant ON service_jobs (tenant_id, queued_at);"
-    "CREATE INDEX IF NOT EXISTS service_jobs_by_state ON service_jobs (state, queued_at);";
+    "CREATE INDEX IF NOT EXISTS service_jobs_by_state ON service_jobs (state, queued_at);"
+    "CREATE TABLE IF NOT EXISTS service_workers ("
+    "  worker_id TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, started_at INTEGER NOT NULL,"
+    "  heartbeat_at INTEGER NOT NULL, jobs INTEGER NOT NULL, running INTEGER NOT NULL, draining INTEGER NOT "
+    "NULL);";
 
 void BindTenant(sqlite::Statement& stmt, const TenantRecord& t) {
   stmt.Bind(1, t.tenant_id)
@@ -72,7 +78,9 @@ void BindJob(sqlite::Statement& stmt, const JobRecord& j) {
       .Bind(10, JsonToText(j.progress))
       .Bind(11, JsonToText(j.summary))
       .Bind(12, j.last_error)
-      .Bind(13, j.owner);
+      .Bind(13, j.owner)
+      .Bind(14, j.fencing_token)
+      .Bind(15, j.lease_until);
 }
 
 Result<JobRecord> ReadJob(const sqlite::Statement& stmt) {
@@ -90,6 +98,8 @@ Result<JobRecord> ReadJob(const sqlite::Statement& stmt) {
   ASSIGN_OR_RETURN(j.summary, JsonFromText(stmt.ColumnText(10), j.task_id, "summary"));
   j.last_error = stmt.ColumnText(11);
   j.owner = stmt.ColumnText(12);
+  j.fencing_token = stmt.ColumnInt(13);
+  j.lease_until = stmt.ColumnInt(14);
   return j;
 }
 
@@ -132,6 +142,19 @@ Result<std::unique_ptr<SqliteCatalog>> SqliteCatalog::Open(const std::string& pa
     RETURN_IF_ERROR(txn.status());
     auto created = db->Exec(kSchema);
     if (!created) return Error(created.error().WithContext("creating the service catalog in " + path));
+    // Added with workers: catalogs made before get the columns, zero for their rows.
+    ASSIGN_OR_RETURN(sqlite::Statement * columns,
+                     db->Prepare("SELECT count(*) FROM pragma_table_info('service_jobs') "
+                                 "WHERE name = 'fencing_token'"));
+    ASSIGN_OR_RETURN(bool row, columns->Step());
+    const bool has_fencing = row && columns->ColumnInt(0) > 0;
+    columns->Reset();
+    if (!has_fencing) {
+      auto added = db->Exec(
+          "ALTER TABLE service_jobs ADD COLUMN fencing_token INTEGER NOT NULL DEFAULT 0;"
+          "ALTER TABLE service_jobs ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;");
+      if (!added) return Error(added.error().WithContext("adding the lease columns to " + path));
+    }
     RETURN_IF_ERROR(txn.Commit());
   }
   return std::unique_ptr<SqliteCatalog>(new SqliteCatalog(std::move(db)));
@@ -189,11 +212,11 @@ Result<bool> SqliteCatalog::DeleteTenant(const std::string& tenant_id) {
 
 Result<std::vector<JobRecord>> SqliteCatalog::QueryJobs(const std::string& sql,
                                                         const std::vector<std::string>& texts,
-                                                        std::optional<int64_t> limit) {
+                                                        std::optional<int64_t> int_param) {
   ASSIGN_OR_RETURN(sqlite::Statement * stmt, db_->Prepare(sql));
   int index = 1;
   for (const std::string& text : texts) stmt->Bind(index++, text);
-  if (limit) stmt->Bind(index, *limit);
+  if (int_param) stmt->Bind(index, *int_param);
   return ReadAll<JobRecord>(*stmt, ReadJob);
 }
 
@@ -209,7 +232,7 @@ Result<std::pair<JobRecord, bool>> SqliteCatalog::InsertJobIfNoneActive(const Jo
   RETURN_IF_ERROR(txn.status());
   ASSIGN_OR_RETURN(sqlite::Statement * insert,
                    db_->Prepare(std::string("INSERT INTO service_jobs (") + kJobColumns +
-                                ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
+                                ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "
                                 "ON CONFLICT (tenant_id) WHERE state IN " +
                                 kActiveStates + " DO NOTHING"));
   BindJob(*insert, job);
@@ -236,7 +259,8 @@ Result<void> SqliteCatalog::UpdateJob(const JobRecord& job) {
       sqlite::Statement * stmt,
       db_->Prepare("UPDATE service_jobs SET tenant_id = ?2, platform = ?3, trigger_kind = ?4, "
                    "state = ?5, queued_at = ?6, started_at = ?7, ended_at = ?8, heartbeat_at = ?9, "
-                   "progress = ?10, summary = ?11, last_error = ?12, owner = ?13 WHERE task_id = ?1"));
+                   "progress = ?10, summary = ?11, last_error = ?12, owner = ?13, lease_until = ?15 "
+                   "WHERE task_id = ?1 AND fencing_token = ?14"));
   BindJob(*stmt, job);
   auto ran = stmt->Run();
   if (!ran) {
@@ -246,8 +270,67 @@ Result<void> SqliteCatalog::UpdateJob(const JobRecord& job) {
     }
     return ran;
   }
-  if (db_->Changes() == 0) return Error(NotFound("no job " + job.task_id));
+  if (db_->Changes() == 0) return Error(RefusedWrite(job));
   return {};
+}
+
+// Why a fenced write of `job` changed no row: the row is gone, or another claim moved its token. Under mu_.
+Status SqliteCatalog::RefusedWrite(const JobRecord& job) {
+  auto rows = QueryJobs(Select(kJobColumns, "service_jobs WHERE task_id = ?1"), {job.task_id}, std::nullopt);
+  if (!rows) return rows.error();
+  if (rows->empty()) return NotFound("no job " + job.task_id);
+  return LeaseLost(job.task_id, rows->front().owner, rows->front().fencing_token, job.fencing_token);
+}
+
+Result<std::optional<JobClaim>> SqliteCatalog::ClaimJob(const std::string& owner, int64_t now_ms,
+                                                        int64_t lease_until_ms) {
+  std::lock_guard lock(mu_);
+  // BEGIN IMMEDIATE: the write lock is taken before the read, so two claimers never pick the same row.
+  sqlite::Transaction txn(*db_);
+  RETURN_IF_ERROR(txn.status());
+  ASSIGN_OR_RETURN(auto next, QueryJobs(Select(kJobColumns,
+                                               "service_jobs WHERE state = 'queued' OR (state IN ('running', "
+                                               "'cancelling') AND lease_until < ?1) "
+                                               "ORDER BY queued_at, task_id LIMIT 1"),
+                                        {}, now_ms));
+  if (next.empty()) return std::optional<JobClaim>();
+  JobClaim claim;
+  claim.previous_state = next.front().state;
+  claim.previous_owner = next.front().owner;
+  claim.job = std::move(next.front());
+  JobRecord& job = claim.job;
+  ++job.fencing_token;
+  job.owner = owner;
+  job.heartbeat_at = now_ms;
+  job.lease_until = lease_until_ms;
+  if (job.state == JobState::kQueued) job.started_at = now_ms;
+  if (job.state != JobState::kCancelling) job.state = JobState::kRunning;
+  ASSIGN_OR_RETURN(sqlite::Statement * stmt,
+                   db_->Prepare("UPDATE service_jobs SET state = ?5, started_at = ?7, heartbeat_at = ?9, "
+                                "owner = ?13, fencing_token = ?14, lease_until = ?15 WHERE task_id = ?1"));
+  BindJob(*stmt, job);
+  RETURN_IF_ERROR(stmt->Run());
+  RETURN_IF_ERROR(txn.Commit());
+  return std::optional<JobClaim>(std::move(claim));
+}
+
+Result<JobState> SqliteCatalog::RenewLease(const JobRecord& job) {
+  std::lock_guard lock(mu_);
+  ASSIGN_OR_RETURN(
+      sqlite::Statement * stmt,
+      db_->Prepare("UPDATE service_jobs SET heartbeat_at = ?9, progress = ?10, lease_until = ?15 "
+                   "WHERE task_id = ?1 AND fencing_token = ?14 RETURNING state"));
+  BindJob(*stmt, job);
+  ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) {
+    stmt->Reset();
+    return Error(RefusedWrite(job));
+  }
+  auto state = StateFromText(stmt->ColumnText(0), job.task_id);
+  ASSIGN_OR_RETURN(bool more, stmt->Step());
+  (void)more;
+  stmt->Reset();
+  return state;
 }
 
 Result<std::optional<JobRecord>> SqliteCatalog::GetJob(const std::string& task_id) {
@@ -278,6 +361,47 @@ Result<std::vector<JobRecord>> SqliteCatalog::JobsInStates(const std::vector<Job
   return QueryJobs(
       Select(kJobColumns, "service_jobs WHERE state IN (" + placeholders + ") ORDER BY queued_at, task_id"),
       names, std::nullopt);
+}
+
+Result<bool> SqliteCatalog::PutWorker(const WorkerRecord& w) {
+  std::lock_guard lock(mu_);
+  std::string sql = kPutWorkerSql;
+  std::replace(sql.begin(), sql.end(), '$', '?');
+  ASSIGN_OR_RETURN(sqlite::Statement * stmt, db_->Prepare(sql));
+  stmt->Bind(1, w.worker_id)
+      .Bind(2, w.host)
+      .Bind(3, w.pid)
+      .Bind(4, w.started_at)
+      .Bind(5, w.heartbeat_at)
+      .Bind(6, w.jobs)
+      .Bind(7, w.running)
+      .Bind(8, int64_t{w.draining ? 1 : 0});
+  ASSIGN_OR_RETURN(bool row, stmt->Step());
+  const bool draining = row && stmt->ColumnInt(0) != 0;
+  if (row) {
+    auto rest = stmt->Step();
+    (void)rest;
+  }
+  stmt->Reset();
+  return draining;
+}
+
+Result<std::vector<WorkerRecord>> SqliteCatalog::ListWorkers() {
+  std::lock_guard lock(mu_);
+  ASSIGN_OR_RETURN(sqlite::Statement * stmt,
+                   db_->Prepare(Select(kWorkerColumns, "service_workers ORDER BY worker_id")));
+  return ReadAll<WorkerRecord>(*stmt, [](const sqlite::Statement& row) -> Result<WorkerRecord> {
+    return WorkerRecord{row.ColumnText(0), row.ColumnText(1), row.ColumnInt(2), row.ColumnInt(3),
+                        row.ColumnInt(4),  row.ColumnInt(5),  row.ColumnInt(6), row.ColumnInt(7) != 0};
+  });
+}
+
+Result<bool> SqliteCatalog::DrainWorker(const std::string& worker_id) {
+  std::lock_guard lock(mu_);
+  ASSIGN_OR_RETURN(sqlite::Statement * stmt,
+                   db_->Prepare("UPDATE service_workers SET draining = 1 WHERE worker_id = ?1"));
+  RETURN_IF_ERROR(stmt->Bind(1, worker_id).Run());
+  return db_->Changes() > 0;
 }
 
 }  // namespace deskpipe::service

@@ -121,7 +121,12 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string& u
 
 PgConnection::~PgConnection() { PQfinish(conn_); }
 
+void PgConnection::ReconnectIfBroken() {
+  if (reconnect_ && PQstatus(conn_) == CONNECTION_BAD) PQreset(conn_);  // still bad: the statement says so
+}
+
 Result<PgResult> PgConnection::Exec(std::string_view sql, const std::vector<Param>& params) {
+  ReconnectIfBroken();
   std::vector<const char*> values(params.size());
   std::vector<int> lengths(params.size());
   std::vector<int> formats(params.size());
@@ -152,6 +157,7 @@ Result<PgResult> PgConnection::Exec(std::string_view sql, const std::vector<Para
 }
 
 Result<void> PgConnection::ExecScript(const std::string& sql) {
+  ReconnectIfBroken();
   PgResult result(PQexec(conn_, sql.c_str()));
   PGresult* res = result.raw();
   const ExecStatusType status = PQresultStatus(res);

@@ -82,10 +82,15 @@ class PgConnection {
   Result<void> ExecScript(const std::string& sql);
   // Server-side SQLSTATE of the last failure ("" when none).
   const std::string& last_sqlstate() const { return last_sqlstate_; }
+  // Reconnect before a statement when the connection broke (a server restart). Only for a connection whose
+  // session holds nothing (no session lock, no open transaction across calls): the service's catalog.
+  void set_reconnect(bool reconnect) { reconnect_ = reconnect; }
 
  private:
   explicit PgConnection(pg_conn* conn) : conn_(conn) {}
+  void ReconnectIfBroken();
   pg_conn* conn_;
+  bool reconnect_ = false;
   std::string last_sqlstate_;
 };
 

@@ -356,9 +356,7 @@ Result<void> PostgresStore::CheckSchemaReadOnly() {
 }
 
 Result<void> PostgresStore::Migrate() {
-  RETURN_IF_ERROR(conn_->ExecScript(
-      "SET client_min_messages = warning;"
-      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"));
+  RETURN_IF_ERROR(conn_->ExecScript("SET client_min_messages = warning"));
   ASSIGN_OR_RETURN(PgResult available,
                    conn_->Exec("SELECT count(*) FROM pg_available_extensions WHERE name = 'vector'"));
   const bool vector_available = available.Int(0, 0) > 0;
@@ -366,6 +364,10 @@ Result<void> PostgresStore::Migrate() {
   pg::PgTransaction txn(*conn_);
   RETURN_IF_ERROR(txn.status());
   RETURN_IF_ERROR(conn_->Exec("SELECT pg_advisory_xact_lock($1)", {kMigrationLockKey}));
+  // Under the lock: two processes opening a new database at once race on CREATE TABLE IF NOT EXISTS
+  // (both see no table, one fails on the type's unique name).
+  RETURN_IF_ERROR(conn_->Exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"));
   ASSIGN_OR_RETURN(PgResult applied, conn_->Exec("SELECT version FROM schema_migrations"));
   std::unordered_set<int64_t> done;
   for (int i = 0; i < applied.rows(); ++i) done.insert(applied.Int(i, 0));
@@ -497,6 +499,19 @@ Result<void> PostgresStore::Commit(const BatchWrite& batch, const std::string& m
   RETURN_IF_ERROR(txn.status());
   // Two workers committing batches of one tenant serialize here; other tenants are not blocked.
   RETURN_IF_ERROR(conn_->Exec("SELECT pg_advisory_xact_lock(hashtext($1))", {tenant}));
+  if (batch.fence) {
+    // FOR SHARE holds the token until this transaction ends: a claim taking the job over waits for (or
+    // skips) this commit, so the batch is in before the new holder starts, or never.
+    ASSIGN_OR_RETURN(PgResult holder, conn_->Exec("SELECT fencing_token, owner FROM service_jobs "
+                                                  "WHERE task_id = $1 FOR SHARE",
+                                                  {batch.fence->task_id}));
+    if (holder.rows() == 0 || holder.Int(0, 0) != batch.fence->token) {
+      const std::string owner = holder.rows() == 0 ? "(none: the job is gone)" : holder.Text(0, 1);
+      return Error(Status(StatusCode::kBusy,
+                          "lease lost: job " + batch.fence->task_id + " was taken over by worker " + owner +
+                              "; stopping without committing"));
+    }
+  }
 
   if (options_.WritesRecords()) {
     for (const Record& r : batch.records) {

@@ -44,6 +44,16 @@ struct StoredDeadLetter {
   std::string last_seen;
 };
 
+// The claim a batch is written under: the service's job row (service_jobs, in the store's database) must
+// still carry `token` when the batch's transaction commits, else the store writes nothing of the batch and
+// answers Busy ("lease lost …"). A job's token grows on every claim, so a worker whose job was taken over
+// commits nothing more. The PostgreSQL store checks it inside the batch's transaction; the SQLite store
+// ignores it (one process serves a SQLite data directory, so its jobs are never taken over).
+struct CommitFence {
+  std::string task_id;
+  int64_t token = 0;
+};
+
 // Everything one batch changes, committed as one atomic step together with the cursor that produced it.
 struct BatchWrite {
   std::string tenant_id;
@@ -53,6 +63,7 @@ struct BatchWrite {
   std::vector<Document> documents;  // upserted; each replaces exactly its previous chunks and vectors
   std::vector<std::string> removed_ids;  // record / document ids to tombstone (rows, chunks and vectors go)
   std::vector<DeadLetter> dead_letters;  // upserted by (tenant, stream, record_id); attempts counted
+  std::optional<CommitFence> fence;      // nullopt ⇒ unconditional (the CLI)
 };
 
 // Which ranked lists a search draws on. Hybrid fuses the BM25 and vector lists by their scores; keyword and

@@ -269,6 +269,17 @@ TEST_P(StoreConformanceTest, EveryTableCarriesTenantId) {
             : "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = 'public' AND table_name = '" +
                   table + "' AND column_name = 'tenant_id'";
     EXPECT_EQ(Scalar(*store, sql), 1) << table;
+    // First in the primary key, so the tables can be distributed by tenant (Citus) without change. Not yet
+    // for three tables keyed by a serial id (the README says what their migration takes); any other table
+    // must keep it.
+    if (table == "chunks" || table == "runs" || table == "chunk_vectors") continue;
+    const std::string first_in_key =
+        GetParam() == Backend::kSqlite
+            ? "SELECT COUNT(*) FROM pragma_table_info('" + table + "') WHERE pk = 1 AND name = 'tenant_id'"
+            : "SELECT COUNT(*) FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = "
+              "i.indkey[0] WHERE i.indrelid = '" + table + "'::regclass AND i.indisprimary AND a.attname = "
+              "'tenant_id'";
+    EXPECT_EQ(Scalar(*store, first_in_key), 1) << table << ": tenant_id is not first in its primary key";
   }
 }
 

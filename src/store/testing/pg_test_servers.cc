@@ -214,6 +214,18 @@ Result<std::string> PgliteServerUrl() {
   return instance->url;
 }
 
+Result<void> RestartPostgresServer() {
+  auto& server = PostgresInstance();
+  if (!server) return Error(Internal("no PostgreSQL test server was started"));
+  const std::string log = server->dir + "/setup.log";
+  if (Run(AsPostgres({std::string(kPgBinDir) + "/pg_ctl", "-D", server->dir + "/data", "-m", "fast", "-w", "-t",
+                      "120", "-l", server->dir + "/server.log", "restart"}),
+          log) != 0) {
+    return Error(Internal("pg_ctl restart failed: " + ReadFile(log)));
+  }
+  return {};
+}
+
 Result<void> ResetSchema(const std::string& url) {
   ASSIGN_OR_RETURN(auto conn, pg::PgConnection::Connect(url));
   return conn->ExecScript(

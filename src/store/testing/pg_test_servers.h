@@ -16,6 +16,8 @@ namespace deskpipe::testing {
 Result<std::string> PostgresServerUrl();
 // The libpq URL of a running PGlite server with pgvector, started on first call.
 Result<std::string> PgliteServerUrl();
+// Restarts the PostgreSQL server (pg_ctl restart -m fast: sessions are cut), waiting until it is back.
+Result<void> RestartPostgresServer();
 // Drops and recreates the `public` schema behind `url` (every table, the vector extension, everything).
 Result<void> ResetSchema(const std::string& url);
 // Stops every server this process started (also registered with atexit).
