@@ -134,7 +134,6 @@ OrderedJson DeletedTicketJson(const Account& account, const Ticket& t) {
   OrderedJson j;
   j["id"] = t.id;
   j["subject"] = t.subject;
-  j["description"] = t.comments.empty() ? "" : t.comments.front().body;
   const User* actor = t.deleted_by ? account.FindUser(*t.deleted_by) : nullptr;
   j["actor"] = {{"id", actor ? actor->id : 0}, {"name", actor ? actor->name : ""}};
   j["deleted_at"] = Time(t.deleted_at.value_or(t.updated_at));

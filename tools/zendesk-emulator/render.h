@@ -22,7 +22,7 @@ std::optional<int64_t> AttachmentIdFromToken(const std::string& token);
 OrderedJson AttachmentJson(const std::string& base, const Attachment& attachment);
 OrderedJson CommentJson(const std::string& base, const Comment& comment);
 OrderedJson TicketJson(const std::string& base, const Ticket& ticket);
-// deleted_tickets element: {id, subject, description, actor{id,name}, deleted_at, previous_state}.
+// deleted_tickets element: {id, subject, actor{id,name}, deleted_at, previous_state}.
 OrderedJson DeletedTicketJson(const Account& account, const Ticket& ticket);
 OrderedJson UserJson(const std::string& base, const User& user);
 OrderedJson OrganizationJson(const std::string& base, const Organization& organization);
