@@ -657,6 +657,26 @@ TEST_F(ZendeskEmulatorTest, TimelineFileStepsRunInOrder) {
   EXPECT_EQ(PostJson(server_->base_url() + "/_emulator/timeline/next", "").status, 409);
 }
 
+TEST_F(ZendeskEmulatorTest, FaultsAreInjectedInFrontOfTheAccount) {
+  ServerOptions options = Options();
+  options.fault_rate = 1.0;
+  options.fault_classes = kFault429Storm;
+  Start(options);
+  for (int i = 0; i < 3; ++i) {
+    HttpResult r = Get(Api("/groups.json"));
+    EXPECT_EQ(r.status, 429);
+    EXPECT_EQ(r.Header("retry-after"), "1");
+  }
+  options.fault_classes = kFault5xx;
+  Start(options);
+  HttpResult failed = Get(Api("/groups.json"));
+  EXPECT_TRUE(failed.status == 500 || failed.status == 503) << failed.status;
+  json stats = Control("/_emulator/stats");
+  EXPECT_EQ(stats["faults"]["5xx"], 1);
+  EXPECT_FALSE(ParseFaultClasses("5xx,teleport").has_value());
+  EXPECT_EQ(*ParseFaultClasses("slow,429storm"), static_cast<unsigned>(kFaultSlow | kFault429Storm));
+}
+
 TEST_F(ZendeskEmulatorTest, SameSeedSameData) {
   auto a = GenerateAccount({.seed = 5, .tickets = 40, .now = TestNow()});
   auto b = GenerateAccount({.seed = 5, .tickets = 40, .now = TestNow()});
