@@ -486,6 +486,22 @@ TEST_F(ZendeskEmulatorTest, TicketEventsAndOrganizationsAreTimeBasedExports) {
   std::set<int64_t> expected;
   for (const auto& o : account->organizations) expected.insert(o.id);
   EXPECT_EQ(seen, expected);
+
+  // The time-based ticket export reaches the same tickets as the cursor-based one.
+  seen.clear();
+  url = Api("/incremental/tickets.json?start_time=0&per_page=25");
+  for (int pages = 0; pages < 1000; ++pages) {
+    json page = GetJson(url);
+    EXPECT_EQ(page["count"], page["tickets"].size());
+    for (const auto& t : page["tickets"]) seen.insert(t["id"].get<int64_t>());
+    if (page["end_of_stream"].get<bool>()) break;
+    url = page["next_page"];
+  }
+  expected.clear();
+  for (const auto& t : account->tickets) {
+    if (t.generated_timestamp <= TestNow() - 60) expected.insert(t.id);
+  }
+  EXPECT_EQ(seen, expected);
 }
 
 TEST_F(ZendeskEmulatorTest, TimelineStepsShowInExportsAndDeletedTickets) {

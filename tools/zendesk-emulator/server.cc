@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
-#include <cmath>
+#include <cstring>
 #include <deque>
 #include <functional>
 #include <map>
@@ -32,7 +32,6 @@ constexpr int kStormLength = 5;
 struct Reply {
   int status = 200;
   std::string body;
-  bool export_endpoint = false;
 };
 
 Reply JsonReply(int status, const OrderedJson& body) { return Reply{status, Dump(body)}; }
@@ -162,9 +161,11 @@ std::string EndpointKey(const std::string& method, const std::vector<std::string
   return key;
 }
 
-// Ordering positions for the exports: indexes sorted by (key, id).
+// One consistent state: the account, its export orderings (indexes sorted by (key, id)) and how far
+// /_emulator/clock/advance has moved its clock since the account's last timeline step.
 struct Snapshot {
   std::shared_ptr<const Account> account;
+  int64_t clock_offset = 0;
   std::vector<uint32_t> tickets_by_generated;  // live tickets
   std::vector<uint32_t> users_by_updated;
   std::vector<uint32_t> organizations_by_updated;
@@ -271,8 +272,8 @@ struct EmulatorServer::Impl {
   Reply Route(const Snapshot& snap, const httplib::Request& req, std::vector<std::string> segments);
   bool Authorized(const httplib::Request& req) const;
 
-  // Account time: the account's `now` plus what /_emulator/clock/advance added.
-  int64_t Now(const Account& a) const { return a.now + clock_offset_seconds.load(); }
+  // Account time: the account's `now` plus what /_emulator/clock/advance added since.
+  static int64_t Now(const Snapshot& snap) { return snap.account->now + snap.clock_offset; }
   std::chrono::milliseconds Elapsed() const {
     return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_at) +
            std::chrono::milliseconds(clock_offset_ms.load());
@@ -285,7 +286,8 @@ struct EmulatorServer::Impl {
   Reply HelpCenter(const Snapshot& snap, const httplib::Request& req, std::vector<std::string> segments);
 
   // A list page: offset pagination (page, per_page) unless page[size] is given (cursor pagination). Items are
-  // (id, json) in their listed order; cursor pages point at ids. `extra` adds Help Center's offset fields.
+  // (id, json) in their listed order; cursor pages point at ids. `help_center_offset` adds Help Center's
+  // offset fields.
   Reply ListPage(const httplib::Request& req, const std::string& key,
                  const std::vector<std::pair<int64_t, OrderedJson>>& items, int64_t default_per_page,
                  bool help_center_offset = false);
@@ -295,12 +297,11 @@ struct EmulatorServer::Impl {
   ServerOptions options;
   mutable std::mutex snapshot_mutex;
   std::shared_ptr<const Snapshot> snapshot;
-  std::mutex timeline_mutex;  // serialises timeline steps
+  std::mutex timeline_mutex;  // serialises timeline steps and clock advances (each replaces the snapshot)
   size_t timeline_next = 0;
   std::vector<std::string> timeline_names;
   Clock::time_point started_at;
-  std::atomic<int64_t> clock_offset_seconds{0};
-  std::atomic<int64_t> clock_offset_ms{0};
+  std::atomic<int64_t> clock_offset_ms{0};  // moves the rate-limit windows with the account clock
 
   std::mutex stats_mutex;
   int64_t requests = 0;
@@ -360,6 +361,7 @@ void EmulatorServer::Impl::Handle(const httplib::Request& req, httplib::Response
 
   // Faults happen in front of the account, like a proxy or load balancer.
   unsigned fault = 0;
+  bool html_5xx = false;  // a 5xx fault answers like a proxy (503 HTML) or like the app (500 JSON)
   if (api && options.fault_rate > 0 && options.fault_classes != 0) {
     const uint64_t n = arrivals.fetch_add(1);
     uint64_t h = (options.fault_seed + 1) * 0x9E3779B97F4A7C15ull ^ (n + 1) * 0xBF58476D1CE4E5B9ull;
@@ -372,6 +374,7 @@ void EmulatorServer::Impl::Handle(const httplib::Request& req, httplib::Response
         if (options.fault_classes & c) classes.push_back(c);
       }
       fault = classes[(h >> 20) % classes.size()];
+      html_5xx = ((h >> 40) & 1) != 0;
     }
   }
   bool storm = false;
@@ -393,6 +396,9 @@ void EmulatorServer::Impl::Handle(const httplib::Request& req, httplib::Response
   int exports_used = 0;
   bool limited = false;
   bool export_limited = false;
+  // Only requests that reach the account (not faults, not unauthenticated) can be refused by its limits.
+  const bool authorized = api && Authorized(req);
+  const bool reaches_account = authorized && fault != kFault5xx && !storm;
   {
     std::lock_guard lock(stats_mutex);
     if (api) {
@@ -401,9 +407,9 @@ void EmulatorServer::Impl::Handle(const httplib::Request& req, httplib::Response
         if (windows.size() > 100) windows.pop_front();
       }
       WindowStats& w = windows.back();
-      if (options.enforce_rate_limit && w.requests >= options.plan.per_minute) {
+      if (reaches_account && options.enforce_rate_limit && w.requests >= options.plan.per_minute) {
         limited = true;
-      } else if (options.enforce_rate_limit && export_endpoint &&
+      } else if (reaches_account && options.enforce_rate_limit && export_endpoint &&
                  w.export_requests >= options.plan.exports_per_minute) {
         export_limited = true;
       }
@@ -426,12 +432,11 @@ void EmulatorServer::Impl::Handle(const httplib::Request& req, httplib::Response
   if (!api) {
     reply = ApiError(404, "InvalidEndpoint", "Not found");
   } else if (fault == kFault5xx) {
-    reply = (arrivals.load() % 2 == 0)
-                ? ApiError(500, "InternalError", "Something went wrong")
-                : Reply{503, "<html><body><h1>503 Service Unavailable</h1></body></html>"};
+    reply = html_5xx ? Reply{503, "<html><body><h1>503 Service Unavailable</h1></body></html>"}
+                     : ApiError(500, "InternalError", "Something went wrong");
   } else if (storm) {
     reply = ApiError(429, "APIRateLimitExceeded", "Number of allowed API requests per minute exceeded");
-  } else if (!Authorized(req)) {
+  } else if (!authorized) {
     reply = JsonReply(401, OrderedJson{{"error", "Couldn't authenticate you"}});
   } else if (limited) {
     reply = ApiError(429, "APIRateLimitExceeded", "Number of allowed API requests per minute exceeded");
@@ -570,7 +575,7 @@ Reply EmulatorServer::Impl::Route(const Snapshot& snap, const httplib::Request& 
 Reply EmulatorServer::Impl::CursorExport(const Snapshot& snap, const httplib::Request& req, bool tickets) {
   const Account& a = *snap.account;
   const std::string base = "http://" + options.host + ":" + std::to_string(port);
-  const int64_t now = Now(a);
+  const int64_t now = Now(snap);
   const int64_t cutoff = now - kExcludedSeconds;
   ExportPosition from;
   if (auto cursor = Param(req, "cursor")) {
@@ -634,16 +639,14 @@ Reply EmulatorServer::Impl::CursorExport(const Snapshot& snap, const httplib::Re
   body["before_url"] = nullptr;
   body["before_cursor"] = nullptr;
   body["end_of_stream"] = !more;
-  Reply reply = JsonReply(200, body);
-  reply.export_endpoint = true;
-  return reply;
+  return JsonReply(200, body);
 }
 
 Reply EmulatorServer::Impl::TimeExport(const Snapshot& snap, const httplib::Request& req,
                                        const std::string& resource) {
   const Account& a = *snap.account;
   const std::string base = "http://" + options.host + ":" + std::to_string(port);
-  const int64_t cutoff = Now(a) - kExcludedSeconds;
+  const int64_t cutoff = Now(snap) - kExcludedSeconds;
   auto start = Param(req, "start_time");
   if (!start) return ApiError(400, "InvalidValue", "start_time is required");
   auto start_time = ParseInt(*start);
@@ -673,18 +676,27 @@ Reply EmulatorServer::Impl::TimeExport(const Snapshot& snap, const httplib::Requ
     page.emplace_back(key, make());
     return true;
   };
+  // The first index of a (key, id)-sorted order whose key is ≥ start_time.
+  auto from = [&](const std::vector<uint32_t>& order, auto key) {
+    return std::partition_point(order.begin(), order.end(), [&](uint32_t i) { return key(i) < *start_time; });
+  };
   if (resource == "tickets") {
-    for (uint32_t i : snap.tickets_by_generated) {
-      const Ticket& t = a.tickets[i];
+    const auto& order = snap.tickets_by_generated;
+    for (auto it = from(order, [&](uint32_t i) { return a.tickets[i].generated_timestamp; });
+         it != order.end(); ++it) {
+      const Ticket& t = a.tickets[*it];
       if (!add(t.generated_timestamp, [&] { return TicketJson(base, t); })) break;
     }
   } else if (resource == "users") {
-    for (uint32_t i : snap.users_by_updated) {
-      if (!add(a.users[i].updated_at, [&] { return UserJson(base, a.users[i]); })) break;
+    const auto& order = snap.users_by_updated;
+    for (auto it = from(order, [&](uint32_t i) { return a.users[i].updated_at; }); it != order.end(); ++it) {
+      if (!add(a.users[*it].updated_at, [&] { return UserJson(base, a.users[*it]); })) break;
     }
   } else if (resource == "organizations") {
-    for (uint32_t i : snap.organizations_by_updated) {
-      if (!add(a.organizations[i].updated_at, [&] { return OrganizationJson(base, a.organizations[i]); }))
+    const auto& order = snap.organizations_by_updated;
+    for (auto it = from(order, [&](uint32_t i) { return a.organizations[i].updated_at; }); it != order.end();
+         ++it) {
+      if (!add(a.organizations[*it].updated_at, [&] { return OrganizationJson(base, a.organizations[*it]); }))
         break;
     }
   } else {
@@ -707,9 +719,7 @@ Reply EmulatorServer::Impl::TimeExport(const Snapshot& snap, const httplib::Requ
   body["count"] = page.size();
   body["end_of_stream"] = !more;
   body["end_time"] = end_time;
-  Reply reply = JsonReply(200, body);
-  reply.export_endpoint = true;
-  return reply;
+  return JsonReply(200, body);
 }
 
 Reply EmulatorServer::Impl::ListPage(const httplib::Request& req, const std::string& key,
@@ -856,7 +866,7 @@ Reply EmulatorServer::Impl::HelpCenter(const Snapshot& snap, const httplib::Requ
     return JsonReply(200, OrderedJson{{"locales", a.locales}, {"default_locale", a.default_locale}});
   }
   if (rest.size() == 2 && rest[0] == "incremental" && rest[1] == "articles") {
-    const int64_t cutoff = Now(a) - kExcludedSeconds;
+    const int64_t cutoff = Now(snap) - kExcludedSeconds;
     auto start = Param(req, "start_time");
     auto start_time = start ? ParseInt(*start) : std::nullopt;
     if (!start_time || *start_time < 0) return ApiError(400, "InvalidValue", "start_time is required");
@@ -881,9 +891,7 @@ Reply EmulatorServer::Impl::HelpCenter(const Snapshot& snap, const httplib::Requ
         more ? OrderedJson(Url(req, {{"start_time", std::to_string(end_time)}})) : OrderedJson(nullptr);
     body["count"] = count;
     body["end_time"] = end_time;
-    Reply reply = JsonReply(200, body);
-    reply.export_endpoint = true;
-    return reply;
+    return JsonReply(200, body);
   }
   std::string locale = a.default_locale;
   if (!rest.empty() && std::find(a.locales.begin(), a.locales.end(), rest[0]) != a.locales.end()) {
@@ -1013,8 +1021,8 @@ void EmulatorServer::Impl::HandleControl(const httplib::Request& req, httplib::R
     auto snap = Current();
     const Account& a = *snap->account;
     OrderedJson body;
-    body["now"] = Now(a);
-    body["export_cutoff"] = Now(a) - kExcludedSeconds;
+    body["now"] = Now(*snap);
+    body["export_cutoff"] = Now(*snap) - kExcludedSeconds;
     OrderedJson tickets = OrderedJson::array();
     OrderedJson scrubbed = OrderedJson::array();
     for (const Ticket& t : a.tickets) {
@@ -1088,8 +1096,9 @@ void EmulatorServer::Impl::HandleControl(const httplib::Request& req, httplib::R
       step = (*steps)[0];
     }
     // The step edits a copy that replaces the served account at once, so no request sees half a step.
-    auto copy = std::make_shared<Account>(*Current()->account);
-    copy->now += clock_offset_seconds.exchange(0);  // the advanced clock becomes the account's
+    auto current = Current();
+    auto copy = std::make_shared<Account>(*current->account);
+    copy->now += current->clock_offset;  // the advanced clock becomes the account's
     auto summary = ApplyTimelineStep(copy.get(), step);
     if (!summary) return reply(400, OrderedJson{{"error", summary.error().message()}});
     auto built = BuildSnapshot(std::move(copy));
@@ -1106,9 +1115,16 @@ void EmulatorServer::Impl::HandleControl(const httplib::Request& req, httplib::R
     auto seconds = ParseInt(req.get_param_value("seconds"));
     if (!seconds || *seconds < 0)
       return reply(400, OrderedJson{{"error", "seconds must be a whole number ≥ 0"}});
-    clock_offset_seconds += *seconds;
+    std::lock_guard lock(timeline_mutex);
+    auto advanced = std::make_shared<Snapshot>(*Current());
+    advanced->clock_offset += *seconds;
     clock_offset_ms += *seconds * 1000;
-    return reply(200, OrderedJson{{"now", Now(*Current()->account)}});
+    const int64_t now = Now(*advanced);
+    {
+      std::lock_guard snap_lock(snapshot_mutex);
+      snapshot = std::move(advanced);
+    }
+    return reply(200, OrderedJson{{"now", now}});
   }
   reply(404, OrderedJson{{"error", "unknown control request"}});
 }
