@@ -4,6 +4,9 @@
 
 #include <curl/curl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -691,6 +694,37 @@ TEST_F(ZendeskEmulatorTest, FaultsAreInjectedInFrontOfTheAccount) {
   EXPECT_EQ(stats["faults"]["5xx"], 1);
   EXPECT_FALSE(ParseFaultClasses("5xx,teleport").has_value());
   EXPECT_EQ(*ParseFaultClasses("slow,429storm"), static_cast<unsigned>(kFaultSlow | kFault429Storm));
+}
+
+TEST_F(ZendeskEmulatorTest, TheBinaryPrintsWhereItListensAndStopsOnSigterm) {
+  int out[2];
+  ASSERT_EQ(pipe(out), 0);
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    dup2(out[1], STDOUT_FILENO);
+    close(out[0]);
+    close(out[1]);
+    execl(ZENDESK_EMULATOR_BIN, ZENDESK_EMULATOR_BIN, "--port", "0", "--tickets", "20", "--now",
+          "2026-11-24T00:00:00Z", "--plan", "team", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(out[1]);
+  std::string line;
+  char c = 0;
+  while (read(out[0], &c, 1) == 1 && c != '\n') line += c;
+  close(out[0]);
+  const std::string prefix = "listening on http://127.0.0.1:";
+  ASSERT_EQ(line.rfind(prefix, 0), 0u) << line;
+  const std::string base = line.substr(std::string("listening on ").size());
+  HttpResult r = Fetch(base + "/api/v2/groups.json", "admin@brightline.example/token", "demo-token");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.Header("x-rate-limit"), "200");
+  kill(pid, SIGTERM);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 TEST_F(ZendeskEmulatorTest, SameSeedSameData) {
