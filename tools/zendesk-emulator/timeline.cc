@@ -234,7 +234,7 @@ Result<nlohmann::ordered_json> ApplyTimelineStep(Account* a, const TimelineStep&
           if (action.contains("title")) t->title = action["title"];
           if (action.contains("body")) t->body = action["body"];
           t->outdated = false;
-          // Editing the source marks the other translations outdated, as Guide does.
+          // Editing the source marks the other translations outdated (docs/zendesk-api.md §9, assumed).
           if (locale == art->source_locale) {
             for (auto& other : art->translations) {
               if (other.locale != locale) other.outdated = true;
