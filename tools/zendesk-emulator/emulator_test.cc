@@ -631,6 +631,12 @@ TEST_F(ZendeskEmulatorTest, HelpCenterLocalesTranslationsAndTheirTimeline) {
   }
   EXPECT_EQ(walked.size(), account->articles.size());
 
+  // The incremental article export: changed articles by updated_at, the last minute left out.
+  json changed = GetJson(Api("/help_center/incremental/articles.json?start_time=0"));
+  EXPECT_EQ(changed["count"], account->articles.size());
+  EXPECT_EQ(changed["articles"].size(), account->articles.size());
+  EXPECT_TRUE(changed.contains("end_time"));
+
   Apply({{"name", "translate"},
          {"actions",
           {{{"op", "add_translation"},
@@ -653,6 +659,23 @@ TEST_F(ZendeskEmulatorTest, HelpCenterLocalesTranslationsAndTheirTimeline) {
   EXPECT_TRUE(GetJson(Api("/help_center/articles/" + id + ".json"))["article"]["draft"].get<bool>());
   Apply({{"name", "archive"}, {"actions", {{{"op", "archive_article"}, {"article", untranslated->id}}}}});
   EXPECT_EQ(Get(Api("/help_center/articles/" + id + ".json")).status, 404);
+
+  // Those changes are in the article export once their minute is over, and not before.
+  const int64_t before = changed["end_time"];
+  json recent =
+      GetJson(Api("/help_center/incremental/articles.json?start_time=" + std::to_string(before + 1)));
+  EXPECT_EQ(recent["count"], 0);
+  AdvanceClock(60);
+  recent = GetJson(Api("/help_center/incremental/articles.json?start_time=" + std::to_string(before + 1)));
+  ASSERT_EQ(recent["count"], 0) << "an archived article is in no list";
+  const int64_t other =
+      account->articles[0].id == untranslated->id ? account->articles[1].id : account->articles[0].id;
+  Apply({{"name", "edit another"},
+         {"actions", {{{"op", "article_edit"}, {"article", other}, {"title", "Renamed"}}}}});
+  AdvanceClock(60);
+  recent = GetJson(Api("/help_center/incremental/articles.json?start_time=" + std::to_string(before + 1)));
+  ASSERT_EQ(recent["count"], 1);
+  EXPECT_EQ(recent["articles"][0]["title"], "Renamed");
 }
 
 TEST_F(ZendeskEmulatorTest, TimelineFileStepsRunInOrder) {
