@@ -1,7 +1,7 @@
 // The Zendesk source against the emulator (tools/zendesk-emulator, in-process on a loopback port, real HTTP
 // through libcurl): what a sync stored equals the emulator's /_emulator/truth after a full sync and after
 // each change (new comments, updates, deletes, restores, scrubs, system updates, article edits, new
-// translations, unpublish and publish); the export's last minute
+// translations, unpublish, publish, archive); the export's last minute
 // arrives on the next poll; unchanged tickets' comments are not re-read.
 #include <gtest/gtest.h>
 
@@ -13,14 +13,12 @@
 #include "core/time.h"
 #include "generator.h"
 #include "net/http_client.h"
-#include "platforms/freshdesk/fake_freshdesk.h"
 #include "platforms/zendesk/zendesk_source.h"
 #include "server.h"
 
 namespace deskpipe::zendesk {
 namespace {
 
-using freshdesk::testing::MemoryKnownRecords;
 using nlohmann::json;
 
 const int64_t kNow = *ParseTimestamp("2026-11-24T00:00:00Z");
@@ -81,6 +79,42 @@ class Emulator {
  private:
   std::unique_ptr<net::HttpClient> http_;
   std::unique_ptr<zendesk_emulator::EmulatorServer> server_;
+};
+
+// The store's view for the source, fed from committed batches (records keep their type, as the store does).
+class MemoryKnownRecords : public KnownRecords {
+ public:
+  void Apply(const Batch& batch) {
+    for (const auto& id : batch.removed_ids) records_.erase(id);
+    for (const auto& r : batch.records) {
+      records_[r.id] = {r.type, {r.id, r.updated_at, r.metadata.value("state", r.status), r.parent_id}};
+    }
+  }
+  Result<std::vector<KnownRecord>> List(const std::string& type, const std::string& after_id,
+                                        size_t limit) override {
+    std::vector<KnownRecord> out;
+    for (auto it = records_.upper_bound(after_id); it != records_.end() && out.size() < limit; ++it) {
+      if (it->second.first == type) out.push_back(it->second.second);
+    }
+    return out;
+  }
+  Result<std::vector<KnownRecord>> Children(const std::string& parent_id) override {
+    std::vector<KnownRecord> out;
+    for (const auto& [id, r] : records_) {
+      if (r.second.parent_id == parent_id) out.push_back(r.second);
+    }
+    return out;
+  }
+  Result<std::vector<KnownRecord>> Lookup(const std::vector<std::string>& ids) override {
+    std::vector<KnownRecord> out;
+    for (const auto& id : ids) {
+      if (auto it = records_.find(id); it != records_.end()) out.push_back(it->second.second);
+    }
+    return out;
+  }
+
+ private:
+  std::map<std::string, std::pair<std::string, KnownRecord>> records_;  // id → (type, record)
 };
 
 // Stands in for the store and the runner: applies each batch, saves its cursor.
@@ -261,6 +295,7 @@ TEST(ZendeskEmulatorSourceTest, FullSyncThenEachChangeMatchesTheTruth) {
         {"body", "<p>Neu</p>"}}},
       {{{"op", "unpublish"}, {"article", article}}},
       {{{"op", "publish"}, {"article", article}}},
+      {{{"op", "archive_article"}, {"article", article}}},
   };
   for (size_t i = 0; i < steps.size(); ++i) {
     SCOPED_TRACE("step " + std::to_string(i));

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <chrono>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include "core/ids.h"
@@ -325,7 +327,40 @@ Result<Batch> ZendeskSource::NextArticles(const json& cursor) {
       batch.records.push_back(std::move(*record));
     }
   }
+  if (batch.done && known_ != nullptr) RETURN_IF_ERROR(RemoveArchivedArticles(&batch));
   return batch;
+}
+
+Result<void> ZendeskSource::RemoveArchivedArticles(Batch* batch) {
+  ASSIGN_OR_RETURN(std::vector<json> live, ListAll("help_center/articles.json?page[size]=100", "articles"));
+  std::unordered_set<int64_t> live_ids;
+  for (const auto& article : live) {
+    if (auto id = article.find("id"); article.is_object() && id != article.end() && id->is_number_integer()) {
+      live_ids.insert(id->get<int64_t>());
+    }
+  }
+  // Stored ids sort together by prefix; other platforms' records of the tenant are skipped.
+  const std::string prefix = context_.tenant_id + "_zendesk_";
+  for (const std::string type : {"article", "article_draft"}) {
+    const std::string id_prefix = prefix + type + "-";
+    std::string after = id_prefix;
+    while (true) {
+      ASSIGN_OR_RETURN(std::vector<KnownRecord> stored, known_->List(type, after, 500));
+      if (stored.empty()) break;
+      for (const auto& record : stored) {
+        if (record.id.rfind(id_prefix, 0) != 0) continue;
+        // "…_article-<id>[-<locale>]"
+        const std::string rest = record.id.substr(id_prefix.size());
+        int64_t article_id = 0;
+        auto [ptr, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), article_id);
+        if (ec != std::errc() || ptr == rest.data()) continue;
+        if (!live_ids.count(article_id)) batch->removed_ids.push_back(record.id);
+      }
+      if (stored.back().id.rfind(id_prefix, 0) != 0 && stored.back().id > id_prefix) break;
+      after = stored.back().id;
+    }
+  }
+  return {};
 }
 
 Result<std::unique_ptr<Source>> CreateSource(const Config& config, net::HttpClient& http) {

@@ -23,8 +23,10 @@
 // previous page's end_time; the stream is done on a page short of 1,000 or without next_page, §3 ASSUMED).
 // Each listed article's translations are read (every page) and each becomes its own document with its
 // language (mapping.h); a translation that turned draft is removed from what is indexed and kept apart, and
-// the other way round. Archived articles are in no list and stay until a reconciliation removes them (not
-// done yet).
+// the other way round. Archived articles are in no list and in no export: when the export is done and a
+// store view is attached, the live article ids are listed (GET /help_center/articles, page[size]=100, every
+// page: one request per 100 articles per sync) and every stored translation of an article not among them is
+// tombstoned.
 //
 // A record that fails mapping is skipped and listed in Batch::rejected ("ticket 42", "conversation 7", …).
 // Not thread-safe: the runner drives an instance from one task. The HttpClient and any attached KnownRecords
@@ -75,6 +77,8 @@ class ZendeskSource : public Source {
   Result<Batch> NextUsers(const nlohmann::json& cursor);
   Result<Batch> NextTickets(const nlohmann::json& cursor);
   Result<Batch> NextArticles(const nlohmann::json& cursor);
+  // Tombstones the stored translations of articles no longer listed (archived) into `batch`.
+  Result<void> RemoveArchivedArticles(Batch* batch);
   // The ticket's record ids, and those of the comments the store holds for it, into batch->removed_ids.
   Result<void> Tombstone(const std::string& ticket_id, Batch* batch);
 
