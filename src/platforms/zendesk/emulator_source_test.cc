@@ -200,6 +200,22 @@ void ExpectMatchesTruth(const json& truth, const Sync& sync) {
     }
   }
   EXPECT_GT(expected.size(), 200u);
+  // Every attachment of a stored comment was downloaded, as many as the truth has.
+  size_t expected_attachments = 0;
+  for (const auto& t : truth["tickets"]) {
+    if (expected.count(TicketId(t["id"].get<int64_t>())))
+      expected_attachments += t["attachment_texts"].size();
+  }
+  size_t downloaded = 0;
+  for (const auto& [id, r] : sync.records) {
+    for (const auto& a : r.attachments) {
+      EXPECT_TRUE(a.download_error.empty() && !a.bytes.empty())
+          << id << " " << a.name << ": " << a.download_error;
+      ++downloaded;
+    }
+  }
+  EXPECT_EQ(downloaded, expected_attachments);
+  EXPECT_GT(downloaded, 0u);
   std::map<std::string, std::string> stored;
   for (const auto& [id, r] : sync.records) {
     if (r.type == "article" || r.type == "article_draft") {

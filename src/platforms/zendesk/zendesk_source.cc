@@ -8,8 +8,10 @@
 #include <unordered_set>
 #include <utility>
 
+#include "core/hash.h"
 #include "core/ids.h"
 #include "core/time.h"
+#include "net/url.h"
 #include "platforms/zendesk/zendesk_settings.h"
 
 namespace deskpipe::zendesk {
@@ -17,8 +19,9 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int kCommentPageSize = 100;    // §6: page[size] ≤ 100
-constexpr int kMaxExportPerPage = 1000;  // §2
+constexpr int kCommentPageSize = 100;                             // §6: page[size] ≤ 100
+constexpr int kMaxExportPerPage = 1000;                           // §2
+constexpr int64_t kDefaultAttachmentMaxBytes = 20 * 1024 * 1024;  // attachment_max_bytes' default
 
 // Export cursors are base64 ('+', '/', '='): percent-encode everything but unreserved characters.
 std::string PercentEncode(const std::string& text) {
@@ -74,13 +77,58 @@ Result<std::unique_ptr<ZendeskSource>> ZendeskSource::Create(const Config& confi
   context.tenant_id = config.tenant_id;
   context.account_url = AccountUrlFromApiBase(api_base);
   const int per_page = std::clamp(config.collection_batch_size, 1, kMaxExportPerPage);
+  const int* max_bytes = config.components.Get<int>("attachment_max_bytes");
   return std::unique_ptr<ZendeskSource>(
-      new ZendeskSource(std::move(client), std::move(context), std::max<int64_t>(*start, 0), per_page));
+      new ZendeskSource(std::move(client), http, std::move(context), std::max<int64_t>(*start, 0), per_page,
+                        max_bytes ? *max_bytes : kDefaultAttachmentMaxBytes));
 }
 
-ZendeskSource::ZendeskSource(std::unique_ptr<ZendeskClient> client, MappingContext context, int64_t start_ts,
-                             int per_page)
-    : client_(std::move(client)), context_(std::move(context)), start_ts_(start_ts), per_page_(per_page) {}
+ZendeskSource::ZendeskSource(std::unique_ptr<ZendeskClient> client, net::HttpClient& http,
+                             MappingContext context, int64_t start_ts, int per_page,
+                             int64_t attachment_max_bytes)
+    : client_(std::move(client)),
+      http_(http),
+      context_(std::move(context)),
+      start_ts_(start_ts),
+      per_page_(per_page),
+      attachment_max_bytes_(attachment_max_bytes) {}
+
+void ZendeskSource::DownloadAttachments(const json& comment, Record* record) {
+  const json list = comment.value("attachments", json());
+  if (!list.is_array() || list.size() != record->attachments.size()) return;
+  for (size_t i = 0; i < list.size(); ++i) {
+    Attachment& attachment = record->attachments[i];
+    if (attachment.size > attachment_max_bytes_) {
+      attachment.download_error = "not downloaded: declared size " + std::to_string(attachment.size) +
+                                  " bytes exceeds the limit of " + std::to_string(attachment_max_bytes_);
+      continue;
+    }
+    const std::string url =
+        list[i].value("content_url", json()).is_string() ? list[i]["content_url"].get<std::string>() : "";
+    auto parts = net::ParseUrl(url);
+    if (!parts || (parts->scheme != "http" && parts->scheme != "https")) {
+      attachment.download_error = "not downloaded: no http(s) content_url";
+      continue;
+    }
+    net::HttpRequest request;
+    request.method = "GET";
+    request.url = url;
+    request.timeout = std::chrono::seconds(60);
+    auto response = http_.Send(request);
+    if (!response) {
+      attachment.download_error = "download failed: " + response.error().message();
+    } else if (response->status != 200) {
+      attachment.download_error = "download failed: HTTP " + std::to_string(response->status);
+    } else if (static_cast<int64_t>(response->body.size()) > attachment_max_bytes_) {
+      attachment.download_error = "discarded: downloaded size exceeds the limit of " +
+                                  std::to_string(attachment_max_bytes_) + " bytes";
+    } else {
+      attachment.bytes = std::move(response->body);
+      attachment.content_hash = HashHex(attachment.bytes);
+      attachment.download_error.clear();
+    }
+  }
+}
 
 std::vector<std::string> ZendeskSource::Streams() const {
   return {"groups", "ticket_fields", "organizations", "users", "tickets", "articles"};
@@ -276,6 +324,7 @@ Result<Batch> ZendeskSource::NextTickets(const json& cursor) {
         batch.rejected.emplace_back(Rejected("conversation", comment), mapped.error());
         continue;
       }
+      DownloadAttachments(comment, &*mapped);
       thread.push_back(std::move(*mapped));
     }
     batch.records.push_back(std::move(ticket_record));

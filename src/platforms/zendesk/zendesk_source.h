@@ -19,6 +19,11 @@
 // links.next while meta.has_more); a 404 on them (deleted meanwhile) tombstones the ticket. Comments cannot
 // be deleted in Zendesk (only redacted), so none are diffed away.
 //
+// Attachments of a read comment are downloaded right away from their content_url (§5: no request of the
+// budget, no credentials sent), unless their declared size exceeds attachment_max_bytes (the setting
+// Freshdesk declares; one limit for every platform); a failure is the attachment's download_error, never
+// the comment's.
+//
 // Articles: the export lists articles whose metadata changed since start_time (cursor {"start_time": …}, the
 // previous page's end_time; the stream is done on a page short of 1,000 or without next_page, §3 ASSUMED).
 // Each listed article's translations are read (every page) and each becomes its own document with its
@@ -64,8 +69,11 @@ class ZendeskSource : public Source {
   const MappingContext& mapping_context() const { return context_; }
 
  private:
-  ZendeskSource(std::unique_ptr<ZendeskClient> client, MappingContext context, int64_t start_ts,
-                int per_page);
+  ZendeskSource(std::unique_ptr<ZendeskClient> client, net::HttpClient& http, MappingContext context,
+                int64_t start_ts, int per_page, int64_t attachment_max_bytes);
+
+  // Fills the bytes (or download_error) of `record`'s attachments, mapped in order from `comment`'s.
+  void DownloadAttachments(const nlohmann::json& comment, Record* record);
 
   // Every item of `key` on every page of the cursor-paginated list `path`.
   Result<std::vector<nlohmann::json>> ListAll(const std::string& path, const std::string& key);
@@ -83,10 +91,12 @@ class ZendeskSource : public Source {
   Result<void> Tombstone(const std::string& ticket_id, Batch* batch);
 
   std::unique_ptr<ZendeskClient> client_;
+  net::HttpClient& http_;
   MappingContext context_;
   KnownRecords* known_ = nullptr;
   int64_t start_ts_ = 0;
   int per_page_ = 100;
+  int64_t attachment_max_bytes_ = 0;
 };
 
 // The registry's factory for "zendesk".
