@@ -227,6 +227,7 @@ TEST(AppConfigFlagsTest, SeedFlagsAreDeclaredOnce) {
       {"data-dir", {"data_dir", FlagScope::kTenant}},
       {"store", {"store_url", FlagScope::kTenant}},
       {"embedder", {"embedder", FlagScope::kTenant}},
+      {"platform", {"platform", FlagScope::kSource}},
       {"domain", {"freshdesk_domain", FlagScope::kSource}},
       {"base-url", {"freshdesk_base_url", FlagScope::kSource}},
       {"api-key", {"freshdesk_api_key", FlagScope::kSource}},
