@@ -262,6 +262,22 @@ Result<Batch> ZendeskSource::NextUsers(const json& cursor) {
   return batch;
 }
 
+Result<void> ZendeskSource::LearnUsers(const std::vector<int64_t>& ids) {
+  for (int64_t id : ids) {
+    if (context_.users.count(id)) continue;
+    auto page = client_->Get("users/" + std::to_string(id) + ".json");
+    if (!page && page.error().code() == StatusCode::kNotFound) {
+      context_.users[id] = {};  // gone: not asked again
+      continue;
+    }
+    if (!page) return Error(page.error());
+    const json user = page->value("user", json());
+    context_.users[id] = {user.value("name", json()).is_string() ? user["name"].get<std::string>() : "",
+                          user.value("role", json()).is_string() ? user["role"].get<std::string>() : ""};
+  }
+  return {};
+}
+
 Result<void> ZendeskSource::Tombstone(const std::string& ticket_id, Batch* batch) {
   batch->removed_ids.push_back(ticket_id);
   if (known_ == nullptr) return {};
@@ -299,6 +315,12 @@ Result<Batch> ZendeskSource::NextTickets(const json& cursor) {
       }
       continue;
     }
+    std::vector<int64_t> people;
+    for (const char* key : {"requester_id", "assignee_id"}) {
+      if (const json id = ticket.value(key, json()); id.is_number_integer())
+        people.push_back(id.get<int64_t>());
+    }
+    RETURN_IF_ERROR(LearnUsers(people));
     auto record = MapTicket(ticket, context_);
     if (!record) {
       batch.rejected.emplace_back(Rejected("ticket", ticket), record.error());
@@ -316,6 +338,13 @@ Result<Batch> ZendeskSource::NextTickets(const json& cursor) {
       continue;
     }
     if (!comments) return Error(comments.error());
+    std::vector<int64_t> authors;
+    for (const auto& comment : *comments) {
+      if (const json id = comment.value("author_id", json()); id.is_number_integer()) {
+        authors.push_back(id.get<int64_t>());
+      }
+    }
+    RETURN_IF_ERROR(LearnUsers(authors));
     Record ticket_record = std::move(*record);
     std::vector<Record> thread;
     for (const auto& comment : *comments) {

@@ -87,6 +87,9 @@ class ZendeskSource : public Source {
   Result<Batch> NextArticles(const nlohmann::json& cursor);
   // Tombstones the stored translations of articles no longer listed (archived) into `batch`.
   Result<void> RemoveArchivedArticles(Batch* batch);
+  // Reads the users among `ids` that the mapping context does not know yet (GET /users/{id}: a sync resumed
+  // from a users cursor only saw the users changed since), so names and roles resolve. A 404 is skipped.
+  Result<void> LearnUsers(const std::vector<int64_t>& ids);
   // The ticket's record ids, and those of the comments the store holds for it, into batch->removed_ids.
   Result<void> Tombstone(const std::string& ticket_id, Batch* batch);
 
