@@ -209,7 +209,9 @@ Result<Record> MapComment(const json& comment, const Record& ticket, const Mappi
   const json public_flag = Field(comment, "public");
   const bool is_private = public_flag.is_boolean() && !public_flag.get<bool>();
   const json author_id = IdOrNull(comment, "author_id");
-  const json requester_id = ticket.metadata["requester"].value("id", json());
+  const auto requester = ticket.metadata.find("requester");
+  const json requester_id =
+      requester != ticket.metadata.end() && requester->is_object() ? requester->value("id", json()) : json();
   bool by_end_user = !author_id.is_null() && author_id == requester_id;
   if (!by_end_user && author_id.is_number_integer()) {
     auto user = context.users.find(author_id.get<int64_t>());
@@ -224,7 +226,8 @@ Result<Record> MapComment(const json& comment, const Record& ticket, const Mappi
   m["ticket_id"] = IdOrNull(json{{"id", ticket.original_id}}, "id");
   json via = Field(comment, "via");
   m["channel"] = via.is_object() ? Field(via, "channel") : json(nullptr);
-  m["url"] = ticket.metadata.value("url", std::string());
+  const auto url = ticket.metadata.find("url");
+  m["url"] = url != ticket.metadata.end() && url->is_string() ? *url : json("");
   json attachments = Field(comment, "attachments");
   if (attachments.is_array()) {
     for (const auto& a : attachments) {

@@ -91,6 +91,12 @@ TEST(ZendeskMappingTest, MissingFieldsAreInvalidRecordsNamingThem) {
   EXPECT_NE(mapped.error().message().find("ticket 42"), std::string::npos);
   EXPECT_NE(mapped.error().message().find("updated_at"), std::string::npos);
   EXPECT_FALSE(MapComment(json{{"author_id", 1}}, *MapTicket(Ticket(), Context()), Context()));
+  EXPECT_FALSE(MapComment(json("not an object"), *MapTicket(Ticket(), Context()), Context()));
+  // A comment of a record without requester or url metadata (a caller's own Record) still maps.
+  Record bare;
+  bare.id = "acme_zendesk_1";
+  bare.original_id = "1";
+  EXPECT_TRUE(MapComment(json{{"id", 5}, {"created_at", "2026-01-02T03:04:05Z"}}, bare, Context()));
 }
 
 Config WithSettings(ZendeskSettings settings) {

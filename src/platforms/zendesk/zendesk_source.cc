@@ -103,8 +103,9 @@ void ZendeskSource::DownloadAttachments(const json& comment, Record* record) {
                                   " bytes exceeds the limit of " + std::to_string(attachment_max_bytes_);
       continue;
     }
-    const std::string url =
-        list[i].value("content_url", json()).is_string() ? list[i]["content_url"].get<std::string>() : "";
+    const std::string url = list[i].is_object() && list[i].value("content_url", json()).is_string()
+                                ? list[i]["content_url"].get<std::string>()
+                                : "";
     auto parts = net::ParseUrl(url);
     if (!parts || (parts->scheme != "http" && parts->scheme != "https")) {
       attachment.download_error = "not downloaded: no http(s) content_url";
@@ -255,7 +256,8 @@ Result<Batch> ZendeskSource::NextUsers(const json& cursor) {
       continue;
     }
     if (auto id = user.find("id"); id != user.end() && id->is_number_integer()) {
-      context_.users[id->get<int64_t>()] = {record->title, record->metadata.value("role", std::string())};
+      const json& role = record->metadata["role"];
+      context_.users[id->get<int64_t>()] = {record->title, role.is_string() ? role.get<std::string>() : ""};
     }
     batch.records.push_back(std::move(*record));
   }
@@ -271,7 +273,9 @@ Result<void> ZendeskSource::LearnUsers(const std::vector<int64_t>& ids) {
       continue;
     }
     if (!page) return Error(page.error());
-    const json user = page->value("user", json());
+    const json user = page->value("user", json::object());
+    if (!user.is_object())
+      return Error(Unavailable("Zendesk answered users/" + std::to_string(id) + " without a user"));
     context_.users[id] = {user.value("name", json()).is_string() ? user["name"].get<std::string>() : "",
                           user.value("role", json()).is_string() ? user["role"].get<std::string>() : ""};
   }
@@ -315,12 +319,6 @@ Result<Batch> ZendeskSource::NextTickets(const json& cursor) {
       }
       continue;
     }
-    std::vector<int64_t> people;
-    for (const char* key : {"requester_id", "assignee_id"}) {
-      if (const json id = ticket.value(key, json()); id.is_number_integer())
-        people.push_back(id.get<int64_t>());
-    }
-    RETURN_IF_ERROR(LearnUsers(people));
     auto record = MapTicket(ticket, context_);
     if (!record) {
       batch.rejected.emplace_back(Rejected("ticket", ticket), record.error());
@@ -330,6 +328,14 @@ Result<Batch> ZendeskSource::NextTickets(const json& cursor) {
         it != stored.end() && it->second.updated_at == record->updated_at && it->second.state == "active") {
       continue;  // unchanged since stored
     }
+    // Mapped again once its requester and assignee are known (MapTicket accepted it: an object).
+    std::vector<int64_t> people;
+    for (const char* key : {"requester_id", "assignee_id"}) {
+      if (const json id = ticket.value(key, json()); id.is_number_integer())
+        people.push_back(id.get<int64_t>());
+    }
+    RETURN_IF_ERROR(LearnUsers(people));
+    ASSIGN_OR_RETURN(*record, MapTicket(ticket, context_));
     auto comments = ListAll(
         "tickets/" + record->original_id + "/comments.json?page[size]=" + std::to_string(kCommentPageSize),
         "comments");
@@ -340,6 +346,7 @@ Result<Batch> ZendeskSource::NextTickets(const json& cursor) {
     if (!comments) return Error(comments.error());
     std::vector<int64_t> authors;
     for (const auto& comment : *comments) {
+      if (!comment.is_object()) continue;  // MapComment rejects it below
       if (const json id = comment.value("author_id", json()); id.is_number_integer()) {
         authors.push_back(id.get<int64_t>());
       }
