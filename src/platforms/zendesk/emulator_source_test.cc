@@ -29,13 +29,17 @@ constexpr char kToken[] = "zd-source-token";
 
 class Emulator {
  public:
-  explicit Emulator(int tickets) : http_(net::MakeCurlHttpClient()) {
+  explicit Emulator(int tickets, double fault_rate = 0) : http_(net::MakeCurlHttpClient()) {
     auto account = zendesk_emulator::GenerateAccount({.seed = 9, .tickets = tickets, .now = kNow});
     EXPECT_TRUE(account) << account.error().ToString();
     zendesk_emulator::ServerOptions options;
     options.email = kEmail;
     options.api_token = kToken;
     options.rate_limit_window = kWindow;
+    options.fault_rate = fault_rate;
+    options.fault_classes =
+        zendesk_emulator::kFault5xx | zendesk_emulator::kFaultSlow | zendesk_emulator::kFault429Storm;
+    options.slow_ms = 200;
     server_ = std::make_unique<zendesk_emulator::EmulatorServer>(
         std::make_shared<const zendesk_emulator::Account>(std::move(*account)), options);
     Status started = server_->Start();
@@ -144,6 +148,9 @@ struct Sync {
 std::unique_ptr<ZendeskSource> MakeSource(Emulator& emulator) {
   ZendeskClientOptions options;
   options.rate_window = kWindow;
+  options.backoff_base = std::chrono::milliseconds(20);
+  options.backoff_max = std::chrono::milliseconds(200);
+  options.max_attempts = 8;
   auto source = ZendeskSource::Create(emulator.MakeConfig(), emulator.http(), options);
   EXPECT_TRUE(source) << source.error().ToString();
   return source ? std::move(*source) : nullptr;
@@ -327,6 +334,21 @@ TEST(ZendeskEmulatorSourceTest, FullSyncThenEachChangeMatchesTheTruth) {
   const Record& german = sync.records.at("acme_zendesk_article-" + std::to_string(untranslated) + "-de");
   EXPECT_EQ(german.metadata["language"], "de");
   EXPECT_EQ(german.title, "Hallo");
+}
+
+// Under 5xx, slow answers and 429 storms (Retry-After honoured), a full sync and a resync after changes still
+// end with exactly the truth: every failure was retried, none skipped a page or a thread.
+TEST(ZendeskEmulatorSourceTest, FaultsEndWithTheTruth) {
+  Emulator emulator(40, /*fault_rate=*/0.08);
+  Sync sync;
+  sync.Run(*MakeSource(emulator));
+  ExpectMatchesTruth(emulator.Control("GET", "/_emulator/truth"), sync);
+  emulator.Step({{{"op", "add_comment"}, {"ticket", 2}, {"body", "After the storm."}},
+                 {{"op", "delete_ticket"}, {"ticket", 3}}});
+  sync.Run(*MakeSource(emulator));
+  ExpectMatchesTruth(emulator.Control("GET", "/_emulator/truth"), sync);
+  const json stats = emulator.Control("GET", "/_emulator/stats");
+  EXPECT_GT(stats["faults"].dump().size(), 2u) << "no fault was injected: " << stats["faults"].dump();
 }
 
 }  // namespace
