@@ -69,13 +69,13 @@ class Emulator {
     return it == stats["endpoints"].end() ? 0 : (*it)["requests"].get<int64_t>();
   }
 
-  Config MakeConfig() const {
+  Config MakeConfig(int batch_size = 50) const {
     Config config;
     config.tenant_id = "acme";
     config.components.Set("zendesk_base_url", std::string(server_->base_url()));
     config.components.Set("zendesk_email", std::string(kEmail));
     config.components.Set("zendesk_api_token", std::string(kToken), /*secret=*/true);
-    config.collection_batch_size = 50;
+    config.collection_batch_size = batch_size;
     return config;
   }
   net::HttpClient& http() { return *http_; }
@@ -127,31 +127,41 @@ struct Sync {
   MemoryKnownRecords known;
   std::map<std::string, Record> records;  // as the store holds them
 
-  void Run(ZendeskSource& source) {
+  // Reads every stream to its end; with `stop_after`, stops (like a killed process) once that many batches
+  // were committed, and the batch read after them is lost uncommitted.
+  // Returns the batches committed.
+  int Run(ZendeskSource& source, int stop_after = -1) {
     source.AttachKnownRecords(&known);
+    int committed = 0;
     for (const auto& stream : source.Streams()) {
       for (int i = 0; i < 10000; ++i) {
         auto batch = source.Next(stream, cursors[stream]);
-        ASSERT_TRUE(batch) << stream << ": " << batch.error().ToString();
+        if (!batch) {
+          ADD_FAILURE() << stream << ": " << batch.error().ToString();
+          return committed;
+        }
+        if (committed == stop_after) return committed;
         EXPECT_TRUE(batch->rejected.empty()) << stream << ": " << batch->rejected.front().first << " "
                                              << batch->rejected.front().second.ToString();
         for (const auto& id : batch->removed_ids) records.erase(id);
         for (const auto& r : batch->records) records[r.id] = r;
         known.Apply(*batch);
         if (!batch->cursor.is_null()) cursors[stream] = batch->cursor;
+        ++committed;
         if (batch->done) break;
       }
     }
+    return committed;
   }
 };
 
-std::unique_ptr<ZendeskSource> MakeSource(Emulator& emulator) {
+std::unique_ptr<ZendeskSource> MakeSource(Emulator& emulator, int batch_size = 50) {
   ZendeskClientOptions options;
   options.rate_window = kWindow;
   options.backoff_base = std::chrono::milliseconds(20);
   options.backoff_max = std::chrono::milliseconds(200);
   options.max_attempts = 8;
-  auto source = ZendeskSource::Create(emulator.MakeConfig(), emulator.http(), options);
+  auto source = ZendeskSource::Create(emulator.MakeConfig(batch_size), emulator.http(), options);
   EXPECT_TRUE(source) << source.error().ToString();
   return source ? std::move(*source) : nullptr;
 }
@@ -349,6 +359,24 @@ TEST(ZendeskEmulatorSourceTest, FaultsEndWithTheTruth) {
   ExpectMatchesTruth(emulator.Control("GET", "/_emulator/truth"), sync);
   const json stats = emulator.Control("GET", "/_emulator/stats");
   EXPECT_GT(stats["faults"].dump().size(), 2u) << "no fault was injected: " << stats["faults"].dump();
+}
+
+// A sync stopped after each number of committed batches (its last page read but never committed) and resumed
+// by a new source from the saved cursors ends with the truth, every ticket's thread whole: a cursor only
+// moves with the page it covers.
+TEST(ZendeskEmulatorSourceTest, AnInterruptedSyncResumesFromTheSavedCursors) {
+  Emulator emulator(60);
+  Sync clean;
+  const int batches = clean.Run(*MakeSource(emulator, 7));
+  EXPECT_GT(batches, 15);  // pages of 7 users and 7 tickets
+  for (int stop = 1; stop < batches; stop += 3) {
+    SCOPED_TRACE("stopped after " + std::to_string(stop) + " batches");
+    Sync sync;
+    sync.Run(*MakeSource(emulator, 7), stop);
+    EXPECT_LT(sync.records.size(), clean.records.size());
+    sync.Run(*MakeSource(emulator, 7));
+    ExpectMatchesTruth(emulator.Control("GET", "/_emulator/truth"), sync);
+  }
 }
 
 }  // namespace
