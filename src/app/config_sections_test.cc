@@ -41,13 +41,14 @@ class AppConfigTest : public ::testing::Test {
 
 TEST_F(AppConfigTest, SpecCoversEveryFieldWithSeedEnvNames) {
   const auto& spec = app::ConfigFields();
-  EXPECT_EQ(spec.size(), 37u);
+  EXPECT_EQ(spec.size(), 41u);  // 37 and Zendesk's 4
   std::set<std::string> keys, envs;
   for (const ConfigField& f : spec) {
     EXPECT_FALSE(f.doc.empty()) << f.key;
     EXPECT_TRUE(keys.insert(f.key).second) << "duplicate key " << f.key;
     EXPECT_TRUE(envs.insert(f.env).second) << "duplicate env " << f.env;
-    EXPECT_EQ(f.secret, f.key == "freshdesk_api_key" || f.key == "openai_api_key" || f.key == "llm_summary_api_key")
+    EXPECT_EQ(f.secret, f.key == "freshdesk_api_key" || f.key == "zendesk_api_token" ||
+                            f.key == "openai_api_key" || f.key == "llm_summary_api_key")
         << f.key;
   }
   auto env_of = [&](const std::string& key) {
@@ -205,10 +206,10 @@ TEST_F(AppConfigTest, DescribeConfigLinesInSpecOrder) {
 TEST(ConfigSecretsTest, EverySecretFieldIsRegisteredWithTheLogger) {
   ConfigSources sources;
   sources.env = {{"FRESHDESK_API_KEY", "fd-secret-71"}, {"OPENAI_API_KEY", "oa-secret-72"},
-                 {"LLM_SUMMARY_API_KEY", "llm-secret-73"}};
+                 {"LLM_SUMMARY_API_KEY", "llm-secret-73"}, {"ZENDESK_API_TOKEN", "zd-secret-74"}};
   Config config = app::LoadConfig(sources).value();
   RegisterLogSecrets(config);
-  for (const std::string secret : {"fd-secret-71", "oa-secret-72", "llm-secret-73"}) {
+  for (const std::string secret : {"fd-secret-71", "oa-secret-72", "llm-secret-73", "zd-secret-74"}) {
     const std::string line = log::Render(log::Format::kText, "info", "key " + secret, {{"value", secret}});
     EXPECT_EQ(line.find(secret), std::string::npos) << line;
   }
@@ -226,9 +227,14 @@ TEST(AppConfigFlagsTest, SeedFlagsAreDeclaredOnce) {
       {"data-dir", {"data_dir", FlagScope::kTenant}},
       {"store", {"store_url", FlagScope::kTenant}},
       {"embedder", {"embedder", FlagScope::kTenant}},
+      {"platform", {"platform", FlagScope::kSource}},
       {"domain", {"freshdesk_domain", FlagScope::kSource}},
       {"base-url", {"freshdesk_base_url", FlagScope::kSource}},
       {"api-key", {"freshdesk_api_key", FlagScope::kSource}},
+      {"subdomain", {"zendesk_subdomain", FlagScope::kSource}},
+      {"zendesk-base-url", {"zendesk_base_url", FlagScope::kSource}},
+      {"email", {"zendesk_email", FlagScope::kSource}},
+      {"api-token", {"zendesk_api_token", FlagScope::kSource}},
       {"start-date", {"start_date", FlagScope::kSource}},
       {"batch-size", {"collection_batch_size", FlagScope::kSource}},
       {"api-budget-share", {"api_budget_share", FlagScope::kSource}},

@@ -22,11 +22,21 @@ std::string FindEmulatorBinary() {
   return (self.parent_path() / "freshdesk-emulator").string();
 }
 
+std::string FindZendeskEmulatorBinary() {
+  if (const char* explicit_path = std::getenv("DESKPIPE_ZENDESK_EMULATOR"); explicit_path && *explicit_path) {
+    return explicit_path;
+  }
+  std::error_code error;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (error) return "zendesk-emulator";
+  return (self.parent_path() / "zendesk-emulator").string();
+}
+
 Result<EmulatorProcess> EmulatorProcess::Start(const std::string& binary, const std::vector<std::string>& args,
                                                int port) {
   if (access(binary.c_str(), X_OK) != 0) {
-    return Error(InvalidArgument("the Freshdesk emulator was not found at " + binary +
-                                 ": build it, or set DESKPIPE_EMULATOR"));
+    return Error(InvalidArgument("the emulator was not found at " + binary +
+                                 ": build it, or set DESKPIPE_EMULATOR (DESKPIPE_ZENDESK_EMULATOR for Zendesk)"));
   }
   int pipe_fds[2];
   if (pipe(pipe_fds) != 0) return Error(Internal("pipe() failed"));

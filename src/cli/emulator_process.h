@@ -33,5 +33,7 @@ class EmulatorProcess {
 
 // The emulator binary: $DESKPIPE_EMULATOR, else `freshdesk-emulator` beside the running deskpipe binary.
 std::string FindEmulatorBinary();
+// Zendesk's: $DESKPIPE_ZENDESK_EMULATOR, else `zendesk-emulator` beside the running deskpipe binary.
+std::string FindZendeskEmulatorBinary();
 
 }  // namespace deskpipe::cli

@@ -38,6 +38,7 @@
 #include "core/time.h"
 #include "embed/embedder_factory.h"
 #include "platforms/freshdesk/freshdesk_settings.h"
+#include "platforms/zendesk/zendesk_settings.h"
 #include "pipeline/runner.h"
 #include "pipeline/stop_signal.h"
 #include "store/store.h"
@@ -251,21 +252,39 @@ int CommandDigest(const Flags& flags) {
   return kExitOk;
 }
 
-int CommandDemo(Flags flags, int tickets, int seed, const std::vector<std::string>& queries) {
+int CommandDemo(Flags flags, int tickets, int seed, const std::vector<std::string>& queries,
+                const std::string& platform) {
   // The demo's helpdesk is the bundled emulator; credentials and URL are its own.
   flags.values.emplace("tenant_id", "demo");
+  flags.values["platform"] = platform;
   auto config = BuildConfig(flags);
   if (!config) return Fail(nullptr, config.error());
-  std::printf("deskpipe demo: starting the Freshdesk emulator (%d synthetic tickets, seed %d)\n", tickets, seed);
+  const bool zendesk = platform == "zendesk";
+  std::printf("deskpipe demo: starting the %s emulator (%d synthetic tickets, seed %d)\n",
+              zendesk ? "Zendesk" : "Freshdesk", tickets, seed);
   const std::string api_key = "demo-key";
-  auto emulator = EmulatorProcess::Start(
-      FindEmulatorBinary(), {"--tickets", std::to_string(tickets), "--seed", std::to_string(seed), "--api-key", api_key});
+  const std::string email = "admin@brightline.example";
+  std::vector<std::string> args = {"--tickets", std::to_string(tickets), "--seed", std::to_string(seed)};
+  for (const std::string& arg : zendesk ? std::vector<std::string>{"--email", email, "--api-token", api_key}
+                                        : std::vector<std::string>{"--api-key", api_key}) {
+    args.push_back(arg);
+  }
+  auto emulator = EmulatorProcess::Start(zendesk ? FindZendeskEmulatorBinary() : FindEmulatorBinary(), args);
   if (!emulator) return Fail(&*config, emulator.error());
-  freshdesk::FreshdeskSettings helpdesk = freshdesk::FreshdeskSettings::FromConfig(*config);
-  helpdesk.base_url = emulator->base_url();
-  helpdesk.domain.clear();
-  helpdesk.api_key = api_key;
-  helpdesk.WriteTo(*config);
+  if (zendesk) {
+    zendesk::ZendeskSettings helpdesk = zendesk::ZendeskSettings::FromConfig(*config);
+    helpdesk.base_url = emulator->base_url();
+    helpdesk.subdomain.clear();
+    helpdesk.email = email;
+    helpdesk.api_token = api_key;
+    helpdesk.WriteTo(*config);
+  } else {
+    freshdesk::FreshdeskSettings helpdesk = freshdesk::FreshdeskSettings::FromConfig(*config);
+    helpdesk.base_url = emulator->base_url();
+    helpdesk.domain.clear();
+    helpdesk.api_key = api_key;
+    helpdesk.WriteTo(*config);
+  }
   std::printf("syncing %s into %s\n", emulator->base_url().c_str(), config->EffectiveStoreUrl().c_str());
   std::fflush(stdout);  // before the progress on stderr, also when stdout is a pipe
 
@@ -383,8 +402,12 @@ int Main(int argc, char** argv) {
   AddStoreFlags(demo, flags);
   demo->add_option("--tickets", demo_tickets, "Synthetic tickets to generate")->capture_default_str();
   demo->add_option("--seed", demo_seed, "Generator seed")->capture_default_str();
+  std::string demo_platform = "freshdesk";
   demo->add_option("--query", demo_queries, "Sample searches to run after the sync");
-  demo->callback([&] { exit_code = CommandDemo(flags, demo_tickets, demo_seed, demo_queries); });
+  demo->add_option("--platform", demo_platform, "Which bundled emulator to sync")
+      ->check(CLI::IsMember({"freshdesk", "zendesk"}))
+      ->capture_default_str();
+  demo->callback([&] { exit_code = CommandDemo(flags, demo_tickets, demo_seed, demo_queries, demo_platform); });
 
   CLI::App* sync = app.add_subcommand("sync", "Sync a Freshdesk helpdesk into the store");
   AddStoreFlags(sync, flags);

@@ -80,7 +80,7 @@ const std::vector<FieldDef>& Defs() {
           "Tenant whose data is synced: 1-64 of a-z, 0-9, '-', starting with a letter or digit",
           {"tenant", FlagScope::kTenant}),
       Def("platform", "DESKPIPE_PLATFORM", &Config::platform,
-          "Helpdesk platform id (a-z, 0-9), one of the registered platforms"),
+          "Helpdesk platform id (a-z, 0-9), one of the registered platforms", {"platform", FlagScope::kSource}),
       Def("allowed_hosts", "DESKPIPE_ALLOWED_HOSTS", &Config::allowed_hosts,
           "Hosts a platform's base URL (freshdesk_base_url) may name besides loopback (comma-separated)"),
       Def("data_dir", "DESKPIPE_DATA_DIR", &Config::data_dir,

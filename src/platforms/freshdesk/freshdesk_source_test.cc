@@ -663,17 +663,18 @@ TEST(FreshdeskSourceTest, ConfigKeysBecomeSourceOptions) {
 
 TEST(RegistryTest, DispatchesOnPlatform) {
   FakeFreshdesk http;
-  EXPECT_EQ(RegisteredPlatforms(), std::vector<std::string>{"freshdesk"});
+  EXPECT_EQ(RegisteredPlatforms(), (std::vector<std::string>{"freshdesk", "zendesk"}));
   auto source = ::deskpipe::CreateSource(TestConfig(), http);
   ASSERT_TRUE(source) << source.error().ToString();
   EXPECT_EQ((*source)->platform(), "freshdesk");
 
   Config config = TestConfig();
-  config.platform = "zendesk";
+  config.platform = "helpscout";
   auto unknown = ::deskpipe::CreateSource(config, http);
   ASSERT_FALSE(unknown);
   EXPECT_EQ(unknown.error().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(unknown.error().message().find("zendesk"), std::string::npos);
+  EXPECT_NE(unknown.error().message().find("helpscout"), std::string::npos);
+  EXPECT_NE(unknown.error().message().find("zendesk"), std::string::npos);  // the known ones are listed
 }
 
 }  // namespace
