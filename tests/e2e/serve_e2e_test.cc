@@ -248,6 +248,25 @@ TEST_F(ServeTest, StartIsIdempotentUnderConcurrentCallersAndRunsToCompletion) {
   EXPECT_LE(search.body["hits"].size(), 3u);
   EXPECT_TRUE(search.body["hits"][0]["metadata"].contains("url")) << search.body["hits"][0].dump();
 
+  // Filters narrow both lists; each hit's snippet marks the words that matched (HTML-escaped around them).
+  const Reply urgent = server_->Call(
+      "GET", "/api/search?tenant_id=acme&q=refund%20charged%20twice&type=ticket&priority=urgent,high&top_k=10");
+  ASSERT_EQ(urgent.status, 200) << urgent.text;
+  ASSERT_FALSE(urgent.body["hits"].empty());
+  std::set<std::string> documents;
+  bool marked = false;
+  for (const json& hit : urgent.body["hits"]) {
+    const std::string priority = hit["metadata"].value("priority", "");
+    EXPECT_TRUE(priority == "urgent" || priority == "high") << hit.dump();
+    EXPECT_TRUE(documents.insert(hit["document_id"].get<std::string>()).second) << "one hit per ticket";
+    marked = marked || hit["snippet"].get<std::string>().find("<mark>") != std::string::npos;
+  }
+  EXPECT_TRUE(marked) << urgent.text;
+  const Reply nobody = server_->Call("GET", "/api/search?tenant_id=acme&q=refund&priority=no-such-priority");
+  ASSERT_EQ(nobody.status, 200) << nobody.text;
+  EXPECT_TRUE(nobody.body["hits"].empty()) << nobody.text;
+  EXPECT_EQ(server_->Call("GET", "/api/search?tenant_id=acme&q=refund&created_from=yesterday").status, 400);
+
   // What a copilot asks when an agent opens a ticket: similar tickets (itself excluded) and the articles.
   const Reply tickets = server_->Call("GET", "/api/search?tenant_id=acme&q=export&type=ticket&top_k=1");
   ASSERT_EQ(tickets.status, 200) << tickets.text;
