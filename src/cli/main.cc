@@ -409,7 +409,7 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   demo->callback([&] { exit_code = CommandDemo(flags, demo_tickets, demo_seed, demo_queries, demo_platform); });
 
-  CLI::App* sync = app.add_subcommand("sync", "Sync a Freshdesk helpdesk into the store");
+  CLI::App* sync = app.add_subcommand("sync", "Sync a helpdesk (--platform) into the store");
   AddStoreFlags(sync, flags);
   AddSourceFlags(sync, flags);
   bool sync_json = false;
