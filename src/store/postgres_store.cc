@@ -763,6 +763,10 @@ Result<void> PostgresStore::AddSnippets(const SearchQuery& query, std::vector<Se
   const std::vector<std::string> terms = sc::KeywordTerms(query.text);
   std::string websearch;
   for (const std::string& term : terms) websearch += (websearch.empty() ? "\"" : " or \"") + term + "\"";
+  if (websearch.empty()) {  // no word to mark (and an empty tsquery draws a server NOTICE)
+    for (SearchHit& hit : hits) hit.snippet = sc::OpeningSnippet(hit.text);
+    return {};
+  }
   std::vector<std::string> ids;
   for (const SearchHit& hit : hits) ids.push_back(hit.chunk_id);
   const std::string options = std::string("StartSel=\"") + sc::kSnippetOpen + "\", StopSel=\"" +

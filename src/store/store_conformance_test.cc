@@ -694,6 +694,13 @@ TEST_P(StoreConformanceTest, SnippetsMarkTheMatchedWordsAndEscapeTheRest) {
   // A hit by meaning alone: its opening, nothing marked.
   const SearchHit& other = (*hits)[1];
   EXPECT_EQ(other.snippet, "Password reset email never arrives");
+  // Text without a word to mark: every hit gets its opening.
+  query.text = "?!";
+  auto wordless = store->Search(query);
+  ASSERT_TRUE(wordless.has_value()) << wordless.error().ToString();
+  ASSERT_FALSE(wordless->empty());
+  EXPECT_EQ(wordless->at(0).snippet.find("<mark>"), std::string::npos);
+  EXPECT_FALSE(wordless->at(0).snippet.empty());
   query.snippets = false;
   EXPECT_TRUE(store->Search(query)->at(0).snippet.empty());
 }
