@@ -126,7 +126,7 @@ struct SearchHit {
   std::string type;
   std::string title;
   std::string text;
-  double score = 0;        // fused score, 0..1 (store_common::FuseScores)
+  double score = 0;        // fused score, higher is better: mostly 0..1, above 1 for a far outlier (FuseScores)
   int keyword_rank = 0;    // 1-based rank in the BM25 list; 0 = absent
   int vector_rank = 0;     // 1-based rank in the ANN list; 0 = absent
   double keyword_score = 0;  // BM25 of the chunk for the query's words (higher is better); 0 when absent

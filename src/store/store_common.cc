@@ -199,7 +199,8 @@ bool PassesFilters(const SearchQuery& query, const std::string& type, const Filt
 
 namespace {
 
-// Maps each score of `list` from [mean - 3 sd, mean + 3 sd] onto [0, 1] (a list of equal scores maps to 1).
+// Maps each score of `list` from [mean - 3 sd, mean + 3 sd] onto [0, 1]; a score beyond ± 3 sd lands outside,
+// a list of equal scores maps to 1.
 std::vector<double> NormalizedScores(const std::vector<Candidate>& list) {
   std::vector<double> normalized(list.size(), 1.0);
   if (list.size() < 2) return normalized;
