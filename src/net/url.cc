@@ -90,4 +90,37 @@ bool IsLoopbackHost(const std::string& host) {
   return octets == 4 && first == 127;
 }
 
+Result<std::string> ApiBaseFromOverride(const std::string& raw, const std::vector<std::string>& allowed_hosts,
+                                        const ApiBaseOverrideNames& names) {
+  auto trim = [](std::string text) {
+    const size_t first = text.find_first_not_of(" \t\r\n");
+    if (first == std::string::npos) return std::string();
+    return text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
+  };
+  std::string url = trim(raw);
+  auto parts = ParseUrl(url);
+  if (!parts || (parts->scheme != "http" && parts->scheme != "https")) {
+    return Error(
+        InvalidArgument("the " + names.platform + " base URL '" + url + "' (" + names.settings +
+                        ") is not an http(s) URL like http://127.0.0.1:8080: a scheme, a host, and a port "
+                        "in 1..65535 if any"));
+  }
+  bool allowed = IsLoopbackHost(parts->host);
+  for (const std::string& host : allowed_hosts) allowed = allowed || ToLower(trim(host)) == parts->host;
+  if (!allowed) {
+    return Error(
+        InvalidArgument(names.env + " host '" + parts->host +
+                        "' is not loopback and not listed in DESKPIPE_ALLOWED_HOSTS; add it there or use " +
+                        names.real_account));
+  }
+  const size_t query = url.find_first_of("?#", url.find("://") + 3);
+  if (query != std::string::npos) url.erase(query);
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  const std::string suffix = "/api/v2";
+  if (url.size() < suffix.size() || url.compare(url.size() - suffix.size(), suffix.size(), suffix) != 0) {
+    url += suffix;
+  }
+  return url;
+}
+
 }  // namespace deskpipe::net

@@ -5,6 +5,9 @@
 
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "core/status.h"
 
 namespace deskpipe::net {
 
@@ -23,5 +26,18 @@ std::string Origin(const UrlParts& parts);
 
 // localhost, ::1, or a dotted quad in 127.0.0.0/8.
 bool IsLoopbackHost(const std::string& host);
+
+// How a platform names its API base override in messages.
+struct ApiBaseOverrideNames {
+  std::string platform;      // "Freshdesk"
+  std::string settings;      // "--base-url, FRESHDESK_BASE_URL"
+  std::string env;           // "FRESHDESK_BASE_URL"
+  std::string real_account;  // "FRESHDESK_DOMAIN for a real Freshdesk account"
+};
+// A platform's API base from an override URL (an emulator's, a proxy's): an http(s) URL whose host is
+// loopback or in `allowed_hosts`, its query and trailing '/' dropped, "/api/v2" appended unless already
+// there.
+Result<std::string> ApiBaseFromOverride(const std::string& url, const std::vector<std::string>& allowed_hosts,
+                                        const ApiBaseOverrideNames& names);
 
 }  // namespace deskpipe::net

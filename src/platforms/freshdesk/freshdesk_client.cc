@@ -495,30 +495,9 @@ Result<std::string> ResolveFreshdeskApiBase(const Config& config) {
     return Error(InvalidArgument("no Freshdesk API key: set FRESHDESK_API_KEY or --api-key"));
   }
   if (!settings.base_url.empty()) {
-    std::string url = Trim(settings.base_url);
-    auto parts = net::ParseUrl(url);
-    if (!parts || (parts->scheme != "http" && parts->scheme != "https")) {
-      return Error(InvalidArgument("the Freshdesk base URL '" + url +
-                                   "' (--base-url, FRESHDESK_BASE_URL) is not an http(s) URL like "
-                                   "http://127.0.0.1:8080: a scheme, a host, and a port in 1..65535 if any"));
-    }
-    bool allowed = net::IsLoopbackHost(parts->host);
-    for (const auto& host : config.allowed_hosts) {
-      if (ToLower(Trim(host)) == parts->host) allowed = true;
-    }
-    if (!allowed) {
-      return Error(InvalidArgument("FRESHDESK_BASE_URL host '" + parts->host +
-                                   "' is not loopback and not listed in DESKPIPE_ALLOWED_HOSTS; add it there "
-                                   "or use FRESHDESK_DOMAIN for a real Freshdesk account"));
-    }
-    size_t query = url.find_first_of("?#", url.find("://") + 3);
-    if (query != std::string::npos) url.erase(query);
-    while (!url.empty() && url.back() == '/') url.pop_back();
-    const std::string suffix = "/api/v2";
-    if (url.size() < suffix.size() || url.compare(url.size() - suffix.size(), suffix.size(), suffix) != 0) {
-      url += suffix;
-    }
-    return url;
+    return net::ApiBaseFromOverride(settings.base_url, config.allowed_hosts, {"Freshdesk", "--base-url, FRESHDESK_BASE_URL",
+                                                                           "FRESHDESK_BASE_URL",
+                                                                           "FRESHDESK_DOMAIN for a real Freshdesk account"});
   }
   if (!settings.domain.empty()) {
     std::string domain = ToLower(Trim(settings.domain));

@@ -226,30 +226,9 @@ Result<std::string> ResolveZendeskApiBase(const Config& config) {
     return Error(InvalidArgument("no Zendesk API token: set ZENDESK_API_TOKEN or --api-token"));
   }
   if (!settings.base_url.empty()) {
-    std::string url = Trim(settings.base_url);
-    auto parts = net::ParseUrl(url);
-    if (!parts || (parts->scheme != "http" && parts->scheme != "https")) {
-      return Error(InvalidArgument("the Zendesk base URL '" + url +
-                                   "' (--zendesk-base-url, ZENDESK_BASE_URL) is not an http(s) URL like "
-                                   "http://127.0.0.1:8080"));
-    }
-    bool allowed = net::IsLoopbackHost(parts->host);
-    for (const auto& host : config.allowed_hosts) {
-      if (ToLower(Trim(host)) == parts->host) allowed = true;
-    }
-    if (!allowed) {
-      return Error(InvalidArgument("ZENDESK_BASE_URL host '" + parts->host +
-                                   "' is not loopback and not listed in DESKPIPE_ALLOWED_HOSTS; add it there "
-                                   "or use ZENDESK_SUBDOMAIN for a real Zendesk account"));
-    }
-    size_t query = url.find_first_of("?#", url.find("://") + 3);
-    if (query != std::string::npos) url.erase(query);
-    while (!url.empty() && url.back() == '/') url.pop_back();
-    const std::string suffix = "/api/v2";
-    if (url.size() < suffix.size() || url.compare(url.size() - suffix.size(), suffix.size(), suffix) != 0) {
-      url += suffix;
-    }
-    return url;
+    return net::ApiBaseFromOverride(settings.base_url, config.allowed_hosts, {"Zendesk", "--zendesk-base-url, ZENDESK_BASE_URL",
+                                                                           "ZENDESK_BASE_URL",
+                                                                           "ZENDESK_SUBDOMAIN for a real Zendesk account"});
   }
   if (!settings.subdomain.empty()) {
     std::string name = ToLower(Trim(settings.subdomain));
